@@ -1,0 +1,3 @@
+fn main() {
+    println!("okta-sim: not yet implemented");
+}

@@ -1,0 +1,1 @@
+//! okta-sim: an Okta-compatible simulated org served over real HTTP.
