@@ -1,3 +1,7 @@
-fn main() {
-    println!("remediator: not yet implemented");
+//! The `remediator` binary: a thin shell over the library.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
 }
