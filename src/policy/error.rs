@@ -110,8 +110,29 @@ pub(crate) fn from_toml(file: &Path, source: &str, err: &toml::de::Error) -> Pol
         file: file.to_path_buf(),
         position: err.span().map(|s| Position::of_offset(source, s.start)),
         field: field_path_at(source, offset),
-        problem: err.message().trim().to_string(),
+        problem: plain_message(err.message()),
     }
+}
+
+/// toml's message on one line, with serde's Rust type names in words.
+fn plain_message(message: &str) -> String {
+    const WORDS: [(&str, &str); 5] = [
+        ("expected i64", "expected an integer"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected an array"),
+        ("expected struct ", "expected a table "),
+        ("expected a map", "expected a table"),
+    ];
+    let mut text = message
+        .trim()
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ");
+    for (from, to) in WORDS {
+        text = text.replace(from, to);
+    }
+    text
 }
 
 /// Best-effort dotted path of the key at `offset`: the nearest table header above it, plus the

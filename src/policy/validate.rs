@@ -19,6 +19,19 @@ const MAX_ENV_NAME_LEN: usize = 128;
 /// Placeholders accepted in admin path templates.
 const PATH_PLACEHOLDERS: [&str; 2] = ["{appId}", "{userId}"];
 
+/// A duration as a policy file would write it: whole days, hours, minutes or seconds when exact.
+fn human(d: Duration) -> String {
+    const UNITS: [(u64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
+    if d.subsec_nanos() == 0 && d.as_secs() > 0 {
+        for (secs, unit) in UNITS {
+            if d.as_secs() % secs == 0 {
+                return format!("{}{unit}", d.as_secs() / secs);
+            }
+        }
+    }
+    humantime::format_duration(d).to_string()
+}
+
 /// Reads an integer in `lo..=hi`, or the default when absent.
 fn int(e: &mut FileErrors<'_>, v: &S<i64>, field: &str, lo: u32, hi: u32, default: u32) -> u32 {
     let Some(v) = v else { return default };
@@ -50,10 +63,7 @@ fn duration(
         return default;
     };
     if d < lo || d > hi {
-        let (lo, hi) = (
-            humantime::format_duration(lo),
-            humantime::format_duration(hi),
-        );
+        let (lo, hi) = (human(lo), human(hi));
         e.at(
             v.span(),
             field,
@@ -452,7 +462,7 @@ fn backoff(e: &mut FileErrors<'_>, raw: &RawBackoff) -> Backoff {
         if let Some(v) = &raw.max {
             let msg = format!(
                 "expected at least backoff.initial ({}), found {:?}",
-                humantime::format_duration(initial),
+                human(initial),
                 v.get_ref()
             );
             e.at(v.span(), &format!("{f}.max"), msg);
@@ -698,7 +708,7 @@ pub(crate) fn kpasswd(e: &mut FileErrors<'_>, raw: &RawKpasswd) -> Kpasswd {
         if let Some(v) = &raw.max_gap {
             let msg = format!(
                 "expected at least kpasswd.window ({}), found {:?}",
-                humantime::format_duration(window),
+                human(window),
                 v.get_ref()
             );
             e.at(v.span(), &format!("{f}.max_gap"), msg);
