@@ -729,3 +729,146 @@ pub mod defaults {
         "401",
     ];
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy_with_lists() -> Policy {
+        let mut p = Policy::default();
+        p.safety.apps = AllowDeny {
+            allow: Selector::Only(vec!["Slack".into(), "0oaACME".into()]),
+            deny: vec!["0oaSLACK2".into()],
+        };
+        p.global.modes.insert(RuleKind::ForceSync, Mode::Enforce);
+        p
+    }
+
+    #[test]
+    fn mode_for_falls_back_to_the_default_mode() {
+        let p = policy_with_lists();
+        assert_eq!(p.mode_for(RuleKind::ForceSync), Mode::Enforce);
+        assert_eq!(p.mode_for(RuleKind::RetryProvisioning), Mode::DryRun);
+    }
+
+    #[test]
+    fn allow_matches_id_exactly_and_label_ignoring_case_and_deny_wins() {
+        let p = policy_with_lists();
+        assert!(p.app_allowed("0oaANY", "slack"));
+        assert!(p.app_allowed("0oaACME", "Acme SCIM"));
+        assert!(!p.app_allowed("0oaacme", "Other"), "ids are case-sensitive");
+        assert!(!p.app_allowed("0oaZOOM", "Zoom"));
+        assert!(!p.app_allowed("0oaSLACK2", "Slack"), "deny wins over allow");
+        assert!(
+            p.directory_allowed("0oaAD", "corp.example.com"),
+            "default allows all"
+        );
+    }
+
+    #[test]
+    fn retry_selection_needs_the_rule_and_the_allow_list() {
+        let mut p = policy_with_lists();
+        p.retry_provisioning.apps = Selector::Only(vec!["Zoom".into(), "Slack".into()]);
+        assert!(p.retry_applies_to("0oa1", "Slack"));
+        assert!(
+            !p.retry_applies_to("0oaZOOM", "Zoom"),
+            "selected by the rule, not allowed"
+        );
+        assert!(
+            !p.retry_applies_to("0oaACME", "Acme SCIM"),
+            "allowed, not selected"
+        );
+    }
+
+    #[test]
+    fn force_sync_path_only_when_enabled() {
+        let mut p = Policy::default();
+        p.admin.force_sync_path = Some(PathTemplate("/admin/{appId}/sync".into()));
+        assert!(p.force_sync_path().is_none());
+        p.force_sync.use_admin_path = true;
+        let path = p.force_sync_path().expect("enabled and set");
+        assert_eq!(path.render("0oaAD", None), "/admin/0oaAD/sync");
+    }
+
+    #[test]
+    fn kind_budget_is_capped_by_the_run_budget() {
+        let mut s = Safety {
+            max_actions_per_run: 10,
+            ..Safety::default()
+        };
+        s.max_actions_per_kind_per_run
+            .insert(RuleKind::ForceSync, 2);
+        s.max_actions_per_kind_per_run
+            .insert(RuleKind::RetryProvisioning, 50);
+        assert_eq!(s.max_actions_for_kind(RuleKind::ForceSync), 2);
+        assert_eq!(s.max_actions_for_kind(RuleKind::RetryProvisioning), 10);
+        assert_eq!(s.max_actions_for_kind(RuleKind::Kpasswd), 10);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let b = Backoff {
+            initial: Duration::from_secs(60),
+            multiplier: 2.0,
+            max: Duration::from_secs(300),
+        };
+        let delays: Vec<u64> = (0..6).map(|n| b.delay_after(n).as_secs()).collect();
+        assert_eq!(delays, [0, 60, 120, 240, 300, 300]);
+        assert_eq!(b.delay_after(u32::MAX), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn breaker_needs_min_actions_and_counts_only_the_window() {
+        let cb = CircuitBreaker {
+            window: 4,
+            failure_ratio: 0.5,
+            min_actions: 3,
+            open_for: Duration::from_secs(60),
+        };
+        assert!(!cb.trips(&[true, true]), "below min_actions");
+        assert!(cb.trips(&[true, true, false]));
+        assert!(
+            !cb.trips(&[true, true, true, false, false, false]),
+            "old failures out of window"
+        );
+        assert!(cb.trips(&[false, false, true, true]));
+    }
+
+    #[test]
+    fn never_retry_defaults_match_the_known_misconfigurations() {
+        let r = RetryProvisioning::default();
+        let hit = |t: &str| r.never_retry_errors.find(t).map(str::to_string);
+        assert_eq!(
+            hit("Automatic provisioning of user to app failed: User account is inactive")
+                .as_deref(),
+            Some("User account is inactive")
+        );
+        assert_eq!(
+            hit("Matching user not found in app").as_deref(),
+            Some("Matching user not found")
+        );
+        assert_eq!(
+            hit("LDAP: INVALID CREDENTIALS").as_deref(),
+            Some("Invalid Credentials")
+        );
+        assert!(hit("HTTP 503 from remote server").is_none());
+    }
+
+    #[test]
+    fn default_cron_expression_parses() {
+        let s = Schedule::default();
+        assert_eq!(s.full_reconcile_expr, defaults::FULL_RECONCILE);
+        assert!(s.full_reconcile.upcoming(chrono::Utc).next().is_some());
+    }
+
+    #[test]
+    fn rule_keys_round_trip() {
+        for k in RuleKind::ALL {
+            assert_eq!(RuleKind::from_key(k.key()), Some(k));
+        }
+        for m in [Mode::Report, Mode::DryRun, Mode::Enforce] {
+            assert_eq!(Mode::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(Mode::parse("Enforce"), None);
+    }
+}
