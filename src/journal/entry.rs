@@ -441,3 +441,73 @@ impl Entry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_tags_and_outcomes_parse_from_their_names() {
+        for tag in EntryKindTag::ALL {
+            assert_eq!(tag.as_str().parse::<EntryKindTag>(), Ok(tag));
+        }
+        assert!("intents".parse::<EntryKindTag>().is_err());
+        assert_eq!("compensated".parse::<Outcome>(), Ok(Outcome::Compensated));
+        assert!("ok".parse::<Outcome>().is_err());
+    }
+
+    #[test]
+    fn serialized_kind_carries_the_tag_name() {
+        let kind = EntryKind::StepStarted {
+            step: 2,
+            name: "delete mapping".to_owned(),
+        };
+        let value = serde_json::to_value(&kind).expect("kind serializes");
+        assert_eq!(value["type"], kind.tag().as_str());
+    }
+
+    #[test]
+    fn target_key_names_every_part_and_refs_cover_indexed_parts() {
+        let target = Target {
+            app_id: Some("0oa1".to_owned()),
+            user_id: Some("00u2".to_owned()),
+            directory_id: Some("0oa3".to_owned()),
+            mapping_ids: vec!["gPm1".to_owned(), "gPm2".to_owned()],
+        };
+        assert_eq!(
+            target.key(),
+            "app=0oa1;user=00u2;dir=0oa3;mappings=gPm1,gPm2"
+        );
+        assert_eq!(Target::app("0oa1").key(), "app=0oa1");
+        assert_eq!(target.refs().len(), 3);
+        assert_ne!(
+            TargetRef::App("ab".to_owned()).index_prefix()[..],
+            TargetRef::App("abc".to_owned()).index_prefix()[..3 + 4]
+        );
+    }
+
+    #[test]
+    fn hash_covers_every_field_but_itself() {
+        let draft = EntryDraft::new(
+            "run",
+            EntryKind::Note {
+                text: "x".to_owned(),
+            },
+        );
+        let id = EntryId::next(None, DateTime::<Utc>::UNIX_EPOCH);
+        let entry = Entry::seal(
+            draft,
+            id,
+            DateTime::<Utc>::UNIX_EPOCH,
+            GENESIS_HASH.to_owned(),
+        )
+        .expect("entry seals");
+        assert_eq!(entry.compute_hash().expect("hash"), entry.hash);
+        let mut changed = entry.clone();
+        changed.run_id = "other".to_owned();
+        assert_ne!(changed.compute_hash().expect("hash"), entry.hash);
+        let mut rehashed = entry.clone();
+        rehashed.hash = "f".repeat(64);
+        assert_eq!(rehashed.compute_hash().expect("hash"), entry.hash);
+    }
+}

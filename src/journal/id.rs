@@ -165,6 +165,24 @@ mod tests {
         assert_eq!(EntryId::from_key(&a.to_key()), Some(a));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn issued_ids_increase_and_keys_sort_like_ids(steps in proptest::collection::vec(-5_000i64..5_000, 1..64)) {
+            let mut now = 1_795_428_000_000i64;
+            let mut last: Option<EntryId> = None;
+            for step in steps {
+                now += step;
+                let id = EntryId::next(last, at(now));
+                if let Some(prev) = last {
+                    proptest::prop_assert!(id > prev);
+                    proptest::prop_assert!(id.to_key() > prev.to_key());
+                }
+                proptest::prop_assert_eq!(id.to_string().parse::<EntryId>().ok(), Some(id));
+                last = Some(id);
+            }
+        }
+    }
+
     #[test]
     fn malformed_text_is_rejected_with_the_text() {
         for text in [

@@ -286,12 +286,14 @@ impl JournalStore for SledJournal {
         check_no_secrets(&entry.canonical_value()?)?;
         check_effects_for_secrets(effects)?;
         self.commit(&entry, effects)?;
-        self.db.flush().map_err(JournalError::storage("flush"))?;
+        // The entry is committed (visible to readers) even if the flush below fails, so the
+        // chain's end moves now; a failed flush is still reported to the caller.
         *head = Some(Head {
             id: entry.id,
             hash: entry.hash.clone(),
         });
         drop(head);
+        self.db.flush().map_err(JournalError::storage("flush"))?;
         if effects
             .iter()
             .any(|e| matches!(e, Effect::RecordAction { .. }))
@@ -357,6 +359,8 @@ impl JournalStore for SledJournal {
     }
 
     fn verify(&self) -> Result<VerifyReport, JournalError> {
+        // Hold off appends so the entries and the recorded head are read as one state.
+        let _appends = self.head.lock().unwrap_or_else(PoisonError::into_inner);
         let mut walker = ChainWalker::new();
         for item in self.tree(T_ENTRIES).iter() {
             let (key, value) = item.map_err(JournalError::storage("verify"))?;
