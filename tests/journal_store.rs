@@ -707,3 +707,57 @@ fn concurrent_appends_keep_one_valid_chain() {
         assert_eq!(journal.list(&run).expect("list").len() as u64, per_thread);
     }
 }
+
+#[test]
+fn old_budget_records_and_expired_cooldowns_are_pruned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = SledJournal::open(dir.path()).expect("open");
+    let store: &dyn JournalStore = &journal;
+    let (a, b) = (Target::app("0oaA"), Target::app("0oaB"));
+    let action = [Effect::RecordAction {
+        action_kind: "k".to_owned(),
+    }];
+    store
+        .append(t(0), note("run", "old").target(a.clone()), &action)
+        .expect("append");
+    store
+        .append(
+            t(1),
+            note("run", "cool").target(a),
+            &[Effect::SetCooldown { until: t(10) }],
+        )
+        .expect("append");
+    assert_eq!(store.actions_between(t(0), t(1)).expect("window").total, 1);
+
+    let day = 25 * 3600;
+    store
+        .append(t(day), note("run", "new").target(b.clone()), &action)
+        .expect("append");
+    store
+        .append(
+            t(day),
+            note("run", "cool").target(b.clone()),
+            &[Effect::SetCooldown { until: t(day + 10) }],
+        )
+        .expect("append");
+    assert_eq!(
+        store.actions_between(t(0), t(day)).expect("window").total,
+        1,
+        "the day-old record was pruned"
+    );
+    assert_eq!(
+        store.run_action_count("run").expect("count"),
+        2,
+        "per-run counts are kept"
+    );
+
+    drop(journal);
+    let db = sled::open(dir.path()).expect("raw open");
+    let cooldowns = db.open_tree("cooldowns").expect("tree");
+    let keys: Vec<String> = cooldowns
+        .iter()
+        .keys()
+        .map(|k| String::from_utf8_lossy(&k.expect("key")).into_owned())
+        .collect();
+    assert_eq!(keys, [b.key()], "the expired cooldown of 0oaA was pruned");
+}

@@ -198,7 +198,20 @@ impl SledJournal {
         Ok(usage)
     }
 
-    /// Drop taken-action records older than [`BUDGET_RETENTION`] before `now`. Best effort.
+    /// Drop state that can no longer matter after an append at `now`: taken-action records
+    /// older than [`BUDGET_RETENTION`] and expired cooldowns. Best effort: the entry is already
+    /// durable, so a failure here is logged, not returned.
+    fn prune_state(&self, now: DateTime<Utc>, effects: &[Effect]) {
+        let result = effects.iter().try_for_each(|effect| match effect {
+            Effect::RecordAction { .. } => self.prune_actions(now),
+            Effect::SetCooldown { .. } => self.prune_cooldowns(now),
+            _ => Ok(()),
+        });
+        if let Err(error) = result {
+            tracing::warn!(dir = %self.dir.display(), error = %error, "journal state pruning failed");
+        }
+    }
+
     fn prune_actions(&self, now: DateTime<Utc>) -> Result<(), JournalError> {
         let end = EntryId::lower_bound(now - BUDGET_RETENTION).to_key();
         let tree = self.tree(T_ACTIONS);
@@ -206,6 +219,22 @@ impl SledJournal {
             let key = item.map_err(JournalError::storage("budget prune"))?;
             tree.remove(key)
                 .map_err(JournalError::storage("budget prune"))?;
+        }
+        Ok(())
+    }
+
+    fn prune_cooldowns(&self, now: DateTime<Utc>) -> Result<(), JournalError> {
+        let tree = self.tree(T_COOLDOWNS);
+        for item in tree.iter() {
+            let (key, value) = item.map_err(JournalError::storage("cooldown prune"))?;
+            let until: DateTime<Utc> = decode("cooldowns", &key, &value)?;
+            if until <= now {
+                // Only if unchanged since read: a concurrent SetCooldown wins.
+                let swapped = tree.compare_and_swap(&key, Some(&value), None as Option<&[u8]>);
+                swapped
+                    .map_err(JournalError::storage("cooldown prune"))?
+                    .ok();
+            }
         }
         Ok(())
     }
@@ -294,12 +323,7 @@ impl JournalStore for SledJournal {
         });
         drop(head);
         self.db.flush().map_err(JournalError::storage("flush"))?;
-        if effects
-            .iter()
-            .any(|e| matches!(e, Effect::RecordAction { .. }))
-        {
-            self.prune_actions(now)?;
-        }
+        self.prune_state(now, effects);
         Ok(entry)
     }
 
