@@ -177,17 +177,12 @@ pub struct StepOutcome {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EntryKind {
-    RunStarted {
-        trigger: String,
-        dry_run: bool,
-    },
-    RunFinished {
-        counts: RunCounts,
-    },
-    PlanRecorded {
-        summary: String,
-        plan: Value,
-    },
+    /// A reconcile run began (`trigger`: timer, system_log, manual).
+    RunStarted { trigger: String, dry_run: bool },
+    /// A run ended, with its totals.
+    RunFinished { counts: RunCounts },
+    /// The plan a run carries out (its JSON form) and a one-line summary.
+    PlanRecorded { summary: String, plan: Value },
     /// Written before an action is taken: what, why (the plan's evidence), how, and its key.
     Intent {
         action_kind: String,
@@ -196,33 +191,26 @@ pub enum EntryKind {
         idempotency_key: String,
     },
     /// Written before step `step` is taken.
-    StepStarted {
-        step: u32,
-        name: String,
-    },
+    StepStarted { step: u32, name: String },
+    /// Step `step` ended; written before the next step is taken.
     StepFinished {
         step: u32,
         name: String,
         outcome: StepOutcome,
     },
-    Verification {
-        ok: bool,
-        details: Value,
-    },
-    Outcome {
-        outcome: Outcome,
-        reason: String,
-    },
+    /// The postcondition check after a fix.
+    Verification { ok: bool, details: Value },
+    /// How an action ended, and why.
+    Outcome { outcome: Outcome, reason: String },
+    /// Something that needs a person (a quarantined fix, a diagnosis), with its evidence.
     Finding {
         finding_kind: String,
         details: Value,
     },
-    CursorAdvanced {
-        cursor: Cursor,
-    },
-    Note {
-        text: String,
-    },
+    /// The System Log cursor moved (see `JournalStore::set_cursor`).
+    CursorAdvanced { cursor: Cursor },
+    /// Free text.
+    Note { text: String },
 }
 
 impl EntryKind {
