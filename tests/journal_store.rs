@@ -263,6 +263,18 @@ fn filters_select_by_time_kind_target_outcome_and_run() {
         ["run_started", "act-1"]
     );
 
+    let run1_first3 = EntryFilter {
+        run_id: Some("run-1".to_owned()),
+        limit: Some(3),
+        ..Default::default()
+    };
+    assert_eq!(list(run1_first3), ["run_started", "act-1", "act-1"]);
+    assert!(list(EntryFilter {
+        limit: Some(0),
+        ..Default::default()
+    })
+    .is_empty());
+
     let last = journal
         .last_entries_for_target(&TargetRef::App("0oaAPP1".to_owned()), 2)
         .expect("last entries");

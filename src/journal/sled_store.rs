@@ -127,20 +127,20 @@ impl SledJournal {
         read_json(self.tree(T_ENTRIES), "entries", &id.to_key())
     }
 
-    /// Entry ids from the index tree `index` under `prefix`, in id order.
-    fn ids_under(&self, index: usize, prefix: &[u8]) -> Result<Vec<EntryId>, JournalError> {
-        let mut ids = Vec::new();
-        for item in self.tree(index).scan_prefix(prefix).keys() {
-            let key = item.map_err(JournalError::storage("index scan"))?;
-            if let Some(id) = id_suffix(&key) {
-                ids.push(id);
-            }
+    /// Entries matching `filter`, in id order, up to its limit; read through the narrowest
+    /// index the filter allows, stopping as soon as the limit is reached.
+    fn matching(&self, filter: &EntryFilter) -> Result<Vec<Entry>, JournalError> {
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        if limit == 0 {
+            return Ok(Vec::new());
         }
-        Ok(ids)
-    }
-
-    /// Candidate entries for `filter`, from the narrowest index it allows.
-    fn candidates(&self, filter: &EntryFilter) -> Result<Vec<Entry>, JournalError> {
+        let mut found = Vec::new();
+        let mut keep = |entry: Entry| {
+            if filter.matches(&entry) {
+                found.push(entry);
+            }
+            found.len() < limit
+        };
         let index = if let Some(run) = &filter.run_id {
             Some((T_IDX_RUN, length_prefixed(RUN_TAG, run)))
         } else if let Some(action) = &filter.action_id {
@@ -151,29 +151,33 @@ impl SledJournal {
                 .as_ref()
                 .map(|t| (T_IDX_TARGET, t.index_prefix()))
         };
-        let Some((tree, prefix)) = index else {
-            return self.scan_entries(filter);
-        };
-        let mut entries = Vec::new();
-        for id in self.ids_under(tree, &prefix)? {
-            if let Some(entry) = self.load(id)? {
-                entries.push(entry);
+        match index {
+            Some((tree, prefix)) => {
+                for item in self.tree(tree).scan_prefix(prefix).keys() {
+                    let key = item.map_err(JournalError::storage("index scan"))?;
+                    let Some(id) = id_suffix(&key) else { continue };
+                    let Some(entry) = self.load(id)? else {
+                        continue;
+                    };
+                    if !keep(entry) {
+                        break;
+                    }
+                }
+            }
+            None => {
+                // Ids never sort before their entry's time, so `since` bounds the scan.
+                let start = filter
+                    .since
+                    .map_or([0u8; ID_KEY_LEN], |s| EntryId::lower_bound(s).to_key());
+                for item in self.tree(T_ENTRIES).range(start..) {
+                    let (key, value) = item.map_err(JournalError::storage("entry scan"))?;
+                    if !keep(decode("entries", &key, &value)?) {
+                        break;
+                    }
+                }
             }
         }
-        Ok(entries)
-    }
-
-    /// Entries from `filter.since` on (ids never sort before their entry's time).
-    fn scan_entries(&self, filter: &EntryFilter) -> Result<Vec<Entry>, JournalError> {
-        let start = filter
-            .since
-            .map_or([0u8; ID_KEY_LEN], |s| EntryId::lower_bound(s).to_key());
-        let mut entries = Vec::new();
-        for item in self.tree(T_ENTRIES).range(start..) {
-            let (key, value) = item.map_err(JournalError::storage("entry scan"))?;
-            entries.push(decode("entries", &key, &value)?);
-        }
-        Ok(entries)
+        Ok(found)
     }
 
     /// Taken actions with `since <= at <= now`.
@@ -332,13 +336,7 @@ impl JournalStore for SledJournal {
     }
 
     fn list(&self, filter: &EntryFilter) -> Result<Vec<Entry>, JournalError> {
-        let limit = filter.limit.unwrap_or(usize::MAX);
-        let entries = self.candidates(filter)?;
-        Ok(entries
-            .into_iter()
-            .filter(|e| filter.matches(e))
-            .take(limit)
-            .collect())
+        self.matching(filter)
     }
 
     fn last_entries_for_target(
