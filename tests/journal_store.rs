@@ -773,3 +773,21 @@ fn old_budget_records_and_expired_cooldowns_are_pruned() {
         .collect();
     assert_eq!(keys, [b.key()], "the expired cooldown of 0oaA was pruned");
 }
+
+#[test]
+fn temporary_journals_are_independent_and_fully_functional() {
+    let one = SledJournal::temporary().expect("temporary");
+    let two = SledJournal::temporary().expect("temporary");
+    one.append(
+        t(0),
+        note("run", "a"),
+        &[Effect::MarkSeen {
+            idempotency_key: "k".to_owned(),
+        }],
+    )
+    .expect("append");
+    assert!(one.seen("k").expect("seen"));
+    assert!(!two.seen("k").expect("seen"));
+    assert_eq!(one.verify().expect("verify").entries_checked, 1);
+    assert_eq!(two.verify().expect("verify").entries_checked, 0);
+}

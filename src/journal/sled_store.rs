@@ -56,6 +56,8 @@ const T_FIXES: usize = 11;
 const HEAD_KEY: &[u8] = b"head";
 const CURSOR_KEY: &[u8] = b"cursor";
 const BREAKER_KEY: &[u8] = b"breaker";
+/// What [`SledJournal::dir`] and errors show for a temporary journal.
+const TEMPORARY_DIR_LABEL: &str = "<temporary journal>";
 /// Index key tags (see [`length_prefixed`]).
 const RUN_TAG: u8 = b'r';
 const ACTION_TAG: u8 = b'x';
@@ -100,6 +102,21 @@ impl SledJournal {
             .path(&dir)
             .open()
             .map_err(|e| JournalError::from_open(dir.clone(), e))?;
+        Self::from_db(dir, db)
+    }
+
+    /// A journal in a fresh temporary sled database, removed when dropped. For tests of
+    /// callers (executor, CLI) that need a real store without managing a directory.
+    pub fn temporary() -> Result<SledJournal, JournalError> {
+        let dir = PathBuf::from(TEMPORARY_DIR_LABEL);
+        let db = sled::Config::new()
+            .temporary(true)
+            .open()
+            .map_err(|e| JournalError::from_open(dir.clone(), e))?;
+        Self::from_db(dir, db)
+    }
+
+    fn from_db(dir: PathBuf, db: sled::Db) -> Result<SledJournal, JournalError> {
         let trees = TREE_NAMES
             .iter()
             .map(|name| db.open_tree(name))
