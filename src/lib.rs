@@ -5,4 +5,6 @@
 //! and journals every step. `sim` is okta-sim, the Okta-compatible simulated org used by the
 //! tests, the demo and the benchmarks.
 
+pub mod journal;
+pub mod policy;
 pub mod sim;

@@ -1,0 +1,501 @@
+//! Journal entries: what happened, to which target, in which run, chained by hash.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::error::JournalError;
+use super::id::EntryId;
+use super::state::Cursor;
+
+/// `prev_hash` of the first entry in a journal.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What an entry is about. Ids are Okta ids as strings (`0oa...`, `00u...`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mapping_ids: Vec<String>,
+}
+
+impl Target {
+    /// A target naming only an app.
+    pub fn app(app_id: impl Into<String>) -> Self {
+        Target {
+            app_id: Some(app_id.into()),
+            ..Target::default()
+        }
+    }
+
+    /// A target naming an app user (an assignment).
+    pub fn app_user(app_id: impl Into<String>, user_id: impl Into<String>) -> Self {
+        Target {
+            app_id: Some(app_id.into()),
+            user_id: Some(user_id.into()),
+            ..Target::default()
+        }
+    }
+
+    /// A stable key for this target, used for cooldowns and attempt counters:
+    /// `app=0oa1;user=00u2;dir=0oa3;mappings=gPm1,gPm2` with absent parts left out.
+    pub fn key(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(app) = &self.app_id {
+            parts.push(format!("app={app}"));
+        }
+        if let Some(user) = &self.user_id {
+            parts.push(format!("user={user}"));
+        }
+        if let Some(dir) = &self.directory_id {
+            parts.push(format!("dir={dir}"));
+        }
+        if !self.mapping_ids.is_empty() {
+            parts.push(format!("mappings={}", self.mapping_ids.join(",")));
+        }
+        parts.join(";")
+    }
+
+    /// The single-object references this target is indexed under.
+    pub(crate) fn refs(&self) -> Vec<TargetRef> {
+        let app = self.app_id.iter().map(|id| TargetRef::App(id.clone()));
+        let user = self.user_id.iter().map(|id| TargetRef::User(id.clone()));
+        let dir = self
+            .directory_id
+            .iter()
+            .map(|id| TargetRef::Directory(id.clone()));
+        app.chain(user).chain(dir).collect()
+    }
+}
+
+/// One object an entry can be looked up by.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TargetRef {
+    App(String),
+    User(String),
+    Directory(String),
+}
+
+impl TargetRef {
+    /// Index key prefix: a tag byte, the id's length (u32, big-endian) and the id, so no id can
+    /// be a prefix of another's key.
+    pub(crate) fn index_prefix(&self) -> Vec<u8> {
+        let (tag, id) = match self {
+            TargetRef::App(id) => (b'a', id),
+            TargetRef::User(id) => (b'u', id),
+            TargetRef::Directory(id) => (b'd', id),
+        };
+        length_prefixed(tag, id)
+    }
+}
+
+/// `tag`, then `text`'s length as a big-endian u32, then `text`: a prefix-free index key part.
+pub(crate) fn length_prefixed(tag: u8, text: &str) -> Vec<u8> {
+    let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
+    let mut key = Vec::with_capacity(5 + text.len());
+    key.push(tag);
+    key.extend_from_slice(&len.to_be_bytes());
+    key.extend_from_slice(text.as_bytes());
+    key
+}
+
+/// How an action ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The fix was applied and its postcondition holds.
+    Verified,
+    /// The fix was applied (or attempted) and its postcondition does not hold.
+    Failed,
+    /// Not taken: budget, cooldown or circuit breaker.
+    Held,
+    /// Not taken: its preconditions no longer held.
+    Skipped,
+    /// A half-done multi-step fix was undone.
+    Compensated,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Verified => "verified",
+            Outcome::Failed => "failed",
+            Outcome::Held => "held",
+            Outcome::Skipped => "skipped",
+            Outcome::Compensated => "compensated",
+        }
+    }
+}
+
+impl FromStr for Outcome {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let all = [
+            Outcome::Verified,
+            Outcome::Failed,
+            Outcome::Held,
+            Outcome::Skipped,
+            Outcome::Compensated,
+        ];
+        all.into_iter().find(|o| o.as_str() == text).ok_or_else(|| {
+            format!("unknown outcome `{text}` (verified, failed, held, skipped, compensated)")
+        })
+    }
+}
+
+/// Per-run totals recorded when a run finishes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
+    pub taken: u32,
+    pub verified: u32,
+    pub failed: u32,
+    pub held: u32,
+    pub skipped: u32,
+    pub compensated: u32,
+    pub findings: u32,
+}
+
+/// The result of one step of a fix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepOutcome {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// What an entry records.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A reconcile run began (`trigger`: timer, system_log, manual).
+    RunStarted { trigger: String, dry_run: bool },
+    /// A run ended, with its totals.
+    RunFinished { counts: RunCounts },
+    /// The plan a run carries out (its JSON form) and a one-line summary.
+    PlanRecorded { summary: String, plan: Value },
+    /// Written before an action is taken: what, why (the plan's evidence), how, and its key.
+    Intent {
+        action_kind: String,
+        evidence: Value,
+        steps: Vec<String>,
+        idempotency_key: String,
+    },
+    /// Written before step `step` is taken.
+    StepStarted { step: u32, name: String },
+    /// Step `step` ended; written before the next step is taken.
+    StepFinished {
+        step: u32,
+        name: String,
+        outcome: StepOutcome,
+    },
+    /// The postcondition check after a fix.
+    Verification { ok: bool, details: Value },
+    /// How an action ended, and why.
+    Outcome { outcome: Outcome, reason: String },
+    /// Something that needs a person (a quarantined fix, a diagnosis), with its evidence.
+    Finding {
+        finding_kind: String,
+        details: Value,
+    },
+    /// The System Log cursor moved (see `JournalStore::set_cursor`).
+    CursorAdvanced { cursor: Cursor },
+    /// Free text.
+    Note { text: String },
+}
+
+impl EntryKind {
+    /// The kind's tag, as in [`EntryKindTag`].
+    pub fn tag(&self) -> EntryKindTag {
+        match self {
+            EntryKind::RunStarted { .. } => EntryKindTag::RunStarted,
+            EntryKind::RunFinished { .. } => EntryKindTag::RunFinished,
+            EntryKind::PlanRecorded { .. } => EntryKindTag::PlanRecorded,
+            EntryKind::Intent { .. } => EntryKindTag::Intent,
+            EntryKind::StepStarted { .. } => EntryKindTag::StepStarted,
+            EntryKind::StepFinished { .. } => EntryKindTag::StepFinished,
+            EntryKind::Verification { .. } => EntryKindTag::Verification,
+            EntryKind::Outcome { .. } => EntryKindTag::Outcome,
+            EntryKind::Finding { .. } => EntryKindTag::Finding,
+            EntryKind::CursorAdvanced { .. } => EntryKindTag::CursorAdvanced,
+            EntryKind::Note { .. } => EntryKindTag::Note,
+        }
+    }
+}
+
+/// The kind of an entry without its data; for filters (`journal list --kind intent`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EntryKindTag {
+    RunStarted,
+    RunFinished,
+    PlanRecorded,
+    Intent,
+    StepStarted,
+    StepFinished,
+    Verification,
+    Outcome,
+    Finding,
+    CursorAdvanced,
+    Note,
+}
+
+impl EntryKindTag {
+    const ALL: [EntryKindTag; 11] = [
+        EntryKindTag::RunStarted,
+        EntryKindTag::RunFinished,
+        EntryKindTag::PlanRecorded,
+        EntryKindTag::Intent,
+        EntryKindTag::StepStarted,
+        EntryKindTag::StepFinished,
+        EntryKindTag::Verification,
+        EntryKindTag::Outcome,
+        EntryKindTag::Finding,
+        EntryKindTag::CursorAdvanced,
+        EntryKindTag::Note,
+    ];
+
+    /// The snake_case name used in entries' `type` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKindTag::RunStarted => "run_started",
+            EntryKindTag::RunFinished => "run_finished",
+            EntryKindTag::PlanRecorded => "plan_recorded",
+            EntryKindTag::Intent => "intent",
+            EntryKindTag::StepStarted => "step_started",
+            EntryKindTag::StepFinished => "step_finished",
+            EntryKindTag::Verification => "verification",
+            EntryKindTag::Outcome => "outcome",
+            EntryKindTag::Finding => "finding",
+            EntryKindTag::CursorAdvanced => "cursor_advanced",
+            EntryKindTag::Note => "note",
+        }
+    }
+}
+
+impl fmt::Display for EntryKindTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EntryKindTag {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|tag| tag.as_str() == text)
+            .ok_or_else(|| format!("unknown entry kind `{text}`"))
+    }
+}
+
+/// What a caller supplies for a new entry; the journal adds the id, time and hashes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntryDraft {
+    pub run_id: String,
+    pub action_id: Option<String>,
+    pub target: Target,
+    pub kind: EntryKind,
+    /// Free-form extra data; `Value::Null` when there is none.
+    pub payload: Value,
+}
+
+impl EntryDraft {
+    /// A draft for `run_id` with no action, no target and no payload.
+    pub fn new(run_id: impl Into<String>, kind: EntryKind) -> Self {
+        EntryDraft {
+            run_id: run_id.into(),
+            action_id: None,
+            target: Target::default(),
+            kind,
+            payload: Value::Null,
+        }
+    }
+
+    pub fn action(mut self, action_id: impl Into<String>) -> Self {
+        self.action_id = Some(action_id.into());
+        self
+    }
+
+    pub fn target(mut self, target: Target) -> Self {
+        self.target = target;
+        self
+    }
+
+    pub fn payload(mut self, payload: Value) -> Self {
+        self.payload = payload;
+        self
+    }
+}
+
+/// One journal entry as stored and exported.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: EntryId,
+    pub time: DateTime<Utc>,
+    pub run_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<String>,
+    #[serde(default)]
+    pub target: Target,
+    pub kind: EntryKind,
+    #[serde(default)]
+    pub payload: Value,
+    /// `hash` of the entry before this one, or [`GENESIS_HASH`].
+    pub prev_hash: String,
+    /// sha256 (hex) of this entry's canonical bytes: every field but `hash`, as JSON.
+    pub hash: String,
+}
+
+/// The hashed part of an entry: all fields but `hash`, in a fixed order.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    id: &'a EntryId,
+    time: &'a DateTime<Utc>,
+    run_id: &'a str,
+    action_id: &'a Option<String>,
+    target: &'a Target,
+    kind: &'a EntryKind,
+    payload: &'a Value,
+    prev_hash: &'a str,
+}
+
+impl Entry {
+    /// Build an entry from a draft and seal it with its hash.
+    pub(crate) fn seal(
+        draft: EntryDraft,
+        id: EntryId,
+        time: DateTime<Utc>,
+        prev_hash: String,
+    ) -> Result<Entry, JournalError> {
+        let mut entry = Entry {
+            id,
+            time,
+            run_id: draft.run_id,
+            action_id: draft.action_id,
+            target: draft.target,
+            kind: draft.kind,
+            payload: draft.payload,
+            prev_hash,
+            hash: String::new(),
+        };
+        entry.hash = entry.compute_hash()?;
+        Ok(entry)
+    }
+
+    /// The canonical bytes the hash covers.
+    pub(crate) fn canonical_value(&self) -> Result<Value, JournalError> {
+        let canonical = Canonical {
+            id: &self.id,
+            time: &self.time,
+            run_id: &self.run_id,
+            action_id: &self.action_id,
+            target: &self.target,
+            kind: &self.kind,
+            payload: &self.payload,
+            prev_hash: &self.prev_hash,
+        };
+        serde_json::to_value(canonical).map_err(|source| JournalError::Encode {
+            what: "entry",
+            source,
+        })
+    }
+
+    /// sha256 hex of the canonical bytes, recomputed from the fields.
+    pub fn compute_hash(&self) -> Result<String, JournalError> {
+        let bytes = serde_json::to_vec(&self.canonical_value()?).map_err(|source| {
+            JournalError::Encode {
+                what: "entry",
+                source,
+            }
+        })?;
+        Ok(hex::encode(Sha256::digest(&bytes)))
+    }
+
+    /// The entry's outcome, if it is an `Outcome` entry.
+    pub fn outcome(&self) -> Option<Outcome> {
+        match &self.kind {
+            EntryKind::Outcome { outcome, .. } => Some(*outcome),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_tags_and_outcomes_parse_from_their_names() {
+        for tag in EntryKindTag::ALL {
+            assert_eq!(tag.as_str().parse::<EntryKindTag>(), Ok(tag));
+        }
+        assert!("intents".parse::<EntryKindTag>().is_err());
+        assert_eq!("compensated".parse::<Outcome>(), Ok(Outcome::Compensated));
+        assert!("ok".parse::<Outcome>().is_err());
+    }
+
+    #[test]
+    fn serialized_kind_carries_the_tag_name() {
+        let kind = EntryKind::StepStarted {
+            step: 2,
+            name: "delete mapping".to_owned(),
+        };
+        let value = serde_json::to_value(&kind).expect("kind serializes");
+        assert_eq!(value["type"], kind.tag().as_str());
+    }
+
+    #[test]
+    fn target_key_names_every_part_and_refs_cover_indexed_parts() {
+        let target = Target {
+            app_id: Some("0oa1".to_owned()),
+            user_id: Some("00u2".to_owned()),
+            directory_id: Some("0oa3".to_owned()),
+            mapping_ids: vec!["gPm1".to_owned(), "gPm2".to_owned()],
+        };
+        assert_eq!(
+            target.key(),
+            "app=0oa1;user=00u2;dir=0oa3;mappings=gPm1,gPm2"
+        );
+        assert_eq!(Target::app("0oa1").key(), "app=0oa1");
+        assert_eq!(target.refs().len(), 3);
+        assert_ne!(
+            TargetRef::App("ab".to_owned()).index_prefix()[..],
+            TargetRef::App("abc".to_owned()).index_prefix()[..3 + 4]
+        );
+    }
+
+    #[test]
+    fn hash_covers_every_field_but_itself() {
+        let draft = EntryDraft::new(
+            "run",
+            EntryKind::Note {
+                text: "x".to_owned(),
+            },
+        );
+        let id = EntryId::next(None, DateTime::<Utc>::UNIX_EPOCH);
+        let entry = Entry::seal(
+            draft,
+            id,
+            DateTime::<Utc>::UNIX_EPOCH,
+            GENESIS_HASH.to_owned(),
+        )
+        .expect("entry seals");
+        assert_eq!(entry.compute_hash().expect("hash"), entry.hash);
+        let mut changed = entry.clone();
+        changed.run_id = "other".to_owned();
+        assert_ne!(changed.compute_hash().expect("hash"), entry.hash);
+        let mut rehashed = entry.clone();
+        rehashed.hash = "f".repeat(64);
+        assert_eq!(rehashed.compute_hash().expect("hash"), entry.hash);
+    }
+}

@@ -1,0 +1,45 @@
+//! Which entries `list` returns.
+
+use chrono::{DateTime, Utc};
+
+use super::entry::{Entry, EntryKindTag, Outcome, TargetRef};
+
+/// Criteria for `JournalStore::list`; every field set must match. `Default` matches everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntryFilter {
+    /// Entries written at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Entries written at or before this time.
+    pub until: Option<DateTime<Utc>>,
+    pub kind: Option<EntryKindTag>,
+    /// Entries whose target names this app, user or directory.
+    pub target: Option<TargetRef>,
+    /// Only `Outcome` entries with this outcome.
+    pub outcome: Option<Outcome>,
+    pub run_id: Option<String>,
+    pub action_id: Option<String>,
+    /// At most this many entries (the oldest matching ones).
+    pub limit: Option<usize>,
+}
+
+impl EntryFilter {
+    /// Whether `entry` satisfies every criterion but `limit`.
+    pub fn matches(&self, entry: &Entry) -> bool {
+        self.since.map_or(true, |since| entry.time >= since)
+            && self.until.map_or(true, |until| entry.time <= until)
+            && self.kind.map_or(true, |kind| entry.kind.tag() == kind)
+            && self
+                .target
+                .as_ref()
+                .map_or(true, |t| entry.target.refs().contains(t))
+            && self.outcome.map_or(true, |o| entry.outcome() == Some(o))
+            && self
+                .run_id
+                .as_ref()
+                .map_or(true, |run| &entry.run_id == run)
+            && self
+                .action_id
+                .as_ref()
+                .map_or(true, |action| entry.action_id.as_ref() == Some(action))
+    }
+}

@@ -1,0 +1,689 @@
+//! The sled-backed journal store: entries, indices and executor state in separate trees,
+//! written together in one transaction and flushed before `append` returns.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sled::transaction::{
+    abort, ConflictableTransactionResult, TransactionError, Transactional, TransactionalTree,
+};
+use sled::Tree;
+
+use super::entry::{length_prefixed, Entry, EntryDraft, TargetRef, GENESIS_HASH};
+use super::error::JournalError;
+use super::filter::EntryFilter;
+use super::id::{EntryId, ID_KEY_LEN};
+use super::redact::check_no_secrets;
+use super::state::{
+    Attempt, AttemptKey, BreakerState, BudgetUsage, Cursor, Effect, FixState, JournalView,
+    BUDGET_RETENTION, BUDGET_WINDOW,
+};
+use super::verify::{ChainWalker, Head, VerifyReport};
+use super::JournalStore;
+
+/// The sled trees, in the order of the `T_*` indices below.
+const TREE_NAMES: [&str; 12] = [
+    "entries",
+    "meta",
+    "idx_target",
+    "idx_run",
+    "idx_action",
+    "seen",
+    "attempts",
+    "cooldowns",
+    "actions",
+    "run_actions",
+    "state",
+    "fixes",
+];
+const T_ENTRIES: usize = 0;
+const T_META: usize = 1;
+const T_IDX_TARGET: usize = 2;
+const T_IDX_RUN: usize = 3;
+const T_IDX_ACTION: usize = 4;
+const T_SEEN: usize = 5;
+const T_ATTEMPTS: usize = 6;
+const T_COOLDOWNS: usize = 7;
+const T_ACTIONS: usize = 8;
+const T_RUN_ACTIONS: usize = 9;
+const T_STATE: usize = 10;
+const T_FIXES: usize = 11;
+
+const HEAD_KEY: &[u8] = b"head";
+const CURSOR_KEY: &[u8] = b"cursor";
+const BREAKER_KEY: &[u8] = b"breaker";
+/// What [`SledJournal::dir`] and errors show for a temporary journal.
+const TEMPORARY_DIR_LABEL: &str = "<temporary journal>";
+/// Index key tags (see [`length_prefixed`]).
+const RUN_TAG: u8 = b'r';
+const ACTION_TAG: u8 = b'x';
+const ATTEMPT_TAG: u8 = b'k';
+
+/// A taken action, for budget windows.
+#[derive(Debug, Serialize, Deserialize)]
+struct ActionRecord {
+    action_kind: String,
+    run_id: String,
+    at: DateTime<Utc>,
+}
+
+/// The journal in a sled database under a state directory.
+///
+/// One process at a time: sled locks the directory. Appends are serialized inside the process,
+/// so concurrent callers from several threads keep one valid chain.
+pub struct SledJournal {
+    dir: PathBuf,
+    db: sled::Db,
+    trees: Vec<Tree>,
+    /// The chain's end; held while appending so ids and links are issued in order.
+    head: Mutex<Option<Head>>,
+}
+
+impl std::fmt::Debug for SledJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledJournal")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SledJournal {
+    /// Open (or create) the journal in `dir`.
+    ///
+    /// Fails with [`JournalError::Locked`] if another process has it open and
+    /// [`JournalError::Corrupt`] if its contents cannot be read.
+    pub fn open(dir: impl AsRef<Path>) -> Result<SledJournal, JournalError> {
+        let dir = dir.as_ref().to_path_buf();
+        let db = sled::Config::new()
+            .path(&dir)
+            .open()
+            .map_err(|e| JournalError::from_open(dir.clone(), e))?;
+        Self::from_db(dir, db)
+    }
+
+    /// A journal in a fresh temporary sled database, removed when dropped. For tests of
+    /// callers (executor, CLI) that need a real store without managing a directory.
+    pub fn temporary() -> Result<SledJournal, JournalError> {
+        let dir = PathBuf::from(TEMPORARY_DIR_LABEL);
+        let db = sled::Config::new()
+            .temporary(true)
+            .open()
+            .map_err(|e| JournalError::from_open(dir.clone(), e))?;
+        Self::from_db(dir, db)
+    }
+
+    fn from_db(dir: PathBuf, db: sled::Db) -> Result<SledJournal, JournalError> {
+        let trees = TREE_NAMES
+            .iter()
+            .map(|name| db.open_tree(name))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| JournalError::from_open(dir.clone(), e))?;
+        let head = read_json::<Head>(&trees[T_META], "meta", HEAD_KEY)?;
+        Ok(SledJournal {
+            dir,
+            db,
+            trees,
+            head: Mutex::new(head),
+        })
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn tree(&self, index: usize) -> &Tree {
+        &self.trees[index]
+    }
+
+    fn load(&self, id: EntryId) -> Result<Option<Entry>, JournalError> {
+        read_json(self.tree(T_ENTRIES), "entries", &id.to_key())
+    }
+
+    /// Entries matching `filter`, in id order, up to its limit; read through the narrowest
+    /// index the filter allows, stopping as soon as the limit is reached.
+    fn matching(&self, filter: &EntryFilter) -> Result<Vec<Entry>, JournalError> {
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        let mut keep = |entry: Entry| {
+            if filter.matches(&entry) {
+                found.push(entry);
+            }
+            found.len() < limit
+        };
+        let index = if let Some(run) = &filter.run_id {
+            Some((T_IDX_RUN, length_prefixed(RUN_TAG, run)))
+        } else if let Some(action) = &filter.action_id {
+            Some((T_IDX_ACTION, length_prefixed(ACTION_TAG, action)))
+        } else {
+            filter
+                .target
+                .as_ref()
+                .map(|t| (T_IDX_TARGET, t.index_prefix()))
+        };
+        match index {
+            Some((tree, prefix)) => {
+                for item in self.tree(tree).scan_prefix(prefix).keys() {
+                    let key = item.map_err(JournalError::storage("index scan"))?;
+                    let Some(id) = id_suffix(&key) else { continue };
+                    let Some(entry) = self.load(id)? else {
+                        continue;
+                    };
+                    if !keep(entry) {
+                        break;
+                    }
+                }
+            }
+            None => {
+                // Ids never sort before their entry's time, so `since` bounds the scan.
+                let start = filter
+                    .since
+                    .map_or([0u8; ID_KEY_LEN], |s| EntryId::lower_bound(s).to_key());
+                for item in self.tree(T_ENTRIES).range(start..) {
+                    let (key, value) = item.map_err(JournalError::storage("entry scan"))?;
+                    if !keep(decode("entries", &key, &value)?) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Taken actions with `since <= at <= now`.
+    fn budget_usage(
+        &self,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<BudgetUsage, JournalError> {
+        let mut usage = BudgetUsage::default();
+        for item in self
+            .tree(T_ACTIONS)
+            .range(EntryId::lower_bound(since).to_key()..)
+        {
+            let (key, value) = item.map_err(JournalError::storage("budget scan"))?;
+            let record: ActionRecord = decode("actions", &key, &value)?;
+            if record.at < since || record.at > now {
+                continue;
+            }
+            usage.total += 1;
+            *usage.by_kind.entry(record.action_kind).or_default() += 1;
+        }
+        Ok(usage)
+    }
+
+    /// Drop state that can no longer matter after an append at `now`: taken-action records
+    /// older than [`BUDGET_RETENTION`] and expired cooldowns. Best effort: the entry is already
+    /// durable, so a failure here is logged, not returned.
+    fn prune_state(&self, now: DateTime<Utc>, effects: &[Effect]) {
+        let result = effects.iter().try_for_each(|effect| match effect {
+            Effect::RecordAction { .. } => self.prune_actions(now),
+            Effect::SetCooldown { .. } => self.prune_cooldowns(now),
+            _ => Ok(()),
+        });
+        if let Err(error) = result {
+            tracing::warn!(dir = %self.dir.display(), error = %error, "journal state pruning failed");
+        }
+    }
+
+    fn prune_actions(&self, now: DateTime<Utc>) -> Result<(), JournalError> {
+        let end = EntryId::lower_bound(now - BUDGET_RETENTION).to_key();
+        let tree = self.tree(T_ACTIONS);
+        for item in tree.range(..end).keys() {
+            let key = item.map_err(JournalError::storage("budget prune"))?;
+            tree.remove(key)
+                .map_err(JournalError::storage("budget prune"))?;
+        }
+        Ok(())
+    }
+
+    fn prune_cooldowns(&self, now: DateTime<Utc>) -> Result<(), JournalError> {
+        let tree = self.tree(T_COOLDOWNS);
+        for item in tree.iter() {
+            let (key, value) = item.map_err(JournalError::storage("cooldown prune"))?;
+            let until: DateTime<Utc> = decode("cooldowns", &key, &value)?;
+            if until <= now {
+                // Only if unchanged since read: a concurrent SetCooldown wins.
+                let swapped = tree.compare_and_swap(&key, Some(&value), None as Option<&[u8]>);
+                swapped
+                    .map_err(JournalError::storage("cooldown prune"))?
+                    .ok();
+            }
+        }
+        Ok(())
+    }
+
+    fn all_values<T: DeserializeOwned>(&self, index: usize) -> Result<Vec<T>, JournalError> {
+        let name = TREE_NAMES[index];
+        self.tree(index)
+            .iter()
+            .map(|item| {
+                let (key, value) = item.map_err(JournalError::storage("state scan"))?;
+                decode(name, &key, &value)
+            })
+            .collect()
+    }
+
+    /// Write `entry` and everything it causes in one transaction.
+    fn commit(&self, entry: &Entry, effects: &[Effect]) -> Result<(), JournalError> {
+        let id_key = entry.id.to_key();
+        let entry_bytes = encode("entry", entry)?;
+        let head_bytes = encode(
+            "head",
+            &Head {
+                id: entry.id,
+                hash: entry.hash.clone(),
+            },
+        )?;
+        let mut index_keys: Vec<(usize, Vec<u8>)> = entry
+            .target
+            .refs()
+            .iter()
+            .map(|t| (T_IDX_TARGET, with_id(t.index_prefix(), entry.id)))
+            .collect();
+        index_keys.push((
+            T_IDX_RUN,
+            with_id(length_prefixed(RUN_TAG, &entry.run_id), entry.id),
+        ));
+        if let Some(action) = &entry.action_id {
+            index_keys.push((
+                T_IDX_ACTION,
+                with_id(length_prefixed(ACTION_TAG, action), entry.id),
+            ));
+        }
+        let result = self.trees.as_slice().transaction(|tx| {
+            tx[T_ENTRIES].insert(&id_key[..], entry_bytes.as_slice())?;
+            tx[T_META].insert(HEAD_KEY, head_bytes.as_slice())?;
+            for (tree, key) in &index_keys {
+                tx[*tree].insert(key.as_slice(), &[][..])?;
+            }
+            for effect in effects {
+                apply_effect(tx, entry, effect)?;
+            }
+            Ok(())
+        });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(source) => JournalError::Storage {
+                op: "append",
+                source,
+            },
+        })
+    }
+}
+
+impl JournalStore for SledJournal {
+    fn append(
+        &self,
+        now: DateTime<Utc>,
+        draft: EntryDraft,
+        effects: &[Effect],
+    ) -> Result<Entry, JournalError> {
+        validate_effects(&draft, effects)?;
+        let mut head = self.head.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = EntryId::next(head.as_ref().map(|h| h.id), now);
+        let prev_hash = head
+            .as_ref()
+            .map_or_else(|| GENESIS_HASH.to_owned(), |h| h.hash.clone());
+        let entry = Entry::seal(draft, id, now, prev_hash)?;
+        check_no_secrets(&entry.canonical_value()?)?;
+        check_effects_for_secrets(effects)?;
+        self.commit(&entry, effects)?;
+        // The entry is committed (visible to readers) even if the flush below fails, so the
+        // chain's end moves now; a failed flush is still reported to the caller.
+        *head = Some(Head {
+            id: entry.id,
+            hash: entry.hash.clone(),
+        });
+        drop(head);
+        self.db.flush().map_err(JournalError::storage("flush"))?;
+        self.prune_state(now, effects);
+        Ok(entry)
+    }
+
+    fn get(&self, id: EntryId) -> Result<Option<Entry>, JournalError> {
+        self.load(id)
+    }
+
+    fn list(&self, filter: &EntryFilter) -> Result<Vec<Entry>, JournalError> {
+        self.matching(filter)
+    }
+
+    fn last_entries_for_target(
+        &self,
+        target: &TargetRef,
+        limit: usize,
+    ) -> Result<Vec<Entry>, JournalError> {
+        let mut entries = Vec::new();
+        for item in self
+            .tree(T_IDX_TARGET)
+            .scan_prefix(target.index_prefix())
+            .keys()
+            .rev()
+        {
+            if entries.len() >= limit {
+                break;
+            }
+            let key = item.map_err(JournalError::storage("index scan"))?;
+            let Some(id) = id_suffix(&key) else { continue };
+            if let Some(entry) = self.load(id)? {
+                entries.push(entry);
+            }
+        }
+        entries.reverse();
+        Ok(entries)
+    }
+
+    fn export(&self, out: &mut dyn Write) -> Result<u64, JournalError> {
+        let mut count = 0;
+        for item in self.tree(T_ENTRIES).iter() {
+            let (key, value) = item.map_err(JournalError::storage("export"))?;
+            let entry: Entry = decode("entries", &key, &value)?;
+            let line = encode("entry", &entry)?;
+            let written = out.write_all(&line).and_then(|()| out.write_all(b"\n"));
+            written.map_err(|source| JournalError::Export {
+                id: entry.id.to_string(),
+                source,
+            })?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    fn verify(&self) -> Result<VerifyReport, JournalError> {
+        // Hold off appends so the entries and the recorded head are read as one state.
+        let _appends = self.head.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut walker = ChainWalker::new();
+        for item in self.tree(T_ENTRIES).iter() {
+            let (key, value) = item.map_err(JournalError::storage("verify"))?;
+            if let Err(brk) = walker.check(&key, &value) {
+                return Ok(walker.broken(brk));
+            }
+        }
+        let head = read_json::<Head>(self.tree(T_META), "meta", HEAD_KEY)?;
+        Ok(walker.finish(head))
+    }
+
+    fn seen(&self, idempotency_key: &str) -> Result<bool, JournalError> {
+        self.tree(T_SEEN)
+            .contains_key(idempotency_key.as_bytes())
+            .map_err(JournalError::storage("idempotency lookup"))
+    }
+
+    fn cursor(&self) -> Result<Option<Cursor>, JournalError> {
+        read_json(self.tree(T_STATE), "state", CURSOR_KEY)
+    }
+
+    fn unfinished_fixes(&self) -> Result<Vec<FixState>, JournalError> {
+        self.all_values(T_FIXES)
+    }
+
+    fn run_action_count(&self, run_id: &str) -> Result<u32, JournalError> {
+        let bytes = self
+            .tree(T_RUN_ACTIONS)
+            .get(run_id.as_bytes())
+            .map_err(JournalError::storage("run budget lookup"))?;
+        Ok(bytes.map_or(0, |b| decode_u32(&b)))
+    }
+
+    fn actions_between(
+        &self,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<BudgetUsage, JournalError> {
+        self.budget_usage(since, now)
+    }
+
+    fn view(&self, now: DateTime<Utc>) -> Result<JournalView, JournalError> {
+        let attempts = self
+            .all_values::<(AttemptKey, Attempt)>(T_ATTEMPTS)?
+            .into_iter()
+            .collect();
+        let mut cooldowns = std::collections::BTreeMap::new();
+        for item in self.tree(T_COOLDOWNS).iter() {
+            let (key, value) = item.map_err(JournalError::storage("cooldown scan"))?;
+            let until: DateTime<Utc> = decode("cooldowns", &key, &value)?;
+            if until > now {
+                cooldowns.insert(String::from_utf8_lossy(&key).into_owned(), until);
+            }
+        }
+        let breaker = read_json(self.tree(T_STATE), "state", BREAKER_KEY)?.unwrap_or_default();
+        Ok(JournalView {
+            now,
+            attempts,
+            cooldowns,
+            budget_last_hour: self.budget_usage(now - BUDGET_WINDOW, now)?,
+            breaker,
+            unfinished_fixes: self.unfinished_fixes()?,
+        })
+    }
+}
+
+/// Reject effects the entry cannot carry, before anything is written.
+fn validate_effects(draft: &EntryDraft, effects: &[Effect]) -> Result<(), JournalError> {
+    for effect in effects {
+        let needs_action = matches!(
+            effect,
+            Effect::BeginFix { .. } | Effect::FixStep { .. } | Effect::FinishFix
+        );
+        if needs_action && draft.action_id.is_none() {
+            return Err(JournalError::InvalidEffect {
+                reason: format!("{effect:?} needs an entry with an action_id"),
+            });
+        }
+        let needs_target = matches!(
+            effect,
+            Effect::RecordAttempt { .. }
+                | Effect::ResetAttempts { .. }
+                | Effect::SetCooldown { .. }
+        );
+        if needs_target && draft.target.key().is_empty() {
+            return Err(JournalError::InvalidEffect {
+                reason: format!("{effect:?} needs an entry with a target"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Effects carry strings too (idempotency keys, cursor URLs); they get the same check.
+fn check_effects_for_secrets(effects: &[Effect]) -> Result<(), JournalError> {
+    for effect in effects {
+        let text = match effect {
+            Effect::MarkSeen { idempotency_key } => idempotency_key.clone(),
+            Effect::SetCursor(cursor) => cursor.next_url.clone(),
+            _ => continue,
+        };
+        check_no_secrets(&serde_json::Value::String(text))?;
+    }
+    Ok(())
+}
+
+fn apply_effect(
+    tx: &[TransactionalTree],
+    entry: &Entry,
+    effect: &Effect,
+) -> ConflictableTransactionResult<(), JournalError> {
+    match effect {
+        Effect::MarkSeen { idempotency_key } => {
+            tx[T_SEEN].insert(idempotency_key.as_bytes(), &entry.id.to_key()[..])?;
+        }
+        Effect::RecordAttempt { action_kind } => {
+            let key = AttemptKey {
+                action_kind: action_kind.clone(),
+                target_key: entry.target.key(),
+            };
+            let db_key = attempt_key(&key);
+            let old: Option<(AttemptKey, Attempt)> = tx_read(&tx[T_ATTEMPTS], "attempts", &db_key)?;
+            let count = old.map_or(0, |(_, a)| a.count).saturating_add(1);
+            let attempt = Attempt {
+                count,
+                last_attempt_at: entry.time,
+            };
+            tx[T_ATTEMPTS].insert(db_key, tx_encode("attempt", &(key, attempt))?)?;
+        }
+        Effect::ResetAttempts { action_kind } => {
+            let key = AttemptKey {
+                action_kind: action_kind.clone(),
+                target_key: entry.target.key(),
+            };
+            tx[T_ATTEMPTS].remove(attempt_key(&key))?;
+        }
+        Effect::RecordAction { action_kind } => {
+            let record = ActionRecord {
+                action_kind: action_kind.clone(),
+                run_id: entry.run_id.clone(),
+                at: entry.time,
+            };
+            tx[T_ACTIONS].insert(&entry.id.to_key()[..], tx_encode("action", &record)?)?;
+            let run_key = entry.run_id.as_bytes();
+            let count = tx[T_RUN_ACTIONS]
+                .get(run_key)?
+                .map_or(0, |b| decode_u32(&b));
+            tx[T_RUN_ACTIONS].insert(run_key, &count.saturating_add(1).to_be_bytes()[..])?;
+        }
+        Effect::SetCooldown { until } => {
+            tx[T_COOLDOWNS].insert(entry.target.key().as_bytes(), tx_encode("cooldown", until)?)?;
+        }
+        Effect::BreakerOutcome { ok } => update_breaker(tx, |b| b.push(*ok))?,
+        Effect::OpenBreaker { until } => update_breaker(tx, |b| b.open_until = Some(*until))?,
+        Effect::ResetBreaker => update_breaker(tx, |b| *b = BreakerState::default())?,
+        Effect::SetCursor(cursor) => {
+            tx[T_STATE].insert(CURSOR_KEY, tx_encode("cursor", cursor)?)?;
+        }
+        Effect::BeginFix { action_kind } => {
+            let fix = FixState {
+                action_id: entry_action(entry)?.to_owned(),
+                action_kind: action_kind.clone(),
+                target: entry.target.clone(),
+                steps_done: Vec::new(),
+                compensation_needed: false,
+                started_at: entry.time,
+            };
+            tx[T_FIXES].insert(fix.action_id.as_bytes(), tx_encode("fix", &fix)?)?;
+        }
+        Effect::FixStep {
+            step,
+            compensation_needed,
+        } => {
+            let action = entry_action(entry)?;
+            let Some(mut fix) = tx_read::<FixState>(&tx[T_FIXES], "fixes", action.as_bytes())?
+            else {
+                return abort(JournalError::InvalidEffect {
+                    reason: format!("no multi-step fix in progress for action {action}"),
+                });
+            };
+            fix.steps_done.push(step.clone());
+            fix.compensation_needed = *compensation_needed;
+            tx[T_FIXES].insert(action.as_bytes(), tx_encode("fix", &fix)?)?;
+        }
+        Effect::FinishFix => {
+            tx[T_FIXES].remove(entry_action(entry)?.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+fn update_breaker(
+    tx: &[TransactionalTree],
+    change: impl FnOnce(&mut BreakerState),
+) -> ConflictableTransactionResult<(), JournalError> {
+    let mut breaker: BreakerState =
+        tx_read(&tx[T_STATE], "state", BREAKER_KEY)?.unwrap_or_default();
+    change(&mut breaker);
+    tx[T_STATE].insert(BREAKER_KEY, tx_encode("breaker", &breaker)?)?;
+    Ok(())
+}
+
+fn entry_action(entry: &Entry) -> ConflictableTransactionResult<&str, JournalError> {
+    match &entry.action_id {
+        Some(action) => Ok(action),
+        None => abort(JournalError::InvalidEffect {
+            reason: "a fix effect needs an entry with an action_id".to_owned(),
+        }),
+    }
+}
+
+fn attempt_key(key: &AttemptKey) -> Vec<u8> {
+    let mut db_key = length_prefixed(ATTEMPT_TAG, &key.action_kind);
+    db_key.extend_from_slice(key.target_key.as_bytes());
+    db_key
+}
+
+fn with_id(mut prefix: Vec<u8>, id: EntryId) -> Vec<u8> {
+    prefix.extend_from_slice(&id.to_key());
+    prefix
+}
+
+/// The entry id at the end of an index key.
+fn id_suffix(key: &[u8]) -> Option<EntryId> {
+    let start = key.len().checked_sub(ID_KEY_LEN)?;
+    EntryId::from_key(&key[start..])
+}
+
+fn decode_u32(bytes: &[u8]) -> u32 {
+    bytes.try_into().map_or(0, u32::from_be_bytes)
+}
+
+fn encode<T: Serialize + ?Sized>(what: &'static str, value: &T) -> Result<Vec<u8>, JournalError> {
+    serde_json::to_vec(value).map_err(|source| JournalError::Encode { what, source })
+}
+
+fn decode<T: DeserializeOwned>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, JournalError> {
+    serde_json::from_slice(bytes).map_err(|source| JournalError::Decode {
+        tree,
+        key: key_text(key),
+        source,
+    })
+}
+
+fn key_text(key: &[u8]) -> String {
+    match EntryId::from_key(key) {
+        Some(id) => id.to_string(),
+        None => String::from_utf8_lossy(key).into_owned(),
+    }
+}
+
+fn read_json<T: DeserializeOwned>(
+    tree: &Tree,
+    name: &'static str,
+    key: &[u8],
+) -> Result<Option<T>, JournalError> {
+    let bytes = tree.get(key).map_err(JournalError::storage("read"))?;
+    bytes.map(|b| decode(name, key, &b)).transpose()
+}
+
+fn tx_read<T: DeserializeOwned>(
+    tree: &TransactionalTree,
+    name: &'static str,
+    key: &[u8],
+) -> ConflictableTransactionResult<Option<T>, JournalError> {
+    let Some(bytes) = tree.get(key)? else {
+        return Ok(None);
+    };
+    match decode(name, key, &bytes) {
+        Ok(value) => Ok(Some(value)),
+        Err(e) => abort(e),
+    }
+}
+
+fn tx_encode<T: Serialize + ?Sized>(
+    what: &'static str,
+    value: &T,
+) -> ConflictableTransactionResult<Vec<u8>, JournalError> {
+    match encode(what, value) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) => abort(e),
+    }
+}

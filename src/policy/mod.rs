@@ -1,0 +1,293 @@
+//! Remediation policy: the `policies/*.toml` files, parsed into raw types, validated into a
+//! typed [`Policy`] with every default filled in, and the pure questions the planner asks of it.
+//! See `docs/policy.md` for the file format.
+
+mod credential;
+mod error;
+mod model;
+mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use credential::{CredentialError, CredentialSource};
+pub use error::{PolicyError, PolicyErrors, Position};
+pub use model::{
+    defaults, AdminPaths, AllowDeny, AttributePair, Backoff, CircuitBreaker, DomainController,
+    ErrorPatterns, FeatureAction, ForceSync, Global, Kpasswd, Mode, PathTemplate, Policy,
+    ProvisioningCredentials, ProvisioningFeatures, PushMappingRemoval, RemovePushMappings,
+    RetryProvisioning, RetryStrategy, RuleKind, Safety, Schedule, Selector, WantedFeatures,
+};
+
+use error::FileErrors;
+use raw::RawFile;
+
+/// The shipped example policy files (`policies/`), embedded for the demo: (name, contents).
+pub const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "policies/credentials.toml",
+        include_str!("../../policies/credentials.toml"),
+    ),
+    (
+        "policies/features.toml",
+        include_str!("../../policies/features.toml"),
+    ),
+    (
+        "policies/force-sync.toml",
+        include_str!("../../policies/force-sync.toml"),
+    ),
+    (
+        "policies/kpasswd.toml",
+        include_str!("../../policies/kpasswd.toml"),
+    ),
+    (
+        "policies/push-mappings.toml",
+        include_str!("../../policies/push-mappings.toml"),
+    ),
+    (
+        "policies/retry.toml",
+        include_str!("../../policies/retry.toml"),
+    ),
+    (
+        "policies/safety.toml",
+        include_str!("../../policies/safety.toml"),
+    ),
+    (
+        "policies/schedule.toml",
+        include_str!("../../policies/schedule.toml"),
+    ),
+];
+
+/// The policy file extension.
+const POLICY_EXTENSION: &str = "toml";
+
+/// One section of the merged policy, remembering which file it came from.
+struct Located<T> {
+    file: usize,
+    value: T,
+}
+
+/// The sections of every file, each taken from at most one file.
+#[derive(Default)]
+struct Merged {
+    global: Option<Located<raw::RawGlobal>>,
+    safety: Option<Located<raw::RawSafety>>,
+    schedule: Option<Located<raw::RawSchedule>>,
+    okta: Option<Located<raw::RawOkta>>,
+    retry_provisioning: Option<Located<raw::RawRetry>>,
+    force_sync: Option<Located<raw::RawForceSync>>,
+    remove_push_mappings: Option<Located<raw::RawRemovePush>>,
+    provisioning_features: Option<Located<raw::RawFeatures>>,
+    kpasswd: Option<Located<raw::RawKpasswd>>,
+    provisioning_credentials: Option<Located<raw::RawCredentials>>,
+}
+
+impl Policy {
+    /// Loads and validates every `*.toml` file of `dir` (sorted by name), merged into one policy.
+    /// Returns every problem found, across all files.
+    pub fn load_dir(dir: impl AsRef<Path>) -> Result<Policy, PolicyErrors> {
+        let dir = dir.as_ref();
+        let dir_error = |problem: String| {
+            PolicyErrors(vec![PolicyError {
+                file: dir.to_path_buf(),
+                position: None,
+                field: String::new(),
+                problem,
+            }])
+        };
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| dir_error(format!("expected a readable policy directory, found: {e}")))?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == POLICY_EXTENSION) && p.is_file())
+            .collect();
+        paths.sort();
+        if paths.is_empty() {
+            return Err(dir_error(
+                "expected at least one *.toml policy file, found none".into(),
+            ));
+        }
+        let mut sources = Vec::new();
+        let mut errors = Vec::new();
+        for path in paths {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => sources.push((path, text)),
+                Err(e) => errors.push(PolicyError {
+                    file: path,
+                    position: None,
+                    field: String::new(),
+                    problem: format!("expected a readable UTF-8 file, found: {e}"),
+                }),
+            }
+        }
+        let loaded = Self::load_sources(&sources);
+        match (loaded, errors.is_empty()) {
+            (Ok(p), true) => Ok(p),
+            (Ok(_), false) => Err(PolicyErrors(errors)),
+            (Err(PolicyErrors(more)), _) => {
+                errors.extend(more);
+                Err(PolicyErrors(errors))
+            }
+        }
+    }
+
+    /// Validates policy files given as (name, contents), merged in the given order.
+    pub fn load_sources<P: AsRef<Path>, T: AsRef<str>>(
+        sources: &[(P, T)],
+    ) -> Result<Policy, PolicyErrors> {
+        let mut errors = Vec::new();
+        let mut merged = Merged::default();
+        for (index, (name, text)) in sources.iter().enumerate() {
+            let (name, text) = (name.as_ref(), text.as_ref());
+            match toml::from_str::<RawFile>(text) {
+                Ok(raw) => merge(&mut merged, index, raw, sources, &mut errors),
+                Err(e) => errors.push(error::from_toml(name, text, &e)),
+            }
+        }
+        let policy = build(&merged, sources, &mut errors);
+        if errors.is_empty() {
+            Ok(policy)
+        } else {
+            Err(PolicyErrors(errors))
+        }
+    }
+
+    /// The shipped example policy ([`EMBEDDED`]), used by the demo.
+    pub fn default_embedded() -> Policy {
+        Self::load_sources(EMBEDDED).expect("the shipped policy files are valid (tested)")
+    }
+}
+
+/// Moves each section of `raw` into `merged`, reporting a section already taken by another file.
+fn merge<P: AsRef<Path>, T: AsRef<str>>(
+    merged: &mut Merged,
+    index: usize,
+    raw: RawFile,
+    sources: &[(P, T)],
+    errors: &mut Vec<PolicyError>,
+) {
+    macro_rules! take {
+        ($($name:ident),*) => {$(
+            if let Some(value) = raw.$name {
+                place(&mut merged.$name, stringify!($name), index, value, sources, errors);
+            }
+        )*};
+    }
+    take!(
+        global,
+        safety,
+        schedule,
+        okta,
+        retry_provisioning,
+        force_sync,
+        remove_push_mappings,
+        provisioning_features,
+        kpasswd,
+        provisioning_credentials
+    );
+}
+
+fn place<T, P: AsRef<Path>, S: AsRef<str>>(
+    slot: &mut Option<Located<T>>,
+    name: &str,
+    index: usize,
+    value: T,
+    sources: &[(P, S)],
+    errors: &mut Vec<PolicyError>,
+) {
+    let Some(first) = slot else {
+        *slot = Some(Located { file: index, value });
+        return;
+    };
+    let (first_file, first_text) = (
+        sources[first.file].0.as_ref(),
+        sources[first.file].1.as_ref(),
+    );
+    let (file, text) = (sources[index].0.as_ref(), sources[index].1.as_ref());
+    let first_line = section_position(first_text, name).line;
+    errors.push(PolicyError {
+        file: file.to_path_buf(),
+        position: Some(section_position(text, name)),
+        field: name.to_string(),
+        problem: format!(
+            "expected each section in one file only, found [{name}] also defined in {}:{first_line}",
+            first_file.display()
+        ),
+    });
+}
+
+/// The position of the first header of section `name` (`[name]` or `[name.sub]`), else 1:1.
+fn section_position(text: &str, name: &str) -> Position {
+    let found = text.lines().enumerate().find(|(_, l)| {
+        let t = l.trim_start();
+        t.strip_prefix('[')
+            .map(|h| h.trim_start_matches('[').trim_start())
+            .is_some_and(|h| {
+                h.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(']') || rest.starts_with('.'))
+            })
+    });
+    Position {
+        line: found.map_or(1, |(i, _)| i + 1),
+        column: 1,
+    }
+}
+
+/// Validates each merged section with the errors located in its own file.
+fn build<P: AsRef<Path>, T: AsRef<str>>(
+    m: &Merged,
+    sources: &[(P, T)],
+    errors: &mut Vec<PolicyError>,
+) -> Policy {
+    let mut policy = Policy::default();
+    // Admin paths first: the retry strategy and Force Sync check against them.
+    if let Some(l) = &m.okta {
+        policy.admin = validate::admin(&mut ctx(sources, errors, l.file), &l.value);
+    }
+    if let Some(l) = &m.global {
+        policy.global = validate::global(&mut ctx(sources, errors, l.file), &l.value);
+    }
+    if let Some(l) = &m.safety {
+        policy.safety = validate::safety(&mut ctx(sources, errors, l.file), &l.value);
+    }
+    if let Some(l) = &m.schedule {
+        policy.schedule = validate::schedule(&mut ctx(sources, errors, l.file), &l.value);
+    }
+    if let Some(l) = &m.retry_provisioning {
+        policy.retry_provisioning =
+            validate::retry(&mut ctx(sources, errors, l.file), &l.value, &policy.admin);
+    }
+    if let Some(l) = &m.force_sync {
+        policy.force_sync =
+            validate::force_sync(&mut ctx(sources, errors, l.file), &l.value, &policy.admin);
+    }
+    if let Some(l) = &m.remove_push_mappings {
+        policy.remove_push_mappings =
+            validate::remove_push(&mut ctx(sources, errors, l.file), &l.value);
+    }
+    if let Some(l) = &m.provisioning_features {
+        policy.provisioning_features =
+            validate::features(&mut ctx(sources, errors, l.file), &l.value);
+    }
+    if let Some(l) = &m.kpasswd {
+        policy.kpasswd = validate::kpasswd(&mut ctx(sources, errors, l.file), &l.value);
+    }
+    if let Some(l) = &m.provisioning_credentials {
+        policy.provisioning_credentials =
+            validate::credentials(&mut ctx(sources, errors, l.file), &l.value);
+    }
+    policy
+}
+
+/// The error collector for file number `file`.
+fn ctx<'a, P: AsRef<Path>, T: AsRef<str>>(
+    sources: &'a [(P, T)],
+    errors: &'a mut Vec<PolicyError>,
+    file: usize,
+) -> FileErrors<'a> {
+    FileErrors {
+        file: sources[file].0.as_ref(),
+        source: sources[file].1.as_ref(),
+        errors,
+    }
+}

@@ -1,0 +1,174 @@
+//! The raw shape of policy files, as deserialized from TOML before validation. Every leaf that
+//! needs checking keeps its span so errors can name the line.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+type S<T> = Option<Spanned<T>>;
+
+/// One policy file. Every section is optional; a section may appear in one file only.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFile {
+    pub global: Option<RawGlobal>,
+    pub safety: Option<RawSafety>,
+    pub schedule: Option<RawSchedule>,
+    pub okta: Option<RawOkta>,
+    pub retry_provisioning: Option<RawRetry>,
+    pub force_sync: Option<RawForceSync>,
+    pub remove_push_mappings: Option<RawRemovePush>,
+    pub provisioning_features: Option<RawFeatures>,
+    pub kpasswd: Option<RawKpasswd>,
+    pub provisioning_credentials: Option<RawCredentials>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGlobal {
+    pub default_mode: S<String>,
+    pub modes: Option<BTreeMap<String, Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSafety {
+    pub max_actions_per_run: S<i64>,
+    pub max_actions_per_hour: S<i64>,
+    pub max_actions_per_kind_per_run: Option<BTreeMap<String, Spanned<i64>>>,
+    pub cooldown: S<String>,
+    pub circuit_breaker: Option<RawBreaker>,
+    pub apps: Option<RawAllowDeny>,
+    pub directories: Option<RawAllowDeny>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBreaker {
+    pub window: S<i64>,
+    pub failure_ratio: S<f64>,
+    pub min_actions: S<i64>,
+    pub open_for: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAllowDeny {
+    pub allow: S<Vec<String>>,
+    pub deny: S<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSchedule {
+    pub full_reconcile: S<String>,
+    pub log_poll_interval: S<String>,
+    pub log_lookback: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOkta {
+    pub admin: Option<RawAdmin>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAdmin {
+    pub force_sync_path: S<String>,
+    pub task_retry_path: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRetry {
+    pub apps: S<Vec<String>>,
+    pub max_attempts: S<i64>,
+    pub backoff: Option<RawBackoff>,
+    pub min_error_age: S<String>,
+    pub never_retry_errors: S<Vec<String>>,
+    pub strategy: S<String>,
+    pub retry_unknown_errors: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBackoff {
+    pub initial: S<String>,
+    pub multiplier: S<f64>,
+    pub max: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawForceSync {
+    pub directories: S<Vec<String>>,
+    pub attributes: S<Vec<RawAttribute>>,
+    pub verify_timeout: S<String>,
+    pub verify_poll_interval: S<String>,
+    pub use_admin_path: S<bool>,
+}
+
+/// `"department"` or `{ app_user = "extensionAttribute1", okta = "costCenter" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawAttribute {
+    Name(String),
+    Pair(RawAttributePair),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAttributePair {
+    pub app_user: String,
+    pub okta: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRemovePush {
+    pub apps: Option<BTreeMap<String, Spanned<RawRemovePushApp>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRemovePushApp {
+    /// Kept as a raw value so a misplaced secret is never echoed by a type error.
+    pub credential: Option<Spanned<toml::Value>>,
+    pub delete_target_groups: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFeatures {
+    pub action: S<String>,
+    pub apps: Option<BTreeMap<String, RawFeatureApp>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFeatureApp {
+    pub create_users: Option<bool>,
+    pub update_attributes: Option<bool>,
+    pub deactivate_users: Option<bool>,
+    pub action: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawKpasswd {
+    pub directories: S<Vec<String>>,
+    pub window: S<String>,
+    pub max_gap: S<String>,
+    pub domain_controllers: Option<Vec<Spanned<String>>>,
+    pub probe_timeout: S<String>,
+    pub retry_after_probe_passes: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCredentials {
+    pub apps: S<Vec<String>>,
+    pub error_patterns: S<Vec<String>>,
+}

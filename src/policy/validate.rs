@@ -1,0 +1,818 @@
+//! Turns raw sections into the validated [`Policy`], collecting every problem with its file,
+//! line and dotted field path.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::credential::CredentialSource;
+use super::error::FileErrors;
+use super::model::{defaults, *};
+use super::raw::*;
+
+type S<T> = Option<Spanned<T>>;
+
+/// The longest accepted environment variable name.
+const MAX_ENV_NAME_LEN: usize = 128;
+
+/// Placeholders accepted in admin path templates.
+const PATH_PLACEHOLDERS: [&str; 2] = ["{appId}", "{userId}"];
+
+/// A duration as a policy file would write it: whole days, hours, minutes or seconds when exact.
+fn human(d: Duration) -> String {
+    const UNITS: [(u64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
+    if d.subsec_nanos() == 0 && d.as_secs() > 0 {
+        for (secs, unit) in UNITS {
+            if d.as_secs() % secs == 0 {
+                return format!("{}{unit}", d.as_secs() / secs);
+            }
+        }
+    }
+    humantime::format_duration(d).to_string()
+}
+
+/// Reads an integer in `lo..=hi`, or the default when absent.
+fn int(e: &mut FileErrors<'_>, v: &S<i64>, field: &str, lo: u32, hi: u32, default: u32) -> u32 {
+    let Some(v) = v else { return default };
+    let n = *v.get_ref();
+    if n < i64::from(lo) || n > i64::from(hi) {
+        e.at(
+            v.span(),
+            field,
+            format!("expected an integer from {lo} to {hi}, found {n}"),
+        );
+        return default;
+    }
+    u32::try_from(n).expect("n is within lo..=hi, both u32")
+}
+
+/// Reads a humantime duration in `lo..=hi`, or the default when absent.
+fn duration(
+    e: &mut FileErrors<'_>,
+    v: &S<String>,
+    field: &str,
+    (lo, hi): (Duration, Duration),
+    default: Duration,
+) -> Duration {
+    let Some(v) = v else { return default };
+    let text = v.get_ref();
+    let Ok(d) = humantime::parse_duration(text.trim()) else {
+        let msg = format!("expected a duration like \"30s\", \"15m\" or \"24h\", found {text:?}");
+        e.at(v.span(), field, msg);
+        return default;
+    };
+    if d < lo || d > hi {
+        let (lo, hi) = (human(lo), human(hi));
+        e.at(
+            v.span(),
+            field,
+            format!("expected a duration from {lo} to {hi}, found {text:?}"),
+        );
+        return default;
+    }
+    d
+}
+
+/// Reads a ratio in `(lo, hi]`.
+fn ratio(e: &mut FileErrors<'_>, v: &S<f64>, field: &str, lo: f64, hi: f64, default: f64) -> f64 {
+    let Some(v) = v else { return default };
+    let r = *v.get_ref();
+    if !(r > lo && r <= hi) {
+        let msg = format!("expected a number greater than {lo} and at most {hi}, found {r}");
+        e.at(v.span(), field, msg);
+        return default;
+    }
+    r
+}
+
+/// Reads a mode name.
+fn mode(e: &mut FileErrors<'_>, v: &Spanned<String>, field: &str) -> Option<Mode> {
+    let m = Mode::parse(v.get_ref());
+    if m.is_none() {
+        let msg = format!("expected one of {}, found {:?}", Mode::NAMES, v.get_ref());
+        e.at(v.span(), field, msg);
+    }
+    m
+}
+
+/// Reads a rule name used as a key.
+fn rule_key(
+    e: &mut FileErrors<'_>,
+    key: &str,
+    at: &Spanned<impl Sized>,
+    field: &str,
+) -> Option<RuleKind> {
+    let kind = RuleKind::from_key(key);
+    if kind.is_none() {
+        let names: Vec<&str> = RuleKind::ALL.iter().map(|k| k.key()).collect();
+        let msg = format!("expected a rule name ({}), found {key:?}", names.join(", "));
+        e.at(at.span(), &format!("{field}.{key}"), msg);
+    }
+    kind
+}
+
+/// Reads a selector: `["*"]` or a list of ids and labels.
+fn selector(
+    e: &mut FileErrors<'_>,
+    v: &S<Vec<String>>,
+    field: &str,
+    default: Selector,
+) -> Selector {
+    let Some(v) = v else { return default };
+    let entries = v.get_ref();
+    if entries.iter().any(|s| s.trim().is_empty()) {
+        e.at(
+            v.span(),
+            field,
+            "expected app or directory ids or labels, found an empty string",
+        );
+        return default;
+    }
+    if entries.iter().any(|s| s == "*") {
+        if entries.len() > 1 {
+            e.at(v.span(), field, "expected either [\"*\"] alone or a list of ids and labels, found \"*\" mixed with names");
+        }
+        return Selector::All;
+    }
+    Selector::Only(entries.clone())
+}
+
+/// Reads a list of error substrings, added to `builtin`.
+fn patterns(
+    e: &mut FileErrors<'_>,
+    v: &S<Vec<String>>,
+    field: &str,
+    builtin: &[&str],
+) -> ErrorPatterns {
+    let mut all: Vec<String> = builtin.iter().map(|s| s.to_string()).collect();
+    let Some(v) = v else {
+        return ErrorPatterns(all);
+    };
+    if v.get_ref().iter().any(|s| s.trim().is_empty()) {
+        e.at(
+            v.span(),
+            field,
+            "expected non-empty error texts, found an empty string",
+        );
+    }
+    for p in v.get_ref() {
+        if !p.trim().is_empty() && !all.iter().any(|a| a.eq_ignore_ascii_case(p)) {
+            all.push(p.clone());
+        }
+    }
+    ErrorPatterns(all)
+}
+
+pub(crate) fn global(e: &mut FileErrors<'_>, raw: &RawGlobal) -> Global {
+    let mut g = Global::default();
+    if let Some(m) = raw
+        .default_mode
+        .as_ref()
+        .and_then(|v| mode(e, v, "global.default_mode"))
+    {
+        g.default_mode = m;
+    }
+    for (key, value) in raw.modes.iter().flatten() {
+        let kind = rule_key(e, key, value, "global.modes");
+        let m = mode(e, value, &format!("global.modes.{key}"));
+        if let (Some(kind), Some(m)) = (kind, m) {
+            g.modes.insert(kind, m);
+        }
+    }
+    g
+}
+
+pub(crate) fn safety(e: &mut FileErrors<'_>, raw: &RawSafety) -> Safety {
+    let lim = defaults::MAX_ACTIONS_LIMIT;
+    let mut s = Safety {
+        max_actions_per_run: int(
+            e,
+            &raw.max_actions_per_run,
+            "safety.max_actions_per_run",
+            0,
+            lim,
+            defaults::MAX_ACTIONS_PER_RUN,
+        ),
+        max_actions_per_hour: int(
+            e,
+            &raw.max_actions_per_hour,
+            "safety.max_actions_per_hour",
+            0,
+            lim,
+            defaults::MAX_ACTIONS_PER_HOUR,
+        ),
+        cooldown: duration(
+            e,
+            &raw.cooldown,
+            "safety.cooldown",
+            (Duration::ZERO, defaults::MAX_LONG_DURATION),
+            defaults::COOLDOWN,
+        ),
+        ..Safety::default()
+    };
+    for (key, value) in raw.max_actions_per_kind_per_run.iter().flatten() {
+        let field = format!("safety.max_actions_per_kind_per_run.{key}");
+        let kind = rule_key(e, key, value, "safety.max_actions_per_kind_per_run");
+        let n = int(e, &Some(value.clone()), &field, 0, lim, 0);
+        if let Some(kind) = kind {
+            s.max_actions_per_kind_per_run.insert(kind, n);
+        }
+    }
+    if let Some(b) = &raw.circuit_breaker {
+        s.circuit_breaker = breaker(e, b);
+    }
+    if let Some(a) = &raw.apps {
+        s.apps = allow_deny(e, a, "safety.apps");
+    }
+    if let Some(d) = &raw.directories {
+        s.directories = allow_deny(e, d, "safety.directories");
+    }
+    s
+}
+
+fn breaker(e: &mut FileErrors<'_>, raw: &RawBreaker) -> CircuitBreaker {
+    let f = "safety.circuit_breaker";
+    let window = int(
+        e,
+        &raw.window,
+        &format!("{f}.window"),
+        1,
+        defaults::MAX_BREAKER_WINDOW,
+        defaults::BREAKER_WINDOW,
+    );
+    let mut min_actions = int(
+        e,
+        &raw.min_actions,
+        &format!("{f}.min_actions"),
+        1,
+        defaults::MAX_BREAKER_WINDOW,
+        defaults::BREAKER_MIN_ACTIONS,
+    );
+    if min_actions > window {
+        if let Some(v) = &raw.min_actions {
+            let msg =
+                format!("expected at most circuit_breaker.window ({window}), found {min_actions}");
+            e.at(v.span(), &format!("{f}.min_actions"), msg);
+        }
+        min_actions = window;
+    }
+    CircuitBreaker {
+        window,
+        min_actions,
+        failure_ratio: ratio(
+            e,
+            &raw.failure_ratio,
+            &format!("{f}.failure_ratio"),
+            0.0,
+            1.0,
+            defaults::BREAKER_FAILURE_RATIO,
+        ),
+        open_for: duration(
+            e,
+            &raw.open_for,
+            &format!("{f}.open_for"),
+            (Duration::from_secs(1), defaults::MAX_LONG_DURATION),
+            defaults::BREAKER_OPEN_FOR,
+        ),
+    }
+}
+
+fn allow_deny(e: &mut FileErrors<'_>, raw: &RawAllowDeny, field: &str) -> AllowDeny {
+    let allow = selector(e, &raw.allow, &format!("{field}.allow"), Selector::All);
+    let deny_field = format!("{field}.deny");
+    let deny = match selector(e, &raw.deny, &deny_field, Selector::Only(Vec::new())) {
+        Selector::All => {
+            if let Some(v) = &raw.deny {
+                e.at(v.span(), &deny_field, "expected a list of ids and labels, found \"*\" (to stop all actions, set the modes to report)");
+            }
+            Vec::new()
+        }
+        Selector::Only(list) => list,
+    };
+    if let (Selector::Only(allowed), Some(v)) = (&allow, &raw.deny) {
+        for d in &deny {
+            if allowed.iter().any(|a| a.eq_ignore_ascii_case(d)) {
+                let msg =
+                    format!("expected each entry in allow or deny, not both, found {d:?} in both");
+                e.at(v.span(), &deny_field, msg);
+            }
+        }
+    }
+    AllowDeny { allow, deny }
+}
+
+pub(crate) fn schedule(e: &mut FileErrors<'_>, raw: &RawSchedule) -> Schedule {
+    let mut s = Schedule::default();
+    if let Some(v) = &raw.full_reconcile {
+        if let Some(parsed) = cron_expr(e, v) {
+            s.full_reconcile = parsed;
+            s.full_reconcile_expr = v.get_ref().trim().to_string();
+        }
+    }
+    s.log_poll_interval = duration(
+        e,
+        &raw.log_poll_interval,
+        "schedule.log_poll_interval",
+        defaults::LOG_POLL_INTERVAL_RANGE,
+        defaults::LOG_POLL_INTERVAL,
+    );
+    s.log_lookback = duration(
+        e,
+        &raw.log_lookback,
+        "schedule.log_lookback",
+        (Duration::from_secs(60), defaults::MAX_LOG_LOOKBACK),
+        defaults::LOG_LOOKBACK,
+    );
+    s
+}
+
+fn cron_expr(e: &mut FileErrors<'_>, v: &Spanned<String>) -> Option<cron::Schedule> {
+    let field = "schedule.full_reconcile";
+    let text = v.get_ref().trim();
+    let fields = text.split_whitespace().count();
+    if fields == 5 {
+        let msg = format!("expected a cron expression with 6 or 7 fields (sec min hour day-of-month month day-of-week [year]), found 5 fields in {text:?}; add a seconds field, e.g. \"0 {text}\"");
+        e.at(v.span(), field, msg);
+        return None;
+    }
+    if !(6..=7).contains(&fields) {
+        let msg = format!("expected a cron expression with 6 or 7 fields (sec min hour day-of-month month day-of-week [year]), found {fields} fields in {text:?}");
+        e.at(v.span(), field, msg);
+        return None;
+    }
+    match text.parse::<cron::Schedule>() {
+        Ok(s) => Some(s),
+        Err(err) => {
+            e.at(
+                v.span(),
+                field,
+                format!("expected a valid cron expression, found {text:?} ({err})"),
+            );
+            None
+        }
+    }
+}
+
+pub(crate) fn admin(e: &mut FileErrors<'_>, raw: &RawOkta) -> AdminPaths {
+    let Some(a) = &raw.admin else {
+        return AdminPaths::default();
+    };
+    AdminPaths {
+        force_sync_path: a
+            .force_sync_path
+            .as_ref()
+            .and_then(|v| path_template(e, v, "okta.admin.force_sync_path")),
+        task_retry_path: a
+            .task_retry_path
+            .as_ref()
+            .and_then(|v| path_template(e, v, "okta.admin.task_retry_path")),
+    }
+}
+
+fn path_template(e: &mut FileErrors<'_>, v: &Spanned<String>, field: &str) -> Option<PathTemplate> {
+    let t = v.get_ref();
+    let mut rest = t
+        .replace(PATH_PLACEHOLDERS[0], "")
+        .replace(PATH_PLACEHOLDERS[1], "");
+    rest.retain(|c| c == '{' || c == '}');
+    if !t.starts_with('/') || t.contains("://") || !t.contains("{appId}") || !rest.is_empty() {
+        let msg = format!("expected a path starting with / containing {{appId}} (and optionally {{userId}}), found {t:?}");
+        e.at(v.span(), field, msg);
+        return None;
+    }
+    Some(PathTemplate(t.clone()))
+}
+
+pub(crate) fn retry(
+    e: &mut FileErrors<'_>,
+    raw: &RawRetry,
+    admin: &AdminPaths,
+) -> RetryProvisioning {
+    let f = "retry_provisioning";
+    let d = RetryProvisioning::default();
+    let mut r = RetryProvisioning {
+        apps: selector(e, &raw.apps, &format!("{f}.apps"), Selector::All),
+        max_attempts: int(
+            e,
+            &raw.max_attempts,
+            &format!("{f}.max_attempts"),
+            1,
+            defaults::MAX_ATTEMPTS_LIMIT,
+            defaults::MAX_ATTEMPTS,
+        ),
+        min_error_age: duration(
+            e,
+            &raw.min_error_age,
+            &format!("{f}.min_error_age"),
+            (Duration::ZERO, defaults::MAX_LONG_DURATION),
+            defaults::MIN_ERROR_AGE,
+        ),
+        never_retry_errors: patterns(
+            e,
+            &raw.never_retry_errors,
+            &format!("{f}.never_retry_errors"),
+            defaults::NEVER_RETRY_ERRORS,
+        ),
+        retry_unknown_errors: raw.retry_unknown_errors.unwrap_or(d.retry_unknown_errors),
+        ..d
+    };
+    if let Some(b) = &raw.backoff {
+        r.backoff = backoff(e, b);
+    }
+    if let Some(v) = &raw.strategy {
+        r.strategy = match v.get_ref().as_str() {
+            "repush" => RetryStrategy::Repush,
+            "admin-task-retry" if admin.task_retry_path.is_some() => RetryStrategy::AdminTaskRetry,
+            "admin-task-retry" => {
+                e.at(v.span(), &format!("{f}.strategy"), "expected okta.admin.task_retry_path to be set for \"admin-task-retry\" (the non-public call must be enabled explicitly), found it unset");
+                RetryStrategy::Repush
+            }
+            other => {
+                e.at(
+                    v.span(),
+                    &format!("{f}.strategy"),
+                    format!("expected one of repush, admin-task-retry, found {other:?}"),
+                );
+                RetryStrategy::Repush
+            }
+        };
+    }
+    r
+}
+
+fn backoff(e: &mut FileErrors<'_>, raw: &RawBackoff) -> Backoff {
+    let f = "retry_provisioning.backoff";
+    let range = (Duration::from_secs(1), defaults::MAX_LONG_DURATION);
+    let initial = duration(
+        e,
+        &raw.initial,
+        &format!("{f}.initial"),
+        range,
+        defaults::BACKOFF_INITIAL,
+    );
+    let mut max = duration(
+        e,
+        &raw.max,
+        &format!("{f}.max"),
+        range,
+        defaults::BACKOFF_MAX,
+    );
+    if max < initial {
+        if let Some(v) = &raw.max {
+            let msg = format!(
+                "expected at least backoff.initial ({}), found {:?}",
+                human(initial),
+                v.get_ref()
+            );
+            e.at(v.span(), &format!("{f}.max"), msg);
+        }
+        max = initial;
+    }
+    let multiplier = match &raw.multiplier {
+        Some(v) if !(1.0..=defaults::MAX_BACKOFF_MULTIPLIER).contains(v.get_ref()) => {
+            let msg = format!(
+                "expected a number from 1 to {}, found {}",
+                defaults::MAX_BACKOFF_MULTIPLIER,
+                v.get_ref()
+            );
+            e.at(v.span(), &format!("{f}.multiplier"), msg);
+            defaults::BACKOFF_MULTIPLIER
+        }
+        Some(v) => *v.get_ref(),
+        None => defaults::BACKOFF_MULTIPLIER,
+    };
+    Backoff {
+        initial,
+        multiplier,
+        max,
+    }
+}
+
+pub(crate) fn force_sync(
+    e: &mut FileErrors<'_>,
+    raw: &RawForceSync,
+    admin: &AdminPaths,
+) -> ForceSync {
+    let f = "force_sync";
+    let verify_timeout = duration(
+        e,
+        &raw.verify_timeout,
+        &format!("{f}.verify_timeout"),
+        defaults::VERIFY_TIMEOUT_RANGE,
+        defaults::VERIFY_TIMEOUT,
+    );
+    let verify_poll_interval = duration(
+        e,
+        &raw.verify_poll_interval,
+        &format!("{f}.verify_poll_interval"),
+        (defaults::MIN_VERIFY_POLL_INTERVAL, verify_timeout),
+        defaults::VERIFY_POLL_INTERVAL.min(verify_timeout),
+    );
+    let use_admin_path = match &raw.use_admin_path {
+        Some(v) if *v.get_ref() && admin.force_sync_path.is_none() => {
+            e.at(v.span(), &format!("{f}.use_admin_path"), "expected okta.admin.force_sync_path to be set when use_admin_path = true, found it unset");
+            false
+        }
+        Some(v) => *v.get_ref(),
+        None => false,
+    };
+    ForceSync {
+        directories: selector(
+            e,
+            &raw.directories,
+            &format!("{f}.directories"),
+            Selector::All,
+        ),
+        attributes: attributes(e, &raw.attributes),
+        verify_timeout,
+        verify_poll_interval,
+        use_admin_path,
+    }
+}
+
+fn attributes(e: &mut FileErrors<'_>, raw: &S<Vec<RawAttribute>>) -> Vec<AttributePair> {
+    let Some(v) = raw else { return Vec::new() };
+    let pairs: Vec<AttributePair> = v
+        .get_ref()
+        .iter()
+        .map(|a| match a {
+            RawAttribute::Name(n) => AttributePair {
+                app_user: n.clone(),
+                okta: n.clone(),
+            },
+            RawAttribute::Pair(p) => AttributePair {
+                app_user: p.app_user.clone(),
+                okta: p.okta.clone(),
+            },
+        })
+        .collect();
+    if pairs
+        .iter()
+        .any(|p| p.app_user.trim().is_empty() || p.okta.trim().is_empty())
+    {
+        e.at(
+            v.span(),
+            "force_sync.attributes",
+            "expected attribute names, found an empty string",
+        );
+    }
+    pairs
+}
+
+pub(crate) fn remove_push(e: &mut FileErrors<'_>, raw: &RawRemovePush) -> RemovePushMappings {
+    let mut apps = Vec::new();
+    for (app, v) in raw.apps.iter().flatten() {
+        let field = format!("remove_push_mappings.apps.{app}");
+        let Some(credential) = credential(e, v, &field) else {
+            continue;
+        };
+        apps.push(PushMappingRemoval {
+            app: app.clone(),
+            credential,
+            delete_target_groups: v.get_ref().delete_target_groups.unwrap_or(false),
+        });
+    }
+    RemovePushMappings { apps }
+}
+
+/// Reads `credential = { env = "VAR" }` or `{ file = "/path" }`. Never echoes a value.
+fn credential(
+    e: &mut FileErrors<'_>,
+    app: &Spanned<RawRemovePushApp>,
+    field: &str,
+) -> Option<CredentialSource> {
+    let field = format!("{field}.credential");
+    const EXPECTED: &str = "expected { env = \"VAR\" } or { file = \"/path\" }";
+    let Some(v) = &app.get_ref().credential else {
+        e.at(
+            app.span(),
+            &field,
+            format!("{EXPECTED}, found no credential"),
+        );
+        return None;
+    };
+    let toml::Value::Table(t) = v.get_ref() else {
+        let found = match v.get_ref() {
+            toml::Value::String(_) => "an inline value (credentials must never be written in policy files; value not shown)".to_string(),
+            other => format!("a {}", other.type_str()),
+        };
+        e.at(v.span(), &field, format!("{EXPECTED}, found {found}"));
+        return None;
+    };
+    let keys: Vec<&str> = t.keys().map(String::as_str).collect();
+    match (keys.as_slice(), t.get("env"), t.get("file")) {
+        (["env"], Some(toml::Value::String(var)), _) if is_env_name(var) => {
+            Some(CredentialSource::Env(var.clone()))
+        }
+        (["env"], _, _) => {
+            e.at(v.span(), &format!("{field}.env"), "expected an environment variable name (letters, digits, _), found something else (value not shown: it may be a secret)");
+            None
+        }
+        (["file"], _, Some(toml::Value::String(path))) if !path.trim().is_empty() => {
+            Some(CredentialSource::File(PathBuf::from(path)))
+        }
+        (["file"], _, _) => {
+            e.at(
+                v.span(),
+                &format!("{field}.file"),
+                "expected a non-empty file path string, found something else (value not shown)",
+            );
+            None
+        }
+        _ => {
+            let msg =
+                format!("{EXPECTED} (exactly one key), found keys {keys:?} (values not shown)");
+            e.at(v.span(), &field, msg);
+            None
+        }
+    }
+}
+
+fn is_env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    s.len() <= MAX_ENV_NAME_LEN
+        && (first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn feature_action(
+    e: &mut FileErrors<'_>,
+    v: &S<String>,
+    field: &str,
+    default: FeatureAction,
+) -> FeatureAction {
+    let Some(v) = v else { return default };
+    match v.get_ref().as_str() {
+        "fix" => FeatureAction::Fix,
+        "report" => FeatureAction::Report,
+        other => {
+            e.at(
+                v.span(),
+                field,
+                format!("expected one of fix, report, found {other:?}"),
+            );
+            default
+        }
+    }
+}
+
+pub(crate) fn features(e: &mut FileErrors<'_>, raw: &RawFeatures) -> ProvisioningFeatures {
+    let default_action = feature_action(
+        e,
+        &raw.action,
+        "provisioning_features.action",
+        FeatureAction::Report,
+    );
+    let apps = raw
+        .apps
+        .iter()
+        .flatten()
+        .map(|(app, a)| WantedFeatures {
+            app: app.clone(),
+            create_users: a.create_users.unwrap_or(true),
+            update_attributes: a.update_attributes.unwrap_or(true),
+            deactivate_users: a.deactivate_users.unwrap_or(true),
+            action: feature_action(
+                e,
+                &a.action,
+                &format!("provisioning_features.apps.{app}.action"),
+                default_action,
+            ),
+        })
+        .collect();
+    ProvisioningFeatures { apps }
+}
+
+pub(crate) fn kpasswd(e: &mut FileErrors<'_>, raw: &RawKpasswd) -> Kpasswd {
+    let f = "kpasswd";
+    let gap_range = (Duration::from_secs(1), defaults::MAX_KPASSWD_GAP);
+    let window = duration(
+        e,
+        &raw.window,
+        &format!("{f}.window"),
+        gap_range,
+        defaults::KPASSWD_WINDOW,
+    );
+    let mut max_gap = duration(
+        e,
+        &raw.max_gap,
+        &format!("{f}.max_gap"),
+        gap_range,
+        defaults::KPASSWD_MAX_GAP.max(window),
+    );
+    if max_gap < window {
+        if let Some(v) = &raw.max_gap {
+            let msg = format!(
+                "expected at least kpasswd.window ({}), found {:?}",
+                human(window),
+                v.get_ref()
+            );
+            e.at(v.span(), &format!("{f}.max_gap"), msg);
+        }
+        max_gap = window;
+    }
+    let domain_controllers = raw
+        .domain_controllers
+        .iter()
+        .flatten()
+        .filter_map(|dc| {
+            let parsed = parse_host_port(dc.get_ref());
+            if parsed.is_none() {
+                e.at(dc.span(), &format!("{f}.domain_controllers"), format!("expected \"host\" or \"host:port\" (port 1-65535, default 464), found {:?}", dc.get_ref()));
+            }
+            parsed
+        })
+        .collect();
+    Kpasswd {
+        directories: selector(
+            e,
+            &raw.directories,
+            &format!("{f}.directories"),
+            Selector::All,
+        ),
+        window,
+        max_gap,
+        domain_controllers,
+        probe_timeout: duration(
+            e,
+            &raw.probe_timeout,
+            &format!("{f}.probe_timeout"),
+            defaults::PROBE_TIMEOUT_RANGE,
+            defaults::PROBE_TIMEOUT,
+        ),
+        retry_after_probe_passes: raw.retry_after_probe_passes.unwrap_or(false),
+    }
+}
+
+/// Parses `host`, `host:port` or `[v6]:port`.
+fn parse_host_port(s: &str) -> Option<DomainController> {
+    let s = s.trim();
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        match after {
+            "" => (host, None),
+            p => (host, Some(p.strip_prefix(':')?)),
+        }
+    } else {
+        match s.split_once(':') {
+            Some((h, p)) if !p.contains(':') => (h, Some(p)),
+            Some(_) => return None,
+            None => (s, None),
+        }
+    };
+    if host.is_empty() || host.chars().any(char::is_whitespace) {
+        return None;
+    }
+    let port = match port {
+        Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0)?,
+        None => defaults::KPASSWD_PORT,
+    };
+    Some(DomainController {
+        host: host.to_string(),
+        port,
+    })
+}
+
+pub(crate) fn credentials(e: &mut FileErrors<'_>, raw: &RawCredentials) -> ProvisioningCredentials {
+    ProvisioningCredentials {
+        apps: selector(e, &raw.apps, "provisioning_credentials.apps", Selector::All),
+        error_patterns: patterns(
+            e,
+            &raw.error_patterns,
+            "provisioning_credentials.error_patterns",
+            defaults::CREDENTIAL_ERRORS,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_parsing() {
+        let dc = parse_host_port("dc1.corp.example.com").unwrap();
+        assert_eq!((dc.host.as_str(), dc.port), ("dc1.corp.example.com", 464));
+        let dc = parse_host_port("10.0.0.5:1464").unwrap();
+        assert_eq!((dc.host.as_str(), dc.port), ("10.0.0.5", 1464));
+        let dc = parse_host_port("[::1]:464").unwrap();
+        assert_eq!((dc.host.as_str(), dc.port), ("::1", 464));
+        assert!(parse_host_port("dc1:0").is_none());
+        assert!(parse_host_port("dc1:99999").is_none());
+        assert!(parse_host_port("").is_none());
+        assert!(parse_host_port("a b:464").is_none());
+    }
+
+    #[test]
+    fn env_names() {
+        assert!(is_env_name("ACME_SCIM_TOKEN"));
+        assert!(is_env_name("_x1"));
+        assert!(!is_env_name("00aBcD-xyz"));
+        assert!(!is_env_name(""));
+        assert!(!is_env_name("SSWS abc"));
+    }
+}

@@ -1,0 +1,159 @@
+//! Crash safety: a child process appends entries and is killed with SIGKILL mid-stream; every
+//! entry it acknowledged is present after reopening, the chain verifies, and the state written
+//! with each entry matches the entries.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use remediator::journal::{
+    Effect, EntryDraft, EntryFilter, EntryId, EntryKind, JournalStore, SledJournal, Target,
+};
+
+/// Set in the child process: the state directory to append to.
+const CHILD_DIR_ENV: &str = "REMEDIATOR_JOURNAL_CRASH_CHILD_DIR";
+/// Set in the child process: the run id to append under.
+const CHILD_RUN_ENV: &str = "REMEDIATOR_JOURNAL_CRASH_CHILD_RUN";
+/// Prefix of the child's acknowledgement lines (the test harness prints other lines too).
+const ACK: &str = "ACK ";
+/// Acknowledgements the parent waits for before killing the child.
+const ACKS_BEFORE_KILL: usize = 150;
+/// Safety bound on the child's appends, so a lost parent cannot leave it running forever.
+const CHILD_MAX_APPENDS: u64 = 1_000_000;
+/// Crash rounds on one state directory.
+const ROUNDS: usize = 3;
+
+fn t(millis: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
+        .single()
+        .expect("valid base time")
+        + Duration::milliseconds(millis)
+}
+
+/// The child's body; run only when the parent spawns this binary with [`CHILD_DIR_ENV`] set.
+#[test]
+#[ignore = "helper run in a child process by sigkill_mid_stream_loses_no_acknowledged_entry"]
+fn crash_child() {
+    let dir = std::env::var(CHILD_DIR_ENV).expect("child mode needs the state directory");
+    let run = std::env::var(CHILD_RUN_ENV).expect("child mode needs the run id");
+    let journal = SledJournal::open(&dir).expect("child opens the journal");
+    let mut stdout = std::io::stdout().lock();
+    for i in 0..CHILD_MAX_APPENDS {
+        let key = format!("{run}-{i}");
+        let draft = EntryDraft::new(run.as_str(), EntryKind::Note { text: key.clone() })
+            .action(key.clone())
+            .target(Target::app("0oaCRASH"));
+        let effects = [
+            Effect::MarkSeen {
+                idempotency_key: key.clone(),
+            },
+            Effect::RecordAction {
+                action_kind: "crash-test".to_owned(),
+            },
+        ];
+        let entry = journal
+            .append(t(i as i64 / 4), draft, &effects)
+            .expect("child append");
+        writeln!(stdout, "{ACK}{} {key}", entry.id).expect("write ack");
+        stdout.flush().expect("flush ack");
+    }
+}
+
+/// Run the child on `dir` until it has acknowledged enough entries, SIGKILL it, and return
+/// every (id, idempotency key) it acknowledged.
+fn run_and_kill(dir: &Path, run: &str) -> Vec<(EntryId, String)> {
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut child = Command::new(exe)
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DIR_ENV, dir)
+        .env(CHILD_RUN_ENV, run)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn child");
+    let stdout = child.stdout.take().expect("child stdout is piped");
+    let mut acked = Vec::new();
+    let mut killed = false;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read child output");
+        let Some(ack) = line.strip_prefix(ACK) else {
+            continue;
+        };
+        let (id, key) = ack.split_once(' ').expect("ack line is `ACK id key`");
+        acked.push((id.parse().expect("ack carries an entry id"), key.to_owned()));
+        if acked.len() == ACKS_BEFORE_KILL && !killed {
+            child.kill().expect("SIGKILL the child");
+            killed = true;
+        }
+    }
+    let status = child.wait().expect("reap child");
+    assert!(killed, "child ended before being killed: {status:?}");
+    assert!(!status.success(), "child was killed, not finished");
+    acked
+}
+
+#[test]
+fn sigkill_mid_stream_loses_no_acknowledged_entry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut all_acked = Vec::new();
+    for round in 0..ROUNDS {
+        let run = format!("run-{round}");
+        let acked = run_and_kill(dir.path(), &run);
+        assert!(acked.len() >= ACKS_BEFORE_KILL);
+
+        let journal = SledJournal::open(dir.path()).expect("reopen after SIGKILL");
+        let report = journal.verify().expect("verify");
+        assert!(
+            report.is_ok(),
+            "round {round}: {}",
+            report.first_break.expect("break present")
+        );
+        for (id, key) in &acked {
+            let entry = journal
+                .get(*id)
+                .expect("get")
+                .unwrap_or_else(|| panic!("acknowledged entry {id} lost"));
+            assert_eq!(entry.action_id.as_deref(), Some(key.as_str()));
+            assert!(
+                journal.seen(key).expect("seen"),
+                "idempotency key {key} lost"
+            );
+        }
+        // State written in the same transaction as the entries: exactly one action per entry,
+        // including an entry written but not yet acknowledged when the child died.
+        let in_run = journal
+            .list(&EntryFilter {
+                run_id: Some(run.clone()),
+                ..Default::default()
+            })
+            .expect("list");
+        assert!(in_run.len() >= acked.len());
+        assert_eq!(
+            journal.run_action_count(&run).expect("count") as usize,
+            in_run.len()
+        );
+        for entry in &in_run {
+            let key = entry
+                .action_id
+                .as_deref()
+                .expect("child entries carry an action id");
+            assert!(
+                journal.seen(key).expect("seen"),
+                "entry {} without its idempotency key",
+                entry.id
+            );
+        }
+        all_acked.extend(acked);
+    }
+    let journal = SledJournal::open(dir.path()).expect("final reopen");
+    let report = journal.verify().expect("verify");
+    assert!(report.is_ok());
+    assert!(report.entries_checked as usize >= all_acked.len());
+}
