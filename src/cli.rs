@@ -12,14 +12,14 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// An error.
     pub const ERROR: u8 = 1;
-    /// Changes pending (`plan --detailed-exitcode`).
-    pub const CHANGES_PENDING: u8 = 2;
-    /// Partial failure: some actions failed or were held.
-    pub const PARTIAL: u8 = 3;
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "remediator", version, about = "Automated remediation operator for Okta provisioning")]
+#[command(
+    name = "remediator",
+    version,
+    about = "Automated remediation operator for Okta provisioning"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -106,10 +106,26 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum JournalCommand {
-    /// List entries.
-    List,
+    /// List entries, oldest first.
+    List {
+        /// Entries at or after this time (RFC 3339).
+        #[arg(long, value_name = "RFC3339")]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only entries of this kind (e.g. intent, outcome, step-finished).
+        #[arg(long)]
+        kind: Option<remediator::journal::EntryKindTag>,
+        /// Only entries about this app, user or directory: `app:ID`, `user:ID`, `directory:ID`.
+        #[arg(long, value_parser = parse_target)]
+        target: Option<remediator::journal::TargetRef>,
+        /// Only outcomes of this kind (e.g. verified, failed, held).
+        #[arg(long)]
+        outcome: Option<remediator::journal::Outcome>,
+        /// At most this many entries.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// Show one entry.
-    Show { id: String },
+    Show { id: remediator::journal::EntryId },
     /// Export every entry as JSON Lines.
     Export,
     /// Check the hash chain.
@@ -136,7 +152,124 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Policy {
+            command: PolicyCommand::Validate { dir },
+        } => validate_policy(&dir.unwrap_or(cli.global.policies)),
+        Command::Journal { command } => journal(&cli.global.state, command),
         command => anyhow::bail!("`{}` is not available yet in this build", name(&command)),
+    }
+}
+
+fn validate_policy(dir: &std::path::Path) -> anyhow::Result<u8> {
+    match remediator::policy::Policy::load_dir(dir) {
+        Ok(_) => {
+            println!("{}: policy is valid", dir.display());
+            Ok(exit::OK)
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("{}: {} error(s)", dir.display(), errors.errors().len());
+            Ok(exit::ERROR)
+        }
+    }
+}
+
+fn parse_target(text: &str) -> Result<remediator::journal::TargetRef, String> {
+    use remediator::journal::TargetRef;
+    let (kind, id) = text
+        .split_once(':')
+        .ok_or_else(|| format!("expected app:ID, user:ID or directory:ID, found {text:?}"))?;
+    match kind {
+        "app" => Ok(TargetRef::App(id.to_owned())),
+        "user" => Ok(TargetRef::User(id.to_owned())),
+        "directory" => Ok(TargetRef::Directory(id.to_owned())),
+        _ => Err(format!(
+            "unknown target kind {kind:?}: expected app, user or directory"
+        )),
+    }
+}
+
+fn journal(state: &std::path::Path, command: JournalCommand) -> anyhow::Result<u8> {
+    use anyhow::Context;
+    use remediator::journal::{EntryFilter, JournalStore, SledJournal};
+    use std::io::Write;
+
+    if !state.exists() {
+        anyhow::bail!("no journal at {} (use --state DIR)", state.display());
+    }
+    let store = SledJournal::open(state)
+        .with_context(|| format!("opening the journal at {}", state.display()))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match command {
+        JournalCommand::List {
+            since,
+            kind,
+            target,
+            outcome,
+            limit,
+        } => {
+            let filter = EntryFilter {
+                since,
+                kind,
+                target,
+                outcome,
+                limit,
+                ..EntryFilter::default()
+            };
+            for entry in store.list(&filter)? {
+                let target = entry.target.key();
+                let outcome = entry.outcome().map(|o| o.as_str()).unwrap_or("");
+                writeln!(
+                    out,
+                    "{}  {}  {:<16} {:<14} {}  {}",
+                    entry.id,
+                    entry
+                        .time
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    entry.kind.tag(),
+                    outcome,
+                    entry.action_id.as_deref().unwrap_or("-"),
+                    target
+                )?;
+            }
+            Ok(exit::OK)
+        }
+        JournalCommand::Show { id } => {
+            let entry = store
+                .get(id)?
+                .with_context(|| format!("no journal entry {id}"))?;
+            serde_json::to_writer_pretty(&mut out, &entry)?;
+            writeln!(out)?;
+            Ok(exit::OK)
+        }
+        JournalCommand::Export => {
+            store.export(&mut out)?;
+            Ok(exit::OK)
+        }
+        JournalCommand::Verify => {
+            let report = store.verify()?;
+            if report.is_ok() {
+                writeln!(
+                    out,
+                    "journal ok: {} entries, chain intact",
+                    report.entries_checked
+                )?;
+                Ok(exit::OK)
+            } else {
+                let first_break = report
+                    .first_break
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "journal BROKEN after {} good entries: {first_break}",
+                    report.entries_checked
+                )?;
+                Ok(exit::ERROR)
+            }
+        }
     }
 }
 
