@@ -6,5 +6,6 @@
 //! tests, the demo and the benchmarks.
 
 pub mod journal;
+pub mod plan;
 pub mod policy;
 pub mod sim;
