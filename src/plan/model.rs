@@ -8,6 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// What an action or finding is about (the journal's target: one notion of "the same target"
+/// for cooldowns, attempts and the journal's indices).
+pub use crate::journal::Target;
+
 /// A plan for one org at one time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -76,40 +80,6 @@ impl std::str::FromStr for ActionKind {
                      remove-push-mappings, fix-provisioning-features"
                 )
             })
-    }
-}
-
-/// What an action or finding is about. Only the fields that apply are set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Target {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mapping_ids: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub directory_id: Option<String>,
-}
-
-impl Target {
-    /// A stable text key, e.g. `app:0oa1/user:00u2`: the unit of cooldowns and of "never two
-    /// actions on one target at once".
-    pub fn key(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(d) = &self.directory_id {
-            parts.push(format!("directory:{d}"));
-        }
-        if let Some(a) = &self.app_id {
-            parts.push(format!("app:{a}"));
-        }
-        if let Some(u) = &self.user_id {
-            parts.push(format!("user:{u}"));
-        }
-        if let Some(m) = &self.mapping_ids {
-            parts.push(format!("mappings:{}", m.join(",")));
-        }
-        parts.join("/")
     }
 }
 
@@ -373,7 +343,7 @@ mod tests {
                 kind: ActionKind::RemovePushMappings,
                 target: Target {
                     app_id: Some("0oa1".into()),
-                    mapping_ids: Some(vec!["gPm1".into()]),
+                    mapping_ids: vec!["gPm1".into()],
                     ..Target::default()
                 },
                 reason: "orphaned mappings".into(),
