@@ -6,6 +6,7 @@
 //! tests, the demo and the benchmarks.
 
 pub mod journal;
+pub mod observe;
 pub mod plan;
 pub mod policy;
 pub mod sim;
