@@ -1,6 +1,7 @@
-//! Crash safety: a child process journals multi-step fixes and is killed with SIGKILL mid-stream; every
-//! entry it acknowledged is present after reopening, the chain verifies, and the state written
-//! with each entry matches the entries.
+//! Crash safety: a child process journals multi-step fixes and is killed with SIGKILL
+//! mid-stream; every entry it acknowledged is present after reopening, the chain verifies, and
+//! the state written with each entry matches the entries. While the child runs, the state
+//! directory is reported locked to this process.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -9,8 +10,8 @@ use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use remediator::journal::{
-    Effect, EntryDraft, EntryFilter, EntryId, EntryKind, JournalStore, Outcome, SledJournal,
-    StepOutcome, Target,
+    Effect, EntryDraft, EntryFilter, EntryId, EntryKind, JournalError, JournalStore, Outcome,
+    SledJournal, StepOutcome, Target,
 };
 
 /// Set in the child process: the state directory to append to.
@@ -137,6 +138,10 @@ fn run_and_kill(dir: &Path, run: &str) -> Vec<(EntryId, String)> {
         };
         let (id, key) = ack.split_once(' ').expect("ack line is `ACK id key`");
         acked.push((id.parse().expect("ack carries an entry id"), key.to_owned()));
+        if acked.len() == 1 {
+            let err = SledJournal::open(dir).expect_err("the child holds the lock");
+            assert!(matches!(err, JournalError::Locked { .. }), "{err:?}");
+        }
         if acked.len() == ACKS_BEFORE_KILL && !killed {
             child.kill().expect("SIGKILL the child");
             killed = true;
