@@ -1,14 +1,17 @@
-//! Crash safety: a child process appends entries and is killed with SIGKILL mid-stream; every
-//! entry it acknowledged is present after reopening, the chain verifies, and the state written
-//! with each entry matches the entries.
+//! Crash safety: a child process journals multi-step fixes and is killed with SIGKILL
+//! mid-stream; every entry it acknowledged is present after reopening, the chain verifies, and
+//! the state written with each entry matches the entries. While the child runs, the state
+//! directory is reported locked to this process.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use remediator::journal::{
-    Effect, EntryDraft, EntryFilter, EntryId, EntryKind, JournalStore, SledJournal, Target,
+    Effect, EntryDraft, EntryFilter, EntryId, EntryKind, JournalError, JournalStore, Outcome,
+    SledJournal, StepOutcome, Target,
 };
 
 /// Set in the child process: the state directory to append to.
@@ -32,6 +35,7 @@ fn t(millis: i64) -> DateTime<Utc> {
 }
 
 /// The child's body; run only when the parent spawns this binary with [`CHILD_DIR_ENV`] set.
+/// Each action is a multi-step fix of four entries: intent, two steps, outcome.
 #[test]
 #[ignore = "helper run in a child process by sigkill_mid_stream_loses_no_acknowledged_entry"]
 fn crash_child() {
@@ -40,28 +44,74 @@ fn crash_child() {
     let journal = SledJournal::open(&dir).expect("child opens the journal");
     let mut stdout = std::io::stdout().lock();
     for i in 0..CHILD_MAX_APPENDS {
-        let key = format!("{run}-{i}");
-        let draft = EntryDraft::new(run.as_str(), EntryKind::Note { text: key.clone() })
-            .action(key.clone())
-            .target(Target::app("0oaCRASH"));
-        let effects = [
-            Effect::MarkSeen {
-                idempotency_key: key.clone(),
-            },
-            Effect::RecordAction {
-                action_kind: "crash-test".to_owned(),
-            },
-        ];
-        let entry = journal
-            .append(t(i as i64 / 4), draft, &effects)
-            .expect("child append");
-        writeln!(stdout, "{ACK}{} {key}", entry.id).expect("write ack");
+        let action = format!("{run}-a{}", i / 4);
+        let now = t(i as i64 / 4);
+        let entry = match i % 4 {
+            0 => journal.begin_fix(
+                now,
+                intent(&run, &action),
+                &[
+                    Effect::MarkSeen {
+                        idempotency_key: action.clone(),
+                    },
+                    Effect::RecordAction {
+                        action_kind: FIX_KIND.to_owned(),
+                    },
+                ],
+            ),
+            phase @ (1 | 2) => {
+                journal.record_step(now, step(&run, &action, phase as u32), phase == 1)
+            }
+            _ => journal.finish_fix(now, finished(&run, &action), &[]),
+        };
+        let entry = entry.expect("child append");
+        writeln!(stdout, "{ACK}{} {action}", entry.id).expect("write ack");
         stdout.flush().expect("flush ack");
     }
 }
 
+/// The action kind of the child's fixes.
+const FIX_KIND: &str = "crash-test-fix";
+
+fn intent(run: &str, action: &str) -> EntryDraft {
+    let kind = EntryKind::Intent {
+        action_kind: FIX_KIND.to_owned(),
+        evidence: serde_json::Value::Null,
+        steps: vec!["one".to_owned(), "two".to_owned()],
+        idempotency_key: action.to_owned(),
+    };
+    EntryDraft::new(run, kind)
+        .action(action)
+        .target(Target::app("0oaCRASH"))
+}
+
+fn step(run: &str, action: &str, n: u32) -> EntryDraft {
+    let outcome = StepOutcome {
+        ok: true,
+        detail: String::new(),
+    };
+    let kind = EntryKind::StepFinished {
+        step: n,
+        name: format!("step {n}"),
+        outcome,
+    };
+    EntryDraft::new(run, kind)
+        .action(action)
+        .target(Target::app("0oaCRASH"))
+}
+
+fn finished(run: &str, action: &str) -> EntryDraft {
+    let kind = EntryKind::Outcome {
+        outcome: Outcome::Verified,
+        reason: "ok".to_owned(),
+    };
+    EntryDraft::new(run, kind)
+        .action(action)
+        .target(Target::app("0oaCRASH"))
+}
+
 /// Run the child on `dir` until it has acknowledged enough entries, SIGKILL it, and return
-/// every (id, idempotency key) it acknowledged.
+/// every (entry id, action id) it acknowledged.
 fn run_and_kill(dir: &Path, run: &str) -> Vec<(EntryId, String)> {
     let exe = std::env::current_exe().expect("test binary path");
     let mut child = Command::new(exe)
@@ -88,6 +138,10 @@ fn run_and_kill(dir: &Path, run: &str) -> Vec<(EntryId, String)> {
         };
         let (id, key) = ack.split_once(' ').expect("ack line is `ACK id key`");
         acked.push((id.parse().expect("ack carries an entry id"), key.to_owned()));
+        if acked.len() == 1 {
+            let err = SledJournal::open(dir).expect_err("the child holds the lock");
+            assert!(matches!(err, JournalError::Locked { .. }), "{err:?}");
+        }
         if acked.len() == ACKS_BEFORE_KILL && !killed {
             child.kill().expect("SIGKILL the child");
             killed = true;
@@ -126,34 +180,56 @@ fn sigkill_mid_stream_loses_no_acknowledged_entry() {
                 "idempotency key {key} lost"
             );
         }
-        // State written in the same transaction as the entries: exactly one action per entry,
-        // including an entry written but not yet acknowledged when the child died.
-        let in_run = journal
-            .list(&EntryFilter {
-                run_id: Some(run.clone()),
-                ..Default::default()
-            })
-            .expect("list");
-        assert!(in_run.len() >= acked.len());
-        assert_eq!(
-            journal.run_action_count(&run).expect("count") as usize,
-            in_run.len()
-        );
-        for entry in &in_run {
-            let key = entry
-                .action_id
-                .as_deref()
-                .expect("child entries carry an action id");
-            assert!(
-                journal.seen(key).expect("seen"),
-                "entry {} without its idempotency key",
-                entry.id
-            );
-        }
+        assert_state_matches_entries(&journal, &run);
         all_acked.extend(acked);
     }
     let journal = SledJournal::open(dir.path()).expect("final reopen");
     let report = journal.verify().expect("verify");
     assert!(report.is_ok());
     assert!(report.entries_checked as usize >= all_acked.len());
+}
+
+/// The state written with each entry agrees with the entries, including an entry written but
+/// not yet acknowledged when the child died: one budget action and one idempotency key per
+/// intent, and exactly the begun-but-not-finished fixes are unfinished, with their steps.
+fn assert_state_matches_entries(journal: &SledJournal, run: &str) {
+    let in_run = journal
+        .list(&EntryFilter {
+            run_id: Some(run.to_owned()),
+            ..Default::default()
+        })
+        .expect("list");
+    let mut expected: BTreeMap<String, (bool, usize)> = BTreeMap::new();
+    for entry in &in_run {
+        let action = entry
+            .action_id
+            .clone()
+            .expect("child entries carry an action id");
+        let state = expected.entry(action.clone()).or_insert((false, 0));
+        match entry.kind {
+            EntryKind::Intent { .. } => {
+                assert!(journal.seen(&action).expect("seen"), "{action} key lost")
+            }
+            EntryKind::StepFinished { .. } => state.1 += 1,
+            EntryKind::Outcome { .. } => state.0 = true,
+            _ => panic!("unexpected entry {entry:?}"),
+        }
+    }
+    assert_eq!(
+        journal.run_action_count(run).expect("count") as usize,
+        expected.len()
+    );
+    let unfinished: BTreeMap<String, usize> = journal
+        .unfinished_fixes()
+        .expect("fixes")
+        .into_iter()
+        .filter(|fix| fix.action_id.starts_with(&format!("{run}-")))
+        .map(|fix| (fix.action_id, fix.steps_done.len()))
+        .collect();
+    let expected_unfinished: BTreeMap<String, usize> = expected
+        .into_iter()
+        .filter(|(_, (done, _))| !done)
+        .map(|(action, (_, steps))| (action, steps))
+        .collect();
+    assert_eq!(unfinished, expected_unfinished);
 }

@@ -791,3 +791,34 @@ fn temporary_journals_are_independent_and_fully_functional() {
     assert_eq!(one.verify().expect("verify").entries_checked, 1);
     assert_eq!(two.verify().expect("verify").entries_checked, 0);
 }
+
+#[test]
+fn effects_the_entry_cannot_carry_are_rejected_before_writing() {
+    let journal = SledJournal::temporary().expect("temporary");
+    let no_action = journal.append(t(0), note("run", "x"), &[Effect::FinishFix]);
+    assert!(
+        matches!(no_action, Err(JournalError::InvalidEffect { .. })),
+        "{no_action:?}"
+    );
+    let cooldown = [Effect::SetCooldown { until: t(10) }];
+    let no_target = journal.append(t(0), note("run", "x"), &cooldown);
+    assert!(
+        matches!(no_target, Err(JournalError::InvalidEffect { .. })),
+        "{no_target:?}"
+    );
+    let not_intent = journal.begin_fix(t(0), note("run", "x").action("a"), &[]);
+    assert!(
+        matches!(not_intent, Err(JournalError::InvalidEffect { .. })),
+        "{not_intent:?}"
+    );
+    let secret_cursor = Cursor {
+        next_url:
+            "https://x.okta.com/api/v1/logs?token=SSWS 00abcdefghijABCDEFGHIJ0123456789-_klmnopqr"
+                .to_owned(),
+        last_published: None,
+        last_uuid: None,
+    };
+    assert!(journal.set_cursor(t(0), "run", secret_cursor).is_err());
+    assert_eq!(journal.verify().expect("verify").entries_checked, 0);
+    assert_eq!(journal.cursor().expect("cursor"), None);
+}

@@ -71,7 +71,8 @@ pub enum JournalError {
 }
 
 impl JournalError {
-    /// Classify a `sled::open` failure on `dir`.
+    /// Classify a `sled::open` failure on `dir`. sled 0.34 reports a held lock only as an I/O
+    /// error whose message starts "could not acquire lock"; that text is what is matched.
     pub(crate) fn from_open(dir: PathBuf, source: sled::Error) -> Self {
         match &source {
             sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {

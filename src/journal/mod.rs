@@ -43,8 +43,10 @@ pub use verify::{ChainBreak, VerifyReport};
 /// or accept the brief block. The clock is never read inside: callers pass `now`.
 pub trait JournalStore: Send + Sync {
     /// Append an entry built from `draft` at time `now`, with the state `effects` it causes, in
-    /// one transaction, flushed before returning. Rejects entries holding anything that looks
-    /// like a secret.
+    /// one transaction, flushed before returning: an entry is written before the step it
+    /// describes is taken. Rejects entries holding anything that looks like a secret; on any
+    /// error nothing of the entry or its effects is written (except that a failed flush leaves a
+    /// committed entry that may not be durable).
     fn append(
         &self,
         now: DateTime<Utc>,

@@ -1,75 +1,36 @@
 //! The sled-backed journal store: entries, indices and executor state in separate trees,
 //! written together in one transaction and flushed before `append` returns.
 
+mod effects;
+mod layout;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use sled::transaction::{
-    abort, ConflictableTransactionResult, TransactionError, Transactional, TransactionalTree,
-};
+use sled::transaction::{TransactionError, Transactional};
 use sled::Tree;
 
+use self::effects::{apply_effect, check_effects_for_secrets, validate_effects};
+use self::layout::{
+    decode, decode_u32, encode, id_suffix, read_json, with_id, ActionRecord, ACTION_TAG,
+    BREAKER_KEY, CURSOR_KEY, HEAD_KEY, RUN_TAG, TEMPORARY_DIR_LABEL, TREE_NAMES, T_ACTIONS,
+    T_ATTEMPTS, T_COOLDOWNS, T_ENTRIES, T_FIXES, T_IDX_ACTION, T_IDX_RUN, T_IDX_TARGET, T_META,
+    T_RUN_ACTIONS, T_SEEN, T_STATE,
+};
 use super::entry::{length_prefixed, Entry, EntryDraft, TargetRef, GENESIS_HASH};
 use super::error::JournalError;
 use super::filter::EntryFilter;
 use super::id::{EntryId, ID_KEY_LEN};
 use super::redact::check_no_secrets;
 use super::state::{
-    Attempt, AttemptKey, BreakerState, BudgetUsage, Cursor, Effect, FixState, JournalView,
-    BUDGET_RETENTION, BUDGET_WINDOW,
+    Attempt, AttemptKey, BudgetUsage, Cursor, Effect, FixState, JournalView, BUDGET_RETENTION,
+    BUDGET_WINDOW,
 };
 use super::verify::{ChainWalker, Head, VerifyReport};
 use super::JournalStore;
-
-/// The sled trees, in the order of the `T_*` indices below.
-const TREE_NAMES: [&str; 12] = [
-    "entries",
-    "meta",
-    "idx_target",
-    "idx_run",
-    "idx_action",
-    "seen",
-    "attempts",
-    "cooldowns",
-    "actions",
-    "run_actions",
-    "state",
-    "fixes",
-];
-const T_ENTRIES: usize = 0;
-const T_META: usize = 1;
-const T_IDX_TARGET: usize = 2;
-const T_IDX_RUN: usize = 3;
-const T_IDX_ACTION: usize = 4;
-const T_SEEN: usize = 5;
-const T_ATTEMPTS: usize = 6;
-const T_COOLDOWNS: usize = 7;
-const T_ACTIONS: usize = 8;
-const T_RUN_ACTIONS: usize = 9;
-const T_STATE: usize = 10;
-const T_FIXES: usize = 11;
-
-const HEAD_KEY: &[u8] = b"head";
-const CURSOR_KEY: &[u8] = b"cursor";
-const BREAKER_KEY: &[u8] = b"breaker";
-/// What [`SledJournal::dir`] and errors show for a temporary journal.
-const TEMPORARY_DIR_LABEL: &str = "<temporary journal>";
-/// Index key tags (see [`length_prefixed`]).
-const RUN_TAG: u8 = b'r';
-const ACTION_TAG: u8 = b'x';
-const ATTEMPT_TAG: u8 = b'k';
-
-/// A taken action, for budget windows.
-#[derive(Debug, Serialize, Deserialize)]
-struct ActionRecord {
-    action_kind: String,
-    run_id: String,
-    at: DateTime<Utc>,
-}
 
 /// The journal in a sled database under a state directory.
 ///
@@ -463,227 +424,5 @@ impl JournalStore for SledJournal {
             breaker,
             unfinished_fixes: self.unfinished_fixes()?,
         })
-    }
-}
-
-/// Reject effects the entry cannot carry, before anything is written.
-fn validate_effects(draft: &EntryDraft, effects: &[Effect]) -> Result<(), JournalError> {
-    for effect in effects {
-        let needs_action = matches!(
-            effect,
-            Effect::BeginFix { .. } | Effect::FixStep { .. } | Effect::FinishFix
-        );
-        if needs_action && draft.action_id.is_none() {
-            return Err(JournalError::InvalidEffect {
-                reason: format!("{effect:?} needs an entry with an action_id"),
-            });
-        }
-        let needs_target = matches!(
-            effect,
-            Effect::RecordAttempt { .. }
-                | Effect::ResetAttempts { .. }
-                | Effect::SetCooldown { .. }
-        );
-        if needs_target && draft.target.key().is_empty() {
-            return Err(JournalError::InvalidEffect {
-                reason: format!("{effect:?} needs an entry with a target"),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Effects carry strings too (idempotency keys, cursor URLs); they get the same check.
-fn check_effects_for_secrets(effects: &[Effect]) -> Result<(), JournalError> {
-    for effect in effects {
-        let text = match effect {
-            Effect::MarkSeen { idempotency_key } => idempotency_key.clone(),
-            Effect::SetCursor(cursor) => cursor.next_url.clone(),
-            _ => continue,
-        };
-        check_no_secrets(&serde_json::Value::String(text))?;
-    }
-    Ok(())
-}
-
-fn apply_effect(
-    tx: &[TransactionalTree],
-    entry: &Entry,
-    effect: &Effect,
-) -> ConflictableTransactionResult<(), JournalError> {
-    match effect {
-        Effect::MarkSeen { idempotency_key } => {
-            tx[T_SEEN].insert(idempotency_key.as_bytes(), &entry.id.to_key()[..])?;
-        }
-        Effect::RecordAttempt { action_kind } => {
-            let key = AttemptKey {
-                action_kind: action_kind.clone(),
-                target_key: entry.target.key(),
-            };
-            let db_key = attempt_key(&key);
-            let old: Option<(AttemptKey, Attempt)> = tx_read(&tx[T_ATTEMPTS], "attempts", &db_key)?;
-            let count = old.map_or(0, |(_, a)| a.count).saturating_add(1);
-            let attempt = Attempt {
-                count,
-                last_attempt_at: entry.time,
-            };
-            tx[T_ATTEMPTS].insert(db_key, tx_encode("attempt", &(key, attempt))?)?;
-        }
-        Effect::ResetAttempts { action_kind } => {
-            let key = AttemptKey {
-                action_kind: action_kind.clone(),
-                target_key: entry.target.key(),
-            };
-            tx[T_ATTEMPTS].remove(attempt_key(&key))?;
-        }
-        Effect::RecordAction { action_kind } => {
-            let record = ActionRecord {
-                action_kind: action_kind.clone(),
-                run_id: entry.run_id.clone(),
-                at: entry.time,
-            };
-            tx[T_ACTIONS].insert(&entry.id.to_key()[..], tx_encode("action", &record)?)?;
-            let run_key = entry.run_id.as_bytes();
-            let count = tx[T_RUN_ACTIONS]
-                .get(run_key)?
-                .map_or(0, |b| decode_u32(&b));
-            tx[T_RUN_ACTIONS].insert(run_key, &count.saturating_add(1).to_be_bytes()[..])?;
-        }
-        Effect::SetCooldown { until } => {
-            tx[T_COOLDOWNS].insert(entry.target.key().as_bytes(), tx_encode("cooldown", until)?)?;
-        }
-        Effect::BreakerOutcome { ok } => update_breaker(tx, |b| b.push(*ok))?,
-        Effect::OpenBreaker { until } => update_breaker(tx, |b| b.open_until = Some(*until))?,
-        Effect::ResetBreaker => update_breaker(tx, |b| *b = BreakerState::default())?,
-        Effect::SetCursor(cursor) => {
-            tx[T_STATE].insert(CURSOR_KEY, tx_encode("cursor", cursor)?)?;
-        }
-        Effect::BeginFix { action_kind } => {
-            let fix = FixState {
-                action_id: entry_action(entry)?.to_owned(),
-                action_kind: action_kind.clone(),
-                target: entry.target.clone(),
-                steps_done: Vec::new(),
-                compensation_needed: false,
-                started_at: entry.time,
-            };
-            tx[T_FIXES].insert(fix.action_id.as_bytes(), tx_encode("fix", &fix)?)?;
-        }
-        Effect::FixStep {
-            step,
-            compensation_needed,
-        } => {
-            let action = entry_action(entry)?;
-            let Some(mut fix) = tx_read::<FixState>(&tx[T_FIXES], "fixes", action.as_bytes())?
-            else {
-                return abort(JournalError::InvalidEffect {
-                    reason: format!("no multi-step fix in progress for action {action}"),
-                });
-            };
-            fix.steps_done.push(step.clone());
-            fix.compensation_needed = *compensation_needed;
-            tx[T_FIXES].insert(action.as_bytes(), tx_encode("fix", &fix)?)?;
-        }
-        Effect::FinishFix => {
-            tx[T_FIXES].remove(entry_action(entry)?.as_bytes())?;
-        }
-    }
-    Ok(())
-}
-
-fn update_breaker(
-    tx: &[TransactionalTree],
-    change: impl FnOnce(&mut BreakerState),
-) -> ConflictableTransactionResult<(), JournalError> {
-    let mut breaker: BreakerState =
-        tx_read(&tx[T_STATE], "state", BREAKER_KEY)?.unwrap_or_default();
-    change(&mut breaker);
-    tx[T_STATE].insert(BREAKER_KEY, tx_encode("breaker", &breaker)?)?;
-    Ok(())
-}
-
-fn entry_action(entry: &Entry) -> ConflictableTransactionResult<&str, JournalError> {
-    match &entry.action_id {
-        Some(action) => Ok(action),
-        None => abort(JournalError::InvalidEffect {
-            reason: "a fix effect needs an entry with an action_id".to_owned(),
-        }),
-    }
-}
-
-fn attempt_key(key: &AttemptKey) -> Vec<u8> {
-    let mut db_key = length_prefixed(ATTEMPT_TAG, &key.action_kind);
-    db_key.extend_from_slice(key.target_key.as_bytes());
-    db_key
-}
-
-fn with_id(mut prefix: Vec<u8>, id: EntryId) -> Vec<u8> {
-    prefix.extend_from_slice(&id.to_key());
-    prefix
-}
-
-/// The entry id at the end of an index key.
-fn id_suffix(key: &[u8]) -> Option<EntryId> {
-    let start = key.len().checked_sub(ID_KEY_LEN)?;
-    EntryId::from_key(&key[start..])
-}
-
-fn decode_u32(bytes: &[u8]) -> u32 {
-    bytes.try_into().map_or(0, u32::from_be_bytes)
-}
-
-fn encode<T: Serialize + ?Sized>(what: &'static str, value: &T) -> Result<Vec<u8>, JournalError> {
-    serde_json::to_vec(value).map_err(|source| JournalError::Encode { what, source })
-}
-
-fn decode<T: DeserializeOwned>(
-    tree: &'static str,
-    key: &[u8],
-    bytes: &[u8],
-) -> Result<T, JournalError> {
-    serde_json::from_slice(bytes).map_err(|source| JournalError::Decode {
-        tree,
-        key: key_text(key),
-        source,
-    })
-}
-
-fn key_text(key: &[u8]) -> String {
-    match EntryId::from_key(key) {
-        Some(id) => id.to_string(),
-        None => String::from_utf8_lossy(key).into_owned(),
-    }
-}
-
-fn read_json<T: DeserializeOwned>(
-    tree: &Tree,
-    name: &'static str,
-    key: &[u8],
-) -> Result<Option<T>, JournalError> {
-    let bytes = tree.get(key).map_err(JournalError::storage("read"))?;
-    bytes.map(|b| decode(name, key, &b)).transpose()
-}
-
-fn tx_read<T: DeserializeOwned>(
-    tree: &TransactionalTree,
-    name: &'static str,
-    key: &[u8],
-) -> ConflictableTransactionResult<Option<T>, JournalError> {
-    let Some(bytes) = tree.get(key)? else {
-        return Ok(None);
-    };
-    match decode(name, key, &bytes) {
-        Ok(value) => Ok(Some(value)),
-        Err(e) => abort(e),
-    }
-}
-
-fn tx_encode<T: Serialize + ?Sized>(
-    what: &'static str,
-    value: &T,
-) -> ConflictableTransactionResult<Vec<u8>, JournalError> {
-    match encode(what, value) {
-        Ok(bytes) => Ok(bytes),
-        Err(e) => abort(e),
     }
 }
