@@ -25,21 +25,18 @@ pub struct EntryFilter {
 impl EntryFilter {
     /// Whether `entry` satisfies every criterion but `limit`.
     pub fn matches(&self, entry: &Entry) -> bool {
-        self.since.map_or(true, |since| entry.time >= since)
-            && self.until.map_or(true, |until| entry.time <= until)
-            && self.kind.map_or(true, |kind| entry.kind.tag() == kind)
+        self.since.is_none_or(|since| entry.time >= since)
+            && self.until.is_none_or(|until| entry.time <= until)
+            && self.kind.is_none_or(|kind| entry.kind.tag() == kind)
             && self
                 .target
                 .as_ref()
-                .map_or(true, |t| entry.target.refs().contains(t))
-            && self.outcome.map_or(true, |o| entry.outcome() == Some(o))
-            && self
-                .run_id
-                .as_ref()
-                .map_or(true, |run| &entry.run_id == run)
+                .is_none_or(|t| entry.target.refs().contains(t))
+            && self.outcome.is_none_or(|o| entry.outcome() == Some(o))
+            && self.run_id.as_ref().is_none_or(|run| &entry.run_id == run)
             && self
                 .action_id
                 .as_ref()
-                .map_or(true, |action| entry.action_id.as_ref() == Some(action))
+                .is_none_or(|action| entry.action_id.as_ref() == Some(action))
     }
 }
