@@ -195,6 +195,29 @@ fn admin_task_retry_needs_its_path() {
 }
 
 #[test]
+fn badly_shaped_attribute_is_located_at_its_element() {
+    assert_single(
+        "attribute-shape",
+        "force-sync.toml",
+        5,
+        "force_sync.attributes",
+        "force-sync.toml:5:3: force_sync.attributes: expected an attribute name or { app_user = \"...\", \
+         okta = \"...\" } (non-empty strings), found a table with keys [\"app_user\", \"phone\"]",
+    );
+}
+
+#[test]
+fn wrong_type_inside_a_multiline_array_names_the_array() {
+    assert_single(
+        "wrong-type-in-array",
+        "kpasswd.toml",
+        4,
+        "kpasswd.domain_controllers",
+        "kpasswd.toml:4:3: kpasswd.domain_controllers: invalid type: integer `464`, expected a string",
+    );
+}
+
+#[test]
 fn errors_are_collected_across_files() {
     let prefix = format!("{}/", fixture_dir("many-errors"));
     let got: Vec<String> = errors_of("many-errors")
@@ -229,6 +252,8 @@ fn every_fixture_is_covered_by_a_test() {
         "unknown-mode",
         "admin-retry-without-path",
         "many-errors",
+        "attribute-shape",
+        "wrong-type-in-array",
     ];
     let dir = format!(
         "{}/tests/fixtures/policy/invalid",

@@ -531,33 +531,57 @@ pub(crate) fn force_sync(
     }
 }
 
-fn attributes(e: &mut FileErrors<'_>, raw: &S<Vec<RawAttribute>>) -> Vec<AttributePair> {
-    let Some(v) = raw else { return Vec::new() };
-    let pairs: Vec<AttributePair> = v
-        .get_ref()
-        .iter()
-        .map(|a| match a {
-            RawAttribute::Name(n) => AttributePair {
-                app_user: n.clone(),
-                okta: n.clone(),
-            },
-            RawAttribute::Pair(p) => AttributePair {
-                app_user: p.app_user.clone(),
-                okta: p.okta.clone(),
-            },
-        })
-        .collect();
-    if pairs
-        .iter()
-        .any(|p| p.app_user.trim().is_empty() || p.okta.trim().is_empty())
-    {
-        e.at(
-            v.span(),
-            "force_sync.attributes",
-            "expected attribute names, found an empty string",
+fn attributes(
+    e: &mut FileErrors<'_>,
+    raw: &Option<Vec<Spanned<toml::Value>>>,
+) -> Vec<AttributePair> {
+    raw.iter()
+        .flatten()
+        .filter_map(|v| attribute(e, v))
+        .collect()
+}
+
+/// Reads `"name"` or `{ app_user = "...", okta = "..." }`.
+fn attribute(e: &mut FileErrors<'_>, v: &Spanned<toml::Value>) -> Option<AttributePair> {
+    let non_empty = |v: Option<&toml::Value>| {
+        v.and_then(toml::Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_string)
+    };
+    let pair = match v.get_ref() {
+        toml::Value::String(n) if !n.trim().is_empty() => Some((n.clone(), n.clone())),
+        toml::Value::Table(t) if t.len() == 2 => {
+            non_empty(t.get("app_user")).zip(non_empty(t.get("okta")))
+        }
+        _ => None,
+    };
+    let Some((app_user, okta)) = pair else {
+        let found = match v.get_ref() {
+            toml::Value::Table(t) => {
+                let keys: Vec<&str> = t.keys().map(String::as_str).collect();
+                format!("a table with keys {keys:?}")
+            }
+            toml::Value::String(_) => "an empty name".to_string(),
+            other => a_type(other),
+        };
+        let msg = format!(
+            "expected an attribute name or {{ app_user = \"...\", okta = \"...\" }} (non-empty strings), found {found}"
         );
-    }
-    pairs
+        e.at(v.span(), "force_sync.attributes", msg);
+        return None;
+    };
+    Some(AttributePair { app_user, okta })
+}
+
+/// A TOML value's type with its article, e.g. "an integer".
+fn a_type(v: &toml::Value) -> String {
+    let t = v.type_str();
+    let article = if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {t}")
 }
 
 pub(crate) fn remove_push(e: &mut FileErrors<'_>, raw: &RawRemovePush) -> RemovePushMappings {
@@ -595,7 +619,7 @@ fn credential(
     let toml::Value::Table(t) = v.get_ref() else {
         let found = match v.get_ref() {
             toml::Value::String(_) => "an inline value (credentials must never be written in policy files; value not shown)".to_string(),
-            other => format!("a {}", other.type_str()),
+            other => a_type(other),
         };
         e.at(v.span(), &field, format!("{EXPECTED}, found {found}"));
         return None;
