@@ -218,6 +218,30 @@ fn wrong_type_inside_a_multiline_array_names_the_array() {
 }
 
 #[test]
+fn push_mapping_app_without_credential() {
+    assert_single(
+        "missing-credential",
+        "push.toml",
+        3,
+        "remove_push_mappings.apps.Acme SCIM.credential",
+        "push.toml:3:1: remove_push_mappings.apps.Acme SCIM.credential: expected { env = \"VAR\" } \
+         or { file = \"/path\" }, found no credential",
+    );
+}
+
+#[test]
+fn app_named_twice_by_label_case() {
+    assert_single(
+        "app-named-twice",
+        "features.toml",
+        4,
+        "provisioning_features.apps.slack",
+        "features.toml:4:1: provisioning_features.apps.slack: expected each app once, found \"slack\" \
+         also named as \"Slack\"",
+    );
+}
+
+#[test]
 fn errors_are_collected_across_files() {
     let prefix = format!("{}/", fixture_dir("many-errors"));
     let got: Vec<String> = errors_of("many-errors")
@@ -254,6 +278,8 @@ fn every_fixture_is_covered_by_a_test() {
         "many-errors",
         "attribute-shape",
         "wrong-type-in-array",
+        "missing-credential",
+        "app-named-twice",
     ];
     let dir = format!(
         "{}/tests/fixtures/policy/invalid",

@@ -129,7 +129,7 @@ pub(crate) struct RawRemovePushApp {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFeatures {
     pub action: S<String>,
-    pub apps: Option<BTreeMap<String, RawFeatureApp>>,
+    pub apps: Option<BTreeMap<String, Spanned<RawFeatureApp>>>,
 }
 
 #[derive(Debug, Deserialize)]

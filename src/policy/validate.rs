@@ -1,6 +1,7 @@
 //! Turns raw sections into the validated [`Policy`], collecting every problem with its file,
 //! line and dotted field path.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -584,7 +585,24 @@ fn a_type(v: &toml::Value) -> String {
     format!("{article} {t}")
 }
 
+/// Reports app keys that differ only in ASCII case: labels match ignoring case, so both would
+/// name the same app.
+fn same_app_twice<T>(
+    e: &mut FileErrors<'_>,
+    apps: &Option<BTreeMap<String, Spanned<T>>>,
+    field: &str,
+) {
+    let keys: Vec<(&String, &Spanned<T>)> = apps.iter().flatten().collect();
+    for (i, (key, value)) in keys.iter().enumerate() {
+        if let Some((first, _)) = keys[..i].iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            let msg = format!("expected each app once, found {key:?} also named as {first:?}");
+            e.at(value.span(), &format!("{field}.{key}"), msg);
+        }
+    }
+}
+
 pub(crate) fn remove_push(e: &mut FileErrors<'_>, raw: &RawRemovePush) -> RemovePushMappings {
+    same_app_twice(e, &raw.apps, "remove_push_mappings.apps");
     let mut apps = Vec::new();
     for (app, v) in raw.apps.iter().flatten() {
         let field = format!("remove_push_mappings.apps.{app}");
@@ -691,10 +709,12 @@ pub(crate) fn features(e: &mut FileErrors<'_>, raw: &RawFeatures) -> Provisionin
         "provisioning_features.action",
         FeatureAction::Report,
     );
+    same_app_twice(e, &raw.apps, "provisioning_features.apps");
     let apps = raw
         .apps
         .iter()
         .flatten()
+        .map(|(app, a)| (app, a.get_ref()))
         .map(|(app, a)| WantedFeatures {
             app: app.clone(),
             create_users: a.create_users.unwrap_or(true),
