@@ -94,6 +94,18 @@ fn five_field_cron_is_refused_with_a_hint() {
 }
 
 #[test]
+fn cron_field_out_of_range() {
+    assert_single(
+        "bad-cron-value",
+        "schedule.toml",
+        2,
+        "schedule.full_reconcile",
+        "schedule.toml:2:18: schedule.full_reconcile: expected a valid cron expression, found \
+         \"0 0 25 * * *\": Hours must be less than 23. ('25' specified.)",
+    );
+}
+
+#[test]
 fn bad_duration() {
     assert_single(
         "bad-duration",
@@ -280,6 +292,7 @@ fn every_fixture_is_covered_by_a_test() {
         "wrong-type-in-array",
         "missing-credential",
         "app-named-twice",
+        "bad-cron-value",
     ];
     let dir = format!(
         "{}/tests/fixtures/policy/invalid",

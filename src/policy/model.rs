@@ -342,10 +342,9 @@ impl Backoff {
         }
         let exp = (attempts_made - 1).min(64) as i32;
         let secs = self.initial.as_secs_f64() * self.multiplier.powi(exp);
-        if !secs.is_finite() || secs >= self.max.as_secs_f64() {
-            return self.max;
-        }
-        Duration::from_secs_f64(secs)
+        Duration::try_from_secs_f64(secs)
+            .unwrap_or(self.max)
+            .min(self.max)
     }
 }
 

@@ -345,11 +345,14 @@ fn cron_expr(e: &mut FileErrors<'_>, v: &Spanned<String>) -> Option<cron::Schedu
     match text.parse::<cron::Schedule>() {
         Ok(s) => Some(s),
         Err(err) => {
-            e.at(
-                v.span(),
-                field,
-                format!("expected a valid cron expression, found {text:?} ({err})"),
+            // cron's message quotes the expression with a caret line; keep its last line.
+            let full = err.to_string();
+            let reason = full.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+            let msg = format!(
+                "expected a valid cron expression, found {text:?}: {}",
+                reason.trim()
             );
+            e.at(v.span(), field, msg);
             None
         }
     }
