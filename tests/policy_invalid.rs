@@ -254,6 +254,17 @@ fn app_named_twice_by_label_case() {
 }
 
 #[test]
+fn kpasswd_max_gap_below_window() {
+    assert_single(
+        "max-gap-below-window",
+        "kpasswd.toml",
+        3,
+        "kpasswd.max_gap",
+        "kpasswd.toml:3:11: kpasswd.max_gap: expected a duration from 40s to 10m, found \"35s\"",
+    );
+}
+
+#[test]
 fn errors_are_collected_across_files() {
     let prefix = format!("{}/", fixture_dir("many-errors"));
     let got: Vec<String> = errors_of("many-errors")
@@ -293,6 +304,7 @@ fn every_fixture_is_covered_by_a_test() {
         "missing-credential",
         "app-named-twice",
         "bad-cron-value",
+        "max-gap-below-window",
     ];
     let dir = format!(
         "{}/tests/fixtures/policy/invalid",
