@@ -59,6 +59,21 @@ fn unknown_key() {
 }
 
 #[test]
+fn unknown_section() {
+    let errors = errors_of("unknown-section");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let e = &errors[0];
+    assert_eq!(e.position.map(|p| p.line), Some(2));
+    assert_eq!(e.field, "retry");
+    assert!(
+        e.problem
+            .starts_with("unknown field `retry`, expected one of `global`"),
+        "{e}"
+    );
+    assert!(e.problem.contains("`retry_provisioning`"), "{e}");
+}
+
+#[test]
 fn wrong_type() {
     assert_single(
         "wrong-type",
@@ -305,6 +320,7 @@ fn every_fixture_is_covered_by_a_test() {
         "app-named-twice",
         "bad-cron-value",
         "max-gap-below-window",
+        "unknown-section",
     ];
     let dir = format!(
         "{}/tests/fixtures/policy/invalid",
