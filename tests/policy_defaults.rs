@@ -162,3 +162,15 @@ fn docs_state_every_key_and_default() {
         );
     }
 }
+
+#[test]
+fn seven_field_cron_with_a_year_is_accepted() {
+    let text = "[schedule]\nfull_reconcile = \"0 30 2 * * Mon-Fri 2027\"\n";
+    let p = Policy::load_sources(&[("s.toml", text)]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.schedule.full_reconcile_expr, "0 30 2 * * Mon-Fri 2027");
+    let after = "2026-12-31T23:00:00Z"
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap();
+    let next = p.schedule.full_reconcile.after(&after).next().unwrap();
+    assert_eq!(next.to_rfc3339(), "2027-01-01T02:30:00+00:00");
+}

@@ -59,6 +59,21 @@ fn unknown_key() {
 }
 
 #[test]
+fn unknown_section() {
+    let errors = errors_of("unknown-section");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let e = &errors[0];
+    assert_eq!(e.position.map(|p| p.line), Some(2));
+    assert_eq!(e.field, "retry");
+    assert!(
+        e.problem
+            .starts_with("unknown field `retry`, expected one of `global`"),
+        "{e}"
+    );
+    assert!(e.problem.contains("`retry_provisioning`"), "{e}");
+}
+
+#[test]
 fn wrong_type() {
     assert_single(
         "wrong-type",
@@ -90,6 +105,18 @@ fn five_field_cron_is_refused_with_a_hint() {
         "schedule.toml:2:18: schedule.full_reconcile: expected a cron expression with 6 or 7 fields \
          (sec min hour day-of-month month day-of-week [year]), found 5 fields in \"*/5 * * * *\"; \
          add a seconds field, e.g. \"0 */5 * * * *\"",
+    );
+}
+
+#[test]
+fn cron_field_out_of_range() {
+    assert_single(
+        "bad-cron-value",
+        "schedule.toml",
+        2,
+        "schedule.full_reconcile",
+        "schedule.toml:2:18: schedule.full_reconcile: expected a valid cron expression, found \
+         \"0 0 25 * * *\": Hours must be less than 23. ('25' specified.)",
     );
 }
 
@@ -195,6 +222,64 @@ fn admin_task_retry_needs_its_path() {
 }
 
 #[test]
+fn badly_shaped_attribute_is_located_at_its_element() {
+    assert_single(
+        "attribute-shape",
+        "force-sync.toml",
+        5,
+        "force_sync.attributes",
+        "force-sync.toml:5:3: force_sync.attributes: expected an attribute name or { app_user = \"...\", \
+         okta = \"...\" } (non-empty strings), found a table with keys [\"app_user\", \"phone\"]",
+    );
+}
+
+#[test]
+fn wrong_type_inside_a_multiline_array_names_the_array() {
+    assert_single(
+        "wrong-type-in-array",
+        "kpasswd.toml",
+        4,
+        "kpasswd.domain_controllers",
+        "kpasswd.toml:4:3: kpasswd.domain_controllers: invalid type: integer `464`, expected a string",
+    );
+}
+
+#[test]
+fn push_mapping_app_without_credential() {
+    assert_single(
+        "missing-credential",
+        "push.toml",
+        3,
+        "remove_push_mappings.apps.Acme SCIM.credential",
+        "push.toml:3:1: remove_push_mappings.apps.Acme SCIM.credential: expected { env = \"VAR\" } \
+         or { file = \"/path\" }, found no credential",
+    );
+}
+
+#[test]
+fn app_named_twice_by_label_case() {
+    assert_single(
+        "app-named-twice",
+        "features.toml",
+        4,
+        "provisioning_features.apps.slack",
+        "features.toml:4:1: provisioning_features.apps.slack: expected each app once, found \"slack\" \
+         also named as \"Slack\"",
+    );
+}
+
+#[test]
+fn kpasswd_max_gap_below_window() {
+    assert_single(
+        "max-gap-below-window",
+        "kpasswd.toml",
+        3,
+        "kpasswd.max_gap",
+        "kpasswd.toml:3:11: kpasswd.max_gap: expected a duration from 40s to 10m, found \"35s\"",
+    );
+}
+
+#[test]
 fn errors_are_collected_across_files() {
     let prefix = format!("{}/", fixture_dir("many-errors"));
     let got: Vec<String> = errors_of("many-errors")
@@ -229,6 +314,13 @@ fn every_fixture_is_covered_by_a_test() {
         "unknown-mode",
         "admin-retry-without-path",
         "many-errors",
+        "attribute-shape",
+        "wrong-type-in-array",
+        "missing-credential",
+        "app-named-twice",
+        "bad-cron-value",
+        "max-gap-below-window",
+        "unknown-section",
     ];
     let dir = format!(
         "{}/tests/fixtures/policy/invalid",

@@ -25,15 +25,15 @@ fn shipped_policy_dir_validates() {
     let acme = policy
         .wanted_features("0oaACME", "Acme SCIM")
         .expect("Acme SCIM is named");
-    assert!(!acme.deactivate_users);
+    assert!(acme.create_users && acme.update_attributes && acme.deactivate_users);
     assert_eq!(acme.action, FeatureAction::Report);
     let push = policy
         .remove_push_mappings
-        .for_app("0oaACME", "Acme SCIM")
+        .for_app("0oaORG2ORG", "Partner Org")
         .unwrap();
     assert_eq!(
         push.credential,
-        CredentialSource::Env("ACME_SCIM_TOKEN".into())
+        CredentialSource::Env("PARTNER_ORG_TOKEN".into())
     );
     assert!(!push.delete_target_groups);
     assert_eq!(policy.kpasswd.domain_controllers.len(), 2);
@@ -42,8 +42,10 @@ fn shipped_policy_dir_validates() {
         .domain_controllers
         .iter()
         .all(|d| d.port == 464));
-    assert!(policy.directory_allowed("0oaAD", "corp.example.com"));
-    assert!(!policy.directory_allowed("0oaOTHER", "other.example.com"));
+    assert!(policy.directory_allowed("0oaAD", "corp.example.com AD"));
+    assert!(policy.force_sync_applies_to("0oaAD2", "example.com AD"));
+    assert!(policy.kpasswd_applies_to("0oaAD", "corp.example.com AD"));
+    assert!(!policy.directory_allowed("0oaOTHER", "other.example.com AD"));
     assert!(!policy.app_allowed("0oaPAY", "Payroll (legacy)"));
     assert!(policy.force_sync_path().is_none());
     assert_eq!(policy.safety.cooldown, Duration::from_secs(30 * 60));

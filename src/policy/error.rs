@@ -136,29 +136,35 @@ fn plain_message(message: &str) -> String {
 }
 
 /// Best-effort dotted path of the key at `offset`: the nearest table header above it, plus the
-/// key on the offset's line (when that line is a `key = value` line).
+/// nearest `key = ...` line at or above the offset's line (so an element of a multi-line array
+/// names its array).
 pub(crate) fn field_path_at(source: &str, offset: usize) -> String {
     let Position { line, .. } = Position::of_offset(source, offset);
-    let lines: Vec<&str> = source.lines().collect();
-    let Some(current) = lines.get(line.saturating_sub(1)) else {
-        return String::new();
-    };
-    if let Some(header) = header_name(current) {
-        return header;
+    let lines: Vec<&str> = source.lines().take(line).collect();
+    let mut key = None;
+    for l in lines.iter().rev() {
+        if let Some(header) = header_name(l) {
+            return match key {
+                Some(k) => format!("{header}.{k}"),
+                None => header,
+            };
+        }
+        if key.is_none() {
+            key = key_of_line(l);
+        }
     }
-    let key = current
-        .split_once('=')
-        .map(|(k, _)| normalize_key(k))
-        .unwrap_or_default();
-    let table = lines[..line.saturating_sub(1)]
-        .iter()
-        .rev()
-        .find_map(|l| header_name(l));
-    match (table, key.is_empty()) {
-        (Some(t), false) => format!("{t}.{key}"),
-        (Some(t), true) => t,
-        (None, _) => key,
-    }
+    key.unwrap_or_default()
+}
+
+/// The key of a `key = value` line (bare, dotted or quoted key), if `line` is one.
+fn key_of_line(line: &str) -> Option<String> {
+    let (k, _) = line.split_once('=')?;
+    let k = k.trim();
+    let quoted = k.starts_with('"') || k.starts_with('\'');
+    let bare = k
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '));
+    (!k.is_empty() && (quoted || bare)).then(|| normalize_key(k))
 }
 
 /// The dotted name of a `[table]` or `[[array]]` header line, if `line` is one.

@@ -145,6 +145,10 @@ impl Policy {
             }
         }
         let policy = build(&merged, sources, &mut errors);
+        errors.sort_by(|a, b| {
+            let at = |e: &PolicyError| e.position.map(|p| (p.line, p.column));
+            a.file.cmp(&b.file).then(at(a).cmp(&at(b)))
+        });
         if errors.is_empty() {
             Ok(policy)
         } else {

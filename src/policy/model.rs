@@ -342,10 +342,9 @@ impl Backoff {
         }
         let exp = (attempts_made - 1).min(64) as i32;
         let secs = self.initial.as_secs_f64() * self.multiplier.powi(exp);
-        if !secs.is_finite() || secs >= self.max.as_secs_f64() {
-            return self.max;
-        }
-        Duration::from_secs_f64(secs)
+        Duration::try_from_secs_f64(secs)
+            .unwrap_or(self.max)
+            .min(self.max)
     }
 }
 
@@ -624,6 +623,28 @@ impl Policy {
         self.force_sync.directories.matches(id, label) && self.directory_allowed(id, label)
     }
 
+    /// Whether this directory is diagnosed by the kpasswd rule (rule selection and allow lists).
+    pub fn kpasswd_applies_to(&self, id: &str, label: &str) -> bool {
+        self.kpasswd.directories.matches(id, label) && self.directory_allowed(id, label)
+    }
+
+    /// Whether this app is diagnosed for invalid credentials (rule selection and allow lists).
+    pub fn credentials_check_applies_to(&self, id: &str, label: &str) -> bool {
+        self.provisioning_credentials.apps.matches(id, label) && self.app_allowed(id, label)
+    }
+
+    /// The never-retry pattern an error text matches, if any: such errors are not retried blindly.
+    pub fn never_retry_reason(&self, error_text: &str) -> Option<&str> {
+        self.retry_provisioning.never_retry_errors.find(error_text)
+    }
+
+    /// The invalid-credential pattern an error text matches, if any.
+    pub fn credential_error_reason(&self, error_text: &str) -> Option<&str> {
+        self.provisioning_credentials
+            .error_patterns
+            .find(error_text)
+    }
+
     /// The Force Sync admin path, only when policy enables its use.
     pub fn force_sync_path(&self) -> Option<&PathTemplate> {
         if !self.force_sync.use_admin_path {
@@ -778,6 +799,32 @@ mod tests {
             !p.retry_applies_to("0oaACME", "Acme SCIM"),
             "allowed, not selected"
         );
+    }
+
+    #[test]
+    fn error_text_helpers_match_ignoring_case() {
+        let p = Policy::default();
+        assert_eq!(
+            p.never_retry_reason("Automatic provisioning failed: user account is INACTIVE"),
+            Some("User account is inactive")
+        );
+        assert_eq!(p.never_retry_reason("Connection reset by peer"), None);
+        assert_eq!(
+            p.credential_error_reason("HTTP 401 Unauthorized from remote server"),
+            Some("Unauthorized")
+        );
+        assert_eq!(p.credential_error_reason("User not found"), None);
+    }
+
+    #[test]
+    fn diagnosis_selection_respects_deny_lists() {
+        let mut p = Policy::default();
+        p.safety.directories.deny = vec!["lab.example.com".into()];
+        p.safety.apps.deny = vec!["0oaOLD".into()];
+        assert!(p.kpasswd_applies_to("0oaAD", "corp.example.com"));
+        assert!(!p.kpasswd_applies_to("0oaLAB", "Lab.Example.com"));
+        assert!(p.credentials_check_applies_to("0oaNEW", "Slack"));
+        assert!(!p.credentials_check_applies_to("0oaOLD", "Slack"));
     }
 
     #[test]

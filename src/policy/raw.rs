@@ -104,25 +104,11 @@ pub(crate) struct RawBackoff {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawForceSync {
     pub directories: S<Vec<String>>,
-    pub attributes: S<Vec<RawAttribute>>,
+    /// `"department"` or `{ app_user = "extensionAttribute1", okta = "costCenter" }`.
+    pub attributes: Option<Vec<Spanned<toml::Value>>>,
     pub verify_timeout: S<String>,
     pub verify_poll_interval: S<String>,
     pub use_admin_path: S<bool>,
-}
-
-/// `"department"` or `{ app_user = "extensionAttribute1", okta = "costCenter" }`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum RawAttribute {
-    Name(String),
-    Pair(RawAttributePair),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawAttributePair {
-    pub app_user: String,
-    pub okta: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,7 +129,7 @@ pub(crate) struct RawRemovePushApp {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFeatures {
     pub action: S<String>,
-    pub apps: Option<BTreeMap<String, RawFeatureApp>>,
+    pub apps: Option<BTreeMap<String, Spanned<RawFeatureApp>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,7 @@
 //! Turns raw sections into the validated [`Policy`], collecting every problem with its file,
 //! line and dotted field path.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -32,8 +33,129 @@ fn human(d: Duration) -> String {
     humantime::format_duration(d).to_string()
 }
 
-/// Reads an integer in `lo..=hi`, or the default when absent.
-fn int(e: &mut FileErrors<'_>, v: &S<i64>, field: &str, lo: u32, hi: u32, default: u32) -> u32 {
+/// The accepted range of a setting (inclusive) and its default.
+#[derive(Debug, Clone, Copy)]
+struct Limits<T> {
+    lo: T,
+    hi: T,
+    default: T,
+}
+
+/// Bounds and default of `safety.max_actions_per_run`.
+const RUN_BUDGET: Limits<u32> = Limits {
+    lo: 0,
+    hi: defaults::MAX_ACTIONS_LIMIT,
+    default: defaults::MAX_ACTIONS_PER_RUN,
+};
+
+/// Bounds and default of `safety.max_actions_per_hour`.
+const HOUR_BUDGET: Limits<u32> = Limits {
+    lo: 0,
+    hi: defaults::MAX_ACTIONS_LIMIT,
+    default: defaults::MAX_ACTIONS_PER_HOUR,
+};
+
+/// Bounds and default of `safety.max_actions_per_kind_per_run.*` (the default is unused: entries are explicit).
+const KIND_BUDGET: Limits<u32> = Limits {
+    lo: 0,
+    hi: defaults::MAX_ACTIONS_LIMIT,
+    default: 0,
+};
+
+/// Bounds and default of `safety.cooldown`.
+const COOLDOWN: Limits<Duration> = Limits {
+    lo: Duration::ZERO,
+    hi: defaults::MAX_LONG_DURATION,
+    default: defaults::COOLDOWN,
+};
+
+/// Bounds and default of `safety.circuit_breaker.window`.
+const BREAKER_WINDOW: Limits<u32> = Limits {
+    lo: 1,
+    hi: defaults::MAX_BREAKER_WINDOW,
+    default: defaults::BREAKER_WINDOW,
+};
+
+/// Bounds and default of `safety.circuit_breaker.min_actions` (also at most `window`).
+const BREAKER_MIN_ACTIONS: Limits<u32> = Limits {
+    lo: 1,
+    hi: defaults::MAX_BREAKER_WINDOW,
+    default: defaults::BREAKER_MIN_ACTIONS,
+};
+
+/// Bounds and default of `safety.circuit_breaker.open_for`.
+const BREAKER_OPEN_FOR: Limits<Duration> = Limits {
+    lo: Duration::from_secs(1),
+    hi: defaults::MAX_LONG_DURATION,
+    default: defaults::BREAKER_OPEN_FOR,
+};
+
+/// Bounds and default of `schedule.log_poll_interval`.
+const LOG_POLL_INTERVAL: Limits<Duration> = Limits {
+    lo: defaults::LOG_POLL_INTERVAL_RANGE.0,
+    hi: defaults::LOG_POLL_INTERVAL_RANGE.1,
+    default: defaults::LOG_POLL_INTERVAL,
+};
+
+/// Bounds and default of `schedule.log_lookback`.
+const LOG_LOOKBACK: Limits<Duration> = Limits {
+    lo: Duration::from_secs(60),
+    hi: defaults::MAX_LOG_LOOKBACK,
+    default: defaults::LOG_LOOKBACK,
+};
+
+/// Bounds and default of `retry_provisioning.max_attempts`.
+const MAX_ATTEMPTS: Limits<u32> = Limits {
+    lo: 1,
+    hi: defaults::MAX_ATTEMPTS_LIMIT,
+    default: defaults::MAX_ATTEMPTS,
+};
+
+/// Bounds and default of `retry_provisioning.min_error_age`.
+const MIN_ERROR_AGE: Limits<Duration> = Limits {
+    lo: Duration::ZERO,
+    hi: defaults::MAX_LONG_DURATION,
+    default: defaults::MIN_ERROR_AGE,
+};
+
+/// Bounds and default of `retry_provisioning.backoff.initial`.
+const BACKOFF_INITIAL: Limits<Duration> = Limits {
+    lo: Duration::from_secs(1),
+    hi: defaults::MAX_LONG_DURATION,
+    default: defaults::BACKOFF_INITIAL,
+};
+
+/// Bounds and default of `retry_provisioning.backoff.max` (also at least `initial`).
+const BACKOFF_MAX: Limits<Duration> = Limits {
+    lo: Duration::from_secs(1),
+    hi: defaults::MAX_LONG_DURATION,
+    default: defaults::BACKOFF_MAX,
+};
+
+/// Bounds and default of `force_sync.verify_timeout`.
+const VERIFY_TIMEOUT: Limits<Duration> = Limits {
+    lo: defaults::VERIFY_TIMEOUT_RANGE.0,
+    hi: defaults::VERIFY_TIMEOUT_RANGE.1,
+    default: defaults::VERIFY_TIMEOUT,
+};
+
+/// Bounds and default of `kpasswd.window`.
+const KPASSWD_WINDOW: Limits<Duration> = Limits {
+    lo: Duration::from_secs(1),
+    hi: defaults::MAX_KPASSWD_GAP,
+    default: defaults::KPASSWD_WINDOW,
+};
+
+/// Bounds and default of `kpasswd.probe_timeout`.
+const PROBE_TIMEOUT: Limits<Duration> = Limits {
+    lo: defaults::PROBE_TIMEOUT_RANGE.0,
+    hi: defaults::PROBE_TIMEOUT_RANGE.1,
+    default: defaults::PROBE_TIMEOUT,
+};
+
+/// Reads an integer within `limits`, or the default when absent.
+fn int(e: &mut FileErrors<'_>, v: &S<i64>, field: &str, limits: Limits<u32>) -> u32 {
+    let Limits { lo, hi, default } = limits;
     let Some(v) = v else { return default };
     let n = *v.get_ref();
     if n < i64::from(lo) || n > i64::from(hi) {
@@ -47,14 +169,14 @@ fn int(e: &mut FileErrors<'_>, v: &S<i64>, field: &str, lo: u32, hi: u32, defaul
     u32::try_from(n).expect("n is within lo..=hi, both u32")
 }
 
-/// Reads a humantime duration in `lo..=hi`, or the default when absent.
+/// Reads a humantime duration within `limits`, or the default when absent.
 fn duration(
     e: &mut FileErrors<'_>,
     v: &S<String>,
     field: &str,
-    (lo, hi): (Duration, Duration),
-    default: Duration,
+    limits: Limits<Duration>,
 ) -> Duration {
+    let Limits { lo, hi, default } = limits;
     let Some(v) = v else { return default };
     let text = v.get_ref();
     let Ok(d) = humantime::parse_duration(text.trim()) else {
@@ -184,37 +306,26 @@ pub(crate) fn global(e: &mut FileErrors<'_>, raw: &RawGlobal) -> Global {
 }
 
 pub(crate) fn safety(e: &mut FileErrors<'_>, raw: &RawSafety) -> Safety {
-    let lim = defaults::MAX_ACTIONS_LIMIT;
     let mut s = Safety {
         max_actions_per_run: int(
             e,
             &raw.max_actions_per_run,
             "safety.max_actions_per_run",
-            0,
-            lim,
-            defaults::MAX_ACTIONS_PER_RUN,
+            RUN_BUDGET,
         ),
         max_actions_per_hour: int(
             e,
             &raw.max_actions_per_hour,
             "safety.max_actions_per_hour",
-            0,
-            lim,
-            defaults::MAX_ACTIONS_PER_HOUR,
+            HOUR_BUDGET,
         ),
-        cooldown: duration(
-            e,
-            &raw.cooldown,
-            "safety.cooldown",
-            (Duration::ZERO, defaults::MAX_LONG_DURATION),
-            defaults::COOLDOWN,
-        ),
+        cooldown: duration(e, &raw.cooldown, "safety.cooldown", COOLDOWN),
         ..Safety::default()
     };
     for (key, value) in raw.max_actions_per_kind_per_run.iter().flatten() {
         let field = format!("safety.max_actions_per_kind_per_run.{key}");
         let kind = rule_key(e, key, value, "safety.max_actions_per_kind_per_run");
-        let n = int(e, &Some(value.clone()), &field, 0, lim, 0);
+        let n = int(e, &Some(value.clone()), &field, KIND_BUDGET);
         if let Some(kind) = kind {
             s.max_actions_per_kind_per_run.insert(kind, n);
         }
@@ -233,21 +344,12 @@ pub(crate) fn safety(e: &mut FileErrors<'_>, raw: &RawSafety) -> Safety {
 
 fn breaker(e: &mut FileErrors<'_>, raw: &RawBreaker) -> CircuitBreaker {
     let f = "safety.circuit_breaker";
-    let window = int(
-        e,
-        &raw.window,
-        &format!("{f}.window"),
-        1,
-        defaults::MAX_BREAKER_WINDOW,
-        defaults::BREAKER_WINDOW,
-    );
+    let window = int(e, &raw.window, &format!("{f}.window"), BREAKER_WINDOW);
     let mut min_actions = int(
         e,
         &raw.min_actions,
         &format!("{f}.min_actions"),
-        1,
-        defaults::MAX_BREAKER_WINDOW,
-        defaults::BREAKER_MIN_ACTIONS,
+        BREAKER_MIN_ACTIONS,
     );
     if min_actions > window {
         if let Some(v) = &raw.min_actions {
@@ -268,13 +370,7 @@ fn breaker(e: &mut FileErrors<'_>, raw: &RawBreaker) -> CircuitBreaker {
             1.0,
             defaults::BREAKER_FAILURE_RATIO,
         ),
-        open_for: duration(
-            e,
-            &raw.open_for,
-            &format!("{f}.open_for"),
-            (Duration::from_secs(1), defaults::MAX_LONG_DURATION),
-            defaults::BREAKER_OPEN_FOR,
-        ),
+        open_for: duration(e, &raw.open_for, &format!("{f}.open_for"), BREAKER_OPEN_FOR),
     }
 }
 
@@ -314,16 +410,9 @@ pub(crate) fn schedule(e: &mut FileErrors<'_>, raw: &RawSchedule) -> Schedule {
         e,
         &raw.log_poll_interval,
         "schedule.log_poll_interval",
-        defaults::LOG_POLL_INTERVAL_RANGE,
-        defaults::LOG_POLL_INTERVAL,
+        LOG_POLL_INTERVAL,
     );
-    s.log_lookback = duration(
-        e,
-        &raw.log_lookback,
-        "schedule.log_lookback",
-        (Duration::from_secs(60), defaults::MAX_LOG_LOOKBACK),
-        defaults::LOG_LOOKBACK,
-    );
+    s.log_lookback = duration(e, &raw.log_lookback, "schedule.log_lookback", LOG_LOOKBACK);
     s
 }
 
@@ -344,11 +433,14 @@ fn cron_expr(e: &mut FileErrors<'_>, v: &Spanned<String>) -> Option<cron::Schedu
     match text.parse::<cron::Schedule>() {
         Ok(s) => Some(s),
         Err(err) => {
-            e.at(
-                v.span(),
-                field,
-                format!("expected a valid cron expression, found {text:?} ({err})"),
+            // cron's message quotes the expression with a caret line; keep its last line.
+            let full = err.to_string();
+            let reason = full.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+            let msg = format!(
+                "expected a valid cron expression, found {text:?}: {}",
+                reason.trim()
             );
+            e.at(v.span(), field, msg);
             None
         }
     }
@@ -397,16 +489,13 @@ pub(crate) fn retry(
             e,
             &raw.max_attempts,
             &format!("{f}.max_attempts"),
-            1,
-            defaults::MAX_ATTEMPTS_LIMIT,
-            defaults::MAX_ATTEMPTS,
+            MAX_ATTEMPTS,
         ),
         min_error_age: duration(
             e,
             &raw.min_error_age,
             &format!("{f}.min_error_age"),
-            (Duration::ZERO, defaults::MAX_LONG_DURATION),
-            defaults::MIN_ERROR_AGE,
+            MIN_ERROR_AGE,
         ),
         never_retry_errors: patterns(
             e,
@@ -443,21 +532,8 @@ pub(crate) fn retry(
 
 fn backoff(e: &mut FileErrors<'_>, raw: &RawBackoff) -> Backoff {
     let f = "retry_provisioning.backoff";
-    let range = (Duration::from_secs(1), defaults::MAX_LONG_DURATION);
-    let initial = duration(
-        e,
-        &raw.initial,
-        &format!("{f}.initial"),
-        range,
-        defaults::BACKOFF_INITIAL,
-    );
-    let mut max = duration(
-        e,
-        &raw.max,
-        &format!("{f}.max"),
-        range,
-        defaults::BACKOFF_MAX,
-    );
+    let initial = duration(e, &raw.initial, &format!("{f}.initial"), BACKOFF_INITIAL);
+    let mut max = duration(e, &raw.max, &format!("{f}.max"), BACKOFF_MAX);
     if max < initial {
         if let Some(v) = &raw.max {
             let msg = format!(
@@ -499,15 +575,17 @@ pub(crate) fn force_sync(
         e,
         &raw.verify_timeout,
         &format!("{f}.verify_timeout"),
-        defaults::VERIFY_TIMEOUT_RANGE,
-        defaults::VERIFY_TIMEOUT,
+        VERIFY_TIMEOUT,
     );
     let verify_poll_interval = duration(
         e,
         &raw.verify_poll_interval,
         &format!("{f}.verify_poll_interval"),
-        (defaults::MIN_VERIFY_POLL_INTERVAL, verify_timeout),
-        defaults::VERIFY_POLL_INTERVAL.min(verify_timeout),
+        Limits {
+            lo: defaults::MIN_VERIFY_POLL_INTERVAL,
+            hi: verify_timeout,
+            default: defaults::VERIFY_POLL_INTERVAL.min(verify_timeout),
+        },
     );
     let use_admin_path = match &raw.use_admin_path {
         Some(v) if *v.get_ref() && admin.force_sync_path.is_none() => {
@@ -531,36 +609,77 @@ pub(crate) fn force_sync(
     }
 }
 
-fn attributes(e: &mut FileErrors<'_>, raw: &S<Vec<RawAttribute>>) -> Vec<AttributePair> {
-    let Some(v) = raw else { return Vec::new() };
-    let pairs: Vec<AttributePair> = v
-        .get_ref()
-        .iter()
-        .map(|a| match a {
-            RawAttribute::Name(n) => AttributePair {
-                app_user: n.clone(),
-                okta: n.clone(),
-            },
-            RawAttribute::Pair(p) => AttributePair {
-                app_user: p.app_user.clone(),
-                okta: p.okta.clone(),
-            },
-        })
-        .collect();
-    if pairs
-        .iter()
-        .any(|p| p.app_user.trim().is_empty() || p.okta.trim().is_empty())
-    {
-        e.at(
-            v.span(),
-            "force_sync.attributes",
-            "expected attribute names, found an empty string",
+fn attributes(
+    e: &mut FileErrors<'_>,
+    raw: &Option<Vec<Spanned<toml::Value>>>,
+) -> Vec<AttributePair> {
+    raw.iter()
+        .flatten()
+        .filter_map(|v| attribute(e, v))
+        .collect()
+}
+
+/// Reads `"name"` or `{ app_user = "...", okta = "..." }`.
+fn attribute(e: &mut FileErrors<'_>, v: &Spanned<toml::Value>) -> Option<AttributePair> {
+    let non_empty = |v: Option<&toml::Value>| {
+        v.and_then(toml::Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_string)
+    };
+    let pair = match v.get_ref() {
+        toml::Value::String(n) if !n.trim().is_empty() => Some((n.clone(), n.clone())),
+        toml::Value::Table(t) if t.len() == 2 => {
+            non_empty(t.get("app_user")).zip(non_empty(t.get("okta")))
+        }
+        _ => None,
+    };
+    let Some((app_user, okta)) = pair else {
+        let found = match v.get_ref() {
+            toml::Value::Table(t) => {
+                let keys: Vec<&str> = t.keys().map(String::as_str).collect();
+                format!("a table with keys {keys:?}")
+            }
+            toml::Value::String(_) => "an empty name".to_string(),
+            other => a_type(other),
+        };
+        let msg = format!(
+            "expected an attribute name or {{ app_user = \"...\", okta = \"...\" }} (non-empty strings), found {found}"
         );
+        e.at(v.span(), "force_sync.attributes", msg);
+        return None;
+    };
+    Some(AttributePair { app_user, okta })
+}
+
+/// A TOML value's type with its article, e.g. "an integer".
+fn a_type(v: &toml::Value) -> String {
+    let t = v.type_str();
+    let article = if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {t}")
+}
+
+/// Reports app keys that differ only in ASCII case: labels match ignoring case, so both would
+/// name the same app.
+fn same_app_twice<T>(
+    e: &mut FileErrors<'_>,
+    apps: &Option<BTreeMap<String, Spanned<T>>>,
+    field: &str,
+) {
+    let keys: Vec<(&String, &Spanned<T>)> = apps.iter().flatten().collect();
+    for (i, (key, value)) in keys.iter().enumerate() {
+        if let Some((first, _)) = keys[..i].iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            let msg = format!("expected each app once, found {key:?} also named as {first:?}");
+            e.at(value.span(), &format!("{field}.{key}"), msg);
+        }
     }
-    pairs
 }
 
 pub(crate) fn remove_push(e: &mut FileErrors<'_>, raw: &RawRemovePush) -> RemovePushMappings {
+    same_app_twice(e, &raw.apps, "remove_push_mappings.apps");
     let mut apps = Vec::new();
     for (app, v) in raw.apps.iter().flatten() {
         let field = format!("remove_push_mappings.apps.{app}");
@@ -595,7 +714,7 @@ fn credential(
     let toml::Value::Table(t) = v.get_ref() else {
         let found = match v.get_ref() {
             toml::Value::String(_) => "an inline value (credentials must never be written in policy files; value not shown)".to_string(),
-            other => format!("a {}", other.type_str()),
+            other => a_type(other),
         };
         e.at(v.span(), &field, format!("{EXPECTED}, found {found}"));
         return None;
@@ -667,10 +786,12 @@ pub(crate) fn features(e: &mut FileErrors<'_>, raw: &RawFeatures) -> Provisionin
         "provisioning_features.action",
         FeatureAction::Report,
     );
+    same_app_twice(e, &raw.apps, "provisioning_features.apps");
     let apps = raw
         .apps
         .iter()
         .flatten()
+        .map(|(app, a)| (app, a.get_ref()))
         .map(|(app, a)| WantedFeatures {
             app: app.clone(),
             create_users: a.create_users.unwrap_or(true),
@@ -689,32 +810,18 @@ pub(crate) fn features(e: &mut FileErrors<'_>, raw: &RawFeatures) -> Provisionin
 
 pub(crate) fn kpasswd(e: &mut FileErrors<'_>, raw: &RawKpasswd) -> Kpasswd {
     let f = "kpasswd";
-    let gap_range = (Duration::from_secs(1), defaults::MAX_KPASSWD_GAP);
-    let window = duration(
-        e,
-        &raw.window,
-        &format!("{f}.window"),
-        gap_range,
-        defaults::KPASSWD_WINDOW,
-    );
-    let mut max_gap = duration(
+    let window = duration(e, &raw.window, &format!("{f}.window"), KPASSWD_WINDOW);
+    // max_gap is at least window: its lower bound is the window just read.
+    let max_gap = duration(
         e,
         &raw.max_gap,
         &format!("{f}.max_gap"),
-        gap_range,
-        defaults::KPASSWD_MAX_GAP.max(window),
+        Limits {
+            lo: window,
+            hi: defaults::MAX_KPASSWD_GAP,
+            default: defaults::KPASSWD_MAX_GAP.max(window),
+        },
     );
-    if max_gap < window {
-        if let Some(v) = &raw.max_gap {
-            let msg = format!(
-                "expected at least kpasswd.window ({}), found {:?}",
-                human(window),
-                v.get_ref()
-            );
-            e.at(v.span(), &format!("{f}.max_gap"), msg);
-        }
-        max_gap = window;
-    }
     let domain_controllers = raw
         .domain_controllers
         .iter()
@@ -741,8 +848,7 @@ pub(crate) fn kpasswd(e: &mut FileErrors<'_>, raw: &RawKpasswd) -> Kpasswd {
             e,
             &raw.probe_timeout,
             &format!("{f}.probe_timeout"),
-            defaults::PROBE_TIMEOUT_RANGE,
-            defaults::PROBE_TIMEOUT,
+            PROBE_TIMEOUT,
         ),
         retry_after_probe_passes: raw.retry_after_probe_passes.unwrap_or(false),
     }
