@@ -4,7 +4,8 @@ mod support;
 
 use serde_json::{json, Value};
 use support::openapi::{
-    assert_conforms, operation_id, response_examples, schema_enum, validate, ERROR_REQUIRED_FIELDS,
+    assert_conforms, compile_all_components, operation_id, response_examples, schema_enum,
+    validate, validate_schema, ERROR_REQUIRED_FIELDS,
 };
 
 const APPS: &str = "/api/v1/apps";
@@ -590,4 +591,37 @@ fn undocumented_success_status_and_unknown_path_fail() {
 #[should_panic(expected = "getApplicationUser")]
 fn assert_conforms_names_the_operation() {
     assert_conforms("GET", APP_USER, 200, &app_user("BROKEN"));
+}
+
+#[test]
+fn every_component_schema_converts_to_a_compilable_json_schema() {
+    assert_eq!(compile_all_components(), Ok(()));
+}
+
+#[test]
+fn discriminated_one_of_validates_against_the_mapped_schema() {
+    let ec_key = json!({ "kty": "EC", "kid": "k1", "status": "ACTIVE", "x": "abc", "y": "def" });
+    assert_eq!(
+        validate_schema("OAuth2ClientJsonSigningKeyResponse", &ec_key),
+        Ok(())
+    );
+    let mut bad = ec_key;
+    bad["x"] = json!(5);
+    let errors = validate_schema("OAuth2ClientJsonSigningKeyResponse", &bad)
+        .expect_err("x must be a string");
+    assert_error_at(&errors, "/x");
+    assert!(validate_schema("NoSuchSchema", &json!({})).is_err());
+}
+
+#[test]
+fn undocumented_error_status_falls_back_to_the_error_schema() {
+    let body = okta_error("E0000009", "Internal Server Error");
+    assert_conforms("GET", APP_USER, 500, &body);
+    let errors = errors_of("GET", APP_USER, 500, &json!({ "message": "oops" }));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("\"errorCode\" is a required property")),
+        "{errors:#?}"
+    );
 }
