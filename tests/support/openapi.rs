@@ -39,6 +39,15 @@
 //!   another still accepts `null`.
 //! * One deliberate tightening: the spec's `Error` schema requires no field, but every Okta error
 //!   body carries [`ERROR_REQUIRED_FIELDS`], so those are required here.
+//!
+//! # Matching a request to a response schema
+//!
+//! The concrete path (query string ignored) is matched segment by segment against the `paths`
+//! templates having the method; `{param}` matches one non-empty segment. The template with most
+//! literal segments wins (`/groups/rules` over `/groups/{groupId}`); equal scores go to the first
+//! template in sorted order. The response is the exact status, then `NXX`, then `default`; an
+//! undocumented status of 400 or more uses the `Error` schema, any other is an error. A response
+//! without a JSON body expects `Value::Null`. Validators are built once per response and cached.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -538,6 +547,19 @@ fn validator(spec: &Spec, key: &str, schema: &Value) -> Result<Arc<jsonschema::V
     Ok(built)
 }
 
+/// Runs a validator; every error names its JSON pointer as `at '<pointer>': <message>`.
+fn check(validator: &jsonschema::Validator, body: &Value) -> Result<(), Vec<String>> {
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("at '{}': {e}", e.instance_path))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 /// Validates a JSON response body against the operation that `method` and `concrete_path` match.
 ///
 /// Returns every validation error, each naming its JSON pointer in the body, or a single error
@@ -559,15 +581,7 @@ pub fn validate(
         Expectation::Schema { key, schema } => (key, schema),
     };
     let validator = validator(spec, &key, &schema).map_err(|e| vec![e])?;
-    let errors: Vec<String> = validator
-        .iter_errors(body)
-        .map(|e| format!("at '{}': {e}", e.instance_path))
-        .collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    check(&validator, body)
 }
 
 /// Compiles every converted component schema at once; `Err` names the compilation failure (e.g. a
@@ -597,15 +611,7 @@ pub fn validate_schema(schema_name: &str, body: &Value) -> Result<(), Vec<String
     let schema = json!({ "$ref": schema_ref(schema_name) });
     let validator =
         validator(spec, &format!("schema {schema_name}"), &schema).map_err(|e| vec![e])?;
-    let errors: Vec<String> = validator
-        .iter_errors(body)
-        .map(|e| format!("at '{}': {e}", e.instance_path))
-        .collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    check(&validator, body)
 }
 
 /// Panics unless `body` conforms to the documented response of the matched operation; the message
