@@ -203,6 +203,10 @@ fn literal_segments_win_over_parameters() {
         operation_id("DELETE", "/api/v1/api-tokens/00T1").as_deref(),
         Some("revokeApiToken")
     );
+    assert_eq!(
+        operation_id("GET", "http://127.0.0.1:8080/api/v1/groups/rules?limit=2").as_deref(),
+        Some("listGroupRules")
+    );
     assert_eq!(operation_id("GET", "/api/v1/nothing/here"), None);
     assert_eq!(operation_id("DELETE", "/api/v1/logs"), None);
 }

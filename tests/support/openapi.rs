@@ -42,7 +42,7 @@
 //!
 //! # Matching a request to a response schema
 //!
-//! The concrete path (query string ignored) is matched segment by segment against the `paths`
+//! The concrete path (or full URL; origin and query string ignored) is matched segment by segment against the `paths`
 //! templates having the method; `{param}` matches one non-empty segment. The template with most
 //! literal segments wins (`/groups/rules` over `/groups/{groupId}`); equal scores go to the first
 //! template in sorted order. The response is the exact status, then `NXX`, then `default`; an
@@ -402,7 +402,11 @@ impl Operation<'_> {
 /// templates with more literal segments.
 fn find_operation<'a>(raw: &'a Value, method: &str, concrete_path: &str) -> Option<Operation<'a>> {
     let method = method.to_ascii_lowercase();
-    let path = concrete_path.split(['?', '#']).next().unwrap_or_default();
+    let without_origin = match concrete_path.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => concrete_path,
+    };
+    let path = without_origin.split(['?', '#']).next().unwrap_or_default();
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     let mut best: Option<(usize, Operation<'a>)> = None;
     for (template, item) in raw["paths"].as_object()? {
