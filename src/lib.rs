@@ -5,4 +5,5 @@
 //! and journals every step. `sim` is okta-sim, the Okta-compatible simulated org used by the
 //! tests, the demo and the benchmarks.
 
+pub mod okta;
 pub mod sim;
