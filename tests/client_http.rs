@@ -540,3 +540,27 @@ async fn unknown_enum_values_and_fields_are_tolerated() {
     assert_eq!(page.items[0].sync_state, Some(AppUserSyncState::Error));
     assert_eq!(page.next, None);
 }
+
+#[tokio::test]
+async fn concurrency_is_bounded() {
+    let server = TestServer::start(|_, _| {
+        Reply::Delayed(
+            Duration::from_millis(50),
+            Box::new(json(200, app_json("0oa1"))),
+        )
+    })
+    .await;
+    let mut config = server.config(AuthConfig::Ssws {
+        token: TOKEN.to_owned().into(),
+    });
+    config.tuning.max_concurrency = 2;
+    let client = OktaClient::new(config).expect("valid");
+    let app = AppId::new("0oa1");
+    let calls = (0..8).map(|_| client.get_app(&app));
+    let results = futures::future::join_all(calls).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(server.requests().len(), 8);
+    let (now, max) = *server.in_flight.lock().expect("lock");
+    assert_eq!(now, 0);
+    assert!(max <= 2, "at most 2 in flight, saw {max}");
+}

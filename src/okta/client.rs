@@ -16,6 +16,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 use url::Url;
 
 /// First delay between retries of a transient failure.
@@ -211,12 +212,28 @@ impl OktaClient {
         Ok(Page { items, next })
     }
 
-    /// Runs a call with retries and decodes its JSON body (an empty body decodes as `null`).
+    /// Runs a call with retries and decodes its JSON body (an empty body decodes as `null`),
+    /// inside one `okta_call` tracing span (method and path only: never headers or query).
     pub(crate) async fn execute<T: DeserializeOwned>(
         &self,
         call: Call<'_>,
     ) -> Result<(T, HeaderMap), ApiError> {
         let endpoint = Endpoint::new(&call.method, &call.url);
+        let span = tracing::info_span!(
+            "okta_call",
+            method = %endpoint.method,
+            path = %endpoint.path
+        );
+        self.execute_with_retries(call, endpoint)
+            .instrument(span)
+            .await
+    }
+
+    async fn execute_with_retries<T: DeserializeOwned>(
+        &self,
+        call: Call<'_>,
+        endpoint: Endpoint,
+    ) -> Result<(T, HeaderMap), ApiError> {
         let body = match call.body {
             Some(b) => Some(b.to_json().map_err(|e| ApiError::Transport {
                 endpoint: endpoint.clone(),
@@ -283,13 +300,15 @@ impl OktaClient {
         retry_for: &mut Option<String>,
     ) -> Attempt<T> {
         let bucket = classify(&call.method, call.url.path());
+        // Wait for the bucket before taking a permit, so a drained bucket does not hold
+        // permits that calls to other buckets could use.
+        self.shared.governor.acquire(bucket).await;
         let _permit = self
             .shared
             .permits
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        self.shared.governor.acquire(bucket).await;
         let auth = match self.shared.auth.header(&self.shared.http).await {
             Ok(a) => a,
             Err(e) => return Attempt::Fail(e),

@@ -47,6 +47,8 @@ pub enum Reply {
     Drop,
     /// Never answer (until the client gives up).
     Hang,
+    /// Wait, then send the inner reply.
+    Delayed(Duration, Box<Reply>),
 }
 
 pub fn json(status: u16, body: impl Into<String>) -> Reply {
@@ -91,6 +93,8 @@ type Handler = dyn Fn(&Recorded, usize) -> Reply + Send + Sync;
 pub struct TestServer {
     pub base: String,
     pub requests: Arc<Mutex<Vec<Recorded>>>,
+    /// Requests being answered right now, and the most seen at once.
+    pub in_flight: Arc<Mutex<(usize, usize)>>,
 }
 
 impl TestServer {
@@ -105,6 +109,8 @@ impl TestServer {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let handler: Arc<Handler> = Arc::new(handler);
         let log = requests.clone();
+        let in_flight = Arc::new(Mutex::new((0usize, 0usize)));
+        let gauge = in_flight.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -112,12 +118,14 @@ impl TestServer {
                 };
                 let handler = handler.clone();
                 let log = log.clone();
-                tokio::spawn(async move { serve(stream, handler, log).await });
+                let gauge = gauge.clone();
+                tokio::spawn(async move { serve(stream, handler, log, gauge).await });
             }
         });
         Self {
             base: format!("http://{addr}"),
             requests,
+            in_flight,
         }
     }
 
@@ -151,7 +159,12 @@ pub fn fast_tuning() -> ClientTuning {
     }
 }
 
-async fn serve(mut stream: TcpStream, handler: Arc<Handler>, log: Arc<Mutex<Vec<Recorded>>>) {
+async fn serve(
+    mut stream: TcpStream,
+    handler: Arc<Handler>,
+    log: Arc<Mutex<Vec<Recorded>>>,
+    gauge: Arc<Mutex<(usize, usize)>>,
+) {
     let Some(req) = read_request(&mut stream).await else {
         return;
     };
@@ -160,8 +173,23 @@ async fn serve(mut stream: TcpStream, handler: Arc<Handler>, log: Arc<Mutex<Vec<
         l.push(req.clone());
         l.len() - 1
     };
-    let reply = handler(&req, index);
+    {
+        let mut g = gauge.lock().expect("lock");
+        g.0 += 1;
+        g.1 = g.1.max(g.0);
+    }
+    let mut reply = handler(&req, index);
+    while let Reply::Delayed(d, inner) = reply {
+        tokio::time::sleep(d).await;
+        reply = *inner;
+    }
+    respond(&mut stream, reply).await;
+    gauge.lock().expect("lock").0 -= 1;
+}
+
+async fn respond(stream: &mut TcpStream, reply: Reply) {
     let bytes = match reply {
+        Reply::Delayed(..) => unreachable!("delays are unwrapped by serve"),
         Reply::Drop => return,
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
