@@ -173,8 +173,14 @@ async fn headroom_share_of_the_bucket_is_kept_free() {
     for _ in 0..6 {
         client.get_app(&AppId::new("0oa1")).await.expect("ok");
     }
-    // After the 5th response (5 of 10 used) the governor must wait before the 6th request.
+    // After the 5th response (5 of 10 used) the governor must wait before the 6th request,
+    // until the reset that response announced (its server time + 1 s).
     assert!(client.governor_stats().headroom_waits() >= 1);
+    let reqs = server.requests();
+    assert!(
+        reqs[5].received_epoch > reqs[4].received_epoch,
+        "6th request sent in the same window as the 5th"
+    );
     assert_eq!(client.governor_stats().rate_limited_waits(), 0);
 
     let server = TestServer::start(headroom_server()).await;
@@ -563,4 +569,83 @@ async fn concurrency_is_bounded() {
     let (now, max) = *server.in_flight.lock().expect("lock");
     assert_eq!(now, 0);
     assert!(max <= 2, "at most 2 in flight, saw {max}");
+}
+
+#[tokio::test]
+async fn reads_parse_spec_shaped_bodies() {
+    let server = TestServer::start(|req, _| match req.path() {
+        "/api/v1/agentPools" => json(200, r#"[{"id":"0oaPool","name":"corp.example.com","type":"AD","operationalStatus":"DISRUPTED","disruptedAgents":1,"inactiveAgents":0,"agents":[{"id":"a53","name":"DC1","type":"AD","operationalStatus":"DISRUPTED","lastConnection":1700000000000,"poolId":"0oaPool","version":"3.16.0","isHidden":false}]}]"#),
+        "/api/v1/logs" => json(200, r#"[{"uuid":"e1","published":"2024-05-01T10:00:01.123Z","eventType":"application.provision.user.sync","version":"0","severity":"ERROR","displayMessage":"Sync user in external application","actor":{"id":"0oa1","type":"PublicClientApp","alternateId":"x","displayName":"AD"},"outcome":{"result":"FAILURE","reason":null},"target":[{"id":"00u1","type":"User","alternateId":"a@example.com","displayName":"A"}],"transaction":{"id":"t"},"debugContext":{"debugData":{"requestId":"r"}}}]"#)
+            .header("Link", "<http://127.0.0.1:1/api/v1/logs?limit=1000&after=1700000001123_1>; rel=\"next\""),
+        "/api/v1/apps/0oa1/connections/default" => json(200, r#"{"authScheme":"TOKEN","status":"DISABLED","profile":{"authScheme":"TOKEN"},"_links":{}}"#),
+        "/api/v1/apps/0oa1/features/USER_PROVISIONING" => json(200, r#"{"name":"USER_PROVISIONING","status":"ENABLED","description":"User provisioning settings","capabilities":{"create":{"lifecycleCreate":{"status":"DISABLED"}},"update":{"lifecycleDeactivate":{"status":"DISABLED"},"profile":{"status":"ENABLED"}}},"_links":{}}"#),
+        _ => json(200, r#"{"id":"00u1","externalId":"x","scope":"USER","status":"PROVISIONED","syncState":"ERROR","lastSync":"2024-05-01T10:00:00.000Z","profile":{"email":"a@example.com"},"credentials":{"userName":"a"}}"#),
+    })
+    .await;
+    let client = server.ssws_client(TOKEN);
+    let pools = client.list_agent_pools("AD").await.expect("pools");
+    assert_eq!(
+        pools[0].agents[0].operational_status,
+        Some(OperationalStatus::Disrupted)
+    );
+    assert_eq!(pools[0].agents[0].last_connection, Some(1_700_000_000_000));
+    let since = chrono::Utc::now();
+    let logs = client
+        .list_logs(LogsRequest::Since {
+            since,
+            filter: None,
+        })
+        .await
+        .expect("logs");
+    let ev = &logs.items[0];
+    assert_eq!(ev.event_type, "application.provision.user.sync");
+    assert_eq!(ev.outcome.as_ref().and_then(|o| o.reason.clone()), None);
+    // The next link points at another port: it is kept verbatim but refused when followed.
+    let next = logs.next.expect("polling always has a next link");
+    assert_eq!(next.url().query(), Some("limit=1000&after=1700000001123_1"));
+    let app = AppId::new("0oa1");
+    let conn = client
+        .get_provisioning_connection(&app)
+        .await
+        .expect("conn");
+    assert_eq!(conn.status, ProvisioningConnectionStatus::Disabled);
+    let f = client
+        .get_user_provisioning_feature(&app)
+        .await
+        .expect("feature");
+    let create = f
+        .capabilities
+        .and_then(|c| c.create)
+        .and_then(|c| c.lifecycle_create);
+    assert_eq!(create.map(|s| s.status), Some(EnabledStatus::Disabled));
+    let au = client
+        .get_app_user(&app, &UserId::new("00u1"))
+        .await
+        .expect("app user");
+    assert_eq!(au.sync_state, Some(AppUserSyncState::Error));
+    let mut profile = serde_json::Map::new();
+    profile.insert("email".into(), "b@example.com".into());
+    client
+        .update_app_user_profile(
+            &app,
+            &UserId::new("00u1"),
+            &AppUserUpdateRequest { profile },
+        )
+        .await
+        .expect("update");
+    client
+        .activate_provisioning_connection(&app)
+        .await
+        .expect("activate");
+    let r = server.requests();
+    assert_eq!(r[0].target, "/api/v1/agentPools?poolType=AD");
+    let last = &r[r.len() - 2];
+    assert_eq!(
+        (last.method.as_str(), last.target.as_str()),
+        ("POST", "/api/v1/apps/0oa1/users/00u1")
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&last.body).expect("json"),
+        serde_json::json!({"profile": {"email": "b@example.com"}})
+    );
 }

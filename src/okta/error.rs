@@ -186,6 +186,11 @@ impl ApiError {
         self.status() == Some(404) || self.error_code() == Some("E0000007")
     }
 
+    /// The call gave up on a rate limit (429 or `E0000047`), possibly after retries.
+    pub fn is_rate_limited(&self) -> bool {
+        self.status() == Some(429) || self.error_code() == Some("E0000047")
+    }
+
     /// Okta rejected the credentials (401 or `E0000011`).
     pub fn is_unauthorized(&self) -> bool {
         self.status() == Some(401) || self.error_code() == Some("E0000011")

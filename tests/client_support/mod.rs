@@ -19,6 +19,8 @@ pub struct Recorded {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Server clock (epoch seconds) when the request arrived.
+    pub received_epoch: u64,
 }
 
 impl Recorded {
@@ -264,6 +266,7 @@ async fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
         target,
         headers,
         body,
+        received_epoch: epoch_now(),
     })
 }
 
