@@ -649,3 +649,34 @@ async fn reads_parse_spec_shaped_bodies() {
         serde_json::json!({"profile": {"email": "b@example.com"}})
     );
 }
+
+#[tokio::test]
+async fn rate_limit_give_up_is_reported_as_such() {
+    let server = TestServer::start(|_, _| {
+        okta_error(
+            429,
+            "E0000047",
+            "API call exceeded rate limit due to too many requests.",
+        )
+        .header("X-Rate-Limit-Limit", "100")
+        .header("X-Rate-Limit-Remaining", "0")
+        .header("X-Rate-Limit-Reset", epoch_now().to_string())
+    })
+    .await;
+    let mut config = server.config(AuthConfig::Ssws {
+        token: TOKEN.to_owned().into(),
+    });
+    config.tuning.max_retries = 1;
+    let client = OktaClient::new(config).expect("valid");
+    let err = client
+        .list_apps(PageRequest::First)
+        .await
+        .expect_err("gives up");
+    assert!(err.is_rate_limited(), "{err:?}");
+    assert!(
+        matches!(err, ApiError::RetriesExhausted { attempts: 2, .. }),
+        "{err:?}"
+    );
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(client.governor_stats().rate_limited_waits(), 2);
+}

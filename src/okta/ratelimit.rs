@@ -72,7 +72,7 @@ impl GovernorStats {
     pub fn headroom_waits(&self) -> u64 {
         self.waits_headroom.load(Ordering::Relaxed)
     }
-    /// Waits taken after a 429.
+    /// 429 responses received (each empties its bucket until the announced reset).
     pub fn rate_limited_waits(&self) -> u64 {
         self.waits_429.load(Ordering::Relaxed)
     }
