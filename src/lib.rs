@@ -1,12 +1,13 @@
 //! remediator: an automated remediation operator for Okta provisioning.
 //!
-//! The pipeline, one module per stage (see `DESIGN.md`):
-//! policy files and the observed org go into a pure planner; the executor carries out the plan
-//! and journals every step. `sim` is okta-sim, the Okta-compatible simulated org used by the
-//! tests, the demo and the benchmarks.
+//! The pipeline, one module per stage (see `DESIGN.md`): `policy` files and the org read by
+//! `observe` (through the `okta` client) go into the pure planner (`plan`); the executor carries
+//! out the plan and the `journal` records every step. `sim` is okta-sim, the Okta-compatible
+//! simulated org used by the tests, the demo and the benchmarks.
 
 pub mod journal;
 pub mod observe;
+pub mod okta;
 pub mod plan;
 pub mod policy;
 pub mod sim;

@@ -1,0 +1,608 @@
+//! `OktaClient`: the reqwest transport of the Okta Management API: authentication, the
+//! rate-limit governor, bounded concurrency, retries of transient failures and `Link` paging.
+
+use super::auth::Authenticator;
+use super::config::{AdminPaths, ClientTuning, OktaConfig};
+use super::error::{ApiError, Endpoint, OktaError};
+use super::model::OktaErrorBody;
+use super::ratelimit::{classify, Governor, GovernorStats};
+use backoff::backoff::Backoff;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LINK};
+use reqwest::{Method, StatusCode};
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+use url::Url;
+
+/// First delay between retries of a transient failure.
+pub const RETRY_INITIAL_INTERVAL: Duration = Duration::from_millis(500);
+/// Longest delay between two retries (a 429's reset may ask for longer).
+pub const RETRY_MAX_INTERVAL: Duration = Duration::from_secs(30);
+/// Header naming the request a retry repeats.
+const RETRY_FOR: &str = "x-okta-retry-for";
+/// Header counting the retries of a request.
+const RETRY_COUNT: &str = "x-okta-retry-count";
+/// Header carrying Okta's request id.
+const REQUEST_ID: &str = "x-okta-request-id";
+
+/// The opaque URL of the next page, exactly as Okta's `Link: <...>; rel="next"` gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextPage(Url);
+
+impl NextPage {
+    /// The URL (for logging without secrets: Okta cursors are not secrets).
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
+    /// Rebuilds a saved next-page URL (e.g. a System Log cursor from the journal).
+    pub fn from_url(url: Url) -> Self {
+        Self(url)
+    }
+}
+
+/// Which page to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageRequest {
+    /// The first page, at the endpoint's largest page size.
+    First,
+    /// The page a previous `Page::next` pointed at.
+    Next(NextPage),
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// The next page, if Okta announced one.
+    pub next: Option<NextPage>,
+}
+
+/// Whether a request may be repeated after an uncertain failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idempotency {
+    /// Repeating it has the same effect as sending it once.
+    Idempotent,
+    /// Repeat only when the server certainly did not process it (429, connect error).
+    NotIdempotent,
+}
+
+/// A request to run.
+pub(crate) struct Call<'a> {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) body: Option<&'a (dyn ErasedJson + Sync)>,
+    pub(crate) idempotency: Idempotency,
+}
+
+/// A serializable body (object-safe).
+pub(crate) trait ErasedJson {
+    fn to_json(&self) -> Result<Vec<u8>, serde_json::Error>;
+}
+
+impl<T: Serialize> ErasedJson for T {
+    fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+}
+
+/// A transient failure and the wait it asks for, if any.
+struct Transient {
+    error: ApiError,
+    wait: Option<Duration>,
+}
+
+enum Attempt<T> {
+    Done(T, HeaderMap),
+    Retry(Transient),
+    Fail(ApiError),
+    RefreshAuth(ApiError),
+}
+
+struct Shared {
+    http: reqwest::Client,
+    org: Url,
+    auth: Authenticator,
+    governor: Governor,
+    permits: Semaphore,
+    tuning: ClientTuning,
+    admin: AdminPaths,
+}
+
+/// The Okta Management API client (cheap to clone; clones share limits and tokens).
+#[derive(Clone)]
+pub struct OktaClient {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for OktaClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OktaClient")
+            .field("org", &self.shared.org.as_str())
+            .field("auth", &self.shared.auth)
+            .field("tuning", &self.shared.tuning)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OktaClient {
+    /// Builds a client from a validated configuration.
+    pub fn new(config: OktaConfig) -> Result<Self, ApiError> {
+        config.tuning.validate()?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("remediator/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ApiError::Auth(format!("cannot build HTTP client: {e}")))?;
+        let auth = Authenticator::new(config.auth, &config.org_url)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                http,
+                auth,
+                governor: Governor::new(config.tuning.rate_limit_headroom),
+                permits: Semaphore::new(config.tuning.max_concurrency),
+                org: config.org_url,
+                tuning: config.tuning,
+                admin: config.admin,
+            }),
+        })
+    }
+
+    /// The org's base URL.
+    pub fn org_url(&self) -> &Url {
+        &self.shared.org
+    }
+
+    /// Counters of the rate-limit governor's waits.
+    pub fn governor_stats(&self) -> &GovernorStats {
+        self.shared.governor.stats()
+    }
+
+    pub(crate) fn admin_paths(&self) -> &AdminPaths {
+        &self.shared.admin
+    }
+
+    /// `org + path` with the query pairs given.
+    pub(crate) fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, ApiError> {
+        let mut url = self
+            .shared
+            .org
+            .join(path)
+            .map_err(|e| ApiError::Auth(format!("bad path {path:?}: {e}")))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+
+    /// Resolves a page request to a URL: the first page's URL, or the next link verbatim
+    /// after checking it points at the configured org (so credentials never leave it).
+    pub(crate) fn page_url(&self, page: PageRequest, first: Url) -> Result<Url, ApiError> {
+        match page {
+            PageRequest::First => Ok(first),
+            PageRequest::Next(NextPage(url)) => {
+                if url.origin() != self.shared.org.origin() {
+                    return Err(ApiError::ForeignNextPage(url.to_string()));
+                }
+                Ok(url)
+            }
+        }
+    }
+
+    /// GETs one page of a listing.
+    pub(crate) async fn get_page<T: DeserializeOwned>(
+        &self,
+        url: Url,
+    ) -> Result<Page<T>, ApiError> {
+        let (items, headers) = self
+            .execute::<Vec<T>>(Call {
+                method: Method::GET,
+                url,
+                body: None,
+                idempotency: Idempotency::Idempotent,
+            })
+            .await?;
+        let next = next_link(&headers, &self.shared.org).map(NextPage);
+        Ok(Page { items, next })
+    }
+
+    /// Runs a call with retries and decodes its JSON body (an empty body decodes as `null`),
+    /// inside one `okta_call` tracing span (method and path only: never headers or query).
+    pub(crate) async fn execute<T: DeserializeOwned>(
+        &self,
+        call: Call<'_>,
+    ) -> Result<(T, HeaderMap), ApiError> {
+        let endpoint = Endpoint::new(&call.method, &call.url);
+        let span = tracing::info_span!(
+            "okta_call",
+            method = %endpoint.method,
+            path = %endpoint.path
+        );
+        self.execute_with_retries(call, endpoint)
+            .instrument(span)
+            .await
+    }
+
+    async fn execute_with_retries<T: DeserializeOwned>(
+        &self,
+        call: Call<'_>,
+        endpoint: Endpoint,
+    ) -> Result<(T, HeaderMap), ApiError> {
+        let body = match call.body {
+            Some(b) => Some(b.to_json().map_err(|e| ApiError::Transport {
+                endpoint: endpoint.clone(),
+                message: format!("cannot encode request body: {e}"),
+            })?),
+            None => None,
+        };
+        let mut backoff = backoff::ExponentialBackoff {
+            initial_interval: RETRY_INITIAL_INTERVAL,
+            max_interval: RETRY_MAX_INTERVAL,
+            max_elapsed_time: Some(self.shared.tuning.max_retry_elapsed),
+            ..backoff::ExponentialBackoff::default()
+        };
+        let mut retries = 0u32;
+        let mut auth_refreshed = false;
+        let mut retry_for: Option<String> = None;
+        loop {
+            let attempt = self
+                .attempt::<T>(&call, &endpoint, body.as_deref(), retries, &mut retry_for)
+                .await;
+            let transient = match attempt {
+                Attempt::Done(value, headers) => return Ok((value, headers)),
+                Attempt::Fail(e) => return Err(e),
+                Attempt::RefreshAuth(e) => {
+                    if auth_refreshed || !self.shared.auth.can_refresh() {
+                        return Err(e);
+                    }
+                    auth_refreshed = true;
+                    self.shared.auth.invalidate().await;
+                    continue;
+                }
+                Attempt::Retry(t) => t,
+            };
+            retries += 1;
+            let give_up = |last: ApiError| ApiError::RetriesExhausted {
+                endpoint: endpoint.clone(),
+                attempts: retries,
+                last: Box::new(last),
+            };
+            if retries > self.shared.tuning.max_retries {
+                return Err(give_up(transient.error));
+            }
+            let Some(backoff_wait) = backoff.next_backoff() else {
+                return Err(give_up(transient.error));
+            };
+            let wait = transient.wait.unwrap_or(backoff_wait);
+            tracing::warn!(
+                endpoint = %endpoint,
+                retry = retries,
+                wait_ms = wait.as_millis() as u64,
+                error = %transient.error,
+                "transient Okta API failure; retrying"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        call: &Call<'_>,
+        endpoint: &Endpoint,
+        body: Option<&[u8]>,
+        retries: u32,
+        retry_for: &mut Option<String>,
+    ) -> Attempt<T> {
+        let bucket = classify(&call.method, call.url.path());
+        // Wait for the bucket before taking a permit, so a drained bucket does not hold
+        // permits that calls to other buckets could use.
+        self.shared.governor.acquire(bucket).await;
+        let _permit = self
+            .shared
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let auth = match self.shared.auth.header(&self.shared.http).await {
+            Ok(a) => a,
+            Err(e) => return Attempt::Fail(e),
+        };
+        let mut auth_value = match HeaderValue::from_str(auth.expose_secret()) {
+            Ok(v) => v,
+            Err(_) => {
+                return Attempt::Fail(ApiError::Auth(
+                    "credential contains characters not allowed in a header".into(),
+                ))
+            }
+        };
+        auth_value.set_sensitive(true);
+        let mut req = self
+            .shared
+            .http
+            .request(call.method.clone(), call.url.clone())
+            .timeout(self.shared.tuning.request_timeout)
+            .header(ACCEPT, "application/json")
+            .header(AUTHORIZATION, auth_value);
+        if let Some(b) = body {
+            req = req
+                .header(CONTENT_TYPE, "application/json")
+                .body(b.to_vec());
+        }
+        if retries > 0 {
+            if let Some(id) = retry_for.as_deref() {
+                req = req.header(RETRY_FOR, id);
+            }
+            req = req.header(RETRY_COUNT, retries.to_string());
+        }
+        let idempotent = call.idempotency == Idempotency::Idempotent;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return transport_failure(endpoint, &e, idempotent),
+        };
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let remaining = self.shared.governor.observe(bucket, &headers);
+        let request_id = headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        tracing::info!(
+            method = %call.method,
+            path = call.url.path(),
+            status = status.as_u16(),
+            bucket = ?bucket,
+            remaining,
+            request_id = request_id.as_deref().unwrap_or(""),
+            "okta request"
+        );
+        if request_id.is_some() {
+            *retry_for = request_id;
+        }
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                let error = if e.is_timeout() {
+                    ApiError::Timeout {
+                        endpoint: endpoint.clone(),
+                    }
+                } else {
+                    ApiError::TruncatedBody {
+                        endpoint: endpoint.clone(),
+                        message: format!("body read failed: {}", e.without_url()),
+                    }
+                };
+                return retry_if(idempotent, error, None);
+            }
+        };
+        if status.is_success() {
+            return decode(endpoint, &bytes, headers, call.method == Method::GET);
+        }
+        let error = ApiError::Okta {
+            endpoint: endpoint.clone(),
+            status: status.as_u16(),
+            error: Box::new(parse_okta_error(&bytes)),
+        };
+        match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                let wait = self.shared.governor.on_rate_limited(bucket, &headers);
+                Attempt::Retry(Transient {
+                    error,
+                    wait: Some(wait),
+                })
+            }
+            StatusCode::UNAUTHORIZED => Attempt::RefreshAuth(error),
+            StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT => retry_if(idempotent, error, None),
+            _ => Attempt::Fail(error),
+        }
+    }
+}
+
+fn retry_if<T>(retryable: bool, error: ApiError, wait: Option<Duration>) -> Attempt<T> {
+    if retryable {
+        Attempt::Retry(Transient { error, wait })
+    } else {
+        Attempt::Fail(error)
+    }
+}
+
+fn transport_failure<T>(endpoint: &Endpoint, e: &reqwest::Error, idempotent: bool) -> Attempt<T> {
+    if e.is_timeout() {
+        let error = ApiError::Timeout {
+            endpoint: endpoint.clone(),
+        };
+        return retry_if(idempotent, error, None);
+    }
+    let error = ApiError::Transport {
+        endpoint: endpoint.clone(),
+        message: error_chain(e),
+    };
+    // A connect error means the request never reached Okta: safe to repeat any request.
+    retry_if(idempotent || e.is_connect(), error, None)
+}
+
+/// The error and its causes, without the URL (which may carry a query).
+fn error_chain(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(url.as_str(), url.path());
+    }
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn decode<T: DeserializeOwned>(
+    endpoint: &Endpoint,
+    bytes: &[u8],
+    headers: HeaderMap,
+    retry_truncated: bool,
+) -> Attempt<T> {
+    let input: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"null"
+    } else {
+        bytes
+    };
+    match serde_json::from_slice::<T>(input) {
+        Ok(v) => Attempt::Done(v, headers),
+        Err(e) if e.is_eof() => {
+            let error = ApiError::TruncatedBody {
+                endpoint: endpoint.clone(),
+                message: format!("JSON ended early after {} bytes: {e}", bytes.len()),
+            };
+            retry_if(retry_truncated, error, None)
+        }
+        Err(e) => Attempt::Fail(ApiError::malformed(endpoint.clone(), &e, bytes)),
+    }
+}
+
+fn parse_okta_error(bytes: &[u8]) -> OktaError {
+    serde_json::from_slice::<OktaErrorBody>(bytes)
+        .map(OktaError::from)
+        .unwrap_or_default()
+}
+
+/// The `rel="next"` target among all `Link` headers, resolved against the org.
+pub(crate) fn next_link(headers: &HeaderMap, org: &Url) -> Option<Url> {
+    headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(split_link_values)
+        .find_map(|(target, params)| {
+            let is_next = params.iter().any(|(k, v)| {
+                k.eq_ignore_ascii_case("rel")
+                    && v.split_ascii_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("next"))
+            });
+            if !is_next {
+                return None;
+            }
+            org.join(&target).ok()
+        })
+}
+
+/// Splits one `Link` header into `(target, params)` per link-value (RFC 8288).
+pub(crate) fn split_link_values(header: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out = Vec::new();
+    let mut rest = header.trim_start();
+    while let Some(start) = rest.find('<') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('>') else { break };
+        let target = after[..end].trim().to_owned();
+        rest = &after[end + 1..];
+        let mut params = Vec::new();
+        loop {
+            rest = rest.trim_start();
+            let Some(stripped) = rest.strip_prefix(';') else {
+                break;
+            };
+            let (param, tail) = take_param(stripped);
+            if let Some(p) = param {
+                params.push(p);
+            }
+            rest = tail;
+        }
+        out.push((target, params));
+        rest = rest.trim_start().strip_prefix(',').unwrap_or(rest);
+    }
+    out
+}
+
+/// Reads `name=value` or `name="quoted value"`; returns the rest of the input.
+fn take_param(input: &str) -> (Option<(String, String)>, &str) {
+    let input = input.trim_start();
+    let name_end = input.find(['=', ';', ',']).unwrap_or(input.len());
+    let name = input[..name_end].trim().to_ascii_lowercase();
+    let rest = &input[name_end..];
+    let Some(value_part) = rest.strip_prefix('=') else {
+        return (Some((name, String::new())), rest);
+    };
+    let value_part = value_part.trim_start();
+    if let Some(q) = value_part.strip_prefix('"') {
+        let mut value = String::new();
+        let mut chars = q.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, esc)) = chars.next() {
+                        value.push(esc);
+                    }
+                }
+                '"' => return (Some((name, value)), &q[i + 1..]),
+                other => value.push(other),
+            }
+        }
+        return (Some((name, value)), "");
+    }
+    let end = value_part.find([';', ',']).unwrap_or(value_part.len());
+    (
+        Some((name, value_part[..end].trim().to_owned())),
+        &value_part[end..],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org() -> Url {
+        Url::parse("https://example.okta.com").expect("valid")
+    }
+
+    #[test]
+    fn finds_next_among_several_links() {
+        let mut h = HeaderMap::new();
+        h.append(
+            LINK,
+            HeaderValue::from_static(
+                "<https://example.okta.com/api/v1/apps?limit=2>; rel=\"self\", <https://example.okta.com/api/v1/apps?after=a%2Cb&limit=2>; rel=\"next\"",
+            ),
+        );
+        let next = next_link(&h, &org()).expect("next link present");
+        assert_eq!(
+            next.as_str(),
+            "https://example.okta.com/api/v1/apps?after=a%2Cb&limit=2"
+        );
+    }
+
+    #[test]
+    fn finds_next_in_second_header_and_unquoted() {
+        let mut h = HeaderMap::new();
+        h.append(
+            LINK,
+            HeaderValue::from_static("</api/v1/logs?x=1>; rel=self"),
+        );
+        h.append(
+            LINK,
+            HeaderValue::from_static("</api/v1/logs?after=Z9>; rel=next"),
+        );
+        let next = next_link(&h, &org()).expect("next link present");
+        assert_eq!(
+            next.as_str(),
+            "https://example.okta.com/api/v1/logs?after=Z9"
+        );
+    }
+
+    #[test]
+    fn no_next_when_only_self() {
+        let mut h = HeaderMap::new();
+        h.append(
+            LINK,
+            HeaderValue::from_static("<https://example.okta.com/a>; rel=\"self\""),
+        );
+        assert_eq!(next_link(&h, &org()), None);
+    }
+}
