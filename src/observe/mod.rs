@@ -1,9 +1,14 @@
 //! The observe stage: reads an org through `OrgApi` into a [`Snapshot`].
 
 mod probe;
+mod read;
 mod snapshot;
 
 pub use probe::probe_all;
+pub use read::{
+    observe, LogStart, Observation, APP_LISTING_CONCURRENCY, MAX_EVENTS_KEPT, MAX_LOG_PAGES,
+    RELEVANT_EVENTS_FILTER,
+};
 
 pub use snapshot::{
     AgentInfo, AppInfo, AttributeDiff, Capabilities, ConnectionInfo, DirectoryInfo, EventInfo,

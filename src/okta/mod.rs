@@ -76,6 +76,13 @@ pub trait OrgApi: Send + Sync {
         app: &AppId,
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<AppUser>, ApiError>> + Send;
+    /// `GET /api/v1/apps/{appId}/users?expand=user`: each app user with its Okta user embedded
+    /// (`_embedded.user`), to compare directory attributes with Okta profiles in one listing.
+    fn list_app_users_with_user(
+        &self,
+        app: &AppId,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<AppUser>, ApiError>> + Send;
     /// `GET /api/v1/apps/{appId}/users/{userId}`.
     fn get_app_user(
         &self,
@@ -225,6 +232,17 @@ impl OrgApi for OktaClient {
         let limit = APP_USERS_PAGE_LIMIT.to_string();
         let path = format!("/api/v1/apps/{}/users", seg(app.as_str()));
         self.list(page, &path, &[("limit", &limit)]).await
+    }
+
+    async fn list_app_users_with_user(
+        &self,
+        app: &AppId,
+        page: PageRequest,
+    ) -> Result<Page<AppUser>, ApiError> {
+        let limit = APP_USERS_PAGE_LIMIT.to_string();
+        let path = format!("/api/v1/apps/{}/users", seg(app.as_str()));
+        self.list(page, &path, &[("limit", &limit), ("expand", "user")])
+            .await
     }
 
     async fn get_app_user(&self, app: &AppId, user: &UserId) -> Result<AppUser, ApiError> {
