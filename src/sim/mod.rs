@@ -2,4 +2,7 @@
 
 mod infra;
 
-pub use infra::{FaultKind, FaultRule, InfraConfig, RateLimitConfig};
+pub use infra::{
+    endpoint_template, Bucket, EndpointStats, FaultKind, FaultRule, FaultStatus, InfraConfig,
+    RateLimitConfig, StatsSnapshot,
+};
