@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -546,7 +547,7 @@ async fn inject_faults(State(infra): State<Arc<Infra>>, request: Request, next: 
     let mut response = match kind {
         FaultKind::Latency { millis } => {
             tokio::time::sleep(Duration::from_millis(millis)).await;
-            return next.run(request).await;
+            next.run(request).await
         }
         FaultKind::ServerError { status } => server_error(status),
         FaultKind::RateLimited => {
@@ -562,11 +563,22 @@ async fn inject_faults(State(infra): State<Arc<Infra>>, request: Request, next: 
             .into_response(),
         FaultKind::Truncated => truncate(next.run(request).await).await,
         FaultKind::Drop => {
-            if let Some(kill) = request.extensions().get::<ConnectionKill>() {
-                kill.0.cancel();
-            }
-            // The connection is being torn down; this response is never written.
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
+            let Some(kill) = request.extensions().get::<ConnectionKill>() else {
+                // Served outside `serve` (no way to close the socket): the nearest thing.
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            };
+            kill.0.cancel();
+            // The request log never sees this request complete: count it here, as status 0.
+            infra.record(
+                format!("{method} {}", endpoint_template(&path)),
+                0,
+                true,
+                false,
+            );
+            tracing::info!(target: "okta_sim::request", %method, path = %path, status = 0, "connection dropped");
+            // `serve` drops this connection, and this future with it, without writing anything.
+            std::future::pending::<()>().await;
+            unreachable!("the connection task drops this future once the kill token is cancelled")
         }
     };
     response.extensions_mut().insert(Injected);
@@ -685,6 +697,9 @@ fn server_error(status: u16) -> Response {
     }
 }
 
+/// How long a truncated response waits after its partial body before aborting.
+const TRUNCATE_ABORT_DELAY: Duration = Duration::from_millis(50);
+
 /// Sends the head with the full `Content-Length`, then half the body, then aborts the connection.
 async fn truncate(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
@@ -696,14 +711,21 @@ async fn truncate(response: Response) -> Response {
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(full_len));
-    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-        Ok(half),
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionAborted,
-            "okta-sim: truncated body fault",
-        )),
-    ];
-    Response::from_parts(parts, Body::from_stream(futures::stream::iter(chunks)))
+    // The half body goes out first; the abort follows a moment later so that the head and the
+    // partial body reach the client before the connection closes.
+    let chunks = futures::stream::iter([Some(half), None]).then(|chunk| async move {
+        match chunk {
+            Some(bytes) => Ok(bytes),
+            None => {
+                tokio::time::sleep(TRUNCATE_ABORT_DELAY).await;
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "okta-sim: truncated body fault",
+                ))
+            }
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(chunks))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -819,5 +841,368 @@ pub(crate) async fn serve(listener: TcpListener, app: Router, shutdown: Cancella
                 () = shutdown.cancelled() => {}
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_follow_okta_grouping() {
+        let get = Method::GET;
+        let post = Method::POST;
+        assert_eq!(Bucket::classify(&get, "/api/v1/apps"), Bucket::Apps);
+        assert_eq!(Bucket::classify(&get, "/api/v1/apps/0oa1"), Bucket::AppId);
+        assert_eq!(
+            Bucket::classify(&get, "/api/v1/apps/0oa1/users"),
+            Bucket::Apps
+        );
+        assert_eq!(
+            Bucket::classify(&post, "/api/v1/apps/0oa1/group-push/mappings/gPm1"),
+            Bucket::Apps
+        );
+        assert_eq!(Bucket::classify(&get, "/api/v1/users"), Bucket::Users);
+        assert_eq!(
+            Bucket::classify(&get, "/api/v1/users/00u1"),
+            Bucket::UserIdGet
+        );
+        assert_eq!(
+            Bucket::classify(&post, "/api/v1/users/00u1"),
+            Bucket::UserIdWrite
+        );
+        assert_eq!(Bucket::classify(&get, "/api/v1/groups"), Bucket::Groups);
+        assert_eq!(
+            Bucket::classify(&get, "/api/v1/groups/00g1"),
+            Bucket::GroupId
+        );
+        assert_eq!(Bucket::classify(&get, "/api/v1/logs"), Bucket::Logs);
+        assert_eq!(Bucket::classify(&post, "/oauth2/v1/token"), Bucket::Oauth2);
+        assert_eq!(Bucket::classify(&get, "/api/v1/agentPools"), Bucket::Other);
+    }
+
+    #[test]
+    fn endpoint_templates_hide_ids_but_keep_literals() {
+        assert_eq!(
+            endpoint_template("/api/v1/apps/0oa1b2/users/00u3"),
+            "/api/v1/apps/{id}/users/{id}"
+        );
+        assert_eq!(
+            endpoint_template("/api/v1/apps/0oa1/features/USER_PROVISIONING"),
+            "/api/v1/apps/{id}/features/USER_PROVISIONING"
+        );
+        assert_eq!(
+            endpoint_template("/api/v1/apps/0oa1/group-push/mappings/gPm1"),
+            "/api/v1/apps/{id}/group-push/mappings/{id}"
+        );
+        assert_eq!(endpoint_template("/api/v1/users/me"), "/api/v1/users/me");
+        assert_eq!(endpoint_template("/api/v1/logs"), "/api/v1/logs");
+    }
+
+    #[test]
+    fn fault_rules_skip_then_apply_count_times() {
+        let mut fault = ActiveFault {
+            rule: FaultRule {
+                path_prefix: Some("/api/v1/apps".into()),
+                method: Some("get".into()),
+                kind: FaultKind::RateLimited,
+                count: Some(2),
+                after: 1,
+            },
+            matched: 0,
+            applied: 0,
+        };
+        assert!(fault.matches(&Method::GET, "/api/v1/apps/0oa1/users"));
+        assert!(!fault.matches(&Method::POST, "/api/v1/apps/0oa1/users"));
+        assert!(!fault.matches(&Method::GET, "/api/v1/logs"));
+        let fired: Vec<bool> = (0..5).map(|_| fault.take()).collect();
+        assert_eq!(fired, [false, true, true, false, false]);
+    }
+
+    /// A loopback server with a trivial API behind the transport layer.
+    async fn start(config: InfraConfig) -> (Arc<Infra>, String, CancellationToken) {
+        let infra = Infra::new(config);
+        let api = Router::new()
+            .route(
+                "/api/v1/apps",
+                get(|| async { axum::Json(serde_json::json!([{"id": "0oa1"}])) }),
+            )
+            .route(
+                "/api/v1/logs",
+                get(|| async { axum::Json(serde_json::json!([])) }),
+            );
+        let app = infra.wrap(api).merge(infra.control_routes());
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().expect("bound address"));
+        let shutdown = CancellationToken::new();
+        tokio::spawn(serve(listener, app, shutdown.clone()));
+        (infra, base, shutdown)
+    }
+
+    fn header_u64(response: &reqwest::Response, name: &str) -> u64 {
+        response.headers()[name]
+            .to_str()
+            .expect("ascii header")
+            .parse()
+            .expect("numeric header")
+    }
+
+    #[tokio::test]
+    async fn buckets_send_headers_and_refuse_with_e0000047_when_empty() {
+        let config = InfraConfig {
+            rate_limits: RateLimitConfig {
+                apps: 3,
+                ..RateLimitConfig::default()
+            },
+            faults: vec![],
+        };
+        let (infra, base, _shutdown) = start(config).await;
+        let http = reqwest::Client::new();
+        for expected_remaining in [2, 1, 0] {
+            let r = http
+                .get(format!("{base}/api/v1/apps"))
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(r.status(), 200);
+            assert_eq!(header_u64(&r, "x-rate-limit-limit"), 3);
+            assert_eq!(header_u64(&r, "x-rate-limit-remaining"), expected_remaining);
+            assert!(r.headers().contains_key("x-okta-request-id"));
+            assert!(r.headers().contains_key("date"));
+        }
+        let r = http
+            .get(format!("{base}/api/v1/apps"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 429);
+        let reset = header_u64(&r, "x-rate-limit-reset");
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after epoch")
+            .as_secs();
+        assert!(
+            reset > now && reset <= now + 61,
+            "reset {reset} vs now {now}"
+        );
+        let body: serde_json::Value = r.json().await.expect("json error body");
+        assert_eq!(body["errorCode"], "E0000047");
+        assert_eq!(body["errorLink"], "E0000047");
+        assert!(body["errorId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("oae")));
+        // Another bucket is unaffected.
+        let r = http
+            .get(format!("{base}/api/v1/logs"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 200);
+        assert_eq!(header_u64(&r, "x-rate-limit-limit"), 120);
+
+        let stats = infra.stats();
+        assert_eq!(stats.total, 5);
+        assert_eq!(stats.rate_limited, 1);
+        assert_eq!(stats.count("GET /api/v1/apps"), 4);
+        assert_eq!(stats.endpoints["GET /api/v1/apps"].statuses[&429], 1);
+    }
+
+    #[tokio::test]
+    async fn window_reset_refills_the_bucket() {
+        let config = InfraConfig {
+            rate_limits: RateLimitConfig {
+                apps: 1,
+                window: Duration::from_millis(300),
+                ..RateLimitConfig::default()
+            },
+            faults: vec![],
+        };
+        let (_infra, base, _shutdown) = start(config).await;
+        let http = reqwest::Client::new();
+        let url = format!("{base}/api/v1/apps");
+        assert_eq!(http.get(&url).send().await.expect("send").status(), 200);
+        assert_eq!(http.get(&url).send().await.expect("send").status(), 429);
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(http.get(&url).send().await.expect("send").status(), 200);
+    }
+
+    #[tokio::test]
+    async fn each_fault_kind_over_http() {
+        let (infra, base, _shutdown) = start(InfraConfig::default()).await;
+        let http = reqwest::Client::new();
+        let url = format!("{base}/api/v1/apps");
+        let add = |kind: FaultKind| FaultRule {
+            path_prefix: Some("/api/v1/apps".into()),
+            method: None,
+            kind,
+            count: Some(1),
+            after: 0,
+        };
+
+        infra.add_fault(add(FaultKind::ServerError { status: 503 }));
+        let r = http.get(&url).send().await.expect("send");
+        assert_eq!(r.status(), 503);
+        assert_eq!(
+            r.json::<serde_json::Value>().await.expect("json")["errorCode"],
+            "E0000010"
+        );
+
+        infra.add_fault(add(FaultKind::RateLimited));
+        let r = http.get(&url).send().await.expect("send");
+        assert_eq!(r.status(), 429);
+        assert_eq!(header_u64(&r, "x-rate-limit-remaining"), 0);
+
+        infra.add_fault(add(FaultKind::Malformed));
+        let r = http.get(&url).send().await.expect("send");
+        assert_eq!(r.status(), 200);
+        assert!(r.json::<serde_json::Value>().await.is_err());
+
+        infra.add_fault(add(FaultKind::Truncated));
+        let r = http.get(&url).send().await.expect("send head");
+        assert_eq!(r.status(), 200);
+        assert!(
+            r.bytes().await.is_err(),
+            "a truncated body must fail to read"
+        );
+
+        infra.add_fault(add(FaultKind::Drop));
+        let error = http.get(&url).send().await.expect_err("dropped connection");
+        assert!(!error.is_status());
+
+        infra.add_fault(add(FaultKind::Latency { millis: 50 }));
+        let started = Instant::now();
+        assert_eq!(http.get(&url).send().await.expect("send").status(), 200);
+        assert!(started.elapsed() >= Duration::from_millis(50));
+
+        // Every rule fired once; the API is healthy again.
+        assert_eq!(http.get(&url).send().await.expect("send").status(), 200);
+        assert!(lock(&infra.faults).iter().all(|f| f.applied == 1));
+        let stats = infra.stats();
+        assert_eq!(stats.faults_injected, 6);
+        assert_eq!(
+            stats.endpoints["GET /api/v1/apps"].statuses[&0], 1,
+            "the drop is counted"
+        );
+    }
+
+    #[tokio::test]
+    async fn control_routes_drive_faults_and_stats() {
+        let (_infra, base, _shutdown) = start(InfraConfig::default()).await;
+        let http = reqwest::Client::new();
+        let rule = serde_json::json!({"kind": {"type": "server-error", "status": 500}, "count": 2});
+        let r = http
+            .post(format!("{base}/__sim/faults"))
+            .json(&rule)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 201);
+        let bad = serde_json::json!({"kind": {"type": "explode"}});
+        let r = http
+            .post(format!("{base}/__sim/faults"))
+            .json(&bad)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 400);
+        for _ in 0..2 {
+            let r = http
+                .get(format!("{base}/api/v1/logs"))
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(r.status(), 500);
+        }
+        let r = http
+            .get(format!("{base}/api/v1/logs"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 200);
+        let stats: StatsSnapshot = http
+            .get(format!("{base}/__sim/stats"))
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("stats json");
+        assert_eq!(stats.count("GET /api/v1/logs"), 3);
+        assert_eq!(stats.endpoints["GET /api/v1/logs"].statuses[&500], 2);
+        assert_eq!(
+            stats.count("GET /__sim/stats"),
+            0,
+            "control routes are not counted"
+        );
+        let r = http
+            .post(format!("{base}/__sim/stats/reset"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 204);
+        let r = http
+            .delete(format!("{base}/__sim/faults"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 204);
+    }
+
+    #[tokio::test]
+    async fn concurrency_limit_answers_429_with_zero_headers() {
+        use tokio::sync::Notify;
+        let entered = Arc::new(Notify::new());
+        let release = Arc::new(Notify::new());
+        let infra = Infra::new(InfraConfig {
+            rate_limits: RateLimitConfig {
+                concurrency: 1,
+                ..RateLimitConfig::default()
+            },
+            faults: vec![],
+        });
+        let held = {
+            let (entered, release) = (entered.clone(), release.clone());
+            move || async move {
+                entered.notify_one();
+                release.notified().await;
+                "done"
+            }
+        };
+        let api = Router::new()
+            .route("/api/v1/groups", get(held))
+            .route("/api/v1/logs", get(|| async { "[]" }));
+        let app = infra.wrap(api);
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().expect("bound address"));
+        let shutdown = CancellationToken::new();
+        tokio::spawn(serve(listener, app, shutdown.clone()));
+        let http = reqwest::Client::new();
+        let slow = tokio::spawn({
+            let http = http.clone();
+            let url = format!("{base}/api/v1/groups");
+            async move { http.get(url).send().await.expect("send").status() }
+        });
+        entered.notified().await;
+        let r = http
+            .get(format!("{base}/api/v1/logs"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 429);
+        assert_eq!(header_u64(&r, "x-rate-limit-limit"), 0);
+        assert_eq!(header_u64(&r, "x-rate-limit-remaining"), 0);
+        release.notify_one();
+        assert_eq!(slow.await.expect("join"), 200);
+        let r = http
+            .get(format!("{base}/api/v1/logs"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 200, "the slot is free again");
+        shutdown.cancel();
     }
 }
