@@ -603,7 +603,12 @@ async fn deactivate_connection(
 
 fn push_app(org: &Org, app_id: &str) -> Result<usize, ApiError> {
     let i = app_pos(org, app_id)?;
-    if !org.apps[i].provisioning_enabled() {
+    let app = &org.apps[i];
+    let token_valid = app
+        .connection
+        .as_ref()
+        .is_some_and(|c| c.token == TokenState::Valid);
+    if !app.provisioning_enabled() || !token_valid {
         return Err(provisioning_not_enabled("mapping"));
     }
     Ok(i)

@@ -734,8 +734,12 @@ pub(crate) fn complete_event(body: &mut Value, published: DateTime<Utc>) {
     obj.entry("severity").or_insert_with(|| json!("INFO"));
     obj.entry("legacyEventType").or_insert(Value::Null);
     obj.entry("displayMessage").or_insert(Value::Null);
-    obj.entry("outcome")
-        .or_insert_with(|| json!({ "result": "SUCCESS", "reason": null }));
+    let outcome = obj
+        .entry("outcome")
+        .or_insert_with(|| json!({ "result": "SUCCESS" }));
+    if let Some(outcome) = outcome.as_object_mut() {
+        outcome.entry("reason").or_insert(Value::Null);
+    }
     obj.entry("actor")
         .or_insert_with(|| actor_json(&Actor::system()));
     obj.entry("target").or_insert_with(|| json!([]));
