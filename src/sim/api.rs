@@ -839,7 +839,8 @@ async fn list_agent_pools(
                         "operationalStatus": a.operational_status,
                         "lastConnection": a.last_connection.map(|t| t.timestamp_millis()),
                         "version": a.version, "isHidden": false, "isLatestGAedVersion": true,
-                        "updateStatus": "Scheduled", "updateMessage": null,
+                        "updateStatus": "Success",
+                        "_links": { "self": href(&state, &format!("/api/v1/agentPools/{}/agents/{}", p.id, a.id)) },
                     })
                 })
                 .collect();
@@ -855,9 +856,9 @@ async fn list_agent_pools(
                 "agents": agents,
                 "disruptedAgents": count("DISRUPTED"),
                 "inactiveAgents": count("INACTIVE"),
+                "_links": { "self": href(&state, &format!("/api/v1/agentPools/{}", p.id)) },
             })
         })
         .collect();
-    let _ = &state;
     Ok(Json(Value::Array(pools)).into_response())
 }

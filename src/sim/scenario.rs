@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::infra::{FaultRule, InfraConfig, RateLimitConfig};
 
 /// A whole simulated org. See `docs/okta-sim.md` for the format.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Org-wide settings: accepted API tokens and OAuth service apps.
@@ -35,7 +35,7 @@ pub struct Scenario {
 }
 
 /// Org settings.
-#[derive(Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrgSettings {
     /// Tokens accepted as `Authorization: SSWS <token>`.
@@ -63,7 +63,7 @@ impl std::fmt::Debug for OrgSettings {
 }
 
 /// An OAuth 2.0 service app.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceAppSpec {
     pub client_id: String,
@@ -79,7 +79,7 @@ pub struct ServiceAppSpec {
 }
 
 /// An Okta user.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserSpec {
     /// `00u...`, 20 characters.
@@ -93,7 +93,7 @@ pub struct UserSpec {
 }
 
 /// An Okta group.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
     pub id: String,
@@ -106,7 +106,7 @@ pub struct GroupSpec {
 }
 
 /// An app instance.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppSpec {
     /// `0oa...`.
@@ -135,7 +135,7 @@ pub struct AppSpec {
 }
 
 /// The app's provisioning connection.
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProvisioningSpec {
     /// `ENABLED` or `DISABLED`.
@@ -170,7 +170,7 @@ pub enum TokenState {
 }
 
 /// USER_PROVISIONING capabilities.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CapabilitiesSpec {
     pub lifecycle_create: bool,
@@ -191,7 +191,7 @@ impl Default for CapabilitiesSpec {
 }
 
 /// One app user (an assignment).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppUserSpec {
     /// The Okta user's id.
@@ -220,7 +220,7 @@ pub struct AppUserSpec {
 }
 
 /// A group push mapping.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupPushSpec {
     /// `gPm...`.
@@ -236,7 +236,7 @@ pub struct GroupPushSpec {
 }
 
 /// A directory integration's sim-only settings.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirectorySpec {
     /// Whether port 464 (kpasswd) is reachable from the agents.
@@ -248,7 +248,7 @@ pub struct DirectorySpec {
 }
 
 /// A directory agent pool.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentPoolSpec {
     pub id: String,
@@ -262,7 +262,7 @@ pub struct AgentPoolSpec {
 }
 
 /// A directory agent.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentSpec {
     pub id: String,

@@ -211,7 +211,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(what) => okta_error(
                 StatusCode::NOT_FOUND,
                 "E0000007",
-                &format!("Not found: Resource not found: {what} (AppInstance)"),
+                &format!("Not found: Resource not found: {what}"),
                 &[],
             ),
             ApiError::Validation { summary, causes } => {
