@@ -1084,3 +1084,127 @@ async fn dropping_the_handle_stops_the_server() {
         .await;
     assert!(r.is_err(), "server is gone");
 }
+
+#[tokio::test]
+async fn staged_user_is_created_once_create_users_is_enabled() {
+    let sim = start("features-disabled.toml").await;
+    let api = Api::new(&sim, "test-token-features");
+    let app = "0oafeatslack00000001";
+    let retry = format!("/api/v1/internal/apps/{app}/tasks/retry");
+    let body = json!({ "userIds": ["00ufeat0000000000002", "00ufeat0000000000003", "00unotassigned000001"] });
+    let r: Value = api
+        .send(reqwest::Method::POST, &retry, Some(body.clone()))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["results"]["00ufeat0000000000002"], "FAILED");
+    assert_eq!(r["results"]["00unotassigned000001"], "NOT_FOUND");
+    let fresh = events_of(&api, "application.provision.user.push").await;
+    let last = fresh.last().expect("a fresh failure event");
+    assert_eq!(last["outcome"]["result"], "FAILURE");
+    assert!(last["outcome"]["reason"]
+        .as_str()
+        .expect("reason")
+        .ends_with("Matching user not found"));
+    assert_eq!(
+        last["displayMessage"],
+        "Push new user to external application"
+    );
+    api.send(
+        reqwest::Method::PUT,
+        &format!("/api/v1/apps/{app}/features/USER_PROVISIONING"),
+        Some(json!({ "create": { "lifecycleCreate": { "status": "ENABLED" } } })),
+    )
+    .await;
+    let r: Value = api
+        .send(reqwest::Method::POST, &retry, Some(body))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["results"]["00ufeat0000000000002"], "SUCCEEDED");
+    let au = api
+        .json(&format!("/api/v1/apps/{app}/users/00ufeat0000000000002"))
+        .await;
+    assert_eq!(au["status"], "PROVISIONED");
+    assert_eq!(au["syncState"], "SYNCHRONIZED");
+    assert!(au["lastSync"].is_string());
+    let state: Value = Client::new()
+        .get(format!("{}/__sim/state", sim.base_url()))
+        .send()
+        .await
+        .expect("state")
+        .json()
+        .await
+        .expect("json");
+    let slack = state["apps"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .find(|a| a["id"] == app)
+        .expect("slack");
+    let linus = slack["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["id"] == "00ufeat0000000000001")
+        .expect("linus");
+    assert_eq!(linus["syncState"], "ERROR", "Deactivate Users is still off");
+}
+
+#[tokio::test]
+async fn profile_change_without_provisioning_updates_the_assignment_only() {
+    let text = r#"
+[org]
+api_tokens = ["t"]
+[[users]]
+id = "00uinline00000000001"
+profile = { login = "x@example.com" }
+[[apps]]
+id = "0oainline00000000001"
+name = "slack"
+label = "Slack"
+provisioning = { status = "DISABLED", token = "valid" }
+[[apps.users]]
+id = "00uinline00000000001"
+sync_state = "ERROR"
+cause = "transient"
+error_text = "boom"
+"#;
+    let scenario =
+        Scenario::from_toml_str(text, std::path::Path::new("inline.toml")).expect("valid");
+    let sim = Sim::start(scenario, "127.0.0.1:0").await.expect("start");
+    let api = Api::new(&sim, "t");
+    let path = "/api/v1/apps/0oainline00000000001/users/00uinline00000000001";
+    let au: Value = api
+        .send(
+            reqwest::Method::POST,
+            path,
+            Some(json!({ "profile": { "title": "CTO" } })),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(au["profile"]["title"], "CTO");
+    assert_eq!(
+        au["syncState"], "ERROR",
+        "no push while provisioning is disabled"
+    );
+    assert_eq!(
+        events_of(&api, "application.user_membership.update")
+            .await
+            .len(),
+        1
+    );
+    assert!(events_of(&api, "application.provision.user.push_profile")
+        .await
+        .is_empty());
+    let r = api.send(reqwest::Method::POST, path, None).await;
+    assert_error(r, StatusCode::BAD_REQUEST, "E0000003").await;
+    let r = api
+        .send(reqwest::Method::POST, "/__sim/events", Some(json!([1, 2])))
+        .await;
+    assert_error(r, StatusCode::BAD_REQUEST, "E0000003").await;
+}

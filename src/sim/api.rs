@@ -348,6 +348,15 @@ async fn update_app_user(
     let in_error = au.sync_state == "ERROR";
     if enabled && (changed || in_error) {
         org.attempt_push(i, &user_id, &actor);
+    } else if changed {
+        let target = json!({ "id": user_id, "type": "AppUser", "alternateId": user_id, "displayName": user_id, "detailEntry": null });
+        org.app_event(
+            i,
+            "application.user_membership.update",
+            "Update user's app assignment",
+            &actor,
+            Some(target),
+        );
     }
     let app = &org.apps[i];
     let u = app

@@ -8,6 +8,9 @@ use serde_json::{json, Map, Value};
 
 use super::scenario::{parse_time, CapabilitiesSpec, Scenario, TokenState};
 
+/// Event type of a failed push unless the scenario names another.
+pub(crate) const DEFAULT_FAILURE_EVENT: &str = "application.provision.user.push";
+
 /// Sim-only reason an app user's last push failed; decides what a retry does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cause {
@@ -89,6 +92,8 @@ pub(crate) struct AppUser {
     pub last_sync: Option<DateTime<Utc>>,
     pub cause: Option<Cause>,
     pub error_text: Option<String>,
+    /// Event type of this app user's failures (`application.provision.user.push` by default).
+    pub error_event_type: String,
 }
 
 #[derive(Debug, Clone)]
@@ -342,7 +347,7 @@ impl Org {
                 let event_type = au
                     .error_event_type
                     .clone()
-                    .unwrap_or_else(|| "application.provision.user.push".into());
+                    .unwrap_or_else(|| DEFAULT_FAILURE_EVENT.into());
                 let when = self.apps[a]
                     .app_user(&au.id)
                     .map(|x| x.last_updated)
@@ -423,13 +428,7 @@ impl Org {
             .unwrap_or(user_id)
             .to_owned();
         let name = user.map(display_name).unwrap_or_else(|| login.clone());
-        let display_message = if success {
-            "Push user profile to app".to_owned()
-        } else {
-            reason
-                .map(str::to_owned)
-                .unwrap_or_else(|| "Sync user in external application".to_owned())
-        };
+        let display_message = display_message_of(event_type);
         let mut body = json!({
             "eventType": event_type,
             "displayMessage": display_message,
@@ -497,10 +496,11 @@ impl Org {
             au.sync_state = "ERROR".into();
             au.last_updated = now;
             let reason = au.error_text.clone();
+            let event_type = au.error_event_type.clone();
             let body = self.push_event_body(
                 app,
                 user_id,
-                "application.provision.user.push",
+                &event_type,
                 false,
                 reason.as_deref(),
                 actor,
@@ -514,18 +514,16 @@ impl Org {
         au.error_text = None;
         au.last_sync = Some(now);
         au.last_updated = now;
-        if au.status == "STAGED" {
+        let created = au.status == "STAGED";
+        if created {
             au.status = "PROVISIONED".into();
         }
-        let body = self.push_event_body(
-            app,
-            user_id,
-            "application.provision.user.push_profile",
-            true,
-            None,
-            actor,
-            now,
-        );
+        let event_type = if created {
+            "application.provision.user.push"
+        } else {
+            "application.provision.user.push_profile"
+        };
+        let body = self.push_event_body(app, user_id, event_type, true, None, actor, now);
         self.push_event_at(now, body);
         true
     }
@@ -631,6 +629,10 @@ fn build_app(a: &super::scenario::AppSpec, now: DateTime<Utc>, created: DateTime
             last_sync: u.last_sync.as_deref().and_then(|t| parse_time(t, now).ok()),
             cause: u.cause.as_deref().and_then(|c| c.parse().ok()),
             error_text: u.error_text.clone(),
+            error_event_type: u
+                .error_event_type
+                .clone()
+                .unwrap_or_else(|| DEFAULT_FAILURE_EVENT.to_owned()),
         })
         .collect();
     let user_index = users
@@ -677,6 +679,17 @@ fn build_app(a: &super::scenario::AppSpec, now: DateTime<Utc>, created: DateTime
             kpasswd_open: d.kpasswd_open,
             mappings: d.mappings.clone(),
         }),
+    }
+}
+
+/// The `displayMessage` Okta gives a provisioning event type.
+fn display_message_of(event_type: &str) -> &'static str {
+    match event_type {
+        "application.provision.user.push" => "Push new user to external application",
+        "application.provision.user.push_profile" => "Push user's profile to external application",
+        "application.provision.user.sync" => "Sync user in external application",
+        "application.provision.user.deactivate" => "Deactivate user in external application",
+        _ => "Provision user in external application",
     }
 }
 
