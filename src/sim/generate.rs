@@ -61,7 +61,7 @@ pub fn generate(spec: GenerateSpec) -> Scenario {
                 id: users[u].id.clone(),
                 status: "PROVISIONED".into(),
                 sync_state: "SYNCHRONIZED".into(),
-                profile: users[u].profile.clone(),
+                profile: app_user_profile(&users[u]),
                 last_sync: Some("-1h".into()),
                 scope: "USER".into(),
                 external_id: Some(format!("ext-{u}")),
@@ -105,6 +105,15 @@ fn generated_user(i: usize) -> UserSpec {
         profile,
         created: None,
     }
+}
+
+/// A generated app user's profile: just the email, as most SCIM apps key on it.
+fn app_user_profile(user: &UserSpec) -> Map<String, Value> {
+    let mut profile = Map::new();
+    if let Some(email) = user.profile.get("email") {
+        profile.insert("email".into(), email.clone());
+    }
+    profile
 }
 
 fn generated_app(i: usize) -> AppSpec {

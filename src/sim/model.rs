@@ -243,7 +243,7 @@ pub(crate) struct Org {
 
 impl Org {
     /// Builds the org from a validated scenario; relative times are relative to `now`.
-    pub fn from_scenario(s: &Scenario, now: DateTime<Utc>) -> Org {
+    pub fn from_scenario(mut s: Scenario, now: DateTime<Utc>) -> Org {
         let at = |t: &Option<String>, default: DateTime<Utc>| {
             t.as_deref()
                 .and_then(|t| parse_time(t, now).ok())
@@ -252,13 +252,13 @@ impl Org {
         let created_default = now - chrono::Duration::days(30);
         let users: Vec<User> = s
             .users
-            .iter()
+            .iter_mut()
             .map(|u| User {
                 id: u.id.clone(),
                 status: u.status.clone(),
                 created: at(&u.created, created_default),
                 last_updated: created_default,
-                profile: u.profile.clone(),
+                profile: std::mem::take(&mut u.profile),
             })
             .collect();
         let groups = s
@@ -273,7 +273,7 @@ impl Org {
             .collect();
         let apps = s
             .apps
-            .iter()
+            .iter_mut()
             .map(|a| build_app(a, now, created_default))
             .collect();
         let pools = s
@@ -312,7 +312,7 @@ impl Org {
             next_seq: 0,
         };
         org.reindex();
-        org.seed_events(s, now);
+        org.seed_events(&s, now);
         org
     }
 
@@ -613,17 +613,17 @@ impl Org {
     }
 }
 
-fn build_app(a: &super::scenario::AppSpec, now: DateTime<Utc>, created: DateTime<Utc>) -> App {
+fn build_app(a: &mut super::scenario::AppSpec, now: DateTime<Utc>, created: DateTime<Utc>) -> App {
     let users: Vec<AppUser> = a
         .users
-        .iter()
+        .iter_mut()
         .map(|u| AppUser {
             id: u.id.clone(),
             external_id: u.external_id.clone(),
             status: u.status.clone(),
             sync_state: u.sync_state.clone(),
             scope: u.scope.clone(),
-            profile: u.profile.clone(),
+            profile: std::mem::take(&mut u.profile),
             created,
             last_updated: now - chrono::Duration::hours(1),
             last_sync: u.last_sync.as_deref().and_then(|t| parse_time(t, now).ok()),

@@ -69,7 +69,7 @@ pub enum StartError {
 impl Sim {
     /// Binds `listen_addr` (e.g. "127.0.0.1:0") and serves `scenario` until the handle is
     /// shut down or dropped.
-    pub async fn start(scenario: Scenario, listen_addr: &str) -> Result<SimHandle, StartError> {
+    pub async fn start(mut scenario: Scenario, listen_addr: &str) -> Result<SimHandle, StartError> {
         let listener = TcpListener::bind(listen_addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -80,18 +80,18 @@ impl Sim {
             addr: listen_addr.to_owned(),
             source,
         })?;
-        let base_url = format!("http://{addr}");
+        let base_url = base_url_for(addr);
         let infra = Infra::new(scenario.infra_config());
+        let settings = std::mem::take(&mut scenario.org);
         let state: Shared = Arc::new(SimState {
-            org: Mutex::new(Org::from_scenario(&scenario, Utc::now())),
-            base_url: base_url.clone(),
             force_sync_delay: std::time::Duration::from_millis(
-                scenario
-                    .org
+                settings
                     .force_sync_delay_ms
                     .unwrap_or(DEFAULT_FORCE_SYNC_DELAY_MS),
             ),
-            scenario_org: scenario.org,
+            scenario_org: settings,
+            org: Mutex::new(Org::from_scenario(scenario, Utc::now())),
+            base_url: base_url.clone(),
             access_tokens: Mutex::new(HashMap::new()),
         });
         let app = router(state.clone(), &infra);
@@ -105,6 +105,16 @@ impl Sim {
             state,
         })
     }
+}
+
+/// The base URL clients use: an unspecified bind address (0.0.0.0, ::) is named as loopback.
+fn base_url_for(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if !ip.is_unspecified() => ip,
+        std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
 fn router(state: Shared, infra: &Arc<Infra>) -> Router {
