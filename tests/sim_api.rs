@@ -402,6 +402,28 @@ async fn oauth_private_key_jwt_round_trip_and_scopes() {
         .await
         .expect("req");
     assert_error(r, StatusCode::UNAUTHORIZED, "E0000011").await;
+    // group push needs okta.groups.read as well as okta.apps.read
+    let mappings = format!(
+        "{}/api/v1/apps/0oahealthyslack00001/group-push/mappings",
+        sim.base_url()
+    );
+    let r = http
+        .get(&mappings)
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .expect("req");
+    assert_error(r, StatusCode::FORBIDDEN, "E0000006").await;
+    let both = request_token(&sim, &assertion, "okta.apps.read okta.groups.read").await;
+    let both: Value = both.json().await.expect("json");
+    let both = format!("Bearer {}", both["access_token"].as_str().expect("token"));
+    let r = http
+        .get(&mappings)
+        .header("Authorization", &both)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::OK);
 }
 
 #[tokio::test]
