@@ -1233,3 +1233,21 @@ error_text = "boom"
         .await;
     assert_error(r, StatusCode::BAD_REQUEST, "E0000003").await;
 }
+
+#[tokio::test]
+async fn dropping_the_handle_without_shutdown_also_stops_it() {
+    let sim = start("healthy.toml").await;
+    let addr = sim.addr();
+    drop(sim);
+    // The accept loop stops once it observes the cancellation; poll (bounded) until refused.
+    let mut refused = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(refused, "the listener closes after the handle is dropped");
+}
