@@ -280,3 +280,56 @@ async fn unknown_paths_and_methods_answer_okta_errors() {
         "E0000022"
     );
 }
+
+#[test]
+fn json_scenarios_load_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("org.json");
+    let text = r#"{ "org": { "api_tokens": ["t"] },
+        "users": [{ "id": "00u00000000000000001", "profile": { "login": "a@example.com" } }],
+        "apps": [{ "id": "0oa00000000000000001", "name": "slack", "label": "Slack",
+                   "users": [{ "id": "00u00000000000000001", "sync_state": "ERROR", "cause": "transient" }] }] }"#;
+    std::fs::write(&path, text).expect("write");
+    let s = Scenario::from_file(&path).expect("json loads");
+    assert_eq!(s.apps[0].users[0].cause.as_deref(), Some("transient"));
+    std::fs::write(&path, r#"{ "org": { "api_tokens": ["t"], "extra": 1 } }"#).expect("write");
+    let err = Scenario::from_file(&path)
+        .expect_err("unknown key")
+        .to_string();
+    assert!(
+        err.contains("org.json") && err.contains("extra") && err.contains("line 1"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn injected_events_keep_their_published_time() {
+    let sim = start_inline("[org]\napi_tokens = [\"t\"]\n").await;
+    let http = reqwest::Client::new();
+    for (event_type, published) in [("late", "-1m"), ("early", "-10m")] {
+        let r = http
+            .post(format!("{}/__sim/events", sim.base_url()))
+            .json(&serde_json::json!({ "eventType": event_type, "published": published }))
+            .send()
+            .await
+            .expect("inject");
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    }
+    let events: Vec<serde_json::Value> = http
+        .get(format!("{}/api/v1/logs", sim.base_url()))
+        .header("Authorization", "SSWS t")
+        .send()
+        .await
+        .expect("logs")
+        .json()
+        .await
+        .expect("json");
+    let types: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["eventType"].as_str())
+        .collect();
+    assert_eq!(types, ["early", "late"], "sorted by published");
+    assert!(events
+        .iter()
+        .all(|e| e["uuid"].is_string() && e["published"].is_string()));
+}

@@ -339,6 +339,26 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// Reads a scenario file, TOML or (by its `.json` extension) JSON.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ScenarioError> {
+        let path = path.as_ref();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            return Self::from_toml_file(path);
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut scenario: Scenario =
+            serde_json::from_str(&text).map_err(|e| ScenarioError::Parse {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+        scenario.resolve_key_files(path)?;
+        scenario.validate(path)?;
+        Ok(scenario)
+    }
+
     /// Parses and validates scenario text; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &Path) -> Result<Self, ScenarioError> {
         let scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
