@@ -7,10 +7,12 @@ mod admin;
 mod api;
 mod control;
 mod generate;
+mod group_push;
 mod infra;
 mod logs;
 mod model;
 mod oauth;
+mod provisioning;
 mod scenario;
 mod server;
 
