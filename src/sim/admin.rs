@@ -12,8 +12,9 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::errors::{parse_body, validation, ApiError, ApiResult};
 use super::model::Actor;
-use super::server::{parse_body, validation, ApiError, ApiResult, Shared};
+use super::server::Shared;
 
 /// Most user ids one retry request may name.
 const MAX_RETRY_USERS: usize = 1000;

@@ -9,8 +9,10 @@ use axum::{Extension, Json, Router};
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
+use super::errors::{parse_body, validation, ApiError, ApiResult};
 use super::model::{strip_nulls, ts, Actor, App, AppUser, Org, User};
-use super::server::{paged, parse_body, validation, ApiError, ApiResult, Params, Shared, SimState};
+use super::paging::{paged, Params};
+use super::server::{Shared, SimState};
 
 /// Default and maximum page sizes, as Okta documents them.
 const APPS_LIMIT: (usize, usize) = (20, 200);

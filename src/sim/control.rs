@@ -10,9 +10,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::errors::{parse_body, validation, ApiError, ApiResult};
 use super::model::{complete_event, ts, Org};
 use super::scenario::parse_time;
-use super::server::{parse_body, validation, ApiError, ApiResult, Shared};
+use super::server::Shared;
 
 pub(crate) fn routes(state: Shared) -> Router {
     Router::new()

@@ -11,12 +11,11 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::api::{app_pos, href, stripped};
+use super::errors::{parse_body, provisioning_not_enabled, validation, ApiError, ApiResult};
 use super::model::{ts, Actor, App, Mapping, Org};
+use super::paging::{paged, Params};
 use super::scenario::TokenState;
-use super::server::{
-    paged, parse_body, provisioning_not_enabled, validation, ApiError, ApiResult, Params, Shared,
-    SimState,
-};
+use super::server::{Shared, SimState};
 
 /// Default and maximum page size of the mappings list, as Okta documents them.
 const MAPPINGS_LIMIT: (usize, usize) = (100, 1000);

@@ -5,10 +5,10 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
+use super::errors::ApiError;
 use super::model::Event;
-use super::server::{
-    decode_cursor, encode_cursor, link_header, list_response, ApiError, Params, Shared,
-};
+use super::paging::{decode_cursor, encode_cursor, link_header, list_response, Params};
+use super::server::Shared;
 
 /// Default and maximum `limit`.
 const LOGS_DEFAULT_LIMIT: usize = 100;

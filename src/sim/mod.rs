@@ -5,13 +5,16 @@
 
 mod admin;
 mod api;
+mod auth;
 mod control;
+mod errors;
 mod generate;
 mod group_push;
 mod infra;
 mod logs;
 mod model;
 mod oauth;
+mod paging;
 mod provisioning;
 mod scenario;
 mod server;

@@ -11,11 +11,11 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::api::app_pos;
+use super::errors::{parse_body, provisioning_not_enabled, validation, ApiError, ApiResult};
 use super::model::{Actor, App, Org};
+use super::paging::Params;
 use super::scenario::TokenState;
-use super::server::{
-    parse_body, provisioning_not_enabled, validation, ApiError, ApiResult, Params, Shared, SimState,
-};
+use super::server::{Shared, SimState};
 
 /// Catalog apps whose Features API Okta documents.
 const FEATURE_APPS: &[&str] = &[
