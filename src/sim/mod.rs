@@ -1,6 +1,6 @@
 //! okta-sim: an Okta-compatible simulated org served over real HTTP.
 //!
-//! [`Scenario`] describes the org (TOML); [`Sim::start`] serves it; [`generate`] builds large
+//! [`Scenario`] describes the org (TOML or JSON); [`Sim::start`] serves it; [`generate`] builds large
 //! orgs for benchmarks. See `docs/okta-sim.md`.
 
 mod admin;
@@ -19,7 +19,7 @@ mod provisioning;
 mod scenario;
 mod server;
 
-pub use generate::{generate, GenerateSpec};
+pub use generate::{generate, GenerateSpec, GENERATED_API_TOKEN};
 pub use infra::{
     endpoint_template, Bucket, EndpointStats, FaultKind, FaultRule, FaultStatus, InfraConfig,
     RateLimitConfig, StatsSnapshot,

@@ -100,6 +100,7 @@ impl Sim {
             shutdown,
             task: Some(task),
             state,
+            infra,
         })
     }
 }
@@ -140,6 +141,7 @@ pub struct SimHandle {
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
     state: Shared,
+    infra: Arc<Infra>,
 }
 
 impl SimHandle {
@@ -183,6 +185,11 @@ impl SimHandle {
         };
         dir.kpasswd_open = open;
         true
+    }
+
+    /// API requests served so far, per endpoint and status (as `GET /__sim/stats`).
+    pub fn stats(&self) -> super::infra::StatsSnapshot {
+        self.infra.stats()
     }
 
     /// Number of System Log events.
