@@ -1047,6 +1047,15 @@ async fn agent_pools_and_kpasswd_retry() {
             .as_deref(),
         Some("ERROR")
     );
+    // a re-push of a directory app user goes through too, now that port 464 is open
+    let path = format!("/api/v1/apps/{app}/users/00ukpwd0000000000002");
+    let au: Value = api
+        .send(reqwest::Method::POST, &path, Some(json!({})))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(au["syncState"], "SYNCHRONIZED");
     let r = api
         .send(reqwest::Method::POST, &retry, Some(json!({ "ids": [] })))
         .await;

@@ -231,7 +231,7 @@ async fn update_app_user(
     };
     let mut org = state.org();
     let i = app_pos(&org, &app_id)?;
-    let enabled = org.apps[i].provisioning_enabled();
+    let enabled = org.apps[i].pushes();
     let au = org.apps[i]
         .app_user_mut(&user_id)
         .ok_or(ApiError::NotFound(user_id.clone()))?;

@@ -164,6 +164,12 @@ impl App {
         self.connection.as_ref().is_some_and(|c| c.enabled)
     }
 
+    /// Whether Okta pushes to this app: an enabled provisioning connection, or a directory
+    /// integration (AD/LDAP push goes through the agents, not a connection).
+    pub fn pushes(&self) -> bool {
+        self.provisioning_enabled() || self.directory.is_some()
+    }
+
     pub fn app_user(&self, id: &str) -> Option<&AppUser> {
         self.user_index.get(id).map(|&i| &self.users[i])
     }
