@@ -395,69 +395,106 @@ impl Scenario {
     }
 
     fn validate(&self, origin: &Path) -> Result<(), ScenarioError> {
-        let invalid = |field: String, message: String| ScenarioError::Invalid {
-            path: origin.to_owned(),
-            field,
-            message,
-        };
+        let now = Utc::now();
+        self.validate_users(now)
+            .and_then(|()| self.validate_apps(now))
+            .and_then(|()| self.validate_rest(now))
+            .map_err(|(field, message)| ScenarioError::Invalid {
+                path: origin.to_owned(),
+                field,
+                message,
+            })
+    }
+
+    fn validate_users(&self, now: DateTime<Utc>) -> Result<(), Invalid> {
         for (i, u) in self.users.iter().enumerate() {
             if !u.id.starts_with("00u") {
-                return Err(invalid(
+                return Err((
                     format!("users[{i}].id"),
                     format!("{:?} must start with 00u", u.id),
                 ));
             }
+            if let Some(t) = &u.created {
+                parse_time(t, now).map_err(|m| (format!("users[{i}].created"), m))?;
+            }
             if !u.profile.get("login").is_some_and(|v| v.is_string()) {
-                return Err(invalid(
-                    format!("users[{i}].profile.login"),
-                    "missing".into(),
-                ));
+                return Err((format!("users[{i}].profile.login"), "missing".into()));
             }
         }
+        Ok(())
+    }
+
+    fn validate_apps(&self, now: DateTime<Utc>) -> Result<(), Invalid> {
         let user_ids: std::collections::HashSet<&str> =
             self.users.iter().map(|u| u.id.as_str()).collect();
         for (a, app) in self.apps.iter().enumerate() {
             if !app.id.starts_with("0oa") {
-                return Err(invalid(
+                return Err((
                     format!("apps[{a}].id"),
                     format!("{:?} must start with 0oa", app.id),
                 ));
             }
             if let Some(p) = &app.provisioning {
                 check_enum(&p.status, &["ENABLED", "DISABLED"])
-                    .map_err(|m| invalid(format!("apps[{a}].provisioning.status"), m))?;
+                    .map_err(|m| (format!("apps[{a}].provisioning.status"), m))?;
             }
             for (i, au) in app.users.iter().enumerate() {
-                let field = |f: &str| format!("apps[{a}].users[{i}].{f}");
-                if !user_ids.contains(au.id.as_str()) {
-                    return Err(invalid(field("id"), format!("unknown user {:?}", au.id)));
-                }
-                check_enum(&au.sync_state, SYNC_STATES)
-                    .map_err(|m| invalid(field("sync_state"), m))?;
-                check_enum(&au.status, APP_USER_STATUSES)
-                    .map_err(|m| invalid(field("status"), m))?;
-                if let Some(cause) = &au.cause {
-                    cause
-                        .parse::<crate::sim::model::Cause>()
-                        .map_err(|m| invalid(field("cause"), m))?;
-                }
-                if let Some(t) = &au.last_sync {
-                    parse_time(t, Utc::now()).map_err(|m| invalid(field("last_sync"), m))?;
-                }
+                validate_app_user(au, &user_ids, now)
+                    .map_err(|(f, m)| (format!("apps[{a}].users[{i}].{f}"), m))?;
             }
             for (i, m) in app.group_push.iter().enumerate() {
+                let field = |f: &str| format!("apps[{a}].group_push[{i}].{f}");
                 check_enum(&m.status, &["ACTIVE", "INACTIVE", "ERROR"])
-                    .map_err(|e| invalid(format!("apps[{a}].group_push[{i}].status"), e))?;
-            }
-        }
-        for (i, e) in self.events.iter().enumerate() {
-            if let Some(p) = e.get("published").and_then(|p| p.as_str()) {
-                parse_time(p, Utc::now())
-                    .map_err(|m| invalid(format!("events[{i}].published"), m))?;
+                    .map_err(|e| (field("status"), e))?;
+                if let Some(t) = &m.last_updated {
+                    parse_time(t, now).map_err(|e| (field("last_updated"), e))?;
+                }
             }
         }
         Ok(())
     }
+
+    fn validate_rest(&self, now: DateTime<Utc>) -> Result<(), Invalid> {
+        for (p, pool) in self.agent_pools.iter().enumerate() {
+            for (i, agent) in pool.agents.iter().enumerate() {
+                if let Some(t) = &agent.last_connection {
+                    parse_time(t, now).map_err(|m| {
+                        (format!("agent_pools[{p}].agents[{i}].last_connection"), m)
+                    })?;
+                }
+            }
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            if let Some(p) = e.get("published").and_then(|p| p.as_str()) {
+                parse_time(p, now).map_err(|m| (format!("events[{i}].published"), m))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A validation failure: the field's path and what is wrong with it.
+type Invalid = (String, String);
+
+fn validate_app_user(
+    au: &AppUserSpec,
+    user_ids: &std::collections::HashSet<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), Invalid> {
+    if !user_ids.contains(au.id.as_str()) {
+        return Err(("id".into(), format!("unknown user {:?}", au.id)));
+    }
+    check_enum(&au.sync_state, SYNC_STATES).map_err(|m| ("sync_state".into(), m))?;
+    check_enum(&au.status, APP_USER_STATUSES).map_err(|m| ("status".into(), m))?;
+    if let Some(cause) = &au.cause {
+        cause
+            .parse::<crate::sim::model::Cause>()
+            .map_err(|m| ("cause".into(), m))?;
+    }
+    if let Some(t) = &au.last_sync {
+        parse_time(t, now).map_err(|m| ("last_sync".into(), m))?;
+    }
+    Ok(())
 }
 
 const SYNC_STATES: &[&str] = &[
@@ -495,7 +532,9 @@ pub(crate) fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>
     if let Some(rel) = text.strip_prefix('-') {
         let d = humantime::parse_duration(rel).map_err(|e| format!("{text:?}: {e}"))?;
         let d = chrono::Duration::from_std(d).map_err(|e| format!("{text:?}: {e}"))?;
-        return Ok(now - d);
+        return now
+            .checked_sub_signed(d)
+            .ok_or_else(|| format!("{text:?} reaches before the representable range"));
     }
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
@@ -519,6 +558,10 @@ mod tests {
         assert_eq!(abs.to_rfc3339(), "2025-12-31T00:00:00+00:00");
         assert!(parse_time("tomorrow", now).is_err());
         assert!(parse_time("-2 fortnights", now).is_err());
+        assert!(
+            parse_time("-500000000years", now).is_err(),
+            "overflow is an error, not a panic"
+        );
     }
 
     #[test]
