@@ -40,6 +40,7 @@ fn render_mapping(state: &SimState, app: &App, m: &Mapping) -> Value {
         "status": m.status,
         "created": ts(m.created),
         "lastUpdated": ts(m.last_updated),
+        "lastPush": (m.status != "INACTIVE").then(|| ts(m.last_updated)),
         "errorSummary": m.error_summary,
         "_links": {
             "app": href(state, &format!("/api/v1/apps/{}", app.id)),
