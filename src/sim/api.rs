@@ -10,7 +10,8 @@ use chrono::Utc;
 use serde_json::{json, Map, Value};
 
 use super::errors::{parse_body, validation, ApiError, ApiResult};
-use super::model::{strip_nulls, ts, Actor, App, AppUser, Org, User};
+use super::events::strip_nulls;
+use super::model::{ts, Actor, App, AppUser, Org, User};
 use super::paging::{paged, Params};
 use super::server::{Shared, SimState};
 

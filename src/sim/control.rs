@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::errors::{parse_body, validation, ApiError, ApiResult};
-use super::model::{complete_event, ts, Org};
+use super::events::complete_event;
+use super::model::{ts, Org};
 use super::scenario::parse_time;
 use super::server::Shared;
 

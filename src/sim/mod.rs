@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod control;
 mod errors;
+mod events;
 mod generate;
 mod group_push;
 mod infra;
