@@ -187,6 +187,7 @@ async fn list_app_users(
     let params = Params::parse(q.as_deref());
     let org = state.org();
     let app = &org.apps[app_pos(&org, &app_id)?];
+    let expand_user = expand_user(&params)?;
     let path = format!("/api/v1/apps/{app_id}/users");
     paged(
         &state,
@@ -195,20 +196,52 @@ async fn list_app_users(
         &app.users,
         APP_USERS_LIMIT.0,
         APP_USERS_LIMIT.1,
-        |u| render_app_user(&state, app, u),
+        |u| {
+            let mut body = render_app_user(&state, app, u);
+            if expand_user {
+                embed_user(&state, &org, &mut body, &u.id);
+            }
+            body
+        },
     )
+}
+
+/// `expand=user` (the only expansion the spec documents for app users).
+fn expand_user(params: &Params) -> Result<bool, ApiError> {
+    match params.get("expand") {
+        None => Ok(false),
+        Some("user") => Ok(true),
+        Some(_) => Err(validation(
+            "Api validation failed: expand",
+            "expand: the only supported value is user",
+        )),
+    }
+}
+
+/// Puts the Okta user in `_embedded.user`, as `expand=user` does.
+fn embed_user(state: &SimState, org: &Org, body: &mut Value, user_id: &str) {
+    if let Some(user) = org.user(user_id) {
+        body["_embedded"] = json!({ "user": render_user(state, user) });
+    }
 }
 
 async fn get_app_user(
     State(state): State<Shared>,
     Path((app_id, user_id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
 ) -> ApiResult {
+    let params = Params::parse(q.as_deref());
+    let expand_user = expand_user(&params)?;
     let org = state.org();
     let app = &org.apps[app_pos(&org, &app_id)?];
     let u = app
         .app_user(&user_id)
         .ok_or(ApiError::NotFound(user_id.clone()))?;
-    Ok(Json(render_app_user(&state, app, u)).into_response())
+    let mut body = render_app_user(&state, app, u);
+    if expand_user {
+        embed_user(&state, &org, &mut body, &u.id);
+    }
+    Ok(Json(body).into_response())
 }
 
 /// POST of an app user: updates the profile; a push is attempted when the profile changed or
