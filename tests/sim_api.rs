@@ -221,6 +221,10 @@ async fn unknown_ids_and_bad_input_give_okta_errors() {
         "E0000001",
     )
     .await;
+    let by_label = api
+        .get("/api/v1/apps?filter=label%20eq%20%22Slack%22")
+        .await;
+    assert_error(by_label, StatusCode::BAD_REQUEST, "E0000001").await;
     let r = api
         .http
         .post(api.url("/api/v1/apps/0oahealthyslack00001/users/00uhealthy0000000001"))

@@ -133,7 +133,7 @@ fn parse_app_filter(filter: &str) -> Result<Vec<(String, String)>, ApiError> {
                 return Err(bad());
             };
             let value = value.trim().trim_matches('"').to_owned();
-            if !matches!(field, "status" | "name" | "id" | "label") {
+            if !matches!(field, "status" | "name" | "id") {
                 return Err(bad());
             }
             Ok((field.to_owned(), value))
@@ -155,8 +155,7 @@ async fn list_apps(State(state): State<Shared>, RawQuery(q): RawQuery) -> ApiRes
             clauses.iter().all(|(f, v)| match f.as_str() {
                 "status" => &a.status == v,
                 "name" => &a.name == v,
-                "id" => &a.id == v,
-                _ => &a.label == v,
+                _ => &a.id == v,
             })
         })
         .collect();
