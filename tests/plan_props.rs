@@ -38,10 +38,12 @@ fn rule_of(kind: ActionKind) -> RuleKind {
     }
 }
 
+/// One app: connection enabled, (create, update, deactivate), mapping count, mappings incomplete.
+type AppInput = (bool, (bool, bool, bool), usize, bool);
+
 #[derive(Debug, Clone)]
 struct Input {
-    /// Per app: connection enabled, capabilities, mapping count, incomplete mappings.
-    apps: Vec<(bool, (bool, bool, bool), usize, bool)>,
+    apps: Vec<AppInput>,
     /// (app index, user number, error index, minutes ago).
     failures: Vec<(usize, u8, usize, i64)>,
     diffs: Vec<(u8, bool)>,
