@@ -197,3 +197,13 @@ fn one_action_per_app_user_sorted_by_target() {
     );
     assert_ne!(plan.actions[0].id, plan.actions[1].id);
 }
+
+#[test]
+fn credential_error_on_an_app_the_credentials_rule_skips_is_still_not_retried() {
+    let mut p = policy();
+    p.provisioning_credentials.apps = Selector::Only(vec!["Zoom".into()]);
+    let plan = run(&p, &one_failure("Invalid Credentials", 60), &journal());
+    assert!(plan.actions.is_empty());
+    let kinds: Vec<_> = plan.findings.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, vec![FindingKind::RetryNotSafe]);
+}

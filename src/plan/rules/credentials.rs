@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::observe::FailedAssignment;
+
 use super::super::candidate::Outcome;
 use super::super::model::{Evidence, Finding, FindingKind, Target};
 use super::super::planner::Context;
@@ -55,8 +57,19 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) {
     }
 }
 
+/// Whether this rule reports the failed assignment (its error says the app's credentials are
+/// invalid and the rule applies to the app).
+pub(super) fn covers(ctx: &Context<'_>, fa: &FailedAssignment) -> bool {
+    has_credential_error(ctx, fa.error_text())
+        && ctx
+            .policy
+            .provisioning_credentials
+            .apps
+            .matches(&fa.app_id, app_label(ctx, &fa.app_id))
+}
+
 /// Whether an error text says the app's credentials are invalid.
-pub(super) fn has_credential_error(ctx: &Context<'_>, text: Option<&str>) -> bool {
+fn has_credential_error(ctx: &Context<'_>, text: Option<&str>) -> bool {
     text.is_some_and(|t| {
         ctx.policy
             .provisioning_credentials

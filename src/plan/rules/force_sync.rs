@@ -210,3 +210,40 @@ fn candidate(
         fallback: Some(fallback),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn diff(app_user: Option<&str>, okta: Option<&str>, reported: Option<&str>) -> AttributeDiff {
+        AttributeDiff {
+            user_id: "00u1".into(),
+            app_user_attribute: "title".into(),
+            app_user_value: app_user.map(|v| json!(v)),
+            okta_attribute: "title".into(),
+            okta_value: okta.map(|v| json!(v)),
+            reported_directory_value: reported.map(|v| json!(v)),
+        }
+    }
+
+    #[test]
+    fn force_sync_helps_only_when_the_app_user_holds_a_value_okta_lacks() {
+        assert!(helps(&diff(Some("A"), Some("B"), None)));
+        assert!(helps(&diff(Some("A"), None, Some("A"))));
+        assert!(!helps(&diff(None, Some("B"), None)), "nothing to carry");
+        assert!(!helps(&diff(Some("A"), Some("A"), None)), "no difference");
+        assert!(
+            !helps(&diff(Some("A"), Some("B"), Some("C"))),
+            "stale app user"
+        );
+    }
+
+    #[test]
+    fn stale_when_the_directory_reported_another_value() {
+        assert!(is_stale(&diff(Some("A"), Some("A"), Some("C"))));
+        assert!(is_stale(&diff(None, Some("A"), Some("C"))));
+        assert!(!is_stale(&diff(Some("C"), Some("A"), Some("C"))));
+        assert!(!is_stale(&diff(Some("A"), Some("B"), None)));
+    }
+}

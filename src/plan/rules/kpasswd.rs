@@ -183,3 +183,81 @@ fn finding(
         ],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::observe::EventTarget;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).expect("valid timestamp")
+    }
+
+    fn ev(
+        uuid: &str,
+        event_type: &str,
+        outcome: &str,
+        reason: Option<&str>,
+        secs: i64,
+    ) -> EventInfo {
+        EventInfo {
+            uuid: uuid.into(),
+            published: at(secs),
+            event_type: event_type.into(),
+            display_message: String::new(),
+            outcome: outcome.into(),
+            reason: reason.map(str::to_string),
+            targets: vec![EventTarget {
+                kind: "User".into(),
+                id: "00u1".into(),
+                alternate_id: None,
+                display_name: None,
+            }],
+            transaction_id: None,
+        }
+    }
+
+    fn count(events: &[EventInfo]) -> usize {
+        find_matches(events, Duration::seconds(45)).len()
+    }
+
+    #[test]
+    fn the_three_events_in_order_within_the_gap_match() {
+        let events = [
+            ev("w", WRITE_LDAP, "SUCCESS", None, 0),
+            ev("s", USER_SYNC, "FAILURE", Some(""), 30),
+            ev("i", INVOKE_DIR, "SUCCESS", None, 31),
+        ];
+        assert_eq!(count(&events), 1);
+    }
+
+    #[test]
+    fn a_sync_failure_with_a_reason_or_an_invoke_before_it_does_not_match() {
+        let with_reason = [
+            ev("w", WRITE_LDAP, "SUCCESS", None, 0),
+            ev("s", USER_SYNC, "FAILURE", Some("Invalid Credentials"), 30),
+            ev("i", INVOKE_DIR, "SUCCESS", None, 31),
+        ];
+        assert_eq!(count(&with_reason), 0);
+        let invoke_first = [
+            ev("w", WRITE_LDAP, "SUCCESS", None, 0),
+            ev("i", INVOKE_DIR, "SUCCESS", None, 10),
+            ev("s", USER_SYNC, "FAILURE", None, 30),
+        ];
+        assert_eq!(count(&invoke_first), 0);
+        let same_time = [
+            ev("w", WRITE_LDAP, "SUCCESS", None, 0),
+            ev("s", USER_SYNC, "FAILURE", None, 0),
+            ev("i", INVOKE_DIR, "SUCCESS", None, 5),
+        ];
+        assert_eq!(count(&same_time), 0, "the gap must be positive");
+        let failed_write = [
+            ev("w", WRITE_LDAP, "FAILURE", None, 0),
+            ev("s", USER_SYNC, "FAILURE", None, 30),
+            ev("i", INVOKE_DIR, "SUCCESS", None, 31),
+        ];
+        assert_eq!(count(&failed_write), 0);
+    }
+}

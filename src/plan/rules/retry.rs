@@ -92,7 +92,7 @@ fn decide(
 ) -> Decision {
     let policy = &ctx.policy.retry_provisioning;
     let text = fa.error_text();
-    if credentials::has_credential_error(ctx, text) {
+    if credentials::covers(ctx, fa) {
         return Decision::Elsewhere;
     }
     let kpasswd_caught = kpasswd.caught.contains(&fa.user_id);
