@@ -173,7 +173,69 @@ fn finding_key(f: &Finding) -> (super::model::FindingKind, String, String) {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::journal::{BreakerState, BudgetUsage};
+    use crate::plan::model::{ActionKind, Step};
+    use crate::policy::RuleKind;
+
+    fn candidate(kind: ActionKind, rule: RuleKind, target: Target) -> Candidate {
+        Candidate {
+            kind,
+            rule,
+            target,
+            reason: "test".into(),
+            evidence: Vec::new(),
+            steps: vec![Step::Verify { what: "x".into() }],
+            preconditions: Vec::new(),
+            denied: None,
+            fallback: None,
+        }
+    }
+
+    #[test]
+    fn the_gate_never_plans_two_actions_on_one_target() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).expect("valid timestamp");
+        let policy = Policy::default();
+        let snapshot = Snapshot::default();
+        let journal = JournalView {
+            now,
+            attempts: BTreeMap::new(),
+            cooldowns: BTreeMap::new(),
+            budget_last_hour: BudgetUsage::default(),
+            breaker: BreakerState::default(),
+            unfinished_fixes: Vec::new(),
+        };
+        let ctx = Context {
+            policy: &policy,
+            snapshot: &snapshot,
+            journal: &journal,
+            now,
+        };
+        let target = Target::app("0oa1");
+        let mut out = Outcome::default();
+        out.candidates.push(candidate(
+            ActionKind::RemovePushMappings,
+            RuleKind::RemovePushMappings,
+            target.clone(),
+        ));
+        out.candidates.push(candidate(
+            ActionKind::FixProvisioningFeatures,
+            RuleKind::ProvisioningFeatures,
+            target.clone(),
+        ));
+        let actions = gate(&ctx, &mut out);
+        assert_eq!(actions.len(), 1);
+        assert_eq!(
+            actions[0].kind,
+            ActionKind::RemovePushMappings,
+            "ActionKind order"
+        );
+        assert_eq!(out.skipped.len(), 1);
+        assert_eq!(out.skipped[0].why, SkipReason::TargetBusy);
+        assert_eq!(out.skipped[0].kind, ActionKind::FixProvisioningFeatures);
+    }
 
     fn t(app: Option<&str>, user: Option<&str>) -> Target {
         Target {
