@@ -1,12 +1,12 @@
 //! The pure planner: snapshot + policy + journal state -> plan. No I/O, no clock, no randomness;
 //! every collection it iterates is ordered, so the same inputs always give the same plan.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
 use crate::journal::{FixState, JournalView};
-use crate::observe::Snapshot;
+use crate::observe::{FailedAssignment, Snapshot};
 use crate::policy::{Mode, Policy};
 
 use super::budget::Budgets;
@@ -14,13 +14,44 @@ use super::candidate::{Candidate, Outcome};
 use super::model::{Action, Finding, Plan, SkipReason, Skipped, Target};
 use super::rules;
 
-/// What every rule reads.
-#[derive(Debug, Clone, Copy)]
+/// What every rule reads, with the lookups the rules share built once.
+#[derive(Debug, Clone)]
 pub(crate) struct Context<'a> {
     pub policy: &'a Policy,
     pub snapshot: &'a Snapshot,
     pub journal: &'a JournalView,
     pub now: DateTime<Utc>,
+    /// App id to label.
+    pub app_labels: BTreeMap<&'a str, &'a str>,
+    /// Failed assignments sorted by app and user (the snapshot's order is not relied on).
+    pub failures: Vec<&'a FailedAssignment>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(
+        policy: &'a Policy,
+        snapshot: &'a Snapshot,
+        journal: &'a JournalView,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let app_labels = snapshot
+            .apps
+            .value
+            .iter()
+            .map(|a| (a.id.as_str(), a.label.as_str()))
+            .collect();
+        let mut failures: Vec<&FailedAssignment> =
+            snapshot.failed_assignments.value.iter().collect();
+        failures.sort_by(|a, b| (&a.app_id, &a.user_id).cmp(&(&b.app_id, &b.user_id)));
+        Context {
+            policy,
+            snapshot,
+            journal,
+            now,
+            app_labels,
+            failures,
+        }
+    }
 }
 
 /// Plans the fixes for one org: every rule proposes candidates and findings, then the safety gate
@@ -32,12 +63,7 @@ pub fn plan(
     journal: &JournalView,
     now: DateTime<Utc>,
 ) -> Plan {
-    let ctx = Context {
-        policy,
-        snapshot,
-        journal,
-        now,
-    };
+    let ctx = Context::new(policy, snapshot, journal, now);
     let mut out = rules::run(&ctx);
     let actions = gate(&ctx, &mut out);
     let mut plan = Plan {
@@ -207,12 +233,7 @@ mod tests {
             breaker: BreakerState::default(),
             unfinished_fixes: Vec::new(),
         };
-        let ctx = Context {
-            policy: &policy,
-            snapshot: &snapshot,
-            journal: &journal,
-            now,
-        };
+        let ctx = Context::new(&policy, &snapshot, &journal, now);
         let target = Target::app("0oa1");
         let mut out = Outcome::default();
         out.candidates.push(candidate(

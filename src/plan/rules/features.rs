@@ -12,7 +12,7 @@ use super::super::model::{
     ActionKind, Evidence, Finding, FindingKind, Precondition, SkipReason, Step, Target,
 };
 use super::super::planner::Context;
-use super::{assignment_evidence, sorted_failures, RETRY_TASKS_MANUALLY};
+use super::{assignment_evidence, failures_of, RETRY_TASKS_MANUALLY};
 
 /// Error text (lowercase) of a user that cannot be updated because Deactivate Users is off.
 const INACTIVE_ACCOUNT_ERROR: &str = "user account is inactive";
@@ -176,9 +176,9 @@ fn explained_failures<'a>(
         .filter(|d| d.wanted && !d.actual)
         .filter_map(|d| d.feature.error_when_off())
         .collect();
-    sorted_failures(ctx)
-        .into_iter()
-        .filter(|fa| fa.app_id == app_id)
+    failures_of(ctx, app_id)
+        .iter()
+        .copied()
         .filter(|fa| {
             let text = fa.error_text().unwrap_or("").to_ascii_lowercase();
             causes.iter().any(|c| text.contains(c))

@@ -29,10 +29,7 @@ pub(crate) fn run(ctx: &Context<'_>) -> Outcome {
 
 /// The label of an app, or its id when the snapshot does not know it.
 fn app_label<'a>(ctx: &'a Context<'_>, app_id: &'a str) -> &'a str {
-    ctx.snapshot
-        .app(app_id)
-        .map(|a| a.label.as_str())
-        .unwrap_or(app_id)
+    ctx.app_labels.get(app_id).copied().unwrap_or(app_id)
 }
 
 /// Evidence of a System Log event.
@@ -61,12 +58,20 @@ fn assignment_evidence(fa: &FailedAssignment) -> Vec<Evidence> {
     evidence
 }
 
-/// Failed assignments sorted by app and user (the snapshot's order is not relied on).
-fn sorted_failures<'a>(ctx: &Context<'a>) -> Vec<&'a FailedAssignment> {
-    let mut failures: Vec<&FailedAssignment> =
-        ctx.snapshot.failed_assignments.value.iter().collect();
-    failures.sort_by(|a, b| (&a.app_id, &a.user_id).cmp(&(&b.app_id, &b.user_id)));
-    failures
+/// Failed assignments sorted by app and user.
+fn sorted_failures<'c, 'a>(ctx: &'c Context<'a>) -> &'c [&'a FailedAssignment] {
+    &ctx.failures
+}
+
+/// The failed assignments of one app, sorted by user.
+fn failures_of<'c, 'a>(ctx: &'c Context<'a>, app_id: &str) -> &'c [&'a FailedAssignment] {
+    let start = ctx
+        .failures
+        .partition_point(|fa| fa.app_id.as_str() < app_id);
+    let end = ctx
+        .failures
+        .partition_point(|fa| fa.app_id.as_str() <= app_id);
+    &ctx.failures[start..end]
 }
 
 /// The manual step that retries failed tasks in the Admin Console.
