@@ -69,6 +69,15 @@ pub(super) fn plan(
                 out.skip(ActionKind::RetryProvisioning, target, why, detail)
             }
             Decision::Report(finding) => out.findings.push(finding),
+            Decision::Quarantine(finding, detail) => {
+                out.findings.push(finding);
+                out.skip(
+                    ActionKind::RetryProvisioning,
+                    target,
+                    SkipReason::MaxAttempts,
+                    detail,
+                );
+            }
             Decision::Retry(candidate) => out.candidates.push(*candidate),
         }
     }
@@ -80,6 +89,8 @@ enum Decision {
     Elsewhere,
     Skip(SkipReason, String),
     Report(Finding),
+    /// Attempts exhausted: reported, and listed as not taken with the count.
+    Quarantine(Finding, String),
     Retry(Box<Candidate>),
 }
 
@@ -156,7 +167,13 @@ fn timing(ctx: &Context<'_>, fa: &FailedAssignment) -> Option<Decision> {
         .journal
         .attempts_for(ActionKind::RetryProvisioning.as_str(), &target)?;
     if attempt.count >= policy.max_attempts {
-        return Some(Decision::Report(quarantined(fa, attempt.count)));
+        return Some(Decision::Quarantine(
+            quarantined(fa, attempt.count),
+            format!(
+                "{} attempt(s) made, max_attempts = {}",
+                attempt.count, policy.max_attempts
+            ),
+        ));
     }
     let delay =
         Duration::from_std(policy.backoff.delay_after(attempt.count)).unwrap_or(Duration::MAX);
