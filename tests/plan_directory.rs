@@ -289,3 +289,17 @@ fn authentication_failures_give_a_credentials_finding_per_app() {
         "the event, the app user and its failure event"
     );
 }
+
+#[test]
+fn report_mode_force_sync_is_skipped_and_reported_with_console_steps() {
+    let mut p = force_sync_enabled();
+    p.global.modes.insert(
+        remediator::policy::RuleKind::ForceSync,
+        remediator::policy::Mode::Report,
+    );
+    let s = directory(vec![diff("00u1", Some("Engineer"), Some("Intern"), None)]);
+    let plan = run(&p, &s, &journal());
+    assert!(plan.actions.is_empty());
+    assert_eq!(plan.skipped[0].why, remediator::plan::SkipReason::Mode);
+    assert_eq!(plan.findings[0].kind, FindingKind::ForceSyncNeeded);
+}

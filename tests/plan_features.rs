@@ -203,3 +203,53 @@ fn incomplete_app_list_withholds_the_feature_change() {
     assert_eq!(skip.why, SkipReason::IncompleteRead);
     assert!(skip.detail.contains("HTTP 500"));
 }
+
+#[test]
+fn user_not_found_is_explained_by_create_users_off() {
+    let mut s = drifted("slack", "ENABLED");
+    s.apps.value[0].user_provisioning = Some(caps(false, true, true));
+    s.failed_assignments.value[0] =
+        failure("0oaS", "00u1", "Matching user not found", minutes_ago(60));
+    let plan = run(&wanting(FeatureAction::Fix), &s, &journal());
+    let fix = plan
+        .actions
+        .iter()
+        .find(|a| a.kind == ActionKind::FixProvisioningFeatures)
+        .expect("feature fix planned");
+    assert_eq!(
+        fix.steps[..2],
+        [
+            Step::UpdateProvisioningFeatures {
+                app_id: "0oaS".into(),
+                create_users: Some(true),
+                update_attributes: None,
+                deactivate_users: None,
+            },
+            Step::RepushAppUser {
+                app_id: "0oaS".into(),
+                user_id: "00u1".into()
+            },
+        ]
+    );
+    assert!(plan
+        .actions
+        .iter()
+        .all(|a| a.target != Target::app_user("0oaS", "00u1")));
+}
+
+#[test]
+fn denied_app_skips_the_fix_and_reports_the_drift() {
+    let mut p = wanting(FeatureAction::Fix);
+    p.safety.apps.deny = vec!["0oaS".into()];
+    let plan = run(&p, &drifted("slack", "ENABLED"), &journal());
+    assert!(plan.actions.is_empty(), "{:#?}", plan.actions);
+    assert!(plan
+        .skipped
+        .iter()
+        .all(|s| s.why == SkipReason::DeniedByPolicy));
+    assert_eq!(plan.findings.len(), 1);
+    assert_eq!(
+        plan.findings[0].kind,
+        FindingKind::ProvisioningFeaturesDrift
+    );
+}
