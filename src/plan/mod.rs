@@ -1,8 +1,15 @@
 //! The plan stage: the pure planner and the plan it produces.
 
+mod budget;
+mod candidate;
 mod model;
+mod planner;
+mod render;
+mod rules;
 
 pub use model::{
     Action, ActionId, ActionKind, Evidence, Finding, FindingKind, Plan, Precondition, SkipReason,
     Skipped, Step, Target,
 };
+pub use planner::plan;
+pub use render::render_table;

@@ -268,6 +268,9 @@ pub enum FindingKind {
     RetryNotSafe,
     /// A fix that did not verify after its attempts (quarantined).
     FixQuarantined,
+    /// A directory needs a Force Sync that policy does not let remediator call (the call is
+    /// non-public): the Admin Console steps are given instead.
+    ForceSyncNeeded,
 }
 
 /// A problem that is reported, not fixed.

@@ -1,0 +1,88 @@
+//! Candidate actions as the rules propose them, before the safety gate decides which are taken,
+//! and the collector every rule writes its candidates, findings and skips into.
+
+use crate::policy::RuleKind;
+
+use super::model::{
+    Action, ActionId, ActionKind, Evidence, Finding, Precondition, SkipReason, Skipped, Step,
+    Target,
+};
+
+/// An action a rule would take, with what the safety gate needs to decide.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    pub kind: ActionKind,
+    /// The policy rule whose mode and budget apply.
+    pub rule: RuleKind,
+    pub target: Target,
+    pub reason: String,
+    pub evidence: Vec<Evidence>,
+    pub steps: Vec<Step>,
+    pub preconditions: Vec<Precondition>,
+    /// Why policy's allow/deny lists exclude the target, when they do.
+    pub denied: Option<String>,
+    /// Reported instead when the candidate is not planned because of its mode or the deny list.
+    pub fallback: Option<Finding>,
+}
+
+impl Candidate {
+    /// The action this candidate becomes when taken; `note` is appended to the reason.
+    pub fn into_action(self, note: Option<&str>) -> Action {
+        let fingerprint = fingerprint(&self.evidence);
+        let reason = match note {
+            Some(n) => format!("{} ({n})", self.reason),
+            None => self.reason,
+        };
+        Action {
+            id: ActionId::derive(self.kind, &self.target, &fingerprint),
+            kind: self.kind,
+            target: self.target,
+            reason,
+            evidence: self.evidence,
+            steps: self.steps,
+            preconditions: self.preconditions,
+        }
+    }
+
+    /// The skip record of this candidate.
+    pub fn skipped(&self, why: SkipReason, detail: impl Into<String>) -> Skipped {
+        Skipped {
+            kind: self.kind,
+            target: self.target.clone(),
+            why,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The state fingerprint an action id is derived from: the evidence's canonical JSON.
+fn fingerprint(evidence: &[Evidence]) -> String {
+    serde_json::to_string(evidence)
+        .expect("evidence serializes: plain data with string keys and no maps")
+}
+
+/// What the rules produce, collected in one place.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub candidates: Vec<Candidate>,
+    pub findings: Vec<Finding>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Outcome {
+    /// Records a candidate that a rule itself declines.
+    pub fn skip(
+        &mut self,
+        kind: ActionKind,
+        target: Target,
+        why: SkipReason,
+        detail: impl Into<String>,
+    ) {
+        self.skipped.push(Skipped {
+            kind,
+            target,
+            why,
+            detail: detail.into(),
+        });
+    }
+}

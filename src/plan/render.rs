@@ -1,0 +1,196 @@
+//! The plan as a terminal table: actions with their steps, findings with their manual steps,
+//! and skipped candidates with why.
+
+use super::model::{Plan, SkipReason, Step};
+
+/// Column separator of the tables.
+const SEPARATOR: &str = "  ";
+/// Indentation of the steps under a row.
+const INDENT: &str = "    ";
+
+/// Renders the plan for a terminal.
+pub fn render_table(plan: &Plan) -> String {
+    let mut out = format!(
+        "Plan for {} at {}{}\n",
+        plan.org,
+        plan.generated_at.to_rfc3339(),
+        if plan.complete {
+            ""
+        } else {
+            " (INCOMPLETE read: destructive actions withheld)"
+        }
+    );
+    out.push_str(&format!("\nACTIONS ({})\n", plan.actions.len()));
+    let mut table = Table::new(&["ID", "KIND", "TARGET", "REASON"]);
+    for a in &plan.actions {
+        let details = a
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{}. {}", i + 1, describe(s)))
+            .collect();
+        table.row(
+            vec![
+                a.id.to_string(),
+                a.kind.to_string(),
+                a.target.key(),
+                a.reason.clone(),
+            ],
+            details,
+        );
+    }
+    out.push_str(&table.render());
+    out.push_str(&format!("\nFINDINGS ({})\n", plan.findings.len()));
+    let mut table = Table::new(&["KIND", "TARGET", "REASON"]);
+    for f in &plan.findings {
+        let kind = serde_json::to_value(f.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let details = f
+            .manual_steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("manual {}. {s}", i + 1))
+            .collect();
+        table.row(vec![kind, f.target.key(), f.reason.clone()], details);
+    }
+    out.push_str(&table.render());
+    out.push_str(&format!("\nSKIPPED ({})\n", plan.skipped.len()));
+    let mut table = Table::new(&["KIND", "TARGET", "WHY", "DETAIL"]);
+    for s in &plan.skipped {
+        table.row(
+            vec![
+                s.kind.to_string(),
+                s.target.key(),
+                why(s.why).to_string(),
+                s.detail.clone(),
+            ],
+            Vec::new(),
+        );
+    }
+    out.push_str(&table.render());
+    out
+}
+
+fn why(reason: SkipReason) -> &'static str {
+    match reason {
+        SkipReason::Budget => "budget",
+        SkipReason::Cooldown => "cooldown",
+        SkipReason::Backoff => "backoff",
+        SkipReason::MaxAttempts => "max-attempts",
+        SkipReason::Mode => "mode",
+        SkipReason::IncompleteRead => "incomplete-read",
+        SkipReason::DeniedByPolicy => "denied-by-policy",
+        SkipReason::CircuitBreakerOpen => "circuit-breaker-open",
+        SkipReason::TooRecent => "too-recent",
+        SkipReason::TargetBusy => "target-busy",
+    }
+}
+
+/// One step in words.
+fn describe(step: &Step) -> String {
+    match step {
+        Step::RepushAppUser { app_id, user_id } => format!("re-push app user {app_id}/{user_id}"),
+        Step::RetryTasks { app_id, user_ids } => {
+            format!("retry tasks of {app_id} for {}", user_ids.join(", "))
+        }
+        Step::ForceSyncDirectory { directory_id } => format!("Force Sync directory {directory_id}"),
+        Step::EnableProvisioning { app_id, credential } => {
+            format!("enable provisioning of {app_id} with the credential from {credential}")
+        }
+        Step::DeactivatePushMapping { app_id, mapping_id } => {
+            format!("deactivate push mapping {mapping_id} of {app_id}")
+        }
+        Step::DeletePushMapping {
+            app_id,
+            mapping_id,
+            delete_target_group,
+        } => format!(
+            "delete push mapping {mapping_id} of {app_id} ({} the target group)",
+            if *delete_target_group {
+                "deleting"
+            } else {
+                "keeping"
+            }
+        ),
+        Step::DisableProvisioning { app_id } => format!("disable provisioning of {app_id}"),
+        Step::UpdateProvisioningFeatures {
+            app_id,
+            create_users,
+            update_attributes,
+            deactivate_users,
+        } => {
+            let changes: Vec<String> = [
+                ("create_users", create_users),
+                ("update_attributes", update_attributes),
+                ("deactivate_users", deactivate_users),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| format!("{name}={v}")))
+            .collect();
+            format!(
+                "set provisioning features of {app_id}: {}",
+                changes.join(", ")
+            )
+        }
+        Step::Verify { what } => format!("verify: {what}"),
+    }
+}
+
+/// A plain-text table with aligned columns and indented detail lines under each row.
+struct Table {
+    header: Vec<String>,
+    rows: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl Table {
+    fn new(header: &[&str]) -> Self {
+        Table {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, cells: Vec<String>, details: Vec<String>) {
+        self.rows.push((cells, details));
+    }
+
+    fn render(&self) -> String {
+        if self.rows.is_empty() {
+            return "  (none)\n".to_string();
+        }
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        for (cells, _) in &self.rows {
+            for (w, c) in widths.iter_mut().zip(cells) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let mut out = line(&self.header, &widths);
+        for (cells, details) in &self.rows {
+            out.push_str(&line(cells, &widths));
+            for d in details {
+                out.push_str(&format!("{INDENT}{d}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// One table line; the last column is not padded.
+fn line(cells: &[String], widths: &[usize]) -> String {
+    let last = cells.len().saturating_sub(1);
+    let mut text = String::new();
+    for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+        if i == last {
+            text.push_str(cell);
+        } else {
+            let pad = width.saturating_sub(cell.chars().count());
+            text.push_str(cell);
+            text.push_str(&" ".repeat(pad));
+            text.push_str(SEPARATOR);
+        }
+    }
+    text.push('\n');
+    text
+}

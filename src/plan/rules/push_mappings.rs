@@ -1,0 +1,235 @@
+//! Rule 3: remove the Group Push mappings of an app whose provisioning connection is disabled.
+//! Okta refuses to change the mappings while provisioning is off, so the fix enables provisioning
+//! with a credential policy names, removes the mappings, and disables provisioning again.
+
+use crate::observe::{AppInfo, EventInfo, PushMappingInfo};
+use crate::policy::{CredentialSource, RuleKind};
+
+use super::super::candidate::{Candidate, Outcome};
+use super::super::model::{
+    ActionKind, Evidence, Finding, FindingKind, Precondition, SkipReason, Step, Target,
+};
+use super::super::planner::Context;
+use super::credentials::AUTHENTICATION_FAILURE;
+use super::event_evidence;
+
+/// The connection status this rule acts on.
+const DISABLED: &str = "DISABLED";
+/// Prefix of Group Push event types.
+const GROUP_PUSH_EVENTS: &str = "application.provision.group_push";
+/// Error text (lowercase) of an import or push rejected for credentials.
+const INVALID_CREDENTIALS: &str = "invalid credentials";
+
+/// Plans the removal (or a finding) per app with provisioning disabled and push mappings.
+pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) {
+    let mut apps: Vec<&AppInfo> = ctx.snapshot.apps.value.iter().collect();
+    apps.sort_by(|a, b| a.id.cmp(&b.id));
+    for app in apps {
+        if app.provisioning_enabled() != Some(false) {
+            continue;
+        }
+        let Some(part) = ctx.snapshot.push_mappings.get(&app.id) else {
+            continue;
+        };
+        if part.value.is_empty() && part.is_complete() {
+            continue;
+        }
+        let mut mappings: Vec<&PushMappingInfo> = part.value.iter().collect();
+        mappings.sort_by(|a, b| a.id.cmp(&b.id));
+        let target = Target {
+            app_id: Some(app.id.clone()),
+            mapping_ids: mappings.iter().map(|m| m.id.clone()).collect(),
+            ..Target::default()
+        };
+        let incomplete = ctx
+            .snapshot
+            .apps
+            .incomplete
+            .as_ref()
+            .map(|r| format!("the app list was not read completely: {r}"))
+            .or_else(|| {
+                part.incomplete.as_ref().map(|r| {
+                    format!(
+                        "the push mappings of {} were not read completely: {r}",
+                        app.id
+                    )
+                })
+            });
+        if let Some(detail) = incomplete {
+            out.skip(
+                ActionKind::RemovePushMappings,
+                target,
+                SkipReason::IncompleteRead,
+                detail,
+            );
+            continue;
+        }
+        let Some(removal) = ctx.policy.remove_push_mappings.for_app(&app.id, &app.label) else {
+            out.findings
+                .push(no_credential(ctx, app, &mappings, target));
+            continue;
+        };
+        let denied = (!ctx.policy.app_allowed(&app.id, &app.label))
+            .then(|| format!("app {} ({}) is excluded by safety.apps", app.label, app.id));
+        out.candidates.push(Candidate {
+            kind: ActionKind::RemovePushMappings,
+            rule: RuleKind::RemovePushMappings,
+            reason: format!(
+                "{} has provisioning disabled and {} Group Push mapping(s) that cannot be removed \
+                 while it is",
+                app.label,
+                mappings.len()
+            ),
+            evidence: mapping_evidence(app, &mappings),
+            steps: steps(
+                app,
+                &mappings,
+                &removal.credential,
+                removal.delete_target_groups,
+            ),
+            preconditions: preconditions(app, &mappings),
+            target,
+            denied,
+            fallback: None,
+        });
+    }
+}
+
+/// Where a credential comes from, never its value.
+fn describe(source: &CredentialSource) -> String {
+    match source {
+        CredentialSource::Env(var) => format!("environment variable {var}"),
+        CredentialSource::File(path) => format!("file {}", path.display()),
+    }
+}
+
+fn steps(
+    app: &AppInfo,
+    mappings: &[&PushMappingInfo],
+    credential: &CredentialSource,
+    delete_target_group: bool,
+) -> Vec<Step> {
+    let mut steps = vec![Step::EnableProvisioning {
+        app_id: app.id.clone(),
+        credential: describe(credential),
+    }];
+    steps.extend(
+        mappings
+            .iter()
+            .filter(|m| m.status == "ACTIVE" || m.status == "ERROR")
+            .map(|m| Step::DeactivatePushMapping {
+                app_id: app.id.clone(),
+                mapping_id: m.id.clone(),
+            }),
+    );
+    steps.extend(mappings.iter().map(|m| Step::DeletePushMapping {
+        app_id: app.id.clone(),
+        mapping_id: m.id.clone(),
+        delete_target_group,
+    }));
+    steps.push(Step::DisableProvisioning {
+        app_id: app.id.clone(),
+    });
+    steps.push(Step::Verify {
+        what: format!(
+            "{} has no Group Push mappings and provisioning is disabled again",
+            app.id
+        ),
+    });
+    steps
+}
+
+fn preconditions(app: &AppInfo, mappings: &[&PushMappingInfo]) -> Vec<Precondition> {
+    let mut pre = vec![Precondition::ConnectionStatus {
+        app_id: app.id.clone(),
+        status: DISABLED.to_string(),
+    }];
+    pre.extend(mappings.iter().map(|m| Precondition::PushMappingStatus {
+        app_id: app.id.clone(),
+        mapping_id: m.id.clone(),
+        status: m.status.clone(),
+    }));
+    pre
+}
+
+fn mapping_evidence(app: &AppInfo, mappings: &[&PushMappingInfo]) -> Vec<Evidence> {
+    let mut evidence = vec![Evidence::Connection {
+        app_id: app.id.clone(),
+        status: DISABLED.to_string(),
+    }];
+    evidence.extend(mappings.iter().map(|m| Evidence::PushMapping {
+        app_id: app.id.clone(),
+        mapping_id: m.id.clone(),
+        status: m.status.clone(),
+        source_group_id: m.source_group_id.clone(),
+        target_group_id: m.target_group_id.clone(),
+    }));
+    evidence
+}
+
+/// Events that show the orphaned mappings hurting: imports rejected for credentials,
+/// authentication failures and failed Group Push changes, for this app.
+fn symptom(event: &EventInfo, app_id: &str) -> bool {
+    if event.target_id("AppInstance") != Some(app_id) {
+        return false;
+    }
+    let text = format!(
+        "{} {}",
+        event.reason.as_deref().unwrap_or(""),
+        event.display_message
+    )
+    .to_ascii_lowercase();
+    let import_rejected = event.event_type.contains("import") && text.contains(INVALID_CREDENTIALS);
+    let push_failed = event.event_type.starts_with(GROUP_PUSH_EVENTS)
+        && (event.failed() || event.event_type.contains("failed"));
+    import_rejected || push_failed || event.event_type == AUTHENTICATION_FAILURE
+}
+
+fn no_credential(
+    ctx: &Context<'_>,
+    app: &AppInfo,
+    mappings: &[&PushMappingInfo],
+    target: Target,
+) -> Finding {
+    let mut events: Vec<&EventInfo> = ctx
+        .snapshot
+        .events
+        .value
+        .iter()
+        .filter(|e| symptom(e, &app.id))
+        .collect();
+    events.sort_by(|a, b| (a.published, &a.uuid).cmp(&(b.published, &b.uuid)));
+    let mut evidence: Vec<Evidence> = events.into_iter().map(event_evidence).collect();
+    evidence.extend(mapping_evidence(app, mappings));
+    Finding {
+        kind: FindingKind::PushMappingsOrphanedNoCredential,
+        target,
+        reason: format!(
+            "{} has provisioning disabled and {} Group Push mapping(s); policy names no \
+             credential to enable provisioning and remove them",
+            app.label,
+            mappings.len()
+        ),
+        evidence,
+        manual_steps: vec![
+            format!(
+                "Applications > {} > Provisioning > Integration > Edit > enable API integration \
+                 with a valid API token > Save",
+                app.label
+            ),
+            format!(
+                "Applications > {} > Push Groups > for each listed mapping: Deactivate, then \
+                 Delete",
+                app.label
+            ),
+            format!(
+                "Applications > {} > Provisioning > Integration > Edit > disable API integration \
+                 > Save",
+                app.label
+            ),
+            "Or, as a stopgap: temporarily remove the affected users from the AD group pushed \
+             by the mapping"
+                .to_string(),
+        ],
+    }
+}
