@@ -12,6 +12,8 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// An error.
     pub const ERROR: u8 = 1;
+    /// Changes pending (`plan --detailed-exitcode`).
+    pub const CHANGES_PENDING: u8 = 2;
 }
 
 #[derive(Debug, Parser)]
@@ -100,8 +102,11 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
-    /// Start the embedded simulated org with every provisioning problem and show what remediator sees.
-    Demo,
+    /// Start the embedded simulated org with every provisioning problem and show the plan.
+    Demo {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +146,7 @@ pub enum PolicyCommand {
 /// Parses the arguments, runs the command and maps the outcome to the contract's exit codes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.global.log_format);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
@@ -156,7 +162,27 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             command: PolicyCommand::Validate { dir },
         } => validate_policy(&dir.unwrap_or(cli.global.policies)),
         Command::Journal { command } => journal(&cli.global.state, command),
+        Command::Plan {
+            output,
+            out,
+            detailed_exitcode,
+        } => crate::preview::plan_command(&cli.global, output, out.as_deref(), detailed_exitcode),
+        Command::Demo { output } => crate::preview::demo(output),
         command => anyhow::bail!("`{}` is not available yet in this build", name(&command)),
+    }
+}
+
+/// Logs go to stderr: text (default), or JSON lines with `--log-format json`. `RUST_LOG`
+/// overrides the level (default `warn`, so command output stays readable).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
     }
 }
 
@@ -280,6 +306,6 @@ fn name(command: &Command) -> &'static str {
         Command::Run { .. } => "run",
         Command::Journal { .. } => "journal",
         Command::Policy { .. } => "policy",
-        Command::Demo => "demo",
+        Command::Demo { .. } => "demo",
     }
 }

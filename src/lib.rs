@@ -10,4 +10,5 @@ pub mod observe;
 pub mod okta;
 pub mod plan;
 pub mod policy;
+pub mod reconcile;
 pub mod sim;

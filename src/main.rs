@@ -1,6 +1,7 @@
 //! The `remediator` binary: a thin shell over the library.
 
 mod cli;
+mod preview;
 
 fn main() -> std::process::ExitCode {
     cli::main()

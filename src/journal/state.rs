@@ -152,6 +152,18 @@ pub struct JournalView {
 }
 
 impl JournalView {
+    /// The view of a journal with nothing in it: no attempts, cooldowns, budget use or fixes.
+    pub fn empty(now: DateTime<Utc>) -> Self {
+        JournalView {
+            now,
+            attempts: BTreeMap::new(),
+            cooldowns: BTreeMap::new(),
+            budget_last_hour: BudgetUsage::default(),
+            breaker: BreakerState::default(),
+            unfinished_fixes: Vec::new(),
+        }
+    }
+
     /// Attempts of `action_kind` on `target` so far.
     pub fn attempts_for(&self, action_kind: &str, target: &Target) -> Option<Attempt> {
         let key = AttemptKey {
