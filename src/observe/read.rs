@@ -301,8 +301,7 @@ fn latest_failures(events: &[EventInfo]) -> BTreeMap<(String, String), EventInfo
         if !event.event_type.starts_with("application.provision.user") {
             continue;
         }
-        let (Some(app), Some(user)) = (event.target_id("AppInstance"), event.target_id("User"))
-        else {
+        let (Some(app), Some(user)) = (event.target_id("AppInstance"), event.user_id()) else {
             continue;
         };
         // Events are sorted by time: a later one replaces an earlier one.

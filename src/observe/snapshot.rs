@@ -256,6 +256,12 @@ impl EventInfo {
             .map(|t| t.id.as_str())
     }
 
+    /// The Okta user the event is about: its `User` target, else its `AppUser` target (an app
+    /// user's id is its Okta user's id). Okta does not always put them in the same place.
+    pub fn user_id(&self) -> Option<&str> {
+        self.target_id("User").or_else(|| self.target_id("AppUser"))
+    }
+
     pub fn succeeded(&self) -> bool {
         self.outcome == "SUCCESS"
     }

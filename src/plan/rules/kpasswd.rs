@@ -84,7 +84,7 @@ fn probes_cleared(ctx: &Context<'_>) -> bool {
 fn find_matches(events: &[EventInfo], max_gap: Duration) -> Vec<Match<'_>> {
     let mut by_user: BTreeMap<&str, Vec<&EventInfo>> = BTreeMap::new();
     for event in events {
-        if let Some(user) = event.target_id("User") {
+        if let Some(user) = event.user_id() {
             by_user.entry(user).or_default().push(event);
         }
     }

@@ -41,7 +41,7 @@ fn event_evidence(event: &EventInfo) -> Evidence {
         outcome: event.outcome.clone(),
         reason: event.reason.clone(),
         display_message: event.display_message.clone(),
-        user_id: event.target_id("User").map(str::to_string),
+        user_id: event.user_id().map(str::to_string),
     }
 }
 
