@@ -36,12 +36,8 @@ fn shipped_policy_dir_validates() {
         CredentialSource::Env("PARTNER_ORG_TOKEN".into())
     );
     assert!(!push.delete_target_groups);
-    assert_eq!(policy.kpasswd.domain_controllers.len(), 2);
-    assert!(policy
-        .kpasswd
-        .domain_controllers
-        .iter()
-        .all(|d| d.port == 464));
+    // No domain controllers are probed until an admin names real ones.
+    assert!(policy.kpasswd.domain_controllers.is_empty());
     assert!(policy.directory_allowed("0oaAD", "corp.example.com AD"));
     assert!(policy.force_sync_applies_to("0oaAD2", "example.com AD"));
     assert!(policy.kpasswd_applies_to("0oaAD", "corp.example.com AD"));
