@@ -1,3 +1,58 @@
-fn main() {
-    println!("okta-sim: not yet implemented");
+//! okta-sim: serves an Okta-compatible simulated org from a scenario file (or a generated one).
+
+use clap::Parser;
+use remediator::sim::{generate, GenerateSpec, Scenario, Sim};
+
+/// An Okta-compatible simulated org over HTTP.
+#[derive(Debug, Parser)]
+#[command(name = "okta-sim", version)]
+struct Args {
+    /// Scenario file (TOML). Required unless --generate is given.
+    #[arg(long, required_unless_present = "generate")]
+    scenario: Option<std::path::PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8089")]
+    listen: String,
+    /// Serve a generated org instead of a scenario file.
+    #[arg(long)]
+    generate: bool,
+    /// Generated users.
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
+    /// Generated apps.
+    #[arg(long, default_value_t = 20)]
+    apps: usize,
+    /// Generated assignments.
+    #[arg(long, default_value_t = 2000)]
+    assignments: usize,
+    /// Share of generated assignments in ERROR.
+    #[arg(long, default_value_t = 0.01)]
+    error_ratio: f64,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let args = Args::parse();
+    let scenario = match (&args.scenario, args.generate) {
+        (_, true) => generate(GenerateSpec {
+            users: args.users,
+            apps: args.apps,
+            assignments: args.assignments,
+            error_ratio: args.error_ratio,
+            seed: args.seed,
+        }),
+        (Some(path), false) => Scenario::from_toml_file(path)?,
+        (None, false) => anyhow::bail!("--scenario FILE or --generate is required"),
+    };
+    let handle = Sim::start(scenario, &args.listen).await?;
+    println!("okta-sim listening on {}", handle.base_url());
+    tokio::signal::ctrl_c().await?;
+    handle.shutdown().await;
+    Ok(())
 }

@@ -1,0 +1,84 @@
+//! okta-sim's own `/__sim/` control routes: inject a System Log event, open or close a
+//! directory's port 464, dump the state. Not authenticated, not rate-limited.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::model::{ts, Org};
+use super::server::{parse_body, validation, ApiError, ApiResult, Shared};
+
+pub(crate) fn routes(state: Shared) -> Router {
+    Router::new()
+        .route("/__sim/events", post(inject_event))
+        .route("/__sim/directories/{app_id}/kpasswd", post(set_kpasswd))
+        .route("/__sim/state", get(state_dump))
+        .with_state(state)
+}
+
+async fn inject_event(State(state): State<Shared>, body: Bytes) -> ApiResult {
+    let event: Value = parse_body(&body)?;
+    if !event.is_object() {
+        return Err(ApiError::BadJson);
+    }
+    let mut org = state.org();
+    org.push_event(event);
+    Ok(StatusCode::CREATED.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KpasswdRequest {
+    open: bool,
+}
+
+async fn set_kpasswd(
+    State(state): State<Shared>,
+    Path(app_id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let req: KpasswdRequest = parse_body(&body)?;
+    let mut org = state.org();
+    let i = org
+        .app_pos(&app_id)
+        .ok_or_else(|| ApiError::NotFound(app_id.clone()))?;
+    let Some(dir) = org.apps[i].directory.as_mut() else {
+        return Err(validation(
+            "Api validation failed: app",
+            "The app is not a directory integration.",
+        ));
+    };
+    dir.kpasswd_open = req.open;
+    Ok(Json(json!({ "kpasswd_open": req.open })).into_response())
+}
+
+async fn state_dump(State(state): State<Shared>) -> ApiResult {
+    Ok(Json(dump(&state.org())).into_response())
+}
+
+/// A JSON dump of the sim-only view of the org (causes included).
+pub(crate) fn dump(org: &Org) -> Value {
+    let apps: Vec<Value> = org
+        .apps
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.id, "name": a.name, "status": a.status, "features": a.features(),
+                "provisioning": a.connection.as_ref().map(|c| json!({ "enabled": c.enabled, "token": c.token })),
+                "kpasswd_open": a.directory.as_ref().map(|d| d.kpasswd_open),
+                "mappings": a.mappings.iter().map(|m| json!({ "id": m.id, "status": m.status })).collect::<Vec<_>>(),
+                "users": a.users.iter().map(|u| json!({
+                    "id": u.id, "status": u.status, "syncState": u.sync_state,
+                    "cause": u.cause.as_ref().map(|c| format!("{c:?}")),
+                    "lastSync": u.last_sync.map(ts),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({ "users": org.users.len(), "groups": org.groups.len(), "events": org.events.len(), "apps": apps })
+}

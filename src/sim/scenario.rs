@@ -1,0 +1,483 @@
+//! The scenario file: the org okta-sim serves (TOML), its parsing and its validation errors.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::infra::{FaultRule, InfraConfig, RateLimitConfig};
+
+/// A whole simulated org. See `docs/okta-sim.md` for the format.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Org-wide settings: accepted API tokens and OAuth service apps.
+    #[serde(default)]
+    pub org: OrgSettings,
+    #[serde(default)]
+    pub users: Vec<UserSpec>,
+    #[serde(default)]
+    pub groups: Vec<GroupSpec>,
+    #[serde(default)]
+    pub apps: Vec<AppSpec>,
+    #[serde(default)]
+    pub agent_pools: Vec<AgentPoolSpec>,
+    /// System Log events, each a full `LogEvent` (`published` may be relative, e.g. "-2h").
+    #[serde(default)]
+    pub events: Vec<serde_json::Value>,
+    /// Transport-layer rate limits (see `infra`).
+    #[serde(default)]
+    pub rate_limits: RateLimitConfig,
+    /// Transport-layer faults (see `infra`).
+    #[serde(default)]
+    pub faults: Vec<FaultRule>,
+}
+
+/// Org settings.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgSettings {
+    /// Tokens accepted as `Authorization: SSWS <token>`.
+    #[serde(default)]
+    pub api_tokens: Vec<String>,
+    /// OAuth 2.0 service apps (private_key_jwt client credentials).
+    #[serde(default)]
+    pub service_apps: Vec<ServiceAppSpec>,
+    /// Delay before a Force Sync job completes (default 300 ms).
+    #[serde(default)]
+    pub force_sync_delay_ms: Option<u64>,
+}
+
+impl std::fmt::Debug for OrgSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrgSettings")
+            .field(
+                "api_tokens",
+                &format!("<{} redacted>", self.api_tokens.len()),
+            )
+            .field("service_apps", &self.service_apps)
+            .field("force_sync_delay_ms", &self.force_sync_delay_ms)
+            .finish()
+    }
+}
+
+/// An OAuth 2.0 service app.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAppSpec {
+    pub client_id: String,
+    /// RSA public key (PEM) that verifies the client assertion.
+    #[serde(default)]
+    pub public_key_pem: Option<String>,
+    /// Or a path to it, relative to the scenario file.
+    #[serde(default)]
+    pub public_key_file: Option<PathBuf>,
+    /// Scopes this app is granted.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// An Okta user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    /// `00u...`, 20 characters.
+    pub id: String,
+    #[serde(default = "default_active")]
+    pub status: String,
+    /// `login`, `email`, `firstName`, `lastName` and any custom attributes.
+    pub profile: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub created: Option<String>,
+}
+
+/// An Okta group.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Ids of member users.
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// An app instance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    /// `0oa...`.
+    pub id: String,
+    /// The app's catalog name, e.g. `active_directory`, `okta_org2org`, `slack`.
+    pub name: String,
+    pub label: String,
+    #[serde(default = "default_active")]
+    pub status: String,
+    #[serde(default = "default_sign_on")]
+    pub sign_on_mode: String,
+    /// Extra read-only features beyond those the capabilities imply (e.g. GROUP_PUSH).
+    #[serde(default)]
+    pub features: Vec<String>,
+    #[serde(default)]
+    pub provisioning: Option<ProvisioningSpec>,
+    #[serde(default)]
+    pub capabilities: CapabilitiesSpec,
+    #[serde(default)]
+    pub users: Vec<AppUserSpec>,
+    #[serde(default)]
+    pub group_push: Vec<GroupPushSpec>,
+    /// Set for a directory integration (AD/LDAP).
+    #[serde(default)]
+    pub directory: Option<DirectorySpec>,
+}
+
+/// The app's provisioning connection.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisioningSpec {
+    /// `ENABLED` or `DISABLED`.
+    pub status: String,
+    #[serde(default = "default_auth_scheme")]
+    pub auth_scheme: String,
+    /// Whether the stored token is currently accepted by the target app.
+    #[serde(default = "default_token_state")]
+    pub token: TokenState,
+    /// Tokens that count as valid when a new one is posted.
+    #[serde(default)]
+    pub valid_tokens: Vec<String>,
+}
+
+impl std::fmt::Debug for ProvisioningSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProvisioningSpec")
+            .field("status", &self.status)
+            .field("auth_scheme", &self.auth_scheme)
+            .field("token", &self.token)
+            .field("valid_tokens", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Whether a connection's token works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenState {
+    Valid,
+    Stale,
+}
+
+/// USER_PROVISIONING capabilities.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CapabilitiesSpec {
+    pub lifecycle_create: bool,
+    pub update_profile: bool,
+    pub lifecycle_deactivate: bool,
+    pub update_password: bool,
+}
+
+impl Default for CapabilitiesSpec {
+    fn default() -> Self {
+        Self {
+            lifecycle_create: true,
+            update_profile: true,
+            lifecycle_deactivate: true,
+            update_password: false,
+        }
+    }
+}
+
+/// One app user (an assignment).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppUserSpec {
+    /// The Okta user's id.
+    pub id: String,
+    #[serde(default = "default_provisioned")]
+    pub status: String,
+    #[serde(default = "default_synchronized")]
+    pub sync_state: String,
+    #[serde(default)]
+    pub profile: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub last_sync: Option<String>,
+    #[serde(default = "default_scope")]
+    pub scope: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Sim-only: why the last push failed (never on the wire).
+    #[serde(default)]
+    pub cause: Option<String>,
+    /// Sim-only: the failure text, reachable only through the System Log.
+    #[serde(default)]
+    pub error_text: Option<String>,
+    /// Event type of the seeded failure event (default `application.provision.user.push`).
+    #[serde(default)]
+    pub error_event_type: Option<String>,
+}
+
+/// A group push mapping.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPushSpec {
+    /// `gPm...`.
+    pub id: String,
+    pub source_group_id: String,
+    pub target_group_id: String,
+    /// `ACTIVE`, `INACTIVE` or `ERROR`.
+    pub status: String,
+    #[serde(default)]
+    pub error_summary: Option<String>,
+    #[serde(default)]
+    pub last_updated: Option<String>,
+}
+
+/// A directory integration's sim-only settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySpec {
+    /// Whether port 464 (kpasswd) is reachable from the agents.
+    #[serde(default = "default_true")]
+    pub kpasswd_open: bool,
+    /// To-Okta mappings: app-user attribute -> Okta profile attribute.
+    #[serde(default)]
+    pub mappings: BTreeMap<String, String>,
+}
+
+/// A directory agent pool.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentPoolSpec {
+    pub id: String,
+    pub name: String,
+    #[serde(default = "default_pool_type", rename = "type")]
+    pub pool_type: String,
+    #[serde(default = "default_operational")]
+    pub operational_status: String,
+    #[serde(default)]
+    pub agents: Vec<AgentSpec>,
+}
+
+/// A directory agent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSpec {
+    pub id: String,
+    pub name: String,
+    #[serde(default = "default_operational")]
+    pub operational_status: String,
+    #[serde(default)]
+    pub last_connection: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+fn default_active() -> String {
+    "ACTIVE".into()
+}
+fn default_sign_on() -> String {
+    "SAML_2_0".into()
+}
+fn default_auth_scheme() -> String {
+    "TOKEN".into()
+}
+fn default_token_state() -> TokenState {
+    TokenState::Valid
+}
+fn default_provisioned() -> String {
+    "PROVISIONED".into()
+}
+fn default_synchronized() -> String {
+    "SYNCHRONIZED".into()
+}
+fn default_scope() -> String {
+    "USER".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_pool_type() -> String {
+    "AD".into()
+}
+fn default_operational() -> String {
+    "OPERATIONAL".into()
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML message names the line, column and field.
+    #[error("invalid scenario {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid scenario {path}: {field}: {message}")]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file. Errors name the file, the line and the field.
+    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self, ScenarioError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut scenario = Self::from_toml_str(&text, path)?;
+        scenario.resolve_key_files(path)?;
+        Ok(scenario)
+    }
+
+    /// Parses and validates scenario text; `origin` names it in errors.
+    pub fn from_toml_str(text: &str, origin: &Path) -> Result<Self, ScenarioError> {
+        let scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        scenario.validate(origin)?;
+        Ok(scenario)
+    }
+
+    /// The transport-layer part of the scenario.
+    pub(crate) fn infra_config(&self) -> InfraConfig {
+        InfraConfig {
+            rate_limits: self.rate_limits.clone(),
+            faults: self.faults.clone(),
+        }
+    }
+
+    fn resolve_key_files(&mut self, path: &Path) -> Result<(), ScenarioError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for (i, app) in self.org.service_apps.iter_mut().enumerate() {
+            let Some(file) = &app.public_key_file else {
+                continue;
+            };
+            let full = dir.join(file);
+            let pem = std::fs::read_to_string(&full).map_err(|e| ScenarioError::Invalid {
+                path: path.to_owned(),
+                field: format!("org.service_apps[{i}].public_key_file"),
+                message: format!("cannot read {}: {e}", full.display()),
+            })?;
+            app.public_key_pem = Some(pem);
+        }
+        Ok(())
+    }
+
+    fn validate(&self, origin: &Path) -> Result<(), ScenarioError> {
+        let invalid = |field: String, message: String| ScenarioError::Invalid {
+            path: origin.to_owned(),
+            field,
+            message,
+        };
+        for (i, u) in self.users.iter().enumerate() {
+            if !u.id.starts_with("00u") {
+                return Err(invalid(
+                    format!("users[{i}].id"),
+                    format!("{:?} must start with 00u", u.id),
+                ));
+            }
+            if !u.profile.get("login").is_some_and(|v| v.is_string()) {
+                return Err(invalid(
+                    format!("users[{i}].profile.login"),
+                    "missing".into(),
+                ));
+            }
+        }
+        let user_ids: std::collections::HashSet<&str> =
+            self.users.iter().map(|u| u.id.as_str()).collect();
+        for (a, app) in self.apps.iter().enumerate() {
+            if !app.id.starts_with("0oa") {
+                return Err(invalid(
+                    format!("apps[{a}].id"),
+                    format!("{:?} must start with 0oa", app.id),
+                ));
+            }
+            if let Some(p) = &app.provisioning {
+                check_enum(&p.status, &["ENABLED", "DISABLED"])
+                    .map_err(|m| invalid(format!("apps[{a}].provisioning.status"), m))?;
+            }
+            for (i, au) in app.users.iter().enumerate() {
+                let field = |f: &str| format!("apps[{a}].users[{i}].{f}");
+                if !user_ids.contains(au.id.as_str()) {
+                    return Err(invalid(field("id"), format!("unknown user {:?}", au.id)));
+                }
+                check_enum(&au.sync_state, SYNC_STATES)
+                    .map_err(|m| invalid(field("sync_state"), m))?;
+                check_enum(&au.status, APP_USER_STATUSES)
+                    .map_err(|m| invalid(field("status"), m))?;
+                if let Some(cause) = &au.cause {
+                    cause
+                        .parse::<crate::sim::model::Cause>()
+                        .map_err(|m| invalid(field("cause"), m))?;
+                }
+                if let Some(t) = &au.last_sync {
+                    parse_time(t, Utc::now()).map_err(|m| invalid(field("last_sync"), m))?;
+                }
+            }
+            for (i, m) in app.group_push.iter().enumerate() {
+                check_enum(&m.status, &["ACTIVE", "INACTIVE", "ERROR"])
+                    .map_err(|e| invalid(format!("apps[{a}].group_push[{i}].status"), e))?;
+            }
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            if let Some(p) = e.get("published").and_then(|p| p.as_str()) {
+                parse_time(p, Utc::now())
+                    .map_err(|m| invalid(format!("events[{i}].published"), m))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+const SYNC_STATES: &[&str] = &[
+    "DISABLED",
+    "ERROR",
+    "OUT_OF_SYNC",
+    "SYNCHRONIZED",
+    "SYNCING",
+];
+const APP_USER_STATUSES: &[&str] = &[
+    "ACTIVE",
+    "APPROVED",
+    "DEPROVISIONED",
+    "IMPLICIT",
+    "IMPORTED",
+    "INACTIVE",
+    "MATCHED",
+    "PENDING",
+    "PROVISIONED",
+    "REVOKED",
+    "STAGED",
+    "SUSPENDED",
+    "UNASSIGNED",
+];
+
+fn check_enum(value: &str, allowed: &[&str]) -> Result<(), String> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(format!("{value:?} is not one of {}", allowed.join(", ")))
+}
+
+/// Parses an RFC3339 timestamp or a time relative to `now` like "-2h" or "-30s".
+pub(crate) fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if let Some(rel) = text.strip_prefix('-') {
+        let d = humantime::parse_duration(rel).map_err(|e| format!("{text:?}: {e}"))?;
+        let d = chrono::Duration::from_std(d).map_err(|e| format!("{text:?}: {e}"))?;
+        return Ok(now - d);
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{text:?} is neither RFC3339 nor relative like \"-2h\": {e}"))
+}
