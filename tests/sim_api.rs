@@ -402,6 +402,28 @@ async fn oauth_private_key_jwt_round_trip_and_scopes() {
         .await
         .expect("req");
     assert_error(r, StatusCode::UNAUTHORIZED, "E0000011").await;
+    // group push needs okta.groups.read as well as okta.apps.read
+    let mappings = format!(
+        "{}/api/v1/apps/0oahealthyslack00001/group-push/mappings",
+        sim.base_url()
+    );
+    let r = http
+        .get(&mappings)
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .expect("req");
+    assert_error(r, StatusCode::FORBIDDEN, "E0000006").await;
+    let both = request_token(&sim, &assertion, "okta.apps.read okta.groups.read").await;
+    let both: Value = both.json().await.expect("json");
+    let both = format!("Bearer {}", both["access_token"].as_str().expect("token"));
+    let r = http
+        .get(&mappings)
+        .header("Authorization", &both)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -894,7 +916,10 @@ async fn logs_filter_paging_and_polling() {
         .iter()
         .find(|e| e["eventType"] == "application.provision.user.sync")
         .expect("sync event");
-    assert!(sync["outcome"]["reason"].is_null());
+    assert!(
+        sync["outcome"].get("reason").is_none(),
+        "no reason, as in the KPASSWD pattern"
+    );
     assert!(
         sync["uuid"].is_string() && sync["actor"].is_object() && sync["transaction"].is_object()
     );
@@ -1207,4 +1232,22 @@ error_text = "boom"
         .send(reqwest::Method::POST, "/__sim/events", Some(json!([1, 2])))
         .await;
     assert_error(r, StatusCode::BAD_REQUEST, "E0000003").await;
+}
+
+#[tokio::test]
+async fn dropping_the_handle_without_shutdown_also_stops_it() {
+    let sim = start("healthy.toml").await;
+    let addr = sim.addr();
+    drop(sim);
+    // The accept loop stops once it observes the cancellation; poll (bounded) until refused.
+    let mut refused = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(refused, "the listener closes after the handle is dropped");
 }

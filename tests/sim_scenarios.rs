@@ -216,3 +216,120 @@ async fn generated_org_serves_its_failures_through_the_system_log() {
         "one seeded failure event per app user in ERROR"
     );
 }
+
+async fn start_inline(text: &str) -> remediator::sim::SimHandle {
+    let scenario = parse(text).expect("valid inline scenario");
+    Sim::start(scenario, "127.0.0.1:0").await.expect("start")
+}
+
+#[tokio::test]
+async fn scenario_rate_limits_and_faults_reach_the_transport_layer() {
+    let sim = start_inline(
+        "[org]\napi_tokens = [\"t\"]\n\n[rate_limits]\napps = 2\n\n[[faults]]\npath_prefix = \"/api/v1/users\"\nkind = { type = \"server-error\", status = 503 }\ncount = 1\n",
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        http.get(format!("{}{path}", sim.base_url()))
+            .header("Authorization", "SSWS t")
+            .send()
+    };
+    for _ in 0..2 {
+        let r = get("/api/v1/apps").await.expect("request");
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        assert_eq!(r.headers()["x-rate-limit-limit"], "2");
+    }
+    let r = get("/api/v1/apps").await.expect("request");
+    assert_eq!(r.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["errorCode"], "E0000047");
+    let r = get("/api/v1/users").await.expect("request");
+    assert_eq!(r.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let r = get("/api/v1/users").await.expect("request");
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::OK,
+        "the fault applied once"
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_answer_okta_errors() {
+    let sim = start_inline("[org]\napi_tokens = [\"t\"]\n").await;
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{}/api/v1/nothing-here", sim.base_url()))
+        .header("Authorization", "SSWS t")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.expect("json")["errorCode"],
+        "E0000007"
+    );
+    let r = http
+        .delete(format!("{}/api/v1/apps", sim.base_url()))
+        .header("Authorization", "SSWS t")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), reqwest::StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.expect("json")["errorCode"],
+        "E0000022"
+    );
+}
+
+#[test]
+fn json_scenarios_load_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("org.json");
+    let text = r#"{ "org": { "api_tokens": ["t"] },
+        "users": [{ "id": "00u00000000000000001", "profile": { "login": "a@example.com" } }],
+        "apps": [{ "id": "0oa00000000000000001", "name": "slack", "label": "Slack",
+                   "users": [{ "id": "00u00000000000000001", "sync_state": "ERROR", "cause": "transient" }] }] }"#;
+    std::fs::write(&path, text).expect("write");
+    let s = Scenario::from_file(&path).expect("json loads");
+    assert_eq!(s.apps[0].users[0].cause.as_deref(), Some("transient"));
+    std::fs::write(&path, r#"{ "org": { "api_tokens": ["t"], "extra": 1 } }"#).expect("write");
+    let err = Scenario::from_file(&path)
+        .expect_err("unknown key")
+        .to_string();
+    assert!(
+        err.contains("org.json") && err.contains("extra") && err.contains("line 1"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn injected_events_keep_their_published_time() {
+    let sim = start_inline("[org]\napi_tokens = [\"t\"]\n").await;
+    let http = reqwest::Client::new();
+    for (event_type, published) in [("late", "-1m"), ("early", "-10m")] {
+        let r = http
+            .post(format!("{}/__sim/events", sim.base_url()))
+            .json(&serde_json::json!({ "eventType": event_type, "published": published }))
+            .send()
+            .await
+            .expect("inject");
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    }
+    let events: Vec<serde_json::Value> = http
+        .get(format!("{}/api/v1/logs", sim.base_url()))
+        .header("Authorization", "SSWS t")
+        .send()
+        .await
+        .expect("logs")
+        .json()
+        .await
+        .expect("json");
+    let types: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["eventType"].as_str())
+        .collect();
+    assert_eq!(types, ["early", "late"], "sorted by published");
+    assert!(events
+        .iter()
+        .all(|e| e["uuid"].is_string() && e["published"].is_string()));
+}

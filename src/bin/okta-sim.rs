@@ -7,7 +7,7 @@ use remediator::sim::{generate, GenerateSpec, Scenario, Sim};
 #[derive(Debug, Parser)]
 #[command(name = "okta-sim", version)]
 struct Args {
-    /// Scenario file (TOML). Required unless --generate is given.
+    /// Scenario file (TOML, or JSON by its .json extension). Required unless --generate is given.
     #[arg(long, required_unless_present = "generate")]
     scenario: Option<std::path::PathBuf>,
     /// Address to listen on.
@@ -47,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
             error_ratio: args.error_ratio,
             seed: args.seed,
         }),
-        (Some(path), false) => Scenario::from_toml_file(path)?,
+        (Some(path), false) => Scenario::from_file(path)?,
         (None, false) => anyhow::bail!("--scenario FILE or --generate is required"),
     };
     let handle = Sim::start(scenario, &args.listen).await?;

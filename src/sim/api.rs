@@ -10,7 +10,7 @@ use axum::{Extension, Json, Router};
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
-use super::model::{ts, Actor, App, AppUser, Mapping, Org, User};
+use super::model::{strip_nulls, ts, Actor, App, AppUser, Mapping, Org, User};
 use super::scenario::TokenState;
 use super::server::{
     paged, parse_body, provisioning_not_enabled, validation, ApiError, ApiResult, Params, Shared,
@@ -86,6 +86,12 @@ fn href(state: &SimState, path: &str) -> Value {
     json!({ "href": format!("{}{path}", state.base_url) })
 }
 
+/// A rendered object without its null members (see [`strip_nulls`]).
+fn stripped(mut value: Value) -> Value {
+    strip_nulls(&mut value);
+    value
+}
+
 fn render_app(state: &SimState, a: &App) -> Value {
     json!({
         "id": a.id,
@@ -96,7 +102,7 @@ fn render_app(state: &SimState, a: &App) -> Value {
         "lastUpdated": ts(a.last_updated),
         "signOnMode": a.sign_on_mode,
         "features": a.features(),
-        "accessibility": { "selfService": false, "errorRedirectUrl": null, "loginRedirectUrl": null },
+        "accessibility": { "selfService": false },
         "visibility": { "autoSubmitToolbar": false, "hide": { "iOS": false, "web": false }, "appLinks": {} },
         "credentials": { "userNameTemplate": { "template": "${source.login}", "type": "BUILT_IN" }, "signing": {} },
         "settings": { "app": {}, "notifications": {} },
@@ -110,7 +116,7 @@ fn render_app(state: &SimState, a: &App) -> Value {
 }
 
 fn render_app_user(state: &SimState, app: &App, u: &AppUser) -> Value {
-    json!({
+    stripped(json!({
         "id": u.id,
         "externalId": u.external_id,
         "created": ts(u.created),
@@ -118,7 +124,6 @@ fn render_app_user(state: &SimState, app: &App, u: &AppUser) -> Value {
         "scope": u.scope,
         "status": u.status,
         "statusChanged": ts(u.created),
-        "passwordChanged": null,
         "syncState": u.sync_state,
         "lastSync": u.last_sync.map(ts),
         "credentials": { "userName": u.profile.get("email").cloned().unwrap_or(Value::Null) },
@@ -127,7 +132,7 @@ fn render_app_user(state: &SimState, app: &App, u: &AppUser) -> Value {
             "app": href(state, &format!("/api/v1/apps/{}", app.id)),
             "user": href(state, &format!("/api/v1/users/{}", u.id)),
         },
-    })
+    }))
 }
 
 fn render_user(state: &SimState, u: &User) -> Value {
@@ -137,9 +142,7 @@ fn render_user(state: &SimState, u: &User) -> Value {
         "created": ts(u.created),
         "activated": ts(u.created),
         "statusChanged": ts(u.created),
-        "lastLogin": null,
         "lastUpdated": ts(u.last_updated),
-        "passwordChanged": null,
         "type": { "id": "otysimdefault0000000" },
         "profile": u.profile,
         "credentials": { "provider": { "type": "OKTA", "name": "OKTA" } },
@@ -148,7 +151,7 @@ fn render_user(state: &SimState, u: &User) -> Value {
 }
 
 fn render_mapping(state: &SimState, app: &App, m: &Mapping) -> Value {
-    json!({
+    stripped(json!({
         "id": m.id,
         "sourceGroupId": m.source_group_id,
         "targetGroupId": m.target_group_id,
@@ -161,7 +164,7 @@ fn render_mapping(state: &SimState, app: &App, m: &Mapping) -> Value {
             "sourceGroup": href(state, &format!("/api/v1/groups/{}", m.source_group_id)),
             "targetGroup": href(state, &format!("/api/v1/groups/{}", m.target_group_id)),
         },
-    })
+    }))
 }
 
 fn status_of(on: bool) -> &'static str {
@@ -349,7 +352,7 @@ async fn update_app_user(
     if enabled && (changed || in_error) {
         org.attempt_push(i, &user_id, &actor);
     } else if changed {
-        let target = json!({ "id": user_id, "type": "AppUser", "alternateId": user_id, "displayName": user_id, "detailEntry": null });
+        let target = json!({ "id": user_id, "type": "AppUser", "alternateId": user_id, "displayName": user_id });
         org.app_event(
             i,
             "application.user_membership.update",
@@ -691,7 +694,7 @@ async fn get_mapping(
 }
 
 fn mapping_target(m: &Mapping) -> Value {
-    json!({ "id": m.id, "type": "GroupPushMapping", "alternateId": m.target_group_id, "displayName": m.source_group_id, "detailEntry": null })
+    json!({ "id": m.id, "type": "GroupPushMapping", "alternateId": m.target_group_id, "displayName": m.source_group_id })
 }
 
 async fn patch_mapping(
@@ -821,7 +824,7 @@ async fn list_groups(State(state): State<Shared>, RawQuery(q): RawQuery) -> ApiR
                 "lastMembershipUpdated": ts(g.created),
                 "objectClass": ["okta:user_group"],
                 "type": "OKTA_GROUP",
-                "profile": { "name": g.name, "description": g.description },
+                "profile": stripped(json!({ "name": g.name, "description": g.description })),
                 "_links": { "self": href(&state, &format!("/api/v1/groups/{}", g.id)) },
             })
         },

@@ -10,7 +10,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::model::{ts, Org};
+use super::model::{complete_event, ts, Org};
+use super::scenario::parse_time;
 use super::server::{parse_body, validation, ApiError, ApiResult, Shared};
 
 pub(crate) fn routes(state: Shared) -> Router {
@@ -26,8 +27,17 @@ async fn inject_event(State(state): State<Shared>, body: Bytes) -> ApiResult {
     if !event.is_object() {
         return Err(ApiError::BadJson);
     }
+    let now = chrono::Utc::now();
+    let published = match event.get("published").and_then(Value::as_str) {
+        None => now,
+        Some(text) => {
+            parse_time(text, now).map_err(|m| validation("Api validation failed: published", &m))?
+        }
+    };
+    let mut event = event;
+    complete_event(&mut event, published);
     let mut org = state.org();
-    org.push_event(event);
+    org.push_event_at(published, event);
     Ok(StatusCode::CREATED.into_response())
 }
 

@@ -436,9 +436,9 @@ impl Org {
             "outcome": { "result": if success { "SUCCESS" } else { "FAILURE" }, "reason": reason },
             "actor": actor_json(actor),
             "target": [
-                { "id": user_id, "type": "User", "alternateId": login, "displayName": name, "detailEntry": null },
-                { "id": app.id, "type": "AppInstance", "alternateId": app.label, "displayName": app.label, "detailEntry": null },
-                { "id": user_id, "type": "AppUser", "alternateId": login, "displayName": name, "detailEntry": null },
+                { "id": user_id, "type": "User", "alternateId": login, "displayName": name },
+                { "id": app.id, "type": "AppInstance", "alternateId": app.label, "displayName": app.label },
+                { "id": user_id, "type": "AppUser", "alternateId": login, "displayName": name },
             ],
             "debugContext": { "debugData": { "appname": app.name } },
         });
@@ -468,7 +468,7 @@ impl Org {
     ) {
         let a = &self.apps[app];
         let mut targets = vec![json!({
-            "id": a.id, "type": "AppInstance", "alternateId": a.label, "displayName": a.label, "detailEntry": null
+            "id": a.id, "type": "AppInstance", "alternateId": a.label, "displayName": a.label
         })];
         if let Some(t) = extra_target {
             targets.push(t);
@@ -603,8 +603,7 @@ impl Org {
                 "severity": "INFO",
                 "outcome": { "result": "SUCCESS", "reason": null },
                 "actor": actor_json(actor),
-                "target": [{ "id": user_id, "type": "User", "alternateId": login, "displayName": name,
-                             "detailEntry": null, "changeDetails": { "from": {}, "to": detail } }],
+                "target": [{ "id": user_id, "type": "User", "alternateId": login, "displayName": name, "changeDetails": { "from": {}, "to": detail } }],
                 "transaction": transaction_json(actor, "JOB"),
             }));
             changed.push(user_id);
@@ -720,7 +719,7 @@ pub(crate) fn display_name(u: &User) -> String {
 }
 
 pub(crate) fn actor_json(a: &Actor) -> Value {
-    json!({ "id": a.id, "type": a.kind, "alternateId": a.alternate_id, "displayName": a.display_name, "detailEntry": null })
+    json!({ "id": a.id, "type": a.kind, "alternateId": a.alternate_id, "displayName": a.display_name })
 }
 
 fn transaction_json(a: &Actor, kind: &str) -> Value {
@@ -745,18 +744,14 @@ pub(crate) fn complete_event(body: &mut Value, published: DateTime<Utc>) {
         .or_insert_with(|| json!(uuid::Uuid::new_v4().to_string()));
     obj.entry("version").or_insert_with(|| json!("0"));
     obj.entry("severity").or_insert_with(|| json!("INFO"));
-    obj.entry("legacyEventType").or_insert(Value::Null);
-    obj.entry("displayMessage").or_insert(Value::Null);
-    let outcome = obj
-        .entry("outcome")
+    obj.entry("outcome")
         .or_insert_with(|| json!({ "result": "SUCCESS" }));
-    if let Some(outcome) = outcome.as_object_mut() {
-        outcome.entry("reason").or_insert(Value::Null);
-    }
     obj.entry("actor")
         .or_insert_with(|| actor_json(&Actor::system()));
     obj.entry("target").or_insert_with(|| json!([]));
-    obj.entry("client").or_insert_with(|| json!({ "userAgent": null, "zone": null, "device": null, "id": null, "ipAddress": null, "geographicalContext": null }));
+    obj.entry("client").or_insert_with(
+        || json!({ "device": "Unknown", "ipAddress": "127.0.0.1", "zone": "null" }),
+    );
     obj.entry("request")
         .or_insert_with(|| json!({ "ipChain": [] }));
     obj.entry("authenticationContext")
@@ -767,4 +762,20 @@ pub(crate) fn complete_event(body: &mut Value, published: DateTime<Utc>) {
     obj.entry("transaction").or_insert_with(
         || json!({ "type": "JOB", "id": uuid::Uuid::new_v4().simple().to_string(), "detail": {} }),
     );
+    // The spec declares `outcome.reason` a non-nullable string: a missing reason (Okta sends
+    // null on some provisioning failures) is left out, like every other null.
+    strip_nulls(body);
+}
+
+/// Removes null-valued members recursively: Okta's schemas declare these fields non-nullable,
+/// so an absent value is left out rather than sent as null.
+pub(crate) fn strip_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
 }

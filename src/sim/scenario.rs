@@ -339,6 +339,26 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// Reads a scenario file, TOML or (by its `.json` extension) JSON.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ScenarioError> {
+        let path = path.as_ref();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            return Self::from_toml_file(path);
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut scenario: Scenario =
+            serde_json::from_str(&text).map_err(|e| ScenarioError::Parse {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+        scenario.resolve_key_files(path)?;
+        scenario.validate(path)?;
+        Ok(scenario)
+    }
+
     /// Parses and validates scenario text; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &Path) -> Result<Self, ScenarioError> {
         let scenario: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
@@ -480,4 +500,43 @@ pub(crate) fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{text:?} is neither RFC3339 nor relative like \"-2h\": {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_absolute_or_relative_to_start() {
+        let now = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        let two_hours = parse_time("-2h", now).expect("relative");
+        assert_eq!(now - two_hours, chrono::Duration::hours(2));
+        let mixed = parse_time("-9m30s", now).expect("relative");
+        assert_eq!(now - mixed, chrono::Duration::seconds(570));
+        let abs = parse_time("2025-12-31T00:00:00Z", now).expect("absolute");
+        assert_eq!(abs.to_rfc3339(), "2025-12-31T00:00:00+00:00");
+        assert!(parse_time("tomorrow", now).is_err());
+        assert!(parse_time("-2 fortnights", now).is_err());
+    }
+
+    #[test]
+    fn debug_output_redacts_tokens() {
+        let settings = OrgSettings {
+            api_tokens: vec!["super-secret-token".into()],
+            ..OrgSettings::default()
+        };
+        let provisioning = ProvisioningSpec {
+            status: "ENABLED".into(),
+            auth_scheme: "TOKEN".into(),
+            token: TokenState::Valid,
+            valid_tokens: vec!["another-secret".into()],
+        };
+        let shown = format!("{settings:?} {provisioning:?}");
+        assert!(
+            !shown.contains("super-secret-token") && !shown.contains("another-secret"),
+            "{shown}"
+        );
+    }
 }

@@ -438,6 +438,19 @@ fn required_scope(method: &Method, path: &str) -> &'static str {
     }
 }
 
+/// Every scope an endpoint needs: group push also needs the groups scope, as the spec says.
+fn required_scopes(method: &Method, path: &str) -> Vec<&'static str> {
+    let mut scopes = vec![required_scope(method, path)];
+    if path.contains("/group-push/") {
+        scopes.push(if method == Method::GET {
+            "okta.groups.read"
+        } else {
+            "okta.groups.manage"
+        });
+    }
+    scopes
+}
+
 /// Whether `granted` covers `needed` (a `.manage` scope covers its `.read`).
 fn scope_covers(granted: &[String], needed: &str) -> bool {
     let manage = needed.strip_suffix(".read").map(|p| format!("{p}.manage"));
@@ -495,7 +508,10 @@ fn actor_for(
     if issued.expires <= Utc::now() {
         return Err(ApiError::InvalidToken);
     }
-    if !scope_covers(&issued.scopes, required_scope(method, path)) {
+    if !required_scopes(method, path)
+        .iter()
+        .all(|needed| scope_covers(&issued.scopes, needed))
+    {
         return Err(ApiError::Forbidden);
     }
     Ok(Actor {
