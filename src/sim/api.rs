@@ -554,11 +554,8 @@ async fn post_connection(
             None,
         );
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(render_connection(&state, &org.apps[i])),
-    )
-        .into_response())
+    // The spec documents 200 (not 201) for this update-or-create operation.
+    Ok(Json(render_connection(&state, &org.apps[i])).into_response())
 }
 
 async fn activate_connection(
