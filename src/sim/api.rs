@@ -92,6 +92,21 @@ fn stripped(mut value: Value) -> Value {
     value
 }
 
+/// What a directory app reports as `signOnMode`.
+///
+/// Okta sends `null` for directory integrations (AD, LDAP; okta/okta-sdk-dotnet#821), but its
+/// spec makes `signOnMode` required and non-nullable, and each mapped mode selects a subtype of
+/// `Application`: BOOKMARK, for one, requires `name: bookmark`, which a directory app is not. The
+/// spec wins here: a directory app reports the generic default mode, whatever the scenario says.
+const DIRECTORY_SIGN_ON_MODE: &str = "SAML_2_0";
+
+fn sign_on_mode(a: &App) -> &str {
+    if a.directory.is_some() {
+        return DIRECTORY_SIGN_ON_MODE;
+    }
+    &a.sign_on_mode
+}
+
 fn render_app(state: &SimState, a: &App) -> Value {
     json!({
         "id": a.id,
@@ -100,7 +115,7 @@ fn render_app(state: &SimState, a: &App) -> Value {
         "status": a.status,
         "created": ts(a.created),
         "lastUpdated": ts(a.last_updated),
-        "signOnMode": a.sign_on_mode,
+        "signOnMode": sign_on_mode(a),
         "features": a.features(),
         "accessibility": { "selfService": false },
         "visibility": { "autoSubmitToolbar": false, "hide": { "iOS": false, "web": false }, "appLinks": {} },
