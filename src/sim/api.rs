@@ -302,6 +302,7 @@ async fn list_app_users(
     RawQuery(q): RawQuery,
 ) -> ApiResult {
     let params = Params::parse(q.as_deref());
+    let expand = expand_user(&params);
     let org = state.org();
     let app = &org.apps[app_pos(&org, &app_id)?];
     let path = format!("/api/v1/apps/{app_id}/users");
@@ -312,20 +313,45 @@ async fn list_app_users(
         &app.users,
         APP_USERS_LIMIT.0,
         APP_USERS_LIMIT.1,
-        |u| render_app_user(&state, app, u),
+        |u| render_app_user_expanded(&state, &org, app, u, expand),
     )
+}
+
+/// Whether `expand=user` asks for the Okta user in `_embedded.user` (`queryAppUserExpand`).
+fn expand_user(params: &Params) -> bool {
+    params.get("expand") == Some("user")
+}
+
+/// An app user, with `_embedded.user` when `expand` is set and the Okta user exists.
+fn render_app_user_expanded(
+    state: &SimState,
+    org: &Org,
+    app: &App,
+    u: &AppUser,
+    expand: bool,
+) -> Value {
+    let mut out = render_app_user(state, app, u);
+    if let (true, Some(user), Value::Object(map)) = (expand, org.user(&u.id), &mut out) {
+        map.insert(
+            "_embedded".into(),
+            json!({ "user": render_user(state, user) }),
+        );
+    }
+    out
 }
 
 async fn get_app_user(
     State(state): State<Shared>,
     Path((app_id, user_id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
 ) -> ApiResult {
+    let expand = expand_user(&Params::parse(q.as_deref()));
     let org = state.org();
     let app = &org.apps[app_pos(&org, &app_id)?];
     let u = app
         .app_user(&user_id)
         .ok_or(ApiError::NotFound(user_id.clone()))?;
-    Ok(Json(render_app_user(&state, app, u)).into_response())
+    Ok(Json(render_app_user_expanded(&state, &org, app, u, expand)).into_response())
 }
 
 /// POST of an app user: updates the profile; a push is attempted when the profile changed or
