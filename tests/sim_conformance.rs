@@ -11,7 +11,9 @@ use remediator::sim::{Scenario, Sim, SimHandle};
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
-use support::openapi::{assert_conforms, operation_id, schema_enum};
+use support::openapi::{
+    assert_conforms, operation_id, schema_enum, validate_schema, ERROR_REQUIRED_FIELDS,
+};
 
 /// The API token of `all-situations.toml`.
 const TOKEN: &str = "test-token-all";
@@ -97,6 +99,34 @@ impl Api {
     /// Sends a request and checks what every response must satisfy: spec conformance of the
     /// body for its status, the common headers, the `Link` format and the enum values.
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let (url, reply) = self.send(method.clone(), path, body).await;
+        let context = format!("{method} {url} -> {}", reply.status);
+        assert_conforms(method.as_str(), &url, reply.status, &reply.body);
+        assert_common_headers(&context, &reply.headers);
+        assert_links(&context, &self.base, &url, &reply.headers, &reply.body);
+        assert_enums(&context, &url, &reply.body);
+        reply
+    }
+
+    /// A call to a route the spec does not describe (okta-sim's models of Okta's non-public
+    /// endpoints, unknown paths): the common headers, and an Okta `Error` body for an error.
+    async fn call_outside_spec(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let (url, reply) = self.send(method.clone(), path, body).await;
+        let context = format!("{method} {url} -> {}", reply.status);
+        assert_eq!(
+            operation_id(method.as_str(), &url),
+            None,
+            "{context}: the spec describes this route; use call"
+        );
+        assert_common_headers(&context, &reply.headers);
+        if reply.status >= 400 {
+            assert_okta_error(&context, &reply.body);
+        }
+        reply
+    }
+
+    /// Sends a request; the body is parsed as JSON (`Null` when empty).
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (String, Reply) {
         let url = self.url(path);
         let mut request = self.http.request(method.clone(), &url);
         if let Some(auth) = &self.auth {
@@ -116,16 +146,12 @@ impl Api {
                 panic!("{method} {url} -> {status}: body is not JSON ({e}): {text}")
             })
         };
-        let context = format!("{method} {url} -> {status}");
-        assert_conforms(method.as_str(), &url, status, &body);
-        assert_common_headers(&context, &headers);
-        assert_links(&context, &self.base, &url, &headers, &body);
-        assert_enums(&context, &url, &body);
-        Reply {
+        let reply = Reply {
             status,
             headers,
             body,
-        }
+        };
+        (url, reply)
     }
 
     /// A call that must answer `status`.
@@ -189,6 +215,15 @@ fn assert_common_headers(context: &str, headers: &HeaderMap) {
             value.parse::<u64>().is_ok(),
             "{context}: {name} is not a non-negative integer: {value}"
         );
+    }
+}
+
+/// An error body is the spec's `Error` object with Okta's always-present fields.
+fn assert_okta_error(context: &str, body: &Value) {
+    validate_schema("Error", body)
+        .unwrap_or_else(|e| panic!("{context}: not an Okta error: {e:?}; body {body}"));
+    for field in ERROR_REQUIRED_FIELDS {
+        assert!(body[field].is_string(), "{context}: no {field} in {body}");
     }
 }
 
@@ -428,7 +463,7 @@ async fn app_users_list_get_and_update_conform() {
         for au in expanded.as_array().expect("a list") {
             let user = &au["_embedded"]["user"];
             assert_eq!(user["id"], au["id"], "expand=user embeds the Okta user");
-            support::openapi::validate_schema("User", user)
+            validate_schema("User", user)
                 .unwrap_or_else(|e| panic!("embedded user does not conform: {e:?}"));
         }
     }
@@ -1120,4 +1155,239 @@ async fn oauth_token_errors_follow_rfc6749() {
         assert!(body["error_description"].is_string(), "{body}");
         assert_common_headers("POST /oauth2/v1/token", &headers);
     }
+}
+
+// ----- routes outside the spec, injected faults -----------------------------------------------
+
+#[tokio::test]
+async fn routes_outside_the_spec_answer_okta_errors() {
+    let sim = start().await;
+    let api = Api::ssws(&sim);
+
+    let started = api
+        .call_outside_spec(
+            Method::POST,
+            &format!("/api/v1/internal/directories/{AD}/force-sync"),
+            None,
+        )
+        .await;
+    assert_eq!(started.status, 202);
+    let retried = api
+        .call_outside_spec(
+            Method::POST,
+            &format!("/api/v1/internal/apps/{SCIM}/tasks/retry"),
+            Some(json!({ "userIds": [SCIM_USER_IN_ERROR, UNKNOWN_USER] })),
+        )
+        .await;
+    assert_eq!(retried.status, 202);
+    assert_eq!(retried.body["results"][UNKNOWN_USER], "NOT_FOUND");
+
+    for (method, path, body, status, code) in [
+        (
+            Method::POST,
+            format!("/api/v1/internal/directories/{UNKNOWN_APP}/force-sync"),
+            None,
+            404,
+            "E0000007",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/internal/directories/{SLACK}/force-sync"),
+            None,
+            400,
+            "E0000001",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/internal/apps/{SCIM}/tasks/retry"),
+            Some(json!({ "users": [] })),
+            400,
+            "E0000003",
+        ),
+        (
+            Method::GET,
+            "/api/v1/nothing-here".to_owned(),
+            None,
+            404,
+            "E0000007",
+        ),
+    ] {
+        let reply = api.call_outside_spec(method.clone(), &path, body).await;
+        assert_eq!(
+            (reply.status, reply.error_code()),
+            (status, code),
+            "{method} {path}: {}",
+            reply.body
+        );
+    }
+
+    // A method the spec does not define on a documented path.
+    let reply = api
+        .call_outside_spec(Method::PUT, "/api/v1/logs", Some(json!({})))
+        .await;
+    assert_eq!((reply.status, reply.error_code()), (405, "E0000022"));
+}
+
+#[tokio::test]
+async fn injected_server_errors_and_429s_conform() {
+    let sim = start().await;
+    let api = Api::ssws(&sim);
+    let http = Client::new();
+    for kind in [
+        json!({ "type": "server-error", "status": 500 }),
+        json!({ "type": "server-error", "status": 503 }),
+        json!({ "type": "rate-limited" }),
+    ] {
+        let rule = json!({ "kind": kind, "path_prefix": "/api/v1/apps", "count": 1 });
+        let added = http
+            .post(format!("{}/__sim/faults", sim.base_url()))
+            .json(&rule)
+            .send()
+            .await
+            .expect("the sim answers");
+        assert!(added.status().is_success(), "fault {rule} accepted");
+        let reply = api
+            .call(Method::GET, &format!("/api/v1/apps/{SLACK}"), None)
+            .await;
+        let expected = match kind["status"].as_u64() {
+            Some(500) => (500, "E0000009"),
+            Some(_) => (503, "E0000010"),
+            None => (429, "E0000047"),
+        };
+        assert_eq!(
+            (reply.status, reply.error_code()),
+            expected,
+            "{}",
+            reply.body
+        );
+    }
+}
+
+// ----- events the simulator writes ------------------------------------------------------------
+
+/// Every event in the log after the simulator's own writes (pushes, features, connections,
+/// group push, force sync, task retries, injected events) is a conforming `LogEvent`.
+#[tokio::test]
+async fn events_written_by_the_sim_conform() {
+    let sim = start().await;
+    let api = Api::ssws(&sim);
+    let before = sim.event_count();
+
+    let writes = [
+        (
+            Method::POST,
+            format!("/api/v1/apps/{SCIM}/users/{SCIM_USER_IN_ERROR}"),
+            Some(json!({ "profile": { "email": "grace.hopper@example.com" } })),
+            200,
+        ),
+        (
+            Method::POST,
+            "/api/v1/apps/0oafeatslack00000001/users/00ufeat0000000000001".to_owned(),
+            Some(json!({})),
+            200,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/apps/{SLACK}/features/USER_PROVISIONING"),
+            Some(json!({ "create": { "lifecycleCreate": { "status": "DISABLED" } } })),
+            200,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/apps/{ORG2ORG}/connections/default"),
+            Some(json!({ "profile": { "authScheme": "TOKEN", "token": ORG2ORG_VALID_TOKEN } })),
+            200,
+        ),
+        (
+            Method::PATCH,
+            format!(
+                "/api/v1/apps/{ORG2ORG}/group-push/mappings/{}",
+                ORG2ORG_MAPPINGS[1]
+            ),
+            Some(json!({ "status": "INACTIVE" })),
+            200,
+        ),
+        (
+            Method::DELETE,
+            format!(
+                "/api/v1/apps/{ORG2ORG}/group-push/mappings/{}?deleteTargetGroup=true",
+                ORG2ORG_MAPPINGS[1]
+            ),
+            None,
+            204,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/apps/{ORG2ORG}/connections/default/lifecycle/deactivate"),
+            None,
+            204,
+        ),
+    ];
+    for (method, path, body, status) in writes {
+        api.expect(method, &path, body, status).await;
+    }
+    let retried = api
+        .call_outside_spec(
+            Method::POST,
+            "/api/v1/internal/apps/0oacredszoom00000001/tasks/retry",
+            Some(json!({ "userIds": ["00ucreds000000000001"] })),
+        )
+        .await;
+    assert_eq!(retried.status, 202);
+    let injected = Client::new()
+        .post(format!("{}/__sim/events", sim.base_url()))
+        .json(&json!({ "eventType": "system.agent.ad.write_ldap", "outcome": { "result": "SUCCESS" } }))
+        .send()
+        .await
+        .expect("the sim answers");
+    assert!(injected.status().is_success());
+    assert!(sim.event_count() >= before + 10, "the writes logged events");
+
+    let since = (chrono::Utc::now() - chrono::Duration::days(179))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let until = (chrono::Utc::now() + chrono::Duration::minutes(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let events = api
+        .all_pages(&format!(
+            "/api/v1/logs?since={since}&until={until}&limit=1000"
+        ))
+        .await;
+    assert_eq!(
+        events.len(),
+        sim.event_count(),
+        "every event is listed once"
+    );
+}
+
+#[tokio::test]
+async fn bearer_tokens_reach_every_read_endpoint() {
+    let sim = start().await;
+    let token = access_token(
+        &sim,
+        "okta.apps.read okta.users.read okta.groups.read okta.logs.read okta.agentPools.read",
+    )
+    .await;
+    let api = Api::new(&sim, Some(&format!("Bearer {token}")));
+    for path in [
+        "/api/v1/apps".to_owned(),
+        format!("/api/v1/apps/{SLACK}/users/{SLACK_USER}?expand=user"),
+        format!("/api/v1/apps/{SLACK}/features/USER_PROVISIONING"),
+        format!("/api/v1/apps/{SLACK}/connections/default"),
+        format!("/api/v1/apps/{SLACK}/group-push/mappings"),
+        format!("/api/v1/users/{SLACK_USER}"),
+        "/api/v1/groups".to_owned(),
+        "/api/v1/agentPools".to_owned(),
+        "/api/v1/logs?limit=5".to_owned(),
+    ] {
+        api.get(&path).await;
+    }
+    // Read scopes do not cover writes.
+    api.error(
+        Method::POST,
+        &format!("/api/v1/apps/{SLACK}/users/{SLACK_USER}"),
+        Some(json!({ "profile": {} })),
+        403,
+        "E0000006",
+    )
+    .await;
 }
