@@ -103,6 +103,13 @@ impl Api {
         let (url, reply) = self.send(method.clone(), path, body).await;
         let context = format!("{method} {url} -> {}", reply.status);
         assert_conforms(method.as_str(), &url, reply.status, &reply.body);
+        if !reply.body.is_null() {
+            let content_type = header_str(&reply.headers, "content-type").unwrap_or("");
+            assert!(
+                content_type.starts_with("application/json"),
+                "{context}: JSON body sent as {content_type:?}"
+            );
+        }
         assert_common_headers(&context, &reply.headers);
         assert_links(&context, &self.base, &url, &reply.headers, &reply.body);
         assert_enums(&context, &url, &reply.body);
@@ -219,6 +226,12 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 fn assert_common_headers(context: &str, headers: &HeaderMap) {
     let request_id = header_str(headers, "x-okta-request-id").unwrap_or("");
     assert!(!request_id.is_empty(), "{context}: no X-Okta-Request-Id");
+    // Okta's SDKs compute the 429 backoff as X-Rate-Limit-Reset minus Date.
+    let date = header_str(headers, "date").unwrap_or_else(|| panic!("{context}: no Date"));
+    assert!(
+        httpdate::parse_http_date(date).is_ok(),
+        "{context}: Date is not an HTTP date: {date}"
+    );
     for name in [
         "x-rate-limit-limit",
         "x-rate-limit-remaining",
