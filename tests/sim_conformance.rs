@@ -969,14 +969,17 @@ async fn logs_conform_in_bounded_and_polling_modes() {
         "sortOrder=SIDEWAYS".to_owned(),
         "after=garbage".to_owned(),
     ] {
-        api.error(
-            Method::GET,
-            &format!("/api/v1/logs?{query}"),
-            None,
-            400,
-            "E0000053",
-        )
-        .await;
+        let body = api
+            .error(
+                Method::GET,
+                &format!("/api/v1/logs?{query}"),
+                None,
+                400,
+                "E0000053",
+            )
+            .await;
+        // Okta's error-code catalogue (API-NOTES section 6) names E0000053 so.
+        assert_eq!(body["errorSummary"], "Invalid SCIM filter.", "{query}");
     }
 }
 
