@@ -1137,6 +1137,10 @@ async fn access_token(sim: &SimHandle, scope: &str) -> String {
     )
     .await;
     assert_eq!(status, 200, "token request: {body}");
+    // RFC 6749 section 5.1, as Okta answers a client-credentials grant.
+    assert_eq!(body["token_type"], "Bearer", "{body}");
+    assert!(body["expires_in"].as_u64().is_some_and(|s| s > 0), "{body}");
+    assert_eq!(body["scope"], scope, "{body}");
     body["access_token"]
         .as_str()
         .expect("an access token")
