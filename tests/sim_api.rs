@@ -587,7 +587,7 @@ async fn credentials_invalid_clears_only_with_a_valid_token() {
             Some(json!({ "profile": { "authScheme": "TOKEN", "token": "zoom-fresh-token" } })),
         )
         .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.status(), StatusCode::OK);
     let c: Value = r.json().await.expect("json");
     assert_eq!(c["status"], "ENABLED");
     assert_eq!(c["authScheme"], "TOKEN");
@@ -642,7 +642,7 @@ async fn connection_lifecycle_and_stale_tokens() {
             Some(json!({ "profile": { "authScheme": "TOKEN", "token": "org2org-fresh-token" } })),
         )
         .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.expect("json")["status"], "DISABLED");
     let r = api
         .send(
@@ -806,7 +806,7 @@ async fn group_push_requires_enabled_provisioning_and_inactive_mappings_for_dele
             Some(json!({ "profile": { "authScheme": "TOKEN", "token": "org2org-fresh-token" } })),
         )
         .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.status(), StatusCode::OK);
 
     let list = api.json(&format!("{mappings}?status=ACTIVE")).await;
     assert_eq!(list.as_array().expect("array").len(), 2);

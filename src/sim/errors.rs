@@ -54,7 +54,7 @@ impl IntoResponse for ApiError {
             ApiError::InvalidSearch(cause) => okta_error(
                 StatusCode::BAD_REQUEST,
                 "E0000053",
-                "Invalid search criteria.",
+                "Invalid SCIM filter.",
                 &[&cause],
             ),
             ApiError::Method => okta_error(

@@ -459,6 +459,23 @@ impl Infra {
         }
     }
 
+    /// The bucket's headers as they stand, without using up a request: for injected Okta
+    /// errors, which Okta sends with the same `X-Rate-Limit-*` headers as any other answer.
+    fn current_verdict(&self, bucket: Bucket, now: SystemTime) -> Verdict {
+        let config = lock(&self.limits).clone();
+        let limit = bucket.limit(&config);
+        let (started, used) = lock(&self.windows)
+            .get(&bucket)
+            .filter(|w| now < w.started + config.window)
+            .map_or((now, 0), |w| (w.started, w.used));
+        Verdict {
+            limit,
+            remaining: limit.saturating_sub(used),
+            reset_epoch_secs: epoch_secs_ceil(started + config.window),
+            allowed: true,
+        }
+    }
+
     /// The bucket's headers as they stand, for an injected 429: remaining 0.
     fn exhausted_verdict(&self, bucket: Bucket, now: SystemTime) -> Verdict {
         let config = lock(&self.limits).clone();
@@ -549,7 +566,15 @@ async fn inject_faults(State(infra): State<Arc<Infra>>, request: Request, next: 
             tokio::time::sleep(Duration::from_millis(millis)).await;
             next.run(request).await
         }
-        FaultKind::ServerError { status } => server_error(status),
+        FaultKind::ServerError { status } => {
+            let mut response = server_error(status);
+            if is_okta_error(&response) {
+                infra
+                    .current_verdict(Bucket::classify(&method, &path), SystemTime::now())
+                    .apply_headers(response.headers_mut());
+            }
+            response
+        }
         FaultKind::RateLimited => {
             let verdict =
                 infra.exhausted_verdict(Bucket::classify(&method, &path), SystemTime::now());
@@ -673,6 +698,14 @@ fn too_many_requests(verdict: &Verdict) -> Response {
     );
     verdict.apply_headers(response.headers_mut());
     response
+}
+
+/// Whether a response is an Okta error object (JSON) rather than a gateway's HTML page.
+fn is_okta_error(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
 }
 
 fn server_error(status: u16) -> Response {

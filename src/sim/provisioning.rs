@@ -283,11 +283,8 @@ async fn post_connection(
             None,
         );
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(render_connection(&state, &org.apps[i])),
-    )
-        .into_response())
+    // updateDefaultProvisioningConnectionForApplication documents only 200.
+    Ok(Json(render_connection(&state, &org.apps[i])).into_response())
 }
 
 async fn activate_connection(
