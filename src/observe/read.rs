@@ -314,10 +314,19 @@ fn latest_failures(events: &[EventInfo]) -> BTreeMap<(String, String), EventInfo
 /// the ones with failed assignments, the ones policy names, the ones events point at, and
 /// the directories.
 fn interesting_apps(policy: &Policy, snapshot: &Snapshot) -> BTreeSet<String> {
+    // A failure whose text points at configuration (features, credentials) needs the app's
+    // provisioning state to be explained; a transient one does not, and reading the state of
+    // every app with a failure would double the requests of a large org's observation.
     let mut ids: BTreeSet<String> = snapshot
         .failed_assignments
         .value
         .iter()
+        .filter(|f| {
+            f.error_text().is_some_and(|text| {
+                policy.never_retry_reason(text).is_some()
+                    || policy.credential_error_reason(text).is_some()
+            })
+        })
         .map(|f| f.app_id.clone())
         .collect();
     for app in &snapshot.apps.value {

@@ -1,0 +1,153 @@
+//! Benchmark (ignored by default; prints figures, asserts no timings): observe and plan the
+//! generated large org (100k users, 2k apps, 200k assignments, 1% in error) served by okta-sim.
+//!
+//! `cargo test --release --test observe_bench -- --ignored --nocapture`
+//! Set `BENCH_RATE_LIMITS=default` to keep okta-sim's default (Okta Workforce) rate limits: the
+//! observation then takes as long as the `/api/v1/apps*` bucket allows (about 40 minutes at 50%
+//! headroom); by default every bucket allows 1,000,000 requests a minute, so the run measures requests and CPU.
+
+use std::time::Instant;
+
+use chrono::Utc;
+use remediator::journal::JournalView;
+use remediator::observe::{observe, LogStart};
+use remediator::okta::{AdminPaths, AuthConfig, ClientTuning, OktaClient, OktaConfig};
+use remediator::plan::plan;
+use remediator::policy::Policy;
+use remediator::sim::{generate, GenerateSpec, Sim, GENERATED_API_TOKEN};
+
+/// Pages a full observation cannot do without: every page of apps, of each active app's users
+/// and of the System Log window.
+fn minimum_pages(scenario: &remediator::sim::Scenario) -> u64 {
+    let ceil = |n: usize, page: usize| n.div_ceil(page).max(1) as u64;
+    let apps = ceil(scenario.apps.len(), 200);
+    let app_users: u64 = scenario.apps.iter().map(|a| ceil(a.users.len(), 500)).sum();
+    let events = ceil(
+        scenario.events.len() + scenario.apps.iter().map(|a| a.users.len()).sum::<usize>() / 100,
+        1000,
+    );
+    apps + app_users + events
+}
+
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+async fn observe_and_plan_the_generated_large_org() {
+    let started = Instant::now();
+    let mut scenario = generate(GenerateSpec {
+        users: 100_000,
+        apps: 2_000,
+        assignments: 200_000,
+        error_ratio: 0.01,
+        seed: 1,
+    });
+    let default_limits = std::env::var("BENCH_RATE_LIMITS").as_deref() == Ok("default");
+    if !default_limits {
+        // Lift the limits (the client honours the headers, so they must say so too).
+        let r = &mut scenario.rate_limits;
+        for limit in [
+            &mut r.apps,
+            &mut r.app_id,
+            &mut r.groups,
+            &mut r.group_id,
+            &mut r.users,
+            &mut r.user_id_write,
+            &mut r.user_id_get,
+            &mut r.logs,
+            &mut r.oauth2,
+            &mut r.other,
+        ] {
+            *limit = 1_000_000;
+        }
+    }
+    let minimum = minimum_pages(&scenario);
+    println!("generated in {:.1?}", started.elapsed());
+    let sim = Sim::start(scenario, "127.0.0.1:0")
+        .await
+        .expect("sim starts");
+    println!(
+        "peak RSS after start (simulator in this process): {:.0} MB",
+        rss_mb()
+    );
+
+    let config = OktaConfig {
+        org_url: url::Url::parse(sim.base_url()).expect("sim URL"),
+        auth: AuthConfig::Ssws {
+            token: GENERATED_API_TOKEN.to_owned().into(),
+        },
+        tuning: ClientTuning::default(),
+        admin: AdminPaths::default(),
+    };
+    let api = OktaClient::new(config).expect("client");
+    let policy = Policy::default_embedded();
+    let now = Utc::now();
+    let started = Instant::now();
+    let observation = observe(
+        &api,
+        sim.base_url(),
+        &policy,
+        LogStart::Since(now - chrono::Duration::days(1)),
+        now,
+    )
+    .await;
+    let observe_wall = started.elapsed();
+    let stats = sim.stats();
+    let snapshot = &observation.snapshot;
+    println!(
+        "observe: {observe_wall:.1?} wall, {} requests served ({} by the client's count), minimum pages {minimum}, ratio {:.3}",
+        stats.total,
+        observation.requests,
+        stats.total as f64 / minimum as f64
+    );
+    println!(
+        "snapshot: {} apps, {} failed assignments, {} events, complete: {}",
+        snapshot.apps.value.len(),
+        snapshot.failed_assignments.value.len(),
+        snapshot.events.value.len(),
+        snapshot.is_complete()
+    );
+    let view = JournalView::empty(now);
+    let cpu_started = cpu_time();
+    let started = Instant::now();
+    let plan = plan(&policy, snapshot, &view, now);
+    println!(
+        "plan: {:.1?} wall, {:.3} s CPU, {} actions, {} findings, {} skipped",
+        started.elapsed(),
+        cpu_time() - cpu_started,
+        plan.actions.len(),
+        plan.findings.len(),
+        plan.skipped.len()
+    );
+    println!(
+        "peak RSS (simulator and observer in one process): {:.0} MB",
+        rss_mb()
+    );
+    assert!(!snapshot.failed_assignments.value.is_empty());
+}
+
+/// CPU seconds this process has used (user + system), from /proc/self/stat.
+fn cpu_time() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // After the command name: state is field 0, utime is 11, stime is 12.
+    (ticks(11) + ticks(12)) / 100.0
+}
