@@ -314,13 +314,22 @@ fn latest_failures(events: &[EventInfo]) -> BTreeMap<(String, String), EventInfo
 /// the ones with failed assignments, the ones policy names, the ones events point at, and
 /// the directories.
 fn interesting_apps(policy: &Policy, snapshot: &Snapshot) -> BTreeSet<String> {
-    // A failure whose text points at configuration (features, credentials) needs the app's
-    // provisioning state to be explained; a transient one does not, and reading the state of
-    // every app with a failure would double the requests of a large org's observation.
+    // A failure whose text points at configuration needs the app's provisioning state only
+    // where the API can change that state (the Features API apps); elsewhere the app's
+    // read-only `features` array explains it. Reading the state of every app with a failure
+    // would double the requests of a large org's observation.
+    let writable: BTreeSet<&str> = snapshot
+        .apps
+        .value
+        .iter()
+        .filter(|a| a.features_writable())
+        .map(|a| a.id.as_str())
+        .collect();
     let mut ids: BTreeSet<String> = snapshot
         .failed_assignments
         .value
         .iter()
+        .filter(|f| writable.contains(f.app_id.as_str()))
         .filter(|f| {
             f.error_text().is_some_and(|text| {
                 policy.never_retry_reason(text).is_some()
