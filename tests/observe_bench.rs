@@ -107,6 +107,9 @@ async fn observe_and_plan_the_generated_large_org() {
         observation.requests,
         stats.total as f64 / minimum as f64
     );
+    for (endpoint, counts) in &stats.endpoints {
+        println!("  {endpoint}: {}", counts.count);
+    }
     println!(
         "snapshot: {} apps, {} failed assignments, {} events, complete: {}",
         snapshot.apps.value.len(),

@@ -311,33 +311,12 @@ fn latest_failures(events: &[EventInfo]) -> BTreeMap<(String, String), EventInfo
 }
 
 /// Apps whose provisioning connection, features and push mappings are worth their requests:
-/// the ones with failed assignments, the ones policy names, the ones events point at, and
-/// the directories.
+/// the ones policy names, the ones events point at, and the directories.
 fn interesting_apps(policy: &Policy, snapshot: &Snapshot) -> BTreeSet<String> {
-    // A failure whose text points at configuration needs the app's provisioning state only
-    // where the API can change that state (the Features API apps); elsewhere the app's
-    // read-only `features` array explains it. Reading the state of every app with a failure
-    // would double the requests of a large org's observation.
-    let writable: BTreeSet<&str> = snapshot
-        .apps
-        .value
-        .iter()
-        .filter(|a| a.features_writable())
-        .map(|a| a.id.as_str())
-        .collect();
-    let mut ids: BTreeSet<String> = snapshot
-        .failed_assignments
-        .value
-        .iter()
-        .filter(|f| writable.contains(f.app_id.as_str()))
-        .filter(|f| {
-            f.error_text().is_some_and(|text| {
-                policy.never_retry_reason(text).is_some()
-                    || policy.credential_error_reason(text).is_some()
-            })
-        })
-        .map(|f| f.app_id.clone())
-        .collect();
+    // Failures alone do not make an app worth the requests: without wanted features in policy
+    // there is no drift to compute, and a credentials finding needs no connection read. Reading
+    // the state of every app with a failure would nearly double a large org's observation.
+    let mut ids = BTreeSet::new();
     for app in &snapshot.apps.value {
         let named = policy.wanted_features(&app.id, &app.label).is_some()
             || policy
