@@ -166,3 +166,37 @@ async fn a_read_failing_mid_way_marks_the_part_incomplete_not_empty() {
     // The other apps were still read.
     assert!(!failed.value.is_empty());
 }
+
+#[tokio::test]
+async fn directory_values_policy_expects_are_compared_with_the_app_user_profile() {
+    let (observation, _sim) = observe_scenario("force-sync").await;
+    let directory = observation
+        .snapshot
+        .directories
+        .iter()
+        .find(|d| d.label == "example.com AD")
+        .expect("the directory policy names is read");
+    assert!(directory.attributes.is_complete());
+    // Alice: the app-user profile holds new values the Okta profile lacks.
+    let alice: Vec<_> = directory
+        .attributes
+        .value
+        .iter()
+        .filter(|d| d.user_id == "00ufsync000000000001")
+        .collect();
+    assert_eq!(alice.len(), 2, "{alice:#?}");
+    assert!(alice.iter().all(|d| d.app_user_value != d.okta_value));
+    // Bob: policy says AD now holds "Staff Engineer", the app-user profile still says "Engineer".
+    let bob = directory
+        .attributes
+        .value
+        .iter()
+        .find(|d| d.user_id == "00ufsync000000000002")
+        .expect("Bob's stale attribute is reported");
+    assert_eq!(bob.app_user_attribute, "title");
+    assert_eq!(bob.app_user_value, Some(serde_json::json!("Engineer")));
+    assert_eq!(
+        bob.reported_directory_value,
+        Some(serde_json::json!("Staff Engineer"))
+    );
+}

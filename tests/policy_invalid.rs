@@ -234,6 +234,18 @@ fn badly_shaped_attribute_is_located_at_its_element() {
 }
 
 #[test]
+fn badly_shaped_expected_value_is_located_at_its_element() {
+    assert_single(
+        "expected-shape",
+        "force-sync.toml",
+        4,
+        "force_sync.expected",
+        "force-sync.toml:4:3: force_sync.expected: expected { user = \"login or id\", attribute = \"...\", \
+         value = <string, number or bool> }, found a table with keys [\"attribute\", \"user\"]",
+    );
+}
+
+#[test]
 fn wrong_type_inside_a_multiline_array_names_the_array() {
     assert_single(
         "wrong-type-in-array",
@@ -315,6 +327,7 @@ fn every_fixture_is_covered_by_a_test() {
         "admin-retry-without-path",
         "many-errors",
         "attribute-shape",
+        "expected-shape",
         "wrong-type-in-array",
         "missing-credential",
         "app-named-twice",

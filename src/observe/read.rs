@@ -489,9 +489,6 @@ async fn read_directories<O: OrgApi>(
     snapshot: &mut Snapshot,
     requests: &mut u64,
 ) {
-    if policy.force_sync.attributes.is_empty() {
-        return;
-    }
     let directories: Vec<AppInfo> = snapshot
         .apps
         .value
@@ -541,33 +538,62 @@ async fn read_directory_diffs<O: OrgApi>(
     Part::complete(diffs)
 }
 
-/// The policy's attribute pairs where the directory app-user profile and the embedded Okta
-/// profile disagree.
+/// The attributes where the directory app-user profile and the embedded Okta profile disagree
+/// (the policy's pairs, or every attribute present under one name on both sides when policy
+/// names none), and those where the app-user profile does not hold a value policy says the
+/// directory now holds.
 fn compare(policy: &Policy, app_user: &AppUser) -> Vec<AttributeDiff> {
     let okta_profile = app_user
         .embedded
         .as_ref()
         .and_then(|e| e.get("user"))
         .and_then(|u| u.get("profile"));
-    policy
-        .force_sync
-        .attributes
-        .iter()
-        .filter_map(|pair| {
-            let app_value = app_user
-                .profile
-                .get(&pair.app_user)
-                .filter(|v| !v.is_null());
+    let user_id = app_user.id.as_str();
+    let login = okta_profile
+        .and_then(|p| p.get("login"))
+        .and_then(|l| l.as_str());
+    let pairs: Vec<(String, String)> = if policy.force_sync.attributes.is_empty() {
+        app_user
+            .profile
+            .keys()
+            .filter(|k| okta_profile.is_some_and(|p| p.get(k.as_str()).is_some()))
+            .map(|k| (k.clone(), k.clone()))
+            .collect()
+    } else {
+        policy
+            .force_sync
+            .attributes
+            .iter()
+            .map(|p| (p.app_user.clone(), p.okta.clone()))
+            .collect()
+    };
+    let expected = |attribute: &str| {
+        policy
+            .force_sync
+            .expected
+            .iter()
+            .find(|x| {
+                x.attribute == attribute
+                    && (x.user == user_id || login.is_some_and(|l| l.eq_ignore_ascii_case(&x.user)))
+            })
+            .map(|x| x.value.clone())
+    };
+    pairs
+        .into_iter()
+        .filter_map(|(app_attr, okta_attr)| {
+            let app_value = app_user.profile.get(&app_attr).filter(|v| !v.is_null());
             let okta_value = okta_profile
-                .and_then(|p| p.get(&pair.okta))
+                .and_then(|p| p.get(&okta_attr))
                 .filter(|v| !v.is_null());
-            (app_value != okta_value).then(|| AttributeDiff {
-                user_id: app_user.id.as_str().to_owned(),
-                app_user_attribute: pair.app_user.clone(),
+            let reported = expected(&app_attr);
+            let stale_directory = reported.as_ref().is_some_and(|r| Some(r) != app_value);
+            (app_value != okta_value || stale_directory).then(|| AttributeDiff {
+                user_id: user_id.to_owned(),
+                app_user_attribute: app_attr,
                 app_user_value: app_value.cloned(),
-                okta_attribute: pair.okta.clone(),
+                okta_attribute: okta_attr,
                 okta_value: okta_value.cloned(),
-                reported_directory_value: None,
+                reported_directory_value: reported,
             })
         })
         .collect()

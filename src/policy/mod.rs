@@ -14,8 +14,8 @@ pub use credential::{CredentialError, CredentialSource};
 pub use error::{PolicyError, PolicyErrors, Position};
 pub use model::{
     defaults, AdminPaths, AllowDeny, AttributePair, Backoff, CircuitBreaker, DomainController,
-    ErrorPatterns, FeatureAction, ForceSync, Global, Kpasswd, Mode, PathTemplate, Policy,
-    ProvisioningCredentials, ProvisioningFeatures, PushMappingRemoval, RemovePushMappings,
+    ErrorPatterns, ExpectedValue, FeatureAction, ForceSync, Global, Kpasswd, Mode, PathTemplate,
+    Policy, ProvisioningCredentials, ProvisioningFeatures, PushMappingRemoval, RemovePushMappings,
     RetryProvisioning, RetryStrategy, RuleKind, Safety, Schedule, Selector, WantedFeatures,
 };
 

@@ -424,6 +424,20 @@ pub struct ForceSync {
     /// Whether the non-public Force Sync admin path may be called (needs
     /// `okta.admin.force_sync_path`). Without it the rule only reports.
     pub use_admin_path: bool,
+    /// Values the directory is known to hold (from a change ticket): when the app-user profile
+    /// does not show one, Force Sync cannot help and the finding says so.
+    pub expected: Vec<ExpectedValue>,
+}
+
+/// A directory value known to have changed, for one user and one app-user attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedValue {
+    /// The user's Okta login or id.
+    pub user: String,
+    /// The directory app-user attribute.
+    pub attribute: String,
+    /// The value the directory holds.
+    pub value: serde_json::Value,
 }
 
 impl Default for ForceSync {
@@ -434,6 +448,7 @@ impl Default for ForceSync {
             verify_timeout: defaults::VERIFY_TIMEOUT,
             verify_poll_interval: defaults::VERIFY_POLL_INTERVAL,
             use_admin_path: false,
+            expected: Vec::new(),
         }
     }
 }

@@ -109,6 +109,8 @@ pub(crate) struct RawForceSync {
     pub verify_timeout: S<String>,
     pub verify_poll_interval: S<String>,
     pub use_admin_path: S<bool>,
+    /// `{ user = "login or id", attribute = "title", value = "Staff Engineer" }`.
+    pub expected: Option<Vec<Spanned<toml::Value>>>,
 }
 
 #[derive(Debug, Deserialize)]

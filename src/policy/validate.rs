@@ -606,7 +606,54 @@ pub(crate) fn force_sync(
         verify_timeout,
         verify_poll_interval,
         use_admin_path,
+        expected: raw
+            .expected
+            .iter()
+            .flatten()
+            .filter_map(|v| expected_value(e, v))
+            .collect(),
     }
+}
+
+fn expected_value(e: &mut FileErrors<'_>, v: &Spanned<toml::Value>) -> Option<ExpectedValue> {
+    let text = |t: &toml::Table, key: &str| {
+        t.get(key)
+            .and_then(toml::Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_string)
+    };
+    let parsed = match v.get_ref() {
+        toml::Value::Table(t) if t.len() == 3 => {
+            match (text(t, "user"), text(t, "attribute"), t.get("value")) {
+                (Some(user), Some(attribute), Some(value))
+                    if !value.is_table() && !value.is_array() =>
+                {
+                    serde_json::to_value(value).ok().map(|value| ExpectedValue {
+                        user,
+                        attribute,
+                        value,
+                    })
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    if parsed.is_none() {
+        let found = match v.get_ref() {
+            toml::Value::Table(t) => {
+                let keys: Vec<&str> = t.keys().map(String::as_str).collect();
+                format!("a table with keys {keys:?}")
+            }
+            other => a_type(other),
+        };
+        e.at(
+            v.span(),
+            "force_sync.expected",
+            format!("expected {{ user = \"login or id\", attribute = \"...\", value = <string, number or bool> }}, found {found}"),
+        );
+    }
+    parsed
 }
 
 fn attributes(
