@@ -788,8 +788,17 @@ async fn group_push_requires_enabled_provisioning_and_inactive_mappings_for_dele
     let api = Api::new(&sim, "test-token-orphaned");
     let app = "0oaorphorg2org000001";
     let mappings = format!("/api/v1/apps/{app}/group-push/mappings");
+    // Reads work while provisioning is disabled (the default modelled assumption); writes do not.
+    let listed = api.json(&mappings).await;
+    assert_eq!(listed.as_array().expect("array").len(), 2);
+    let first = listed[0]["id"].as_str().expect("mapping id").to_owned();
     let body = assert_error(
-        api.get(&mappings).await,
+        api.send(
+            reqwest::Method::PATCH,
+            &format!("{mappings}/{first}"),
+            Some(json!({ "status": "INACTIVE" })),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "E0000001",
     )
@@ -1263,4 +1272,21 @@ async fn dropping_the_handle_without_shutdown_also_stops_it() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert!(refused, "the listener closes after the handle is dropped");
+}
+
+#[tokio::test]
+async fn group_push_reads_can_be_made_to_need_provisioning_too() {
+    let mut scenario = Scenario::from_toml_file(scenario_path("orphaned-push-mappings.toml"))
+        .expect("shipped scenario loads");
+    scenario.org.group_push_reads_need_provisioning = true;
+    let sim = Sim::start(scenario, "127.0.0.1:0")
+        .await
+        .expect("sim starts on loopback");
+    let api = Api::new(&sim, "test-token-orphaned");
+    let mappings = "/api/v1/apps/0oaorphorg2org000001/group-push/mappings";
+    let body = assert_error(api.get(mappings).await, StatusCode::BAD_REQUEST, "E0000001").await;
+    assert_eq!(
+        body["errorCauses"][0]["errorSummary"],
+        "Provisioning is not enabled for the app instance."
+    );
 }

@@ -65,6 +65,15 @@ fn push_app(org: &Org, app_id: &str) -> Result<usize, ApiError> {
     Ok(i)
 }
 
+/// The app whose mappings are read: writes' rules apply only when the scenario says reads
+/// need provisioning too (`org.group_push_reads_need_provisioning`).
+fn push_read_app(state: &SimState, org: &Org, app_id: &str) -> Result<usize, ApiError> {
+    if state.scenario_org.group_push_reads_need_provisioning {
+        return push_app(org, app_id);
+    }
+    app_pos(org, app_id)
+}
+
 async fn list_mappings(
     State(state): State<Shared>,
     Path(app_id): Path<String>,
@@ -72,7 +81,7 @@ async fn list_mappings(
 ) -> ApiResult {
     let params = Params::parse(q.as_deref());
     let org = state.org();
-    let i = push_app(&org, &app_id)?;
+    let i = push_read_app(&state, &org, &app_id)?;
     let app = &org.apps[i];
     let since = match params.get("lastUpdated") {
         None => None,
@@ -126,7 +135,7 @@ async fn get_mapping(
     Path((app_id, mid)): Path<(String, String)>,
 ) -> ApiResult {
     let org = state.org();
-    let i = push_app(&org, &app_id)?;
+    let i = push_read_app(&state, &org, &app_id)?;
     let app = &org.apps[i];
     let m = mapping_pos(app, &mid)?;
     Ok(Json(render_mapping(&state, app, &app.mappings[m])).into_response())

@@ -47,6 +47,11 @@ pub struct OrgSettings {
     /// Delay before a Force Sync job completes (default 300 ms).
     #[serde(default)]
     pub force_sync_delay_ms: Option<u64>,
+    /// Whether listing and reading Group Push mappings also needs provisioning enabled (Okta
+    /// does not publish it; writes always need it). Default false: reads work on an app whose
+    /// provisioning is disabled.
+    #[serde(default)]
+    pub group_push_reads_need_provisioning: bool,
 }
 
 impl std::fmt::Debug for OrgSettings {
@@ -58,6 +63,10 @@ impl std::fmt::Debug for OrgSettings {
             )
             .field("service_apps", &self.service_apps)
             .field("force_sync_delay_ms", &self.force_sync_delay_ms)
+            .field(
+                "group_push_reads_need_provisioning",
+                &self.group_push_reads_need_provisioning,
+            )
             .finish()
     }
 }
