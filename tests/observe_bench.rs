@@ -2,9 +2,13 @@
 //! generated large org (100k users, 2k apps, 200k assignments, 1% in error) served by okta-sim.
 //!
 //! `cargo test --release --test observe_bench -- --ignored --nocapture`
+//! Set `BENCH_SIM_URL=http://127.0.0.1:PORT` to observe an okta-sim running in another process
+//! (`okta-sim --generate --users 100000 --apps 2000 --assignments 200000 --error-ratio 0.01
+//! --seed 1 --no-rate-limits --listen 127.0.0.1:PORT`): the peak RSS printed is then the
+//! observer's own.
 //! Set `BENCH_RATE_LIMITS=default` to keep okta-sim's default (Okta Workforce) rate limits: the
 //! observation then takes as long as the `/api/v1/apps*` bucket allows (about 40 minutes at 50%
-//! headroom); by default every bucket allows 1,000,000 requests a minute, so the run measures requests and CPU.
+//! headroom); by default okta-sim enforces no limit, so the run measures requests and CPU.
 
 use std::time::Instant;
 
@@ -51,22 +55,8 @@ async fn observe_and_plan_the_generated_large_org() {
     });
     let default_limits = std::env::var("BENCH_RATE_LIMITS").as_deref() == Ok("default");
     if !default_limits {
-        // Lift the limits (the client honours the headers, so they must say so too).
-        let r = &mut scenario.rate_limits;
-        for limit in [
-            &mut r.apps,
-            &mut r.app_id,
-            &mut r.groups,
-            &mut r.group_id,
-            &mut r.users,
-            &mut r.user_id_write,
-            &mut r.user_id_get,
-            &mut r.logs,
-            &mut r.oauth2,
-            &mut r.other,
-        ] {
-            *limit = 1_000_000;
-        }
+        // The headers keep coming, always reporting a full bucket.
+        scenario.rate_limits.enabled = false;
     }
     let minimum = minimum_pages(&scenario);
     println!("generated in {:.1?}", started.elapsed());
@@ -153,4 +143,56 @@ fn cpu_time() -> f64 {
     };
     // After the command name: state is field 0, utime is 11, stime is 12.
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Observes an okta-sim serving the generated org in another process (`BENCH_SIM_URL`), so the
+/// peak RSS printed is the observer's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: needs BENCH_SIM_URL; run with --ignored --nocapture"]
+async fn observe_a_generated_org_in_another_process() {
+    let Ok(base) = std::env::var("BENCH_SIM_URL") else {
+        panic!("set BENCH_SIM_URL to the okta-sim serving the generated org");
+    };
+    let config = OktaConfig {
+        org_url: url::Url::parse(&base).expect("BENCH_SIM_URL is a URL"),
+        auth: AuthConfig::Ssws {
+            token: GENERATED_API_TOKEN.to_owned().into(),
+        },
+        tuning: ClientTuning::default(),
+        admin: AdminPaths::default(),
+    };
+    let api = OktaClient::new(config).expect("client");
+    let http = reqwest::Client::new();
+    let reset = http.post(format!("{base}/__sim/stats/reset")).send().await;
+    assert!(
+        reset.is_ok_and(|r| r.status().is_success()),
+        "okta-sim control routes"
+    );
+    let policy = Policy::default_embedded();
+    let now = Utc::now();
+    let started = Instant::now();
+    let observation = observe(
+        &api,
+        &base,
+        &policy,
+        LogStart::Since(now - chrono::Duration::days(1)),
+        now,
+    )
+    .await;
+    let wall = started.elapsed();
+    let stats: remediator::sim::StatsSnapshot = http
+        .get(format!("{base}/__sim/stats"))
+        .send()
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("stats JSON");
+    println!(
+        "observe: {wall:.1?} wall, {} requests served, {} failed assignments, complete: {}",
+        stats.total,
+        observation.snapshot.failed_assignments.value.len(),
+        observation.snapshot.is_complete()
+    );
+    println!("peak RSS of the observing process: {:.0} MB", rss_mb());
 }

@@ -31,6 +31,9 @@ struct Args {
     /// Seed of the generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Enforce no rate limit (the headers still come, always with the bucket full).
+    #[arg(long)]
+    no_rate_limits: bool,
 }
 
 #[tokio::main]
@@ -54,6 +57,10 @@ async fn main() -> anyhow::Result<()> {
         (Some(path), false) => Scenario::from_file(path)?,
         (None, false) => anyhow::bail!("--scenario FILE or --generate is required"),
     };
+    let mut scenario = scenario;
+    if args.no_rate_limits {
+        scenario.rate_limits.enabled = false;
+    }
     let handle = Sim::start(scenario, &args.listen).await?;
     println!("okta-sim listening on {}", handle.base_url());
     tokio::signal::ctrl_c().await?;

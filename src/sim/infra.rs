@@ -447,7 +447,16 @@ impl Infra {
                 used: 0,
             };
         }
-        let allowed = !config.enabled || window.used < limit;
+        if !config.enabled {
+            // Limits off: the headers still come, and say the bucket is full.
+            return Verdict {
+                limit,
+                remaining: limit,
+                reset_epoch_secs: epoch_secs_ceil(window.started + config.window),
+                allowed: true,
+            };
+        }
+        let allowed = window.used < limit;
         if allowed {
             window.used = window.used.saturating_add(1);
         }
@@ -1040,6 +1049,30 @@ mod tests {
         assert_eq!(stats.rate_limited, 1);
         assert_eq!(stats.count("GET /api/v1/apps"), 4);
         assert_eq!(stats.endpoints["GET /api/v1/apps"].statuses[&429], 1);
+    }
+
+    #[tokio::test]
+    async fn disabled_limits_refuse_nothing_and_report_a_full_bucket() {
+        let config = InfraConfig {
+            rate_limits: RateLimitConfig {
+                apps: 1,
+                enabled: false,
+                ..RateLimitConfig::default()
+            },
+            faults: vec![],
+        };
+        let (_infra, base, _shutdown) = start(config).await;
+        let http = reqwest::Client::new();
+        for _ in 0..3 {
+            let r = http
+                .get(format!("{base}/api/v1/apps"))
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(r.status(), 200);
+            assert_eq!(header_u64(&r, "x-rate-limit-limit"), 1);
+            assert_eq!(header_u64(&r, "x-rate-limit-remaining"), 1);
+        }
     }
 
     #[tokio::test]
