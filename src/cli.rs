@@ -91,6 +91,10 @@ pub enum Command {
         /// Plan and journal the plans, act on nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Address of /healthz, /readyz and /metrics (default: the config file's
+        /// `daemon.listen`, else 127.0.0.1:9464).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Read the journal.
     Journal {
@@ -168,6 +172,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             detailed_exitcode,
         } => crate::preview::plan_command(&cli.global, output, out.as_deref(), detailed_exitcode),
         Command::Demo { output } => crate::preview::demo(output),
+        Command::Run { dry_run, listen } => crate::run_cmd::run(&cli.global, dry_run, listen),
         command => anyhow::bail!("`{}` is not available yet in this build", name(&command)),
     }
 }

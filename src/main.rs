@@ -2,6 +2,7 @@
 
 mod cli;
 mod preview;
+mod run_cmd;
 
 fn main() -> std::process::ExitCode {
     cli::main()

@@ -1,0 +1,1 @@
+//! Leader election through Kubernetes Leases (feature `kubernetes`).

@@ -1,0 +1,182 @@
+//! The daemon (`remediator run`): one reconciler task per org, full reconciles on the policy's
+//! cron schedule, System Log polling in between, health and Prometheus metrics over HTTP,
+//! graceful shutdown and policy reload on signals.
+//!
+//! The scheduling, polling, signal and metrics logic is written against two small traits,
+//! [`Reconcile`] (one pass over an org) and [`LogPoll`] (one System Log poll), so it is tested
+//! with fakes; [`OrgReconciler`] and [`SystemLogPoller`] are the real implementations over the
+//! Okta client and the journal.
+
+mod config;
+mod health;
+mod http;
+#[cfg(feature = "kubernetes")]
+pub mod leader;
+mod metrics;
+mod reconciler;
+mod runner;
+mod schedule;
+mod signals;
+mod syslog;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+
+use tokio_util::sync::CancellationToken;
+
+pub use config::{
+    ConfigError, CredentialError, CredentialSource, DaemonConfig, KeySource, OrgConfig,
+    DEFAULT_LISTEN, DEFAULT_ORG_NAME, MAX_ORGS, MAX_ORG_NAME_LEN,
+};
+pub use health::Health;
+pub use http::{serve, HttpError, METRICS_CONTENT_TYPE};
+pub use metrics::{endpoint_template, Metrics, OrgSample, SampleOrg, NAMESPACE};
+pub use reconciler::{OrgReconciler, ACT_UNAVAILABLE};
+pub use runner::{run, DaemonError, OrgRuntime, PolicyHandle, Settings};
+pub use schedule::{next_full_run, Clock, OrgLoop, SystemClock, TokioClock};
+pub use signals::{reload_policies, watch_signals};
+pub use syslog::{is_trigger, SystemLogPoller, KPASSWD_FOLLOW_UP_WINDOW, MAX_POLL_PAGES};
+
+/// Why a reconcile runs. A run re-reads the org whatever its trigger (level-triggered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    /// The first run after the daemon starts (so readiness does not wait for the schedule).
+    Startup,
+    /// The policy's cron schedule.
+    Timer,
+    /// A relevant System Log event.
+    SystemLog,
+    /// Asked for by a person.
+    Manual,
+}
+
+impl Trigger {
+    /// The spelling in the journal (`RunStarted.trigger`), logs and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Startup => "startup",
+            Trigger::Timer => "timer",
+            Trigger::SystemLog => "system_log",
+            Trigger::Manual => "manual",
+        }
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a reconcile run ended, as a metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunResult {
+    /// Observed completely; every action taken verified (or nothing to do).
+    Ok,
+    /// Something was left undone: an incomplete observation, or an action failed or was held.
+    Partial,
+    /// The run could not be carried out (journal failure, executor unavailable).
+    Error,
+}
+
+impl RunResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunResult::Ok => "ok",
+            RunResult::Partial => "partial",
+            RunResult::Error => "error",
+        }
+    }
+}
+
+/// What one reconcile run saw and did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReconcileSummary {
+    /// The run's id in the journal.
+    pub run_id: String,
+    /// The org answered (its apps could be listed): what readiness follows.
+    pub reachable: bool,
+    /// Every part of the observation was read.
+    pub complete: bool,
+    /// Planned actions per kind (`retry-provisioning`, ...).
+    pub planned: BTreeMap<String, u32>,
+    /// Findings per kind (`kpasswd-blocked`, ...).
+    pub findings: BTreeMap<String, u32>,
+    /// Actions carried out: (kind, outcome) per action; empty in dry-run.
+    pub actions: Vec<(String, String)>,
+    /// Some action failed, was compensated or was held.
+    pub partial_failure: bool,
+    /// The circuit breaker was open at the end of the run.
+    pub breaker_open: bool,
+}
+
+impl ReconcileSummary {
+    /// The run's result label.
+    pub fn result(&self) -> RunResult {
+        if self.complete && !self.partial_failure {
+            RunResult::Ok
+        } else {
+            RunResult::Partial
+        }
+    }
+}
+
+/// Why a reconcile run could not be carried out. Failures of single actions and unreachable
+/// orgs are not errors: they are in the summary.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("org {org}: journal failure during {step}")]
+    Journal {
+        org: String,
+        step: &'static str,
+        #[source]
+        source: crate::journal::JournalError,
+    },
+    #[error("org {org}: {message}")]
+    Act { org: String, message: String },
+}
+
+/// One reconcile pass over one org: observe, plan, journal and (unless `dry_run`) act.
+///
+/// `shutdown` is cancelled on the first SIGTERM/SIGINT: an implementation finishes the step it
+/// is in, journals it, and returns without starting another.
+pub trait Reconcile: Send + Sync {
+    fn reconcile(
+        &self,
+        trigger: Trigger,
+        dry_run: bool,
+        shutdown: &CancellationToken,
+    ) -> impl Future<Output = Result<ReconcileSummary, ReconcileError>> + Send;
+}
+
+/// What one System Log poll found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollOutcome {
+    /// Events read in this poll.
+    pub events: u64,
+    /// The events that call for a reconcile now: `eventType` and uuid of each.
+    pub triggers: Vec<(String, String)>,
+}
+
+/// Why a System Log poll failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("org {org}: System Log poll failed")]
+    Api {
+        org: String,
+        #[source]
+        source: Box<crate::okta::ApiError>,
+    },
+    #[error("org {org}: System Log cursor")]
+    Journal {
+        org: String,
+        #[source]
+        source: crate::journal::JournalError,
+    },
+}
+
+/// One poll of an org's System Log from the stored cursor.
+pub trait LogPoll: Send + Sync {
+    fn poll(&self) -> impl Future<Output = Result<PollOutcome, PollError>> + Send;
+}

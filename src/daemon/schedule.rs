@@ -1,0 +1,405 @@
+//! One org's reconciler loop: a start-up reconcile, then full reconciles on the policy's cron
+//! schedule and System Log polls every `log_poll_interval` in between, a relevant event
+//! triggering a reconcile at once. Everything runs in one task, so two reconciles of an org
+//! never overlap: a run that overruns the next tick delays that tick (it runs right after),
+//! and several missed ticks run once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{Health, LogPoll, Metrics, Reconcile, Trigger};
+use crate::policy::Policy;
+
+/// The wall clock the cron schedule is read against.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A wall clock that advances with tokio's clock from a fixed reading: under
+/// `tokio::time::pause()` the cron schedule then follows the paused (auto-advancing) time.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    wall: DateTime<Utc>,
+    base: Instant,
+}
+
+impl TokioClock {
+    /// A clock reading `wall` now.
+    pub fn starting_at(wall: DateTime<Utc>) -> Self {
+        TokioClock {
+            wall,
+            base: Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = Instant::now().duration_since(self.base);
+        self.wall + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::MAX)
+    }
+}
+
+/// The first tick of `schedule` strictly after `after`, if it has one.
+pub fn next_full_run(schedule: &cron::Schedule, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    schedule.after(&after).next()
+}
+
+/// One org's loop and what it reports to.
+pub struct OrgLoop<R, P, C> {
+    pub org: String,
+    pub reconciler: R,
+    pub poller: P,
+    /// The current policy (replaced on SIGHUP): its `[schedule]` is re-read every iteration.
+    pub policy: watch::Receiver<Arc<Policy>>,
+    pub dry_run: bool,
+    pub clock: C,
+    pub metrics: Arc<Metrics>,
+    pub health: Arc<Health>,
+}
+
+impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
+    /// Runs until `shutdown` is cancelled; a reconcile in progress then finishes its current
+    /// step (the token is passed down) before the loop returns.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut policy = self.policy.borrow().clone();
+        // Ticks are counted from the start-up run's start: one it overruns runs right after.
+        let mut next_full = next_full_run(&policy.schedule.full_reconcile, self.clock.now());
+        self.reconcile(Trigger::Startup, &shutdown).await;
+        let mut next_poll = Instant::now() + policy.schedule.log_poll_interval;
+        while !shutdown.is_cancelled() {
+            let current = self.policy.borrow().clone();
+            if current.schedule.full_reconcile_expr != policy.schedule.full_reconcile_expr {
+                next_full = next_full_run(&current.schedule.full_reconcile, self.clock.now());
+                tracing::info!(org = %self.org, schedule = %current.schedule.full_reconcile_expr, next = ?next_full, "schedule changed");
+            }
+            policy = current;
+            let now = self.clock.now();
+            if next_full.is_some_and(|t| now >= t) {
+                self.reconcile(Trigger::Timer, &shutdown).await;
+                // The first tick after this run's start: if the run overran it, it is due now.
+                next_full = next_full_run(&policy.schedule.full_reconcile, now);
+                continue;
+            }
+            if Instant::now() >= next_poll {
+                if self.poll().await {
+                    self.reconcile(Trigger::SystemLog, &shutdown).await;
+                }
+                next_poll = Instant::now() + policy.schedule.log_poll_interval;
+                continue;
+            }
+            let until_poll = next_poll.saturating_duration_since(Instant::now());
+            let wait = next_full
+                .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO))
+                .map_or(until_poll, |until_full| until_full.min(until_poll));
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        tracing::info!(org = %self.org, "reconciler stopped");
+    }
+
+    async fn reconcile(&self, trigger: Trigger, shutdown: &CancellationToken) {
+        let span = tracing::info_span!(
+            "reconcile",
+            org = %self.org,
+            trigger = trigger.as_str(),
+            dry_run = self.dry_run
+        );
+        let started = Instant::now();
+        let outcome = self
+            .reconciler
+            .reconcile(trigger, self.dry_run, shutdown)
+            .instrument(span.clone())
+            .await;
+        let elapsed = started.elapsed();
+        self.metrics
+            .record_run(&self.org, trigger, &outcome, elapsed);
+        let _entered = span.enter();
+        match &outcome {
+            Ok(summary) => {
+                self.health.observed(&self.org, summary.reachable);
+                tracing::info!(
+                    run_id = %summary.run_id,
+                    result = summary.result().as_str(),
+                    reachable = summary.reachable,
+                    planned = summary.planned.values().sum::<u32>(),
+                    findings = summary.findings.values().sum::<u32>(),
+                    actions = summary.actions.len(),
+                    elapsed_ms = elapsed.as_millis() as u64,
+                    "reconcile finished"
+                );
+                if !summary.reachable {
+                    tracing::warn!("org not reachable: observation failed");
+                }
+            }
+            Err(error) => {
+                self.health.observed(&self.org, false);
+                tracing::error!(error = %error_chain(error), "reconcile failed");
+            }
+        }
+        self.metrics
+            .set_ready(&self.org, self.health.org_ready(&self.org));
+    }
+
+    /// Polls the System Log; true when an event calls for a reconcile now.
+    async fn poll(&self) -> bool {
+        let outcome = self.poller.poll().await;
+        self.metrics.record_poll(&self.org, &outcome);
+        self.health.polled(&self.org, outcome.is_ok());
+        self.metrics
+            .set_ready(&self.org, self.health.org_ready(&self.org));
+        match outcome {
+            Ok(poll) if !poll.triggers.is_empty() => {
+                let kinds: Vec<&str> = poll.triggers.iter().map(|(k, _)| k.as_str()).collect();
+                tracing::info!(org = %self.org, events = poll.events, triggers = ?kinds, "System Log events call for a reconcile");
+                true
+            }
+            Ok(_) => false,
+            Err(error) => {
+                tracing::warn!(org = %self.org, error = %error_chain(&error), "System Log poll failed");
+                false
+            }
+        }
+    }
+}
+
+/// An error and its sources, on one line.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::daemon::{PollError, PollOutcome, ReconcileError, ReconcileSummary};
+
+    /// Records each run's trigger and (start, end) on tokio's clock; never runs two at once.
+    #[derive(Default)]
+    struct SlowReconciler {
+        runtime: Duration,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+        runs: Mutex<Vec<(Trigger, Instant, Instant)>>,
+    }
+
+    impl Reconcile for Arc<SlowReconciler> {
+        async fn reconcile(
+            &self,
+            trigger: Trigger,
+            _dry_run: bool,
+            _shutdown: &CancellationToken,
+        ) -> Result<ReconcileSummary, ReconcileError> {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            let start = Instant::now();
+            tokio::time::sleep(self.runtime).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            self.runs
+                .lock()
+                .expect("test lock")
+                .push((trigger, start, Instant::now()));
+            Ok(ReconcileSummary {
+                reachable: true,
+                complete: true,
+                ..ReconcileSummary::default()
+            })
+        }
+    }
+
+    /// Answers each poll from a script: `true` means a relevant event arrived.
+    #[derive(Default)]
+    struct ScriptedPoller {
+        script: Mutex<Vec<bool>>,
+        polls: AtomicUsize,
+    }
+
+    impl LogPoll for Arc<ScriptedPoller> {
+        async fn poll(&self) -> Result<PollOutcome, PollError> {
+            self.polls.fetch_add(1, Ordering::SeqCst);
+            let mut script = self.script.lock().expect("test lock");
+            let relevant = if script.is_empty() {
+                false
+            } else {
+                script.remove(0)
+            };
+            Ok(PollOutcome {
+                events: u64::from(relevant),
+                triggers: if relevant {
+                    vec![("application.provision.user.push".into(), "e1".into())]
+                } else {
+                    Vec::new()
+                },
+            })
+        }
+    }
+
+    fn policy(cron: &str, poll: &str) -> Arc<Policy> {
+        let text =
+            format!("[schedule]\nfull_reconcile = \"{cron}\"\nlog_poll_interval = \"{poll}\"\n");
+        let policy =
+            Policy::load_sources(&[("schedule.toml", text.as_str())]).expect("valid test policy");
+        Arc::new(policy)
+    }
+
+    struct Harness {
+        reconciler: Arc<SlowReconciler>,
+        poller: Arc<ScriptedPoller>,
+        metrics: Arc<Metrics>,
+        shutdown: CancellationToken,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    fn start(policy: Arc<Policy>, runtime: Duration, script: Vec<bool>) -> Harness {
+        let reconciler = Arc::new(SlowReconciler {
+            runtime,
+            ..SlowReconciler::default()
+        });
+        let poller = Arc::new(ScriptedPoller {
+            script: Mutex::new(script),
+            ..ScriptedPoller::default()
+        });
+        let metrics = Arc::new(Metrics::new());
+        let (_tx, rx) = watch::channel(policy);
+        // The sender may go: the loop keeps the last policy it was given.
+        let org_loop = OrgLoop {
+            org: "test".to_owned(),
+            reconciler: reconciler.clone(),
+            poller: poller.clone(),
+            policy: rx,
+            dry_run: true,
+            // 00:00:00 on a whole minute, so cron ticks fall at known offsets.
+            clock: TokioClock::starting_at(
+                DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+                    .expect("valid time")
+                    .with_timezone(&Utc),
+            ),
+            metrics: metrics.clone(),
+            health: Arc::new(Health::new(["test"])),
+        };
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(org_loop.run(shutdown.clone()));
+        Harness {
+            reconciler,
+            poller,
+            metrics,
+            shutdown,
+            task,
+        }
+    }
+
+    async fn stop(h: Harness) -> Vec<(Trigger, Instant, Instant)> {
+        h.shutdown.cancel();
+        h.task.await.expect("loop ends cleanly");
+        let runs = h.reconciler.runs.lock().expect("test lock").clone();
+        runs
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn overrunning_runs_delay_the_next_tick_and_never_overlap() {
+        // A tick every 30 s; each run takes 45 s.
+        let h = start(
+            policy("*/30 * * * * *", "1h"),
+            Duration::from_secs(45),
+            vec![],
+        );
+        tokio::time::sleep(Duration::from_secs(300)).await;
+        let max_in_flight = h.reconciler.max_in_flight.load(Ordering::SeqCst);
+        let runs = stop(h).await;
+        assert_eq!(max_in_flight, 1, "two runs of one org overlapped");
+        for pair in runs.windows(2) {
+            assert!(
+                pair[1].1 >= pair[0].2,
+                "a run started before the previous ended"
+            );
+        }
+        // Start-up at 0 s, then the delayed ticks run back to back: 45, 90, 135, ...
+        let starts: Vec<u64> = runs
+            .iter()
+            .map(|(_, s, _)| s.duration_since(runs[0].1).as_secs())
+            .collect();
+        assert_eq!(&starts[..5], &[0, 45, 90, 135, 180], "{starts:?}");
+        assert_eq!(runs[0].0, Trigger::Startup);
+        assert!(runs[1..].iter().all(|(t, _, _)| *t == Trigger::Timer));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ticks_run_on_schedule_when_runs_are_short() {
+        let h = start(policy("0 * * * * *", "1h"), Duration::from_secs(5), vec![]);
+        tokio::time::sleep(Duration::from_secs(185)).await;
+        let runs = stop(h).await;
+        let starts: Vec<u64> = runs
+            .iter()
+            .map(|(_, s, _)| s.duration_since(runs[0].1).as_secs())
+            .collect();
+        assert_eq!(starts, [0, 60, 120, 180]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_relevant_event_triggers_a_reconcile_at_the_next_poll() {
+        // Hourly schedule; polls every 10 s; the third poll sees a relevant event.
+        let h = start(
+            policy("0 0 * * * *", "10s"),
+            Duration::from_secs(2),
+            vec![false, false, true],
+        );
+        tokio::time::sleep(Duration::from_secs(45)).await;
+        let polls = h.poller.polls.load(Ordering::SeqCst);
+        let text = h.metrics.encode();
+        let runs = stop(h).await;
+        let triggers: Vec<Trigger> = runs.iter().map(|(t, _, _)| *t).collect();
+        assert_eq!(triggers, [Trigger::Startup, Trigger::SystemLog]);
+        // Start-up 0..2 s; polls at 12, 22, 32 s; the triggered run starts at the third.
+        assert_eq!(runs[1].1.duration_since(runs[0].1).as_secs(), 32);
+        assert!(polls >= 3, "{polls} polls");
+        assert!(
+            text.contains(
+                r#"remediator_reconcile_runs_total{org="test",trigger="system_log",result="ok"} 1"#
+            ),
+            "{text}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_during_a_run_lets_it_finish_and_starts_no_other() {
+        let h = start(
+            policy("*/10 * * * * *", "1h"),
+            Duration::from_secs(30),
+            vec![],
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let runs = stop(h).await;
+        assert_eq!(
+            runs.len(),
+            1,
+            "the start-up run finishes, no timer run starts"
+        );
+    }
+}

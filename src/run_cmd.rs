@@ -1,0 +1,96 @@
+//! `remediator run`: the daemon's shell. Reads the orgs (`--config FILE`, or one org from
+//! `OKTA_CLIENT_*` / okta.yaml as `plan` does), opens each org's policy and journal, installs
+//! the signal handlers and runs `remediator::daemon::run` until a signal stops it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use remediator::daemon::{
+    self, DaemonConfig, OrgConfig, OrgRuntime, PolicyHandle, Settings, ACT_UNAVAILABLE,
+};
+use remediator::journal::SledJournal;
+use remediator::okta::{ConfigSources, OktaClient};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{exit, Global};
+
+/// Whether this build carries out plans; until the executor is wired in, only `--dry-run`.
+const CAN_ACT: bool = false;
+
+pub fn run(global: &Global, dry_run: bool, listen: Option<SocketAddr>) -> anyhow::Result<u8> {
+    let config = match &global.config {
+        Some(path) => DaemonConfig::load(path)?,
+        None => DaemonConfig::single_org(),
+    };
+    if !dry_run && !CAN_ACT {
+        anyhow::bail!("{ACT_UNAVAILABLE}");
+    }
+    let settings = Settings {
+        listen: listen.unwrap_or(config.listen),
+        dry_run,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let mut orgs = Vec::with_capacity(config.orgs.len());
+        for org in &config.orgs {
+            orgs.push(open_org(global, org)?);
+        }
+        let policies = orgs.iter().map(|o| o.policy.clone()).collect();
+        let shutdown = CancellationToken::new();
+        let signals = tokio::spawn(daemon::watch_signals(shutdown.clone(), policies, || {
+            std::process::exit(i32::from(exit::ERROR))
+        }));
+        daemon::run(settings, orgs, shutdown).await?;
+        signals.abort();
+        Ok(exit::OK)
+    })
+}
+
+/// The org's policy, journal and client.
+fn open_org(global: &Global, org: &OrgConfig) -> anyhow::Result<OrgRuntime> {
+    let policies = org
+        .policies
+        .clone()
+        .unwrap_or_else(|| global.policies.clone());
+    let policy = PolicyHandle::load(&org.name, &policies).map_err(|errors| {
+        anyhow::anyhow!(
+            "invalid policy for org {} in {}:\n{errors}",
+            org.name,
+            policies.display()
+        )
+    })?;
+    let state = state_dir(global, org);
+    std::fs::create_dir_all(&state)
+        .with_context(|| format!("creating the journal directory {}", state.display()))?;
+    let journal = SledJournal::open(&state)
+        .with_context(|| format!("opening the journal at {}", state.display()))?;
+    let okta = org
+        .okta_config(
+            &|name| std::env::var(name).ok(),
+            &ConfigSources::from_process(),
+        )
+        .context("reading the Okta connection settings")?;
+    let client = OktaClient::new(okta)
+        .with_context(|| format!("building the Okta client of org {}", org.name))?;
+    Ok(OrgRuntime {
+        name: org.name.clone(),
+        client,
+        journal: Arc::new(journal),
+        policy: Arc::new(policy),
+    })
+}
+
+/// The org's journal: its own `state`, else `--state` itself without a configuration file (as
+/// `plan` and `journal` read it), else `<--state>/<org name>`.
+fn state_dir(global: &Global, org: &OrgConfig) -> PathBuf {
+    match (&org.state, &global.config) {
+        (Some(dir), _) => dir.clone(),
+        (None, None) => global.state.clone(),
+        (None, Some(_)) => global.state.join(&org.name),
+    }
+}
