@@ -73,6 +73,21 @@ pub fn endpoint_template(path: &str) -> String {
     format!("/{}", segments.join("/"))
 }
 
+/// Finding kinds (as plans spell them) whose gauges start at 0, so the family is scraped
+/// before the first finding.
+const FINDING_KINDS: &[&str] = &[
+    "kpasswd-blocked",
+    "force-sync-would-not-help",
+    "provisioning-credentials-invalid",
+    "push-mappings-orphaned-no-credential",
+    "provisioning-features-drift",
+    "retry-not-safe",
+    "fix-quarantined",
+    "force-sync-needed",
+];
+/// Action outcomes (as the journal spells them) whose counters start at 0.
+const ACTION_OUTCOMES: &[&str] = &["verified", "failed", "held", "skipped", "compensated"];
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RunLabels {
     org: String,
@@ -321,6 +336,33 @@ impl Metrics {
         out
     }
 
+    /// Creates `org`'s series at zero (actions, planned actions and findings of every kind, the
+    /// breaker, readiness), so every family is scraped from the start.
+    pub fn init_org(&self, org: &str) {
+        let kinds = || crate::plan::ActionKind::ALL.iter().map(|k| k.as_str());
+        for kind in kinds() {
+            for outcome in ACTION_OUTCOMES {
+                let labels = ActionLabels {
+                    org: org.to_owned(),
+                    kind: kind.to_owned(),
+                    outcome: (*outcome).to_owned(),
+                };
+                self.actions.get_or_create(&labels).inc_by(0);
+            }
+        }
+        let zeros = |names: &mut dyn Iterator<Item = &str>| -> BTreeMap<String, u32> {
+            names.map(|k| (k.to_owned(), 0)).collect()
+        };
+        self.set_kinds(org, "planned", &self.planned, &zeros(&mut kinds()));
+        let mut findings = FINDING_KINDS.iter().copied();
+        self.set_kinds(org, "findings", &self.findings, &zeros(&mut findings));
+        let labels = OrgLabels {
+            org: org.to_owned(),
+        };
+        self.breaker_open.get_or_create(&labels).set(0);
+        self.ready.get_or_create(&labels).set(0);
+    }
+
     /// Reads `sampler` at every scrape for `org`'s rate-limit waits and journal size.
     pub fn add_sampler(&self, org: &str, sampler: Arc<dyn SampleOrg>) {
         let mut orgs = self
@@ -455,6 +497,19 @@ impl RequestObserver for OrgRequests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn initial_kinds_and_outcomes_are_real_ones() {
+        for kind in FINDING_KINDS {
+            let parsed: Result<crate::plan::FindingKind, _> =
+                serde_json::from_value(serde_json::json!(kind));
+            assert!(parsed.is_ok(), "{kind} is not a finding kind");
+        }
+        for outcome in ACTION_OUTCOMES {
+            let parsed: Result<crate::journal::Outcome, _> = outcome.parse();
+            assert!(parsed.is_ok(), "{outcome} is not an outcome");
+        }
+    }
 
     #[test]
     fn ids_become_placeholders_and_literals_stay() {

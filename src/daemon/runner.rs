@@ -140,6 +140,7 @@ pub async fn run(
     let start = Utc::now();
     let mut tasks = JoinSet::new();
     for org in orgs {
+        metrics.init_org(&org.name);
         org.client
             .set_request_observer(metrics.request_observer(&org.name));
         let sampler = ClientAndJournal {
