@@ -45,8 +45,16 @@ pub fn run(global: &Global, dry_run: bool, listen: Option<SocketAddr>) -> anyhow
         let signals = tokio::spawn(daemon::watch_signals(shutdown.clone(), policies, || {
             std::process::exit(i32::from(exit::ERROR))
         }));
-        daemon::run(settings, orgs, shutdown).await?;
+        let stopped = CancellationToken::new();
+        let elections = leader_election(&mut orgs, &shutdown, &stopped).await?;
+        let result = daemon::run(settings, orgs, shutdown).await;
+        // The org loops have stopped: the Leases may go to another replica now.
+        stopped.cancel();
+        for election in elections {
+            let _ = election.await;
+        }
         signals.abort();
+        result?;
         Ok(exit::OK)
     })
 }
@@ -82,6 +90,7 @@ fn open_org(global: &Global, org: &OrgConfig) -> anyhow::Result<OrgRuntime> {
         client,
         journal: Arc::new(journal),
         policy: Arc::new(policy),
+        leading: None,
     })
 }
 
@@ -93,4 +102,44 @@ fn state_dir(global: &Global, org: &OrgConfig) -> PathBuf {
         (None, None) => global.state.clone(),
         (None, Some(_)) => global.state.join(&org.name),
     }
+}
+
+/// Without the `kubernetes` feature every org is served by this process.
+#[cfg(not(feature = "kubernetes"))]
+async fn leader_election(
+    _orgs: &mut [OrgRuntime],
+    _shutdown: &CancellationToken,
+    _stopped: &CancellationToken,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    Ok(Vec::new())
+}
+
+/// With `REMEDIATOR_LEADER_ELECTION=true` (the StatefulSet sets it), one Lease per org: this
+/// replica serves an org only while it holds the org's Lease.
+#[cfg(feature = "kubernetes")]
+async fn leader_election(
+    orgs: &mut [OrgRuntime],
+    shutdown: &CancellationToken,
+    stopped: &CancellationToken,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    use remediator::daemon::leader::{self, LeaderConfig};
+    if std::env::var("REMEDIATOR_LEADER_ELECTION").as_deref() != Ok("true") {
+        return Ok(Vec::new());
+    }
+    let config = LeaderConfig::from_env(&|name| std::env::var(name).ok())?;
+    let client = leader::client().await?;
+    let mut elections = Vec::with_capacity(orgs.len());
+    for org in orgs.iter_mut() {
+        let (leading, watch) = tokio::sync::watch::channel(false);
+        org.leading = Some(watch);
+        elections.push(tokio::spawn(leader::elect(
+            client.clone(),
+            config.clone(),
+            org.name.clone(),
+            leading,
+            shutdown.clone(),
+            stopped.clone(),
+        )));
+    }
+    Ok(elections)
 }

@@ -10,6 +10,14 @@ struct OrgHealth {
     observed: bool,
     /// The last contact with the org (observation or poll) succeeded.
     reachable: bool,
+    /// Another replica holds the org's lease: not this replica's to serve.
+    standby: bool,
+}
+
+impl OrgHealth {
+    fn ready(self) -> bool {
+        self.standby || (self.observed && self.reachable)
+    }
 }
 
 /// Per-org readiness, shared by the org tasks (writers) and `/readyz` (reader).
@@ -49,17 +57,22 @@ impl Health {
         self.update(org, |h| h.reachable = ok);
     }
 
+    /// Whether another replica serves `org` (leader election): a standby org counts as ready.
+    pub fn standby(&self, org: &str, standby: bool) {
+        self.update(org, |h| h.standby = standby);
+    }
+
     /// Whether `org` is ready.
     pub fn org_ready(&self, org: &str) -> bool {
         let orgs = self.orgs.lock().unwrap_or_else(PoisonError::into_inner);
-        orgs.get(org).is_some_and(|h| h.observed && h.reachable)
+        orgs.get(org).is_some_and(|h| h.ready())
     }
 
     /// The orgs that are not ready (empty: the daemon is ready).
     pub fn not_ready(&self) -> Vec<String> {
         let orgs = self.orgs.lock().unwrap_or_else(PoisonError::into_inner);
         orgs.iter()
-            .filter(|(_, h)| !(h.observed && h.reachable))
+            .filter(|(_, h)| !h.ready())
             .map(|(name, _)| name.clone())
             .collect()
     }
@@ -84,5 +97,8 @@ mod tests {
         assert_eq!(health.not_ready(), ["a"]);
         health.polled("a", true);
         assert!(health.not_ready().is_empty());
+        let standby = Health::new(["c"]);
+        standby.standby("c", true);
+        assert!(standby.org_ready("c"), "another replica serves it");
     }
 }

@@ -69,6 +69,8 @@ pub struct OrgRuntime {
     pub client: OktaClient,
     pub journal: Arc<SledJournal>,
     pub policy: Arc<PolicyHandle>,
+    /// With leader election: true while this replica holds the org's lease (`None`: always).
+    pub leading: Option<watch::Receiver<bool>>,
 }
 
 /// The daemon's own settings.
@@ -167,6 +169,7 @@ pub async fn run(
             clock: SystemClock,
             metrics: metrics.clone(),
             health: health.clone(),
+            leading: org.leading,
         };
         tasks.spawn(org_loop.run(shutdown.clone()));
     }

@@ -72,18 +72,65 @@ pub struct OrgLoop<R, P, C> {
     pub clock: C,
     pub metrics: Arc<Metrics>,
     pub health: Arc<Health>,
+    /// With leader election: true while this replica holds the org's lease.
+    pub leading: Option<watch::Receiver<bool>>,
 }
 
 impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
     /// Runs until `shutdown` is cancelled; a reconcile in progress then finishes its current
-    /// step (the token is passed down) before the loop returns.
+    /// step (the token is passed down) before the loop returns. With leader election, the org
+    /// is served only while this replica holds its lease.
     pub async fn run(self, shutdown: CancellationToken) {
+        while self.wait_until_leading(&shutdown).await {
+            self.health.standby(&self.org, false);
+            self.lead(&shutdown).await;
+            if shutdown.is_cancelled() || self.leading.is_none() {
+                break;
+            }
+            tracing::warn!(org = %self.org, "lost the org's lease: standing by");
+        }
+        tracing::info!(org = %self.org, "reconciler stopped");
+    }
+
+    /// Whether this replica serves the org now (always, without leader election).
+    fn is_leading(&self) -> bool {
+        self.leading.as_ref().is_none_or(|rx| *rx.borrow())
+    }
+
+    /// Waits until this replica leads the org; false when shutting down first.
+    async fn wait_until_leading(&self, shutdown: &CancellationToken) -> bool {
+        let Some(mut rx) = self.leading.clone() else {
+            return !shutdown.is_cancelled();
+        };
+        loop {
+            if shutdown.is_cancelled() {
+                return false;
+            }
+            if *rx.borrow_and_update() {
+                return true;
+            }
+            self.health.standby(&self.org, true);
+            self.metrics
+                .set_ready(&self.org, self.health.org_ready(&self.org));
+            tokio::select! {
+                () = shutdown.cancelled() => return false,
+                changed = rx.changed() => if changed.is_err() {
+                    tracing::error!(org = %self.org, "leader election stopped: not serving the org");
+                    return false;
+                },
+            }
+        }
+    }
+
+    /// Serves the org: the start-up reconcile, then the schedule and the polls, until shutdown
+    /// or until the lease is lost.
+    async fn lead(&self, shutdown: &CancellationToken) {
         let mut policy = self.policy.borrow().clone();
         // Ticks are counted from the start-up run's start: one it overruns runs right after.
         let mut next_full = next_full_run(&policy.schedule.full_reconcile, self.clock.now());
-        self.reconcile(Trigger::Startup, &shutdown).await;
+        self.reconcile(Trigger::Startup, shutdown).await;
         let mut next_poll = Instant::now() + policy.schedule.log_poll_interval;
-        while !shutdown.is_cancelled() {
+        while !shutdown.is_cancelled() && self.is_leading() {
             let current = self.policy.borrow().clone();
             if current.schedule.full_reconcile_expr != policy.schedule.full_reconcile_expr {
                 next_full = next_full_run(&current.schedule.full_reconcile, self.clock.now());
@@ -92,14 +139,14 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
             policy = current;
             let now = self.clock.now();
             if next_full.is_some_and(|t| now >= t) {
-                self.reconcile(Trigger::Timer, &shutdown).await;
+                self.reconcile(Trigger::Timer, shutdown).await;
                 // The first tick after this run's start: if the run overran it, it is due now.
                 next_full = next_full_run(&policy.schedule.full_reconcile, now);
                 continue;
             }
             if Instant::now() >= next_poll {
                 if self.poll().await {
-                    self.reconcile(Trigger::SystemLog, &shutdown).await;
+                    self.reconcile(Trigger::SystemLog, shutdown).await;
                 }
                 next_poll = Instant::now() + policy.schedule.log_poll_interval;
                 continue;
@@ -110,10 +157,10 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
                 .map_or(until_poll, |until_full| until_full.min(until_poll));
             tokio::select! {
                 () = shutdown.cancelled() => break,
+                () = lease_lost(self.leading.clone()) => break,
                 () = tokio::time::sleep(wait) => {}
             }
         }
-        tracing::info!(org = %self.org, "reconciler stopped");
     }
 
     async fn reconcile(&self, trigger: Trigger, shutdown: &CancellationToken) {
@@ -124,11 +171,23 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
             dry_run = self.dry_run
         );
         let started = Instant::now();
-        let outcome = self
+        // Losing the lease mid-run stops the run between steps, as a shutdown does: another
+        // replica may take the org over once the lease expires.
+        let stop = shutdown.child_token();
+        let run = self
             .reconciler
-            .reconcile(trigger, self.dry_run, shutdown)
-            .instrument(span.clone())
-            .await;
+            .reconcile(trigger, self.dry_run, &stop)
+            .instrument(span.clone());
+        tokio::pin!(run);
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut run => break outcome,
+                () = lease_lost(self.leading.clone()), if !stop.is_cancelled() => {
+                    tracing::warn!(org = %self.org, "lost the org's lease during a run: stopping after the current step");
+                    stop.cancel();
+                }
+            }
+        };
         let elapsed = started.elapsed();
         self.metrics
             .record_run(&self.org, trigger, &outcome, elapsed);
@@ -177,6 +236,18 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
                 tracing::warn!(org = %self.org, error = %error_chain(&error), "System Log poll failed");
                 false
             }
+        }
+    }
+}
+
+/// Completes when `leading` turns false (or its sender goes); never without leader election.
+async fn lease_lost(leading: Option<watch::Receiver<bool>>) {
+    let Some(mut rx) = leading else {
+        return std::future::pending().await;
+    };
+    while *rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
         }
     }
 }
@@ -278,6 +349,15 @@ mod tests {
     }
 
     fn start(policy: Arc<Policy>, runtime: Duration, script: Vec<bool>) -> Harness {
+        start_with(policy, runtime, script, None)
+    }
+
+    fn start_with(
+        policy: Arc<Policy>,
+        runtime: Duration,
+        script: Vec<bool>,
+        leading: Option<watch::Receiver<bool>>,
+    ) -> Harness {
         let reconciler = Arc::new(SlowReconciler {
             runtime,
             ..SlowReconciler::default()
@@ -303,6 +383,7 @@ mod tests {
             ),
             metrics: metrics.clone(),
             health: Arc::new(Health::new(["test"])),
+            leading,
         };
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(org_loop.run(shutdown.clone()));
@@ -401,5 +482,29 @@ mod tests {
             1,
             "the start-up run finishes, no timer run starts"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_the_lease_holder_reconciles_and_a_lost_lease_stops_the_run() {
+        let (lease, leading) = watch::channel(false);
+        let h = start_with(
+            policy("0 * * * * *", "1h"),
+            Duration::from_secs(20),
+            vec![],
+            Some(leading),
+        );
+        tokio::time::sleep(Duration::from_secs(130)).await;
+        assert!(
+            h.reconciler.runs.lock().expect("test lock").is_empty(),
+            "a standby replica reconciled"
+        );
+        lease.send_replace(true);
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert_eq!(h.reconciler.runs.lock().expect("test lock").len(), 1);
+        lease.send_replace(false);
+        tokio::time::sleep(Duration::from_secs(300)).await;
+        let runs = stop(h).await;
+        let triggers: Vec<Trigger> = runs.iter().map(|(t, _, _)| *t).collect();
+        assert_eq!(triggers, [Trigger::Startup], "ran after losing the lease");
     }
 }
