@@ -14,6 +14,8 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// Changes pending (`plan --detailed-exitcode`).
     pub const CHANGES_PENDING: u8 = 2;
+    /// Partial failure: some actions failed, were held or had to be compensated.
+    pub const PARTIAL_FAILURE: u8 = 3;
 }
 
 #[derive(Debug, Parser)]
@@ -168,6 +170,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             detailed_exitcode,
         } => crate::preview::plan_command(&cli.global, output, out.as_deref(), detailed_exitcode),
         Command::Demo { output } => crate::preview::demo(output),
+        Command::Apply {
+            plan,
+            yes,
+            only,
+            max_actions,
+        } => crate::apply_cmd::apply(
+            &cli.global,
+            crate::apply_cmd::ApplyArgs {
+                plan,
+                yes,
+                only,
+                max_actions,
+            },
+        ),
         command => anyhow::bail!("`{}` is not available yet in this build", name(&command)),
     }
 }

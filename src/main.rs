@@ -1,5 +1,6 @@
 //! The `remediator` binary: a thin shell over the library.
 
+mod apply_cmd;
 mod cli;
 mod preview;
 

@@ -21,18 +21,13 @@ pub fn plan_command(
     out: Option<&Path>,
     detailed_exitcode: bool,
 ) -> anyhow::Result<u8> {
-    let policy = Policy::load_dir(&global.policies).map_err(|errors| {
-        anyhow::anyhow!("invalid policy in {}:\n{errors}", global.policies.display())
-    })?;
-    let config = OktaConfig::load(&ConfigSources::from_process())
-        .context("reading the Okta connection settings (OKTA_CLIENT_* or okta.yaml)")?;
-    let org = config.org_url.to_string();
-    let api = OktaClient::new(config).context("building the Okta client")?;
+    let policy = load_policy(global)?;
+    let (api, org) = connect(&policy)?;
     let view = journal_view(&global.state)?;
     let runtime = runtime()?;
     let pass = runtime.block_on(remediator::reconcile::preview(
         &api,
-        org.trim_end_matches('/'),
+        &org,
         &policy,
         &view,
         Utc::now(),
@@ -48,6 +43,24 @@ pub fn plan_command(
     } else {
         exit::OK
     })
+}
+
+/// The policy of `--policies`, or an error listing every problem with file, line and field.
+pub(crate) fn load_policy(global: &Global) -> anyhow::Result<Policy> {
+    Policy::load_dir(&global.policies).map_err(|errors| {
+        anyhow::anyhow!("invalid policy in {}:\n{errors}", global.policies.display())
+    })
+}
+
+/// The Okta client from OKTA_CLIENT_* / okta.yaml, with the non-public admin calls the policy
+/// enables, and the org URL without a trailing slash.
+pub(crate) fn connect(policy: &Policy) -> anyhow::Result<(OktaClient, String)> {
+    let mut config = OktaConfig::load(&ConfigSources::from_process())
+        .context("reading the Okta connection settings (OKTA_CLIENT_* or okta.yaml)")?;
+    config.admin = remediator::act::admin_paths(policy);
+    let org = config.org_url.to_string().trim_end_matches('/').to_owned();
+    let api = OktaClient::new(config).context("building the Okta client")?;
+    Ok((api, org))
 }
 
 pub fn demo(output: OutputFormat) -> anyhow::Result<u8> {
@@ -115,7 +128,7 @@ fn journal_view(state: &Path) -> anyhow::Result<JournalView> {
     Ok(journal.view(now)?)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
