@@ -274,7 +274,8 @@ fn fault(method: &str, path: &str, kind: FaultKind, count: Option<u64>) -> Fault
     }
 }
 
-/// Every intent has its outcome, the chain holds, and no fix is left unfinished.
+/// Every intent has its outcome (an action planned again in a later run has one of each per
+/// run), the chain holds, and no fix is left unfinished.
 fn assert_consistent(env: &Env) {
     let intents = env
         .journal
@@ -285,12 +286,16 @@ fn assert_consistent(env: &Env) {
         .expect("list");
     for intent in &intents {
         let id = intent.action_id.as_deref().expect("intent has an action");
-        let outcome = env
-            .entries_of(id)
-            .into_iter()
-            .filter(|e| e.kind.tag() == EntryKindTag::Outcome)
+        let entries = env.entries_of(id);
+        let begun = entries
+            .iter()
+            .filter(|e| e.kind.tag() == EntryKindTag::Intent)
             .count();
-        assert_eq!(outcome, 1, "action {id} has one outcome");
+        let ended = entries
+            .iter()
+            .filter(|e| e.kind.tag() == EntryKindTag::Outcome && e.payload["taken"] != false)
+            .count();
+        assert_eq!(begun, ended, "action {id}: every intent has its outcome");
     }
     assert!(env.journal.unfinished_fixes().expect("fixes").is_empty());
     assert!(env.journal.verify().expect("verify").is_ok());
@@ -432,4 +437,76 @@ async fn max_actions_holds_the_rest() {
     assert_eq!(held.len(), kinds.len() - 1);
     assert!(held.iter().all(|a| a.reason.contains("--max-actions 1")));
     assert!(report.partial_failure());
+}
+
+#[tokio::test]
+async fn a_fix_that_never_verifies_is_quarantined_after_its_attempts() {
+    let app = format!("/api/v1/apps/{ORG2ORG}/group-push");
+    let faults = vec![fault(
+        "DELETE",
+        &app,
+        FaultKind::ServerError { status: 503 },
+        None,
+    )];
+    let env = Env::start(with_faults(scenario("orphaned-push-mappings"), faults)).await;
+    let mut at = Utc::now();
+    for attempt in 0..remediator::plan::MAX_UNVERIFIED_FIX_ATTEMPTS {
+        let report = env.pass_at(at, PlanSource::Observe, false).await;
+        assert_eq!(
+            outcomes(&report),
+            vec![("remove-push-mappings".to_owned(), Outcome::Compensated)],
+            "attempt {attempt}"
+        );
+        at += Duration::hours(1);
+    }
+    let plan = env.pass_at(at, PlanSource::Observe, true).await.plan;
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    let quarantined: Vec<_> = plan
+        .findings
+        .iter()
+        .filter(|f| f.kind == remediator::plan::FindingKind::FixQuarantined)
+        .collect();
+    assert_eq!(quarantined.len(), 1, "{:?}", plan.findings);
+    assert!(quarantined[0].reason.contains("3 time(s)"));
+    assert!(!env.provisioning_enabled(ORG2ORG));
+    assert_consistent(&env);
+}
+
+#[tokio::test]
+async fn the_circuit_breaker_opens_on_failures_and_holds_the_rest() {
+    let mut env = Env::start(scenario("all-situations")).await;
+    let breaker = &mut env.policy.safety.circuit_breaker;
+    breaker.min_actions = 2;
+    breaker.failure_ratio = 0.5;
+    let report = env.apply().await;
+    let results: Vec<(&str, Outcome)> = report
+        .executed
+        .actions
+        .iter()
+        .map(|a| (a.kind.as_str(), a.outcome))
+        .collect();
+    // The two retries run first; one fails (transient-times:2): 1 of 2 failed trips the breaker.
+    let failed_at = results
+        .iter()
+        .position(|(_, o)| *o == Outcome::Failed)
+        .expect("one retry fails");
+    assert!(failed_at <= 1, "{results:?}");
+    let after = &report.executed.actions[2..];
+    assert!(!after.is_empty());
+    for action in after {
+        assert_eq!(action.outcome, Outcome::Held, "{results:?}");
+        assert!(
+            action.reason.contains("circuit breaker"),
+            "{}",
+            action.reason
+        );
+    }
+    let view = env.journal.view(Utc::now()).expect("view");
+    assert!(view.breaker_open());
+    let plan = env.dry_run().await;
+    assert!(plan.actions.is_empty());
+    assert!(plan
+        .skipped
+        .iter()
+        .any(|s| s.why == remediator::plan::SkipReason::CircuitBreakerOpen));
 }
