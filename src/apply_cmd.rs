@@ -162,7 +162,7 @@ fn progress_bar(len: usize) -> ProgressBar {
     bar
 }
 
-fn print_summary(report: &PassReport) {
+pub(crate) fn print_summary(report: &PassReport) {
     let c = &report.counts;
     println!(
         "run {}: {} taken, {} verified, {} failed, {} held, {} skipped, {} compensated; {} finding(s)",

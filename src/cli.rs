@@ -104,7 +104,8 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
-    /// Start the embedded simulated org with every provisioning problem and show the plan.
+    /// Start the embedded simulated org with every provisioning problem, plan, carry the plan
+    /// out, and plan again.
     Demo {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
@@ -169,7 +170,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             out,
             detailed_exitcode,
         } => crate::preview::plan_command(&cli.global, output, out.as_deref(), detailed_exitcode),
-        Command::Demo { output } => crate::preview::demo(output),
+        Command::Demo { output } => crate::demo::demo(output),
         Command::Apply {
             plan,
             yes,

@@ -2,6 +2,7 @@
 
 mod apply_cmd;
 mod cli;
+mod demo;
 mod preview;
 
 fn main() -> std::process::ExitCode {
