@@ -14,6 +14,8 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// Changes pending (`plan --detailed-exitcode`).
     pub const CHANGES_PENDING: u8 = 2;
+    /// Partial failure: some actions failed, were held or had to be compensated.
+    pub const PARTIAL_FAILURE: u8 = 3;
 }
 
 #[derive(Debug, Parser)]
@@ -106,7 +108,8 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
-    /// Start the embedded simulated org with every provisioning problem and show the plan.
+    /// Start the embedded simulated org with every provisioning problem, plan, carry the plan
+    /// out, and plan again.
     Demo {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
@@ -171,9 +174,22 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             out,
             detailed_exitcode,
         } => crate::preview::plan_command(&cli.global, output, out.as_deref(), detailed_exitcode),
-        Command::Demo { output } => crate::preview::demo(output),
+        Command::Demo { output } => crate::demo::demo(output),
         Command::Run { dry_run, listen } => crate::run_cmd::run(&cli.global, dry_run, listen),
-        command => anyhow::bail!("`{}` is not available yet in this build", name(&command)),
+        Command::Apply {
+            plan,
+            yes,
+            only,
+            max_actions,
+        } => crate::apply_cmd::apply(
+            &cli.global,
+            crate::apply_cmd::ApplyArgs {
+                plan,
+                yes,
+                only,
+                max_actions,
+            },
+        ),
     }
 }
 
@@ -301,16 +317,5 @@ fn journal(state: &std::path::Path, command: JournalCommand) -> anyhow::Result<u
                 Ok(exit::ERROR)
             }
         }
-    }
-}
-
-fn name(command: &Command) -> &'static str {
-    match command {
-        Command::Plan { .. } => "plan",
-        Command::Apply { .. } => "apply",
-        Command::Run { .. } => "run",
-        Command::Journal { .. } => "journal",
-        Command::Policy { .. } => "policy",
-        Command::Demo { .. } => "demo",
     }
 }

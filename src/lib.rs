@@ -5,6 +5,7 @@
 //! out the plan and the `journal` records every step. `sim` is okta-sim, the Okta-compatible
 //! simulated org used by the tests, the demo and the benchmarks.
 
+pub mod act;
 pub mod daemon;
 pub mod journal;
 pub mod observe;

@@ -1,12 +1,17 @@
 //! One reconcile pass over an org: observe it, then plan against the policy and the journal's
-//! view. The same pass serves `plan` (dry-run preview), `apply` and the daemon, so a preview
-//! and a run cannot disagree about what they saw.
+//! view, and (unless dry-run) carry the plan out. The same pass serves `plan` (dry-run
+//! preview), `apply` and the daemon, so a preview and a run cannot disagree about what they saw.
+
+use std::fmt;
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
-use crate::journal::JournalView;
+use crate::act::{self, ActError, ActionReport, ExecuteOptions, Org, RunReport};
+use crate::journal::{EntryDraft, EntryKind, JournalError, JournalStore, JournalView, RunCounts};
 use crate::observe::{observe, LogStart, Observation};
-use crate::okta::OrgApi;
+use crate::okta::{AdminApi, OrgApi};
 use crate::plan::{plan, Plan};
 use crate::policy::Policy;
 
@@ -31,4 +36,200 @@ pub async fn preview<O: OrgApi>(
     let observation = observe(api, org, policy, LogStart::Since(now - lookback), now).await;
     let plan = plan(policy, &observation.snapshot, journal, now);
     Pass { observation, plan }
+}
+
+/// Why a pass ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The cron schedule.
+    Timer,
+    /// A relevant System Log event.
+    SystemLog,
+    /// A person (`apply`).
+    Manual,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Timer => "timer",
+            Trigger::SystemLog => "system_log",
+            Trigger::Manual => "manual",
+        }
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a pass's plan comes from.
+#[derive(Debug)]
+pub enum PlanSource {
+    /// Observe the org and plan now.
+    Observe,
+    /// A plan saved earlier (`plan --out`); each action is carried out only if the state it
+    /// was planned from still holds.
+    Saved(Box<Plan>),
+}
+
+/// How a pass runs.
+#[derive(Debug, Clone)]
+pub struct PassSettings {
+    pub trigger: Trigger,
+    /// Plan and journal the plan; act on nothing (and recover nothing).
+    pub dry_run: bool,
+    /// The executor's options; its `run_id` is replaced by the pass's own.
+    pub execute: ExecuteOptions,
+}
+
+/// What a pass did.
+#[derive(Debug)]
+pub struct PassReport {
+    pub run_id: String,
+    /// The plan carried out (or, in dry-run, previewed).
+    pub plan: Plan,
+    /// The observation, when the pass observed the org (not for a saved plan).
+    pub observation: Option<Observation>,
+    /// Unfinished fixes from an earlier crash, completed or compensated first.
+    pub recovered: RunReport,
+    /// The plan's actions.
+    pub executed: RunReport,
+    /// The totals journaled with `RunFinished`.
+    pub counts: RunCounts,
+}
+
+impl PassReport {
+    /// Whether some action failed, was held or had to be compensated (exit code 3).
+    pub fn partial_failure(&self) -> bool {
+        self.recovered.partial_failure() || self.executed.partial_failure()
+    }
+}
+
+/// Why a pass stopped. Only the journal (nothing may be done unjournaled) or a saved plan for
+/// another org stops a pass; failed actions are outcomes in the report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("journal failure in run {run_id}")]
+    Journal {
+        run_id: String,
+        #[source]
+        source: JournalError,
+    },
+    #[error(transparent)]
+    Act(#[from] ActError),
+    #[error("the saved plan is for {plan_org}, not for the configured org {org}")]
+    OtherOrg { plan_org: String, org: String },
+}
+
+/// One pass: `RunStarted`, recovery of unfinished fixes, the plan (observed or saved) journaled
+/// as `PlanRecorded`, its execution, `RunFinished` with the totals. Stops between actions once
+/// `shutdown` is cancelled.
+pub async fn run_pass<O, A, J>(
+    org: &Org<'_, O, A, J>,
+    org_url: &str,
+    source: PlanSource,
+    settings: &PassSettings,
+    shutdown: &CancellationToken,
+    progress: &(dyn Fn(&ActionReport) + Sync),
+) -> Result<PassReport, ReconcileError>
+where
+    O: OrgApi,
+    A: AdminApi,
+    J: JournalStore + ?Sized,
+{
+    if let PlanSource::Saved(plan) = &source {
+        if plan.org.trim_end_matches('/') != org_url.trim_end_matches('/') {
+            return Err(ReconcileError::OtherOrg {
+                plan_org: plan.org.clone(),
+                org: org_url.to_owned(),
+            });
+        }
+    }
+    let run_id = new_run_id((org.clock)());
+    let options = ExecuteOptions {
+        run_id: run_id.clone(),
+        ..settings.execute.clone()
+    };
+    let journal_error = |source| ReconcileError::Journal {
+        run_id: run_id.clone(),
+        source,
+    };
+    let started = EntryKind::RunStarted {
+        trigger: settings.trigger.as_str().to_owned(),
+        dry_run: settings.dry_run,
+    };
+    let draft = EntryDraft::new(&run_id, started).payload(json!({ "org": org_url }));
+    org.journal
+        .append((org.clock)(), draft, &[])
+        .map_err(journal_error)?;
+    let recovered = if settings.dry_run {
+        RunReport::default()
+    } else {
+        act::recover(org, &options).await?
+    };
+    let (plan, observation) = match source {
+        PlanSource::Observe => {
+            let now = (org.clock)();
+            let view = org.journal.view(now).map_err(journal_error)?;
+            let pass = preview(org.api, org_url, org.policy, &view, now).await;
+            (pass.plan, Some(pass.observation))
+        }
+        PlanSource::Saved(plan) => (*plan, None),
+    };
+    record_plan(org, &run_id, &plan).map_err(journal_error)?;
+    let executed = if settings.dry_run {
+        RunReport::default()
+    } else {
+        act::execute(org, &plan, &options, shutdown, progress).await?
+    };
+    let mut counts = recovered.counts();
+    counts.add(&executed.counts());
+    counts.findings = u32::try_from(plan.findings.len()).unwrap_or(u32::MAX);
+    let finished = EntryDraft::new(&run_id, EntryKind::RunFinished { counts });
+    org.journal
+        .append((org.clock)(), finished, &[])
+        .map_err(journal_error)?;
+    Ok(PassReport {
+        run_id,
+        plan,
+        observation,
+        recovered,
+        executed,
+        counts,
+    })
+}
+
+fn record_plan<O, A, J: JournalStore + ?Sized>(
+    org: &Org<'_, O, A, J>,
+    run_id: &str,
+    plan: &Plan,
+) -> Result<(), JournalError> {
+    let summary = format!(
+        "{} action(s), {} finding(s), {} skipped{}",
+        plan.actions.len(),
+        plan.findings.len(),
+        plan.skipped.len(),
+        if plan.complete {
+            ""
+        } else {
+            " (incomplete observation)"
+        }
+    );
+    let value = serde_json::to_value(plan).unwrap_or_default();
+    let kind = EntryKind::PlanRecorded {
+        summary,
+        plan: value,
+    };
+    org.journal
+        .append((org.clock)(), EntryDraft::new(run_id, kind), &[])?;
+    Ok(())
+}
+
+/// A time-ordered, unique run id: `run-20261123T114500Z-1a2b3c4d`.
+fn new_run_id(now: DateTime<Utc>) -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("run-{}-{}", now.format("%Y%m%dT%H%M%SZ"), &random[..8])
 }

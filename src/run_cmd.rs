@@ -7,26 +7,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use remediator::daemon::{
-    self, DaemonConfig, OrgConfig, OrgRuntime, PolicyHandle, Settings, ACT_UNAVAILABLE,
-};
+use remediator::daemon::{self, DaemonConfig, OrgConfig, OrgRuntime, PolicyHandle, Settings};
 use remediator::journal::SledJournal;
 use remediator::okta::{ConfigSources, OktaClient};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{exit, Global};
 
-/// Whether this build carries out plans; until the executor is wired in, only `--dry-run`.
-const CAN_ACT: bool = false;
-
 pub fn run(global: &Global, dry_run: bool, listen: Option<SocketAddr>) -> anyhow::Result<u8> {
     let config = match &global.config {
         Some(path) => DaemonConfig::load(path)?,
         None => DaemonConfig::single_org(),
     };
-    if !dry_run && !CAN_ACT {
-        anyhow::bail!("{ACT_UNAVAILABLE}");
-    }
     let settings = Settings {
         listen: listen.unwrap_or(config.listen),
         dry_run,
@@ -77,12 +69,15 @@ fn open_org(global: &Global, org: &OrgConfig) -> anyhow::Result<OrgRuntime> {
         .with_context(|| format!("creating the journal directory {}", state.display()))?;
     let journal = SledJournal::open(&state)
         .with_context(|| format!("opening the journal at {}", state.display()))?;
-    let okta = org
+    let mut okta = org
         .okta_config(
             &|name| std::env::var(name).ok(),
             &ConfigSources::from_process(),
         )
         .context("reading the Okta connection settings")?;
+    // The non-public admin calls the policy enables; read at start (a SIGHUP does not change
+    // them: restart to).
+    okta.admin = remediator::act::admin_paths(&policy.current());
     let client = OktaClient::new(okta)
         .with_context(|| format!("building the Okta client of org {}", org.name))?;
     Ok(OrgRuntime {

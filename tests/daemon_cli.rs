@@ -1,10 +1,13 @@
-//! `remediator run --dry-run` through the real binary against okta-sim over loopback HTTP: it
-//! reacts to a System Log event, survives the org going away and coming back (readiness drops
-//! and recovers), ends cleanly on SIGTERM in the middle of a run with a consistent journal,
-//! keeps its policy when a SIGHUP reload is invalid, and serves a Prometheus scrape that parses.
+//! `remediator run` through the real binary against okta-sim over loopback HTTP: it reacts to a
+//! System Log event, survives the org going away and coming back (readiness drops and
+//! recovers), ends cleanly on SIGTERM in the middle of a run and in the middle of a multi-step
+//! fix with a consistent journal and org, keeps its policy when a SIGHUP reload is invalid,
+//! fixes the org in apply mode, and serves a Prometheus scrape that parses.
 //!
 //! No timed assertions: each test waits for the daemon's metrics, endpoints or journal to show
 //! the reaction, under a generous overall timeout.
+
+mod act_support;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -48,15 +51,37 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The shipped policies with the test schedule.
-fn policies_in(dir: &Path) -> PathBuf {
+/// How a test runs the daemon.
+#[derive(Clone, Copy)]
+struct Mode {
+    /// `--dry-run`.
+    dry_run: bool,
+    /// Every fixing rule in enforce mode (else the shipped policies).
+    enforce: bool,
+}
+
+const DRY_RUN: Mode = Mode {
+    dry_run: true,
+    enforce: false,
+};
+const APPLY: Mode = Mode {
+    dry_run: false,
+    enforce: true,
+};
+
+/// The shipped (or enforcing) policies with the test schedule.
+fn policies_in(dir: &Path, enforce: bool) -> PathBuf {
     let target = dir.join("policies");
-    std::fs::create_dir_all(&target).expect("policy dir");
-    for entry in std::fs::read_dir("policies").expect("shipped policies") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            let name = path.file_name().expect("file name");
-            std::fs::copy(&path, target.join(name)).expect("copy policy");
+    if enforce {
+        act_support::write_enforce_policy(&target);
+    } else {
+        std::fs::create_dir_all(&target).expect("policy dir");
+        for entry in std::fs::read_dir("policies").expect("shipped policies") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let name = path.file_name().expect("file name");
+                std::fs::copy(&path, target.join(name)).expect("copy policy");
+            }
         }
     }
     std::fs::write(target.join("schedule.toml"), TEST_SCHEDULE).expect("schedule");
@@ -65,14 +90,22 @@ fn policies_in(dir: &Path) -> PathBuf {
 
 async fn start_sim(addr: &str) -> (SimHandle, String) {
     let scenario = Scenario::from_toml_file(SCENARIO).expect("shipped scenario loads");
+    start_scenario(scenario, addr).await
+}
+
+async fn start_scenario(scenario: Scenario, addr: &str) -> (SimHandle, String) {
     let token = scenario.org.api_tokens[0].clone();
     let sim = Sim::start(scenario, addr).await.expect("sim starts");
     (sim, token)
 }
 
 fn start_daemon(base_url: &str, token: &str) -> Daemon {
+    start_daemon_in(base_url, token, DRY_RUN)
+}
+
+fn start_daemon_in(base_url: &str, token: &str, mode: Mode) -> Daemon {
     let dir = tempfile::tempdir().expect("temp dir");
-    let policies = policies_in(dir.path());
+    let policies = policies_in(dir.path(), mode.enforce);
     let state = dir.path().join("state");
     let log = dir.path().join("daemon.log");
     let port = free_port();
@@ -81,9 +114,11 @@ fn start_daemon(base_url: &str, token: &str) -> Daemon {
         .arg(&policies)
         .arg("--state")
         .arg(&state)
-        .args(["--log-format", "json", "run", "--dry-run", "--listen"])
+        .args(["--log-format", "json", "run", "--listen"])
         .arg(format!("127.0.0.1:{port}"))
+        .args(mode.dry_run.then_some("--dry-run"))
         .env("OKTA_CLIENT_ORGURL", base_url)
+        .env(act_support::PARTNER_TOKEN_VAR, act_support::PARTNER_TOKEN)
         .env("OKTA_CLIENT_TOKEN", token)
         .env("HOME", dir.path())
         .env("RUST_LOG", "info")
@@ -362,7 +397,7 @@ async fn reacts_to_a_system_log_event_and_serves_metrics() {
         r#"remediator_okta_requests_total{org="default",method="GET",endpoint="/api/v1/apps/{id}/users",status="200"}"#,
         r#"remediator_circuit_breaker_open{org="default"} 0"#,
         r#"remediator_org_ready{org="default"} 1"#,
-        r#"remediator_reconcile_runs_total{org="default",trigger="startup",result="ok"} 1"#,
+        r#"remediator_reconcile_runs_total{org="default",trigger="timer",result="ok"} 1"#,
     ] {
         assert!(text.contains(sample), "{sample} missing from\n{text}");
     }
@@ -497,18 +532,134 @@ async fn an_invalid_policy_reload_is_rejected_and_the_old_policy_kept() {
     sim.shutdown().await;
 }
 
-#[test]
-fn run_without_dry_run_refuses_clearly_until_the_executor_is_wired() {
-    let out = Command::new(env!("CARGO_BIN_EXE_remediator"))
-        .args(["--policies", "policies", "run"])
-        .env("OKTA_CLIENT_ORGURL", "http://127.0.0.1:9")
-        .env("OKTA_CLIENT_TOKEN", "t")
-        .env("HOME", "target/no-home")
-        .output()
-        .expect("run remediator");
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("apply mode needs the executor"), "{stderr}");
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_mode_fixes_a_failed_assignment_and_journals_it() {
+    let (sim, token) =
+        start_scenario(act_support::scenario("retry-transient"), "127.0.0.1:0").await;
+    let failed: Vec<(String, String)> = sim.state_json()["apps"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .flat_map(|app| {
+            let app_id = app["id"].as_str().expect("app id").to_owned();
+            app["users"]
+                .as_array()
+                .expect("users")
+                .iter()
+                .filter(|u| u["syncState"] == "ERROR")
+                .map(move |u| {
+                    (
+                        app_id.clone(),
+                        u["id"].as_str().expect("user id").to_owned(),
+                    )
+                })
+        })
+        .collect();
+    assert!(!failed.is_empty(), "the scenario has failed assignments");
+    let base = sim.base_url().to_owned();
+    let mut daemon = start_daemon_in(&base, &token, APPLY);
+    daemon
+        .wait_metric(r#"^remediator_actions_total\{org="default",kind="retry-provisioning",outcome="verified"\} [1-9]"#)
+        .await;
+    daemon.wait_ready(200).await;
+    let status = daemon.terminate().await;
+    assert_eq!(status.code(), Some(0), "{}", daemon.log());
+    let still_failed: Vec<&(String, String)> = failed
+        .iter()
+        .filter(|(app, user)| sim.app_user_sync_state(app, user).as_deref() == Some("ERROR"))
+        .collect();
+    let entries = daemon.assert_consistent_journal();
+    let started = entries
+        .iter()
+        .find(|e| e["kind"]["type"] == "run_started")
+        .expect("a run");
+    assert_eq!(started["kind"]["dry_run"], false);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["kind"]["type"] == "outcome" && e["kind"]["outcome"] == "verified"),
+        "no verified outcome journaled"
+    );
+    assert!(
+        still_failed.len() < failed.len(),
+        "nothing was fixed: {still_failed:?}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_in_the_middle_of_a_multi_step_fix_leaves_journal_and_org_consistent() {
+    const ORG2ORG: &str = "0oaorphorg2org000001";
+    const PATCH_MAPPING: &str = "PATCH /api/v1/apps/{id}/group-push/mappings/{id}";
+    let (sim, token) = start_scenario(
+        act_support::scenario("orphaned-push-mappings"),
+        "127.0.0.1:0",
+    )
+    .await;
+    let base = sim.base_url().to_owned();
+    // Slow mapping writes: the fix (enable provisioning, deactivate and delete two mappings,
+    // disable provisioning) takes seconds, and SIGTERM arrives in its middle.
+    for method in ["PATCH", "DELETE"] {
+        let fault = json!({
+            "path_prefix": format!("/api/v1/apps/{ORG2ORG}/group-push/mappings/"),
+            "method": method,
+            "kind": { "type": "latency", "millis": 1500 }
+        });
+        let response = reqwest::Client::new()
+            .post(format!("{base}/__sim/faults"))
+            .json(&fault)
+            .send()
+            .await
+            .expect("add fault");
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+    let mut daemon = start_daemon_in(&base, &token, APPLY);
+    let stats = || sim.stats().count(PATCH_MAPPING);
+    let deadline = Instant::now() + WAIT;
+    while stats() == 0 {
+        daemon.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "the fix never started\n{}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = daemon.terminate().await;
+    assert_eq!(status.code(), Some(0), "{}", daemon.log());
+    let log = daemon.log();
+    let stop = log
+        .find("finishing the current step")
+        .expect("the SIGTERM is logged");
+    assert!(
+        log[stop..]
+            .lines()
+            .any(|l| l.contains("action finished") && l.contains("remove-push-mappings")),
+        "SIGTERM did not arrive in the middle of the fix:\n{log}"
+    );
+
+    let entries = daemon.assert_consistent_journal();
+    let (code, text) = daemon.journal(&["list", "--kind", "outcome"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("verified"), "the fix did not finish: {text}");
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e.to_string().contains(act_support::PARTNER_TOKEN)),
+        "the credential reached the journal"
+    );
+    let state = sim.state_json();
+    let app = state["apps"]
+        .as_array()
+        .and_then(|apps| apps.iter().find(|a| a["id"] == ORG2ORG))
+        .expect("app")
+        .clone();
+    assert_eq!(
+        app["provisioning"]["enabled"], false,
+        "provisioning left enabled"
+    );
+    assert_eq!(app["mappings"], json!([]), "mappings left behind");
+    sim.shutdown().await;
 }
 
 #[test]

@@ -20,7 +20,6 @@ mod signals;
 mod syslog;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::future::Future;
 
 use tokio_util::sync::CancellationToken;
@@ -32,42 +31,15 @@ pub use config::{
 pub use health::Health;
 pub use http::{serve, HttpError, METRICS_CONTENT_TYPE};
 pub use metrics::{endpoint_template, Metrics, OrgSample, SampleOrg, NAMESPACE};
-pub use reconciler::{OrgReconciler, ACT_UNAVAILABLE};
+pub use reconciler::OrgReconciler;
 pub use runner::{run, DaemonError, OrgRuntime, PolicyHandle, Settings};
 pub use schedule::{next_full_run, Clock, OrgLoop, SystemClock, TokioClock};
 pub use signals::{reload_policies, watch_signals};
 pub use syslog::{is_trigger, SystemLogPoller, KPASSWD_FOLLOW_UP_WINDOW, MAX_POLL_PAGES};
 
-/// Why a reconcile runs. A run re-reads the org whatever its trigger (level-triggered).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Trigger {
-    /// The first run after the daemon starts (so readiness does not wait for the schedule).
-    Startup,
-    /// The policy's cron schedule.
-    Timer,
-    /// A relevant System Log event.
-    SystemLog,
-    /// Asked for by a person.
-    Manual,
-}
-
-impl Trigger {
-    /// The spelling in the journal (`RunStarted.trigger`), logs and metric labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Startup => "startup",
-            Trigger::Timer => "timer",
-            Trigger::SystemLog => "system_log",
-            Trigger::Manual => "manual",
-        }
-    }
-}
-
-impl fmt::Display for Trigger {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// Why a reconcile runs (the start-up run counts as the schedule's): `reconcile::Trigger`,
+/// one notion for `apply` and the daemon. A run re-reads the org whatever its trigger.
+pub use crate::reconcile::Trigger;
 
 /// How a reconcile run ended, as a metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +48,7 @@ pub enum RunResult {
     Ok,
     /// Something was left undone: an incomplete observation, or an action failed or was held.
     Partial,
-    /// The run could not be carried out (journal failure, executor unavailable).
+    /// The run could not be carried out (the journal could not be written).
     Error,
 }
 
@@ -126,15 +98,12 @@ impl ReconcileSummary {
 /// orgs are not errors: they are in the summary.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
-    #[error("org {org}: journal failure during {step}")]
-    Journal {
+    #[error("org {org}: reconcile pass failed")]
+    Pass {
         org: String,
-        step: &'static str,
         #[source]
-        source: crate::journal::JournalError,
+        source: crate::reconcile::ReconcileError,
     },
-    #[error("org {org}: {message}")]
-    Act { org: String, message: String },
 }
 
 /// One reconcile pass over one org: observe, plan, journal and (unless `dry_run`) act.

@@ -128,7 +128,8 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
         let mut policy = self.policy.borrow().clone();
         // Ticks are counted from the start-up run's start: one it overruns runs right after.
         let mut next_full = next_full_run(&policy.schedule.full_reconcile, self.clock.now());
-        self.reconcile(Trigger::Startup, shutdown).await;
+        // The start-up run (so readiness does not wait for the schedule) counts as a timer run.
+        self.reconcile(Trigger::Timer, shutdown).await;
         let mut next_poll = Instant::now() + policy.schedule.log_poll_interval;
         while !shutdown.is_cancelled() && self.is_leading() {
             let current = self.policy.borrow().clone();
@@ -427,8 +428,7 @@ mod tests {
             .map(|(_, s, _)| s.duration_since(runs[0].1).as_secs())
             .collect();
         assert_eq!(&starts[..5], &[0, 45, 90, 135, 180], "{starts:?}");
-        assert_eq!(runs[0].0, Trigger::Startup);
-        assert!(runs[1..].iter().all(|(t, _, _)| *t == Trigger::Timer));
+        assert!(runs.iter().all(|(t, _, _)| *t == Trigger::Timer));
     }
 
     #[tokio::test(start_paused = true)]
@@ -456,7 +456,7 @@ mod tests {
         let text = h.metrics.encode();
         let runs = stop(h).await;
         let triggers: Vec<Trigger> = runs.iter().map(|(t, _, _)| *t).collect();
-        assert_eq!(triggers, [Trigger::Startup, Trigger::SystemLog]);
+        assert_eq!(triggers, [Trigger::Timer, Trigger::SystemLog]);
         // Start-up 0..2 s; polls at 12, 22, 32 s; the triggered run starts at the third.
         assert_eq!(runs[1].1.duration_since(runs[0].1).as_secs(), 32);
         assert!(polls >= 3, "{polls} polls");
@@ -505,6 +505,6 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(300)).await;
         let runs = stop(h).await;
         let triggers: Vec<Trigger> = runs.iter().map(|(t, _, _)| *t).collect();
-        assert_eq!(triggers, [Trigger::Startup], "ran after losing the lease");
+        assert_eq!(triggers, [Trigger::Timer], "ran after losing the lease");
     }
 }

@@ -165,6 +165,19 @@ pub struct RunCounts {
     pub findings: u32,
 }
 
+impl RunCounts {
+    /// Adds `other`'s totals to these.
+    pub fn add(&mut self, other: &RunCounts) {
+        self.taken += other.taken;
+        self.verified += other.verified;
+        self.failed += other.failed;
+        self.held += other.held;
+        self.skipped += other.skipped;
+        self.compensated += other.compensated;
+        self.findings += other.findings;
+    }
+}
+
 /// The result of one step of a fix.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepOutcome {

@@ -11,5 +11,5 @@ pub use model::{
     Action, ActionId, ActionKind, Evidence, Finding, FindingKind, Plan, Precondition, SkipReason,
     Skipped, Step, Target,
 };
-pub use planner::plan;
+pub use planner::{plan, MAX_UNVERIFIED_FIX_ATTEMPTS};
 pub use render::render_table;

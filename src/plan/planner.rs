@@ -11,7 +11,7 @@ use crate::policy::{Mode, Policy};
 
 use super::budget::Budgets;
 use super::candidate::{Candidate, Outcome};
-use super::model::{Action, Finding, Plan, SkipReason, Skipped, Target};
+use super::model::{Action, ActionKind, Finding, FindingKind, Plan, SkipReason, Skipped, Target};
 use super::rules;
 
 /// What every rule reads, with the lookups the rules share built once.
@@ -95,6 +95,12 @@ fn gate(ctx: &Context<'_>, out: &mut Outcome) -> Vec<Action> {
             out.skipped.push(skip);
             continue;
         }
+        if let Some(quarantined) = quarantine(ctx, &candidate) {
+            out.skipped
+                .push(candidate.skipped(SkipReason::MaxAttempts, quarantined.reason.clone()));
+            out.findings.push(quarantined);
+            continue;
+        }
         if let Err(exhausted) = budgets.take(candidate.rule) {
             out.skipped
                 .push(candidate.skipped(SkipReason::Budget, exhausted.detail()));
@@ -106,6 +112,53 @@ fn gate(ctx: &Context<'_>, out: &mut Outcome) -> Vec<Action> {
         actions.push(candidate.into_action(note));
     }
     actions
+}
+
+/// Most unverified attempts of a force-sync, remove-push-mappings or fix-provisioning-features
+/// fix on one target before it is quarantined as a finding. (Retries of failed assignments
+/// have their own cap, `retry_provisioning.max_attempts`.) A verified fix resets the count.
+pub const MAX_UNVERIFIED_FIX_ATTEMPTS: u32 = 3;
+
+/// The finding that replaces a fix that failed to verify too often, if it did.
+fn quarantine(ctx: &Context<'_>, candidate: &Candidate) -> Option<Finding> {
+    if candidate.kind == ActionKind::RetryProvisioning {
+        return None;
+    }
+    let attempts = ctx
+        .journal
+        .attempts_for(candidate.kind.as_str(), &candidate.target)?;
+    if attempts.count < MAX_UNVERIFIED_FIX_ATTEMPTS {
+        return None;
+    }
+    Some(Finding {
+        kind: FindingKind::FixQuarantined,
+        target: candidate.target.clone(),
+        reason: format!(
+            "{} was carried out {} time(s) without verifying (last at {}); no more automatic \
+             attempts",
+            candidate.kind,
+            attempts.count,
+            attempts.last_attempt_at.to_rfc3339()
+        ),
+        evidence: candidate.evidence.clone(),
+        manual_steps: vec![
+            format!(
+                "Read the journal: remediator journal list --kind outcome --target {}",
+                journal_target(&candidate.target)
+            ),
+            format!("Fix the cause by hand: {}", candidate.reason),
+        ],
+    })
+}
+
+fn journal_target(target: &Target) -> String {
+    if let Some(dir) = &target.directory_id {
+        return format!("directory:{dir}");
+    }
+    target
+        .app_id
+        .as_ref()
+        .map_or_else(String::new, |app| format!("app:{app}"))
 }
 
 /// Why the safety gate refuses a candidate before budgets are counted, if it does.

@@ -1,0 +1,384 @@
+//! Fresh reads of the org for the executor: whether an action's preconditions still hold,
+//! whether a step is already done (recovery), and whether a fix's postcondition holds.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::okta::{
+    ApiError, AppId, AppUserSyncState, CapabilitiesObject, EnabledStatus, GroupPushMapping,
+    MappingId, OrgApi, PageRequest, ProvisioningConnectionStatus, UserId,
+};
+use crate::plan::{Action, ActionKind, Evidence, Precondition, Step};
+use crate::policy::Policy;
+
+/// Most pages of Group Push mappings read for one app before the read is called incomplete.
+const MAX_MAPPING_PAGES: usize = 100;
+
+/// How many times an app user is read back after a re-push before the fix is called failed.
+pub const APP_USER_VERIFY_POLLS: u32 = 5;
+
+/// Why a precondition no longer holds, in one sentence; `None` when all still hold.
+pub(crate) async fn stale_precondition<O: OrgApi>(
+    api: &O,
+    preconditions: &[Precondition],
+) -> Result<Option<String>, ApiError> {
+    for pre in preconditions {
+        if let Some(why) = precondition_broken(api, pre).await? {
+            return Ok(Some(why));
+        }
+    }
+    Ok(None)
+}
+
+async fn precondition_broken<O: OrgApi>(
+    api: &O,
+    pre: &Precondition,
+) -> Result<Option<String>, ApiError> {
+    let broken = match pre {
+        Precondition::AppUserSyncState {
+            app_id,
+            user_id,
+            sync_state,
+        } => {
+            let now = app_user_state(api, app_id, user_id).await?;
+            (now != *sync_state).then(|| {
+                format!("app user {app_id}/{user_id} is now {now}, planned from {sync_state}")
+            })
+        }
+        Precondition::ConnectionStatus { app_id, status } => {
+            let now = connection_status(api, app_id).await?;
+            (now.as_str() != status)
+                .then(|| format!("provisioning of {app_id} is now {now}, planned from {status}"))
+        }
+        Precondition::PushMappingStatus {
+            app_id,
+            mapping_id,
+            status,
+        } => {
+            let now = find_mapping(api, app_id, mapping_id)
+                .await?
+                .and_then(|m| m.status.map(|s| s.as_str().to_owned()))
+                .unwrap_or_else(|| "gone".to_owned());
+            (now != *status).then(|| {
+                format!("push mapping {mapping_id} of {app_id} is now {now}, planned from {status}")
+            })
+        }
+        Precondition::AttributeDiffers {
+            user_id,
+            okta_attribute,
+            expected,
+        } => {
+            let now = okta_value(api, user_id, okta_attribute).await?;
+            (now != *expected).then(|| {
+                format!(
+                    "Okta profile {okta_attribute} of {user_id} changed since planning ({} -> {})",
+                    show(expected),
+                    show(&now)
+                )
+            })
+        }
+        Precondition::FeatureState {
+            app_id,
+            feature,
+            enabled,
+        } => {
+            let now = feature_enabled(api, app_id, feature).await?;
+            (now != Some(*enabled)).then(|| {
+                format!("feature {feature} of {app_id} is now {now:?}, planned from {enabled}")
+            })
+        }
+    };
+    Ok(broken)
+}
+
+fn show(value: &Option<Value>) -> String {
+    value
+        .as_ref()
+        .map_or_else(|| "absent".to_owned(), Value::to_string)
+}
+
+/// The app user's `syncState` (`UNKNOWN` when Okta gives none).
+pub(crate) async fn app_user_state<O: OrgApi>(
+    api: &O,
+    app_id: &str,
+    user_id: &str,
+) -> Result<String, ApiError> {
+    let user = api
+        .get_app_user(&AppId::new(app_id), &UserId::new(user_id))
+        .await?;
+    Ok(user
+        .sync_state
+        .map_or_else(|| "UNKNOWN".to_owned(), |s| s.as_str().to_owned()))
+}
+
+pub(crate) async fn connection_status<O: OrgApi>(
+    api: &O,
+    app_id: &str,
+) -> Result<ProvisioningConnectionStatus, ApiError> {
+    Ok(api
+        .get_provisioning_connection(&AppId::new(app_id))
+        .await?
+        .status)
+}
+
+/// The mapping with this id, reading every page of the app's mappings.
+async fn find_mapping<O: OrgApi>(
+    api: &O,
+    app_id: &str,
+    mapping_id: &str,
+) -> Result<Option<GroupPushMapping>, ApiError> {
+    let app = AppId::new(app_id);
+    let wanted = MappingId::new(mapping_id);
+    let mut request = PageRequest::First;
+    for _ in 0..MAX_MAPPING_PAGES {
+        let page = api.list_push_mappings(&app, None, request).await?;
+        if let Some(found) = page.items.into_iter().find(|m| m.id == wanted) {
+            return Ok(Some(found));
+        }
+        match page.next {
+            Some(next) => request = PageRequest::Next(next),
+            None => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+async fn okta_value<O: OrgApi>(
+    api: &O,
+    user_id: &str,
+    attribute: &str,
+) -> Result<Option<Value>, ApiError> {
+    let user = api.get_user(&UserId::new(user_id)).await?;
+    Ok(user.profile.get(attribute).cloned())
+}
+
+/// Whether a `USER_PROVISIONING` capability (`create_users`, `update_attributes`,
+/// `deactivate_users`) is enabled; `None` when Okta does not say.
+async fn feature_enabled<O: OrgApi>(
+    api: &O,
+    app_id: &str,
+    feature: &str,
+) -> Result<Option<bool>, ApiError> {
+    let found = api
+        .get_user_provisioning_feature(&AppId::new(app_id))
+        .await?;
+    Ok(found
+        .capabilities
+        .as_ref()
+        .and_then(|c| capability(c, feature)))
+}
+
+fn capability(caps: &CapabilitiesObject, feature: &str) -> Option<bool> {
+    let holder = match feature {
+        "create_users" => caps.create.as_ref()?.lifecycle_create.as_ref(),
+        "update_attributes" => caps.update.as_ref()?.profile.as_ref(),
+        "deactivate_users" => caps.update.as_ref()?.lifecycle_deactivate.as_ref(),
+        _ => None,
+    }?;
+    Some(holder.status == EnabledStatus::Enabled)
+}
+
+/// Whether the org already shows the effect of `step` (recovery: a step taken before a crash
+/// is never taken twice). Steps that cannot be observed (Force Sync, task retry) count as not
+/// done.
+pub(crate) async fn step_already_done<O: OrgApi>(api: &O, step: &Step) -> Result<bool, ApiError> {
+    let done = match step {
+        Step::RepushAppUser { app_id, user_id } => {
+            app_user_state(api, app_id, user_id).await? != AppUserSyncState::Error.as_str()
+        }
+        Step::EnableProvisioning { app_id, .. } => {
+            connection_status(api, app_id).await? == ProvisioningConnectionStatus::Enabled
+        }
+        Step::DisableProvisioning { app_id } => {
+            connection_status(api, app_id).await? == ProvisioningConnectionStatus::Disabled
+        }
+        Step::DeactivatePushMapping { app_id, mapping_id } => find_mapping(api, app_id, mapping_id)
+            .await?
+            .is_none_or(|m| m.status.as_ref().map(|s| s.as_str()) == Some("INACTIVE")),
+        Step::DeletePushMapping {
+            app_id, mapping_id, ..
+        } => find_mapping(api, app_id, mapping_id).await?.is_none(),
+        Step::UpdateProvisioningFeatures {
+            app_id,
+            create_users,
+            update_attributes,
+            deactivate_users,
+        } => features_match(
+            api,
+            app_id,
+            *create_users,
+            *update_attributes,
+            *deactivate_users,
+        )
+        .await?
+        .is_none(),
+        Step::RetryTasks { .. } | Step::ForceSyncDirectory { .. } | Step::Verify { .. } => false,
+    };
+    Ok(done)
+}
+
+/// The first feature that differs from what the step sets, if any.
+async fn features_match<O: OrgApi>(
+    api: &O,
+    app_id: &str,
+    create_users: Option<bool>,
+    update_attributes: Option<bool>,
+    deactivate_users: Option<bool>,
+) -> Result<Option<String>, ApiError> {
+    let wanted = [
+        ("create_users", create_users),
+        ("update_attributes", update_attributes),
+        ("deactivate_users", deactivate_users),
+    ];
+    for (feature, want) in wanted {
+        let Some(want) = want else { continue };
+        let now = feature_enabled(api, app_id, feature).await?;
+        if now != Some(want) {
+            return Ok(Some(format!(
+                "feature {feature} of {app_id} is {now:?}, wanted {want}"
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// How often and how long verification polls.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Polling {
+    /// Wait between two reads of an app user.
+    pub app_user_interval: Duration,
+}
+
+/// Checks the postcondition of `action`: `Ok(problems)`, empty when it holds.
+pub(crate) async fn verify<O: OrgApi>(
+    api: &O,
+    policy: &Policy,
+    action: &Action,
+    polling: Polling,
+) -> Result<Vec<String>, ApiError> {
+    let mut problems = Vec::new();
+    for step in &action.steps {
+        match step {
+            Step::UpdateProvisioningFeatures {
+                app_id,
+                create_users,
+                update_attributes,
+                deactivate_users,
+            } => problems.extend(
+                features_match(
+                    api,
+                    app_id,
+                    *create_users,
+                    *update_attributes,
+                    *deactivate_users,
+                )
+                .await?,
+            ),
+            Step::RepushAppUser { app_id, user_id } => {
+                problems.extend(left_error(api, app_id, user_id, polling).await?)
+            }
+            Step::RetryTasks { app_id, user_ids } => {
+                for user_id in user_ids {
+                    problems.extend(left_error(api, app_id, user_id, polling).await?);
+                }
+            }
+            Step::DeletePushMapping {
+                app_id, mapping_id, ..
+            } => {
+                let still = find_mapping(api, app_id, mapping_id).await?.is_some();
+                problems.extend(
+                    still.then(|| format!("push mapping {mapping_id} of {app_id} still exists")),
+                );
+            }
+            Step::DisableProvisioning { app_id } => {
+                let status = connection_status(api, app_id).await?;
+                if status != ProvisioningConnectionStatus::Disabled {
+                    problems.push(format!(
+                        "provisioning of {app_id} is {status}, not DISABLED"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    if action.kind == ActionKind::ForceSync {
+        problems.extend(profiles_took_values(api, policy, action).await?);
+    }
+    Ok(problems)
+}
+
+/// Polls an app user until it leaves `ERROR`, at most [`APP_USER_VERIFY_POLLS`] reads.
+async fn left_error<O: OrgApi>(
+    api: &O,
+    app_id: &str,
+    user_id: &str,
+    polling: Polling,
+) -> Result<Option<String>, ApiError> {
+    let mut state = String::new();
+    for poll in 0..APP_USER_VERIFY_POLLS {
+        if poll > 0 {
+            tokio::time::sleep(polling.app_user_interval).await;
+        }
+        state = app_user_state(api, app_id, user_id).await?;
+        if state != AppUserSyncState::Error.as_str() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(format!(
+        "app user {app_id}/{user_id} still {state} after {APP_USER_VERIFY_POLLS} reads"
+    )))
+}
+
+/// Polls the Okta profiles named in the evidence until each holds its directory value, within
+/// `force_sync.verify_timeout`.
+async fn profiles_took_values<O: OrgApi>(
+    api: &O,
+    policy: &Policy,
+    action: &Action,
+) -> Result<Vec<String>, ApiError> {
+    let wanted: Vec<(&str, &str, &Option<Value>)> = action
+        .evidence
+        .iter()
+        .filter_map(|e| match e {
+            Evidence::Attribute {
+                user_id,
+                okta_attribute,
+                app_user_value,
+                ..
+            } => Some((user_id.as_str(), okta_attribute.as_str(), app_user_value)),
+            _ => None,
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + policy.force_sync.verify_timeout;
+    loop {
+        let mut missing = Vec::new();
+        for (user_id, attribute, value) in &wanted {
+            let now = okta_value(api, user_id, attribute).await?;
+            if now != **value {
+                missing.push(format!(
+                    "Okta profile {attribute} of {user_id} is {}, directory holds {}",
+                    show(&now),
+                    show(value)
+                ));
+            }
+        }
+        if missing.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Ok(missing);
+        }
+        tokio::time::sleep(policy.force_sync.verify_poll_interval).await;
+    }
+}
+
+/// A JSON summary of a verification for the journal.
+pub(crate) fn verification_details(action: &Action, problems: &[String]) -> Value {
+    let what: Vec<&str> = action
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Verify { what } => Some(what.as_str()),
+            _ => None,
+        })
+        .collect();
+    json!({ "checked": what, "problems": problems })
+}

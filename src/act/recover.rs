@@ -1,0 +1,231 @@
+//! After a crash: every fix the journal holds as begun and not finished is either completed
+//! (re-reading the org so no step is done twice) or compensated (provisioning an unfinished
+//! remove-push-mappings enabled is disabled again), and then finished in the journal.
+
+use chrono::{DateTime, Utc};
+
+use crate::journal::{EntryFilter, EntryKind, EntryKindTag, FixState, JournalStore};
+use crate::okta::{AdminApi, AppId, OrgApi, ProvisioningConnectionStatus};
+use crate::plan::{Action, ActionKind, Step};
+use crate::policy::Mode;
+
+use super::gate::rule_of;
+use super::org::{connection_status, step_already_done, Polling};
+use super::run::FixProgress;
+use super::steps::step_name;
+use super::{ActError, ActionReport, ExecuteOptions, Org, RunReport};
+
+/// A fix begun longer ago than this is compensated rather than completed: the state it was
+/// planned from is too old to trust.
+pub const MAX_RESUME_AGE: chrono::Duration = chrono::Duration::hours(1);
+
+/// Completes or compensates every unfinished fix in the journal, journaling under the
+/// options' run.
+pub async fn recover<O, A, J>(
+    org: &Org<'_, O, A, J>,
+    options: &ExecuteOptions,
+) -> Result<RunReport, ActError>
+where
+    O: OrgApi,
+    A: AdminApi,
+    J: JournalStore + ?Sized,
+{
+    let (run_id, polling) = (options.run_id.as_str(), options.polling());
+    let mut report = RunReport {
+        run_id: run_id.to_owned(),
+        actions: Vec::new(),
+    };
+    let unfinished = org
+        .journal
+        .unfinished_fixes()
+        .map_err(ActError::journal("recovery"))?;
+    for state in unfinished {
+        tracing::warn!(action = %state.action_id, kind = %state.action_kind, steps_done = state.steps_done.len(), "found an unfinished fix after a restart");
+        report
+            .actions
+            .push(org.recover_fix(run_id, &state, polling).await?);
+    }
+    Ok(report)
+}
+
+impl<O, A, J> Org<'_, O, A, J>
+where
+    O: OrgApi,
+    A: AdminApi,
+    J: JournalStore + ?Sized,
+{
+    async fn recover_fix(
+        &self,
+        run_id: &str,
+        state: &FixState,
+        polling: Polling,
+    ) -> Result<ActionReport, ActError> {
+        let id = state.action_id.as_str();
+        let (action, started) = self.planned_action(id)?;
+        let Some(action) = action else {
+            return self.compensate_unknown(run_id, state).await;
+        };
+        let fix = FixProgress::from_state(state);
+        if let Some(why) = self.resume_refused(&action, state, (self.clock)()) {
+            return self
+                .abandon(run_id, &action, &fix, &format!("not resumed: {why}"))
+                .await;
+        }
+        self.run_fix(run_id, &action, fix, polling, Some(&started))
+            .await
+    }
+
+    /// The action an intent recorded, and the steps begun for it.
+    fn planned_action(&self, action_id: &str) -> Result<(Option<Action>, Vec<u32>), ActError> {
+        let entries = self
+            .journal
+            .list(&EntryFilter {
+                action_id: Some(action_id.to_owned()),
+                ..EntryFilter::default()
+            })
+            .map_err(ActError::journal(action_id))?;
+        let action = entries
+            .iter()
+            .rev()
+            .find(|e| e.kind.tag() == EntryKindTag::Intent)
+            .and_then(|e| serde_json::from_value(e.payload.get("action")?.clone()).ok());
+        let started = entries
+            .iter()
+            .filter_map(|e| match e.kind {
+                EntryKind::StepStarted { step, .. } => Some(step),
+                _ => None,
+            })
+            .collect();
+        Ok((action, started))
+    }
+
+    /// Why a fix must be compensated instead of completed, if it must.
+    fn resume_refused(
+        &self,
+        action: &Action,
+        state: &FixState,
+        now: DateTime<Utc>,
+    ) -> Option<String> {
+        let rule = rule_of(action.kind);
+        let mode = self.policy.mode_for(rule);
+        if mode != Mode::Enforce {
+            return Some(format!("rule {} is now in {mode} mode", rule.key()));
+        }
+        let age = now.signed_duration_since(state.started_at);
+        if age > MAX_RESUME_AGE {
+            return Some(format!(
+                "begun at {}, more than {} minutes ago",
+                state.started_at.to_rfc3339(),
+                MAX_RESUME_AGE.num_minutes()
+            ));
+        }
+        None
+    }
+
+    /// Whether a step not recorded as done shows in the org, or must not be repeated: the
+    /// detail to journal, or `None` when it must be carried out.
+    pub(super) async fn found_done(&self, step: &Step, started: bool) -> Option<String> {
+        let unobservable = matches!(
+            step,
+            Step::RetryTasks { .. } | Step::ForceSyncDirectory { .. }
+        );
+        if unobservable {
+            return started.then(|| {
+                "begun before a restart and not repeated: its effect cannot be read back; the \
+                 verification decides"
+                    .to_owned()
+            });
+        }
+        match step_already_done(self.api, step).await {
+            Ok(true) => Some("found done in the org after a restart".to_owned()),
+            Ok(false) => None,
+            Err(error) => {
+                tracing::warn!(step = %step_name(step), %error, "could not read whether a step is done; carrying it out");
+                None
+            }
+        }
+    }
+
+    /// Undoes what a failed remove-push-mappings fix must not leave: provisioning enabled.
+    /// The provisioning connection was disabled when the fix was planned (its precondition),
+    /// so disabling it restores the state before the fix. Ok(what was done) or Err(why not).
+    pub(super) async fn compensate(
+        &self,
+        run_id: &str,
+        action: &Action,
+        fix: &FixProgress,
+    ) -> Result<Result<String, String>, ActError> {
+        let Some(app_id) = action.target.app_id.as_deref() else {
+            return Ok(Ok("nothing to undo (no app)".to_owned()));
+        };
+        let status = match connection_status(self.api, app_id).await {
+            Ok(status) => status,
+            Err(error) => return Ok(Err(format!("provisioning of {app_id} unreadable: {error}"))),
+        };
+        if status == ProvisioningConnectionStatus::Disabled {
+            return Ok(Ok(format!("provisioning of {app_id} is DISABLED")));
+        }
+        let step = Step::DisableProvisioning {
+            app_id: app_id.to_owned(),
+        };
+        let number = compensation_step_number(action);
+        let name = format!("compensate: {}", step_name(&step));
+        self.journal
+            .append(
+                (self.clock)(),
+                self.draft(
+                    run_id,
+                    action,
+                    EntryKind::StepStarted {
+                        step: number,
+                        name: name.clone(),
+                    },
+                ),
+                &[],
+            )
+            .map_err(ActError::journal(&action.id.0))?;
+        let result = self
+            .api
+            .deactivate_provisioning_connection(&AppId::new(app_id))
+            .await;
+        let mut after = fix.clone();
+        let (ok, detail) = match &result {
+            Ok(()) => {
+                after.mark_done(number, &step);
+                (true, format!("provisioning of {app_id} disabled again"))
+            }
+            Err(error) => (false, error.to_string()),
+        };
+        self.finish_step(run_id, action, &after, number, &name, ok, &detail)?;
+        Ok(if ok { Ok(detail) } else { Err(detail) })
+    }
+
+    /// A fix whose intent holds no action (it cannot be completed): compensate from its target.
+    async fn compensate_unknown(
+        &self,
+        run_id: &str,
+        state: &FixState,
+    ) -> Result<ActionReport, ActError> {
+        let kind = state
+            .action_kind
+            .parse::<ActionKind>()
+            .unwrap_or(ActionKind::RemovePushMappings);
+        let action = Action {
+            id: crate::plan::ActionId(state.action_id.clone()),
+            kind,
+            target: state.target.clone(),
+            reason: "recovered from the journal without its plan".to_owned(),
+            evidence: Vec::new(),
+            steps: Vec::new(),
+            preconditions: Vec::new(),
+        };
+        let fix = FixProgress::from_state(state);
+        let why = "not resumed: its intent does not hold the planned action";
+        self.abandon(run_id, &action, &fix, why).await
+    }
+}
+
+/// Compensation steps are numbered after the plan's steps.
+fn compensation_step_number(action: &Action) -> u32 {
+    u32::try_from(action.steps.len() + 1).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,444 @@
+//! Carrying out a plan's actions in order: idempotency, the executor's gate, the precondition
+//! re-check, the intent, each step, the verification and the outcome, each journaled before the
+//! next thing is done.
+
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::journal::{
+    Effect, EntryDraft, EntryKind, FixState, JournalError, JournalStore, Outcome, StepOutcome,
+};
+use crate::okta::{AdminApi, OrgApi};
+use crate::plan::{Action, ActionKind, Plan, Step};
+
+use super::gate::{hold_reason, Taken};
+use super::org::{stale_precondition, verification_details, verify, Polling};
+use super::steps::{crash_hook, is_write, leaves_provisioning_enabled, run_step, step_name};
+use super::{idempotency_key, ActError, ActionReport, ExecuteOptions, Org, RunReport};
+
+/// Carries out `plan`'s actions one after another (those of the kinds `options.only`
+/// selects; the others are left alone and not reported). Stops between actions (never inside one)
+/// once `shutdown` is cancelled; the actions not reached are reported as held. `progress` is
+/// called after each action.
+pub async fn execute<O, A, J>(
+    org: &Org<'_, O, A, J>,
+    plan: &Plan,
+    options: &ExecuteOptions,
+    shutdown: &CancellationToken,
+    progress: &(dyn Fn(&ActionReport) + Sync),
+) -> Result<RunReport, ActError>
+where
+    O: OrgApi,
+    A: AdminApi,
+    J: JournalStore + ?Sized,
+{
+    let mut report = RunReport {
+        run_id: options.run_id.clone(),
+        actions: Vec::new(),
+    };
+    let mut taken = Taken::default();
+    for action in plan.actions.iter().filter(|a| options.selects(a.kind)) {
+        let done = if shutdown.is_cancelled() {
+            org.not_taken(options, action, Outcome::Held, "shutdown requested")?
+        } else {
+            org.carry_out(plan, action, options, &mut taken).await?
+        };
+        progress(&done);
+        report.actions.push(done);
+    }
+    Ok(report)
+}
+
+impl<O, A, J> Org<'_, O, A, J>
+where
+    O: OrgApi,
+    A: AdminApi,
+    J: JournalStore + ?Sized,
+{
+    async fn carry_out(
+        &self,
+        plan: &Plan,
+        action: &Action,
+        options: &ExecuteOptions,
+        taken: &mut Taken,
+    ) -> Result<ActionReport, ActError> {
+        let id = action.id.0.as_str();
+        let key = idempotency_key(plan, id);
+        if self.journal.seen(&key).map_err(ActError::journal(id))? {
+            let why = "already carried out from this plan (its idempotency key is in the journal)";
+            return self.not_taken(options, action, Outcome::Skipped, why);
+        }
+        let now = (self.clock)();
+        let held = hold_reason(self.journal, self.policy, options, taken, action, now)
+            .map_err(ActError::journal(id))?;
+        if let Some(why) = held {
+            return self.not_taken(options, action, Outcome::Held, &why);
+        }
+        match stale_precondition(self.api, &action.preconditions).await {
+            Ok(None) => {}
+            Ok(Some(why)) => {
+                let why = format!("the state it was planned from no longer holds: {why}");
+                return self.not_taken(options, action, Outcome::Skipped, &why);
+            }
+            Err(error) => {
+                let why = format!("its preconditions could not be re-read: {error}");
+                return self.not_taken(options, action, Outcome::Held, &why);
+            }
+        }
+        self.begin(options, action, &key)?;
+        taken.record(action.kind);
+        crash_hook(0);
+        let fix = FixProgress::default();
+        self.run_fix(&options.run_id, action, fix, options.polling(), None)
+            .await
+    }
+
+    /// Journals an action that is not taken, and reports it.
+    pub(super) fn not_taken(
+        &self,
+        options: &ExecuteOptions,
+        action: &Action,
+        outcome: Outcome,
+        why: &str,
+    ) -> Result<ActionReport, ActError> {
+        let id = action.id.0.as_str();
+        let draft = self
+            .draft(&options.run_id, action, outcome_kind(outcome, why))
+            .payload(json!({ "taken": false }));
+        self.journal
+            .append((self.clock)(), draft, &[])
+            .map_err(ActError::journal(id))?;
+        tracing::info!(action = id, kind = %action.kind, outcome = outcome.as_str(), reason = why, "action not taken");
+        Ok(report(action, outcome, why, false))
+    }
+
+    /// The intent, with the action itself as payload so a restart can finish it; written with
+    /// the idempotency key, the attempt and the budget use in one transaction.
+    fn begin(&self, options: &ExecuteOptions, action: &Action, key: &str) -> Result<(), ActError> {
+        let id = action.id.0.as_str();
+        let kind = action.kind.as_str().to_owned();
+        let evidence = serde_json::to_value(&action.evidence).unwrap_or(Value::Null);
+        let intent = EntryKind::Intent {
+            action_kind: kind.clone(),
+            evidence,
+            steps: action.steps.iter().map(step_name).collect(),
+            idempotency_key: key.to_owned(),
+        };
+        let payload = json!({ "action": action, "reason": action.reason });
+        let draft = self.draft(&options.run_id, action, intent).payload(payload);
+        let effects = [
+            Effect::MarkSeen {
+                idempotency_key: key.to_owned(),
+            },
+            Effect::RecordAttempt {
+                action_kind: kind.clone(),
+            },
+            Effect::RecordAction { action_kind: kind },
+        ];
+        self.journal
+            .begin_fix((self.clock)(), draft, &effects)
+            .map_err(ActError::journal(id))?;
+        tracing::info!(action = id, kind = %action.kind, target = %action.target.key(), "intent journaled");
+        Ok(())
+    }
+
+    /// Runs the steps of a begun fix that are not done yet, then verifies and finishes it; on
+    /// a failed step, compensates where the fix left something that must be undone.
+    ///
+    /// `resumed` (after a restart) holds the steps that were started before the crash: each
+    /// step not recorded as done is first looked for in the org, so none is done twice.
+    pub(super) async fn run_fix(
+        &self,
+        run_id: &str,
+        action: &Action,
+        mut fix: FixProgress,
+        polling: Polling,
+        resumed: Option<&[u32]>,
+    ) -> Result<ActionReport, ActError> {
+        for (index, step) in action.steps.iter().enumerate() {
+            let number = step_number(index);
+            if !is_write(step) || fix.is_done(number) {
+                continue;
+            }
+            if let Some(started) = resumed {
+                let found = self.found_done(step, started.contains(&number)).await;
+                if let Some(detail) = found {
+                    fix.mark_done(number, step);
+                    self.finish_step(
+                        run_id,
+                        action,
+                        &fix,
+                        number,
+                        &step_name(step),
+                        true,
+                        &detail,
+                    )?;
+                    continue;
+                }
+            }
+            if let Err(why) = self
+                .take_step(run_id, action, &mut fix, number, step)
+                .await?
+            {
+                let why = format!("step failed: {why}");
+                return self.abandon(run_id, action, &fix, &why).await;
+            }
+        }
+        self.verify_and_finish(run_id, action, polling).await
+    }
+
+    /// Carries out one step between its `StepStarted` and `StepFinished` entries. The outer
+    /// error is the journal's; the inner one the step's.
+    async fn take_step(
+        &self,
+        run_id: &str,
+        action: &Action,
+        fix: &mut FixProgress,
+        number: u32,
+        step: &Step,
+    ) -> Result<Result<(), String>, ActError> {
+        let id = action.id.0.as_str();
+        let name = step_name(step);
+        let started = EntryKind::StepStarted {
+            step: number,
+            name: name.clone(),
+        };
+        self.journal
+            .append((self.clock)(), self.draft(run_id, action, started), &[])
+            .map_err(ActError::journal(id))?;
+        let result = run_step(step, self.api, self.admin, self.policy).await;
+        crash_hook(number);
+        let (ok, detail) = match &result {
+            Ok(detail) => (true, detail.clone()),
+            Err(error) => (false, error.to_string()),
+        };
+        if ok {
+            fix.mark_done(number, step);
+        }
+        self.finish_step(run_id, action, fix, number, &name, ok, &detail)?;
+        tracing::info!(action = id, step = number, name = %name, ok, detail = %detail, "step finished");
+        Ok(if ok {
+            Ok(())
+        } else {
+            Err(format!("{name}: {detail}"))
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn finish_step(
+        &self,
+        run_id: &str,
+        action: &Action,
+        fix: &FixProgress,
+        number: u32,
+        name: &str,
+        ok: bool,
+        detail: &str,
+    ) -> Result<(), ActError> {
+        let finished = EntryKind::StepFinished {
+            step: number,
+            name: name.to_owned(),
+            outcome: StepOutcome {
+                ok,
+                detail: detail.to_owned(),
+            },
+        };
+        self.journal
+            .record_step(
+                (self.clock)(),
+                self.draft(run_id, action, finished),
+                fix.provisioning_enabled,
+            )
+            .map_err(ActError::journal(&action.id.0))?;
+        Ok(())
+    }
+
+    /// Reads the postcondition back, journals the verification and finishes the fix.
+    async fn verify_and_finish(
+        &self,
+        run_id: &str,
+        action: &Action,
+        polling: Polling,
+    ) -> Result<ActionReport, ActError> {
+        let id = action.id.0.as_str();
+        let problems = match verify(self.api, self.policy, action, polling).await {
+            Ok(problems) => problems,
+            Err(error) => vec![format!("the postcondition could not be read: {error}")],
+        };
+        let ok = problems.is_empty();
+        let verification = EntryKind::Verification {
+            ok,
+            details: verification_details(action, &problems),
+        };
+        self.journal
+            .append(
+                (self.clock)(),
+                self.draft(run_id, action, verification),
+                &[],
+            )
+            .map_err(ActError::journal(id))?;
+        let (outcome, why) = if ok {
+            (Outcome::Verified, "carried out and verified".to_owned())
+        } else {
+            let why = format!("carried out but did not verify: {}", problems.join("; "));
+            (Outcome::Failed, why)
+        };
+        self.finish(run_id, action, outcome, &why)
+    }
+
+    /// A step failed: undo what must not stay (provisioning enabled by this fix), then finish
+    /// as compensated. When the undo fails too, the fix stays unfinished in the journal so the
+    /// next start tries again.
+    pub(super) async fn abandon(
+        &self,
+        run_id: &str,
+        action: &Action,
+        fix: &FixProgress,
+        why: &str,
+    ) -> Result<ActionReport, ActError> {
+        if action.kind != ActionKind::RemovePushMappings {
+            return self.finish(run_id, action, Outcome::Failed, why);
+        }
+        match self.compensate(run_id, action, fix).await? {
+            Ok(done) => {
+                let why = format!("{why}; compensated: {done}");
+                self.finish(run_id, action, Outcome::Compensated, &why)
+            }
+            Err(error) => {
+                let why = format!(
+                    "{why}; compensation failed ({error}): the fix stays unfinished \
+                     and is compensated on the next start"
+                );
+                tracing::error!(action = %action.id, "{why}");
+                Ok(report(action, Outcome::Failed, &why, true))
+            }
+        }
+    }
+
+    /// Journals the outcome and stops tracking the fix, with the cooldown, the breaker and
+    /// (once verified) the reset attempts in the same transaction.
+    pub(super) fn finish(
+        &self,
+        run_id: &str,
+        action: &Action,
+        outcome: Outcome,
+        why: &str,
+    ) -> Result<ActionReport, ActError> {
+        let id = action.id.0.as_str();
+        let now = (self.clock)();
+        let effects = self
+            .outcome_effects(action, outcome, now)
+            .map_err(ActError::journal(id))?;
+        let draft = self.draft(run_id, action, outcome_kind(outcome, why));
+        self.journal
+            .finish_fix(now, draft, &effects)
+            .map_err(ActError::journal(id))?;
+        tracing::info!(action = id, kind = %action.kind, outcome = outcome.as_str(), reason = why, "action finished");
+        Ok(report(action, outcome, why, true))
+    }
+
+    fn outcome_effects(
+        &self,
+        action: &Action,
+        outcome: Outcome,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Effect>, JournalError> {
+        let safety = &self.policy.safety;
+        let cooldown = chrono::Duration::from_std(safety.cooldown).unwrap_or_default();
+        let ok = outcome == Outcome::Verified;
+        let mut effects = vec![
+            Effect::SetCooldown {
+                until: now + cooldown,
+            },
+            Effect::BreakerOutcome { ok },
+        ];
+        if ok {
+            effects.push(Effect::ResetAttempts {
+                action_kind: action.kind.as_str().to_owned(),
+            });
+            return Ok(effects);
+        }
+        let mut failed: Vec<bool> = self
+            .journal
+            .view(now)?
+            .breaker
+            .recent
+            .iter()
+            .map(|verified| !verified)
+            .collect();
+        failed.push(true);
+        if safety.circuit_breaker.trips(&failed) {
+            let open_for =
+                chrono::Duration::from_std(safety.circuit_breaker.open_for).unwrap_or_default();
+            tracing::warn!(until = %(now + open_for), "circuit breaker opens: too many recent fixes failed");
+            effects.push(Effect::ResetBreaker);
+            effects.push(Effect::OpenBreaker {
+                until: now + open_for,
+            });
+        }
+        Ok(effects)
+    }
+
+    pub(super) fn draft(&self, run_id: &str, action: &Action, kind: EntryKind) -> EntryDraft {
+        EntryDraft::new(run_id, kind)
+            .action(action.id.0.clone())
+            .target(action.target.clone())
+    }
+}
+
+/// Which steps of a fix are done, and whether provisioning is left enabled by it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FixProgress {
+    done: Vec<u32>,
+    /// Provisioning was enabled by this fix and not disabled again.
+    pub provisioning_enabled: bool,
+}
+
+impl FixProgress {
+    /// The progress a journal's fix state records.
+    pub fn from_state(state: &FixState) -> Self {
+        FixProgress {
+            done: state
+                .steps_done
+                .iter()
+                .filter(|s| s.ok)
+                .map(|s| s.step)
+                .collect(),
+            provisioning_enabled: state.compensation_needed,
+        }
+    }
+
+    pub fn is_done(&self, number: u32) -> bool {
+        self.done.contains(&number)
+    }
+
+    pub fn mark_done(&mut self, number: u32, step: &Step) {
+        self.done.push(number);
+        if let Some(enabled) = leaves_provisioning_enabled(step) {
+            self.provisioning_enabled = enabled;
+        }
+    }
+}
+
+/// Steps are numbered from 1 in the order of the plan (0 is the intent).
+pub(crate) fn step_number(index: usize) -> u32 {
+    u32::try_from(index + 1).unwrap_or(u32::MAX)
+}
+
+fn outcome_kind(outcome: Outcome, why: &str) -> EntryKind {
+    EntryKind::Outcome {
+        outcome,
+        reason: why.to_owned(),
+    }
+}
+
+pub(super) fn report(action: &Action, outcome: Outcome, why: &str, taken: bool) -> ActionReport {
+    ActionReport {
+        action_id: action.id.0.clone(),
+        kind: action.kind.as_str().to_owned(),
+        target: action.target.clone(),
+        outcome,
+        reason: why.to_owned(),
+        taken,
+    }
+}

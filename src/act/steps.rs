@@ -1,0 +1,204 @@
+//! Carrying out one step of an action against the org, naming steps for the journal, and the
+//! test hook that stops the process at a step boundary.
+
+use std::time::Duration;
+
+use crate::okta::{
+    AdminApi, AppId, AppUserUpdateRequest, CapabilitiesCreateObject, CapabilitiesObject,
+    CapabilitiesUpdateObject, EnabledStatus, MappingId, OrgApi, PushMappingTarget, StatusHolder,
+    UserId,
+};
+use crate::plan::Step;
+use crate::policy::Policy;
+
+use super::StepError;
+
+/// Test hook (documented in docs and README): when this environment variable holds `N`, the
+/// process stops right after step `N` of an action was carried out in the org and before its
+/// `StepFinished` entry is written (`0`: right after the intent), prints [`CRASH_HOOK_MARKER`]
+/// on stderr and waits to be killed. Only crash-safety tests set it.
+pub const CRASH_HOOK_ENV: &str = "REMEDIATOR_TEST_CRASH_AFTER_STEP";
+
+/// What the crash hook prints on stderr before it waits to be killed.
+pub const CRASH_HOOK_MARKER: &str = "remediator-test-hook: waiting for SIGKILL";
+
+/// How long the crash hook waits for the test to kill the process before aborting it itself.
+const CRASH_HOOK_WAIT: Duration = Duration::from_secs(60);
+
+/// Stops the process at step boundary `step` when the test hook asks for it.
+pub(crate) fn crash_hook(step: u32) {
+    let Ok(wanted) = std::env::var(CRASH_HOOK_ENV) else {
+        return;
+    };
+    if wanted.trim().parse::<u32>().ok() != Some(step) {
+        return;
+    }
+    eprintln!("{CRASH_HOOK_MARKER} (after step {step})");
+    std::thread::sleep(CRASH_HOOK_WAIT);
+    std::process::abort();
+}
+
+/// A short, secret-free name of a step for the journal (`deactivate-push-mapping gPm1`).
+pub(crate) fn step_name(step: &Step) -> String {
+    match step {
+        Step::RepushAppUser { app_id, user_id } => format!("repush-app-user {app_id}/{user_id}"),
+        Step::RetryTasks { app_id, user_ids } => {
+            format!("retry-tasks {app_id} ({} users)", user_ids.len())
+        }
+        Step::ForceSyncDirectory { directory_id } => format!("force-sync {directory_id}"),
+        Step::EnableProvisioning { app_id, credential } => {
+            format!("enable-provisioning {app_id} with {credential}")
+        }
+        Step::DeactivatePushMapping { app_id, mapping_id } => {
+            format!("deactivate-push-mapping {app_id}/{mapping_id}")
+        }
+        Step::DeletePushMapping {
+            app_id, mapping_id, ..
+        } => format!("delete-push-mapping {app_id}/{mapping_id}"),
+        Step::DisableProvisioning { app_id } => format!("disable-provisioning {app_id}"),
+        Step::UpdateProvisioningFeatures { app_id, .. } => {
+            format!("update-provisioning-features {app_id}")
+        }
+        Step::Verify { what } => format!("verify: {what}"),
+    }
+}
+
+/// Whether a step changes the org (a `Verify` step is the postcondition check instead).
+pub(crate) fn is_write(step: &Step) -> bool {
+    !matches!(step, Step::Verify { .. })
+}
+
+/// Whether provisioning is left enabled by the fix once this step has been carried out
+/// (`None`: the step does not change it).
+pub(crate) fn leaves_provisioning_enabled(step: &Step) -> Option<bool> {
+    match step {
+        Step::EnableProvisioning { .. } => Some(true),
+        Step::DisableProvisioning { .. } => Some(false),
+        _ => None,
+    }
+}
+
+/// Carries out one step. Credentials are resolved here, at execution time, and dropped at the
+/// end of the call; they never reach an error or the journal.
+pub(crate) async fn run_step<O: OrgApi, A: AdminApi>(
+    step: &Step,
+    api: &O,
+    admin: &A,
+    policy: &Policy,
+) -> Result<String, StepError> {
+    match step {
+        Step::RepushAppUser { app_id, user_id } => {
+            let (app, user) = (AppId::new(app_id), UserId::new(user_id));
+            let current = api.get_app_user(&app, &user).await?;
+            let update = AppUserUpdateRequest {
+                profile: current.profile,
+            };
+            let after = api.update_app_user_profile(&app, &user, &update).await?;
+            Ok(format!(
+                "re-pushed; syncState now {}",
+                after.sync_state.as_ref().map_or("unknown", |s| s.as_str())
+            ))
+        }
+        Step::RetryTasks { app_id, user_ids } => {
+            let users: Vec<UserId> = user_ids.iter().map(UserId::new).collect();
+            admin
+                .retry_failed_tasks(&AppId::new(app_id), &users)
+                .await?;
+            Ok("task retry requested".to_owned())
+        }
+        Step::ForceSyncDirectory { directory_id } => {
+            admin
+                .force_sync_directory(&AppId::new(directory_id))
+                .await?;
+            Ok("Force Sync requested".to_owned())
+        }
+        Step::EnableProvisioning { app_id, .. } => enable_provisioning(api, policy, app_id).await,
+        Step::DeactivatePushMapping { app_id, mapping_id } => {
+            api.update_push_mapping_status(
+                &AppId::new(app_id),
+                &MappingId::new(mapping_id),
+                PushMappingTarget::Inactive,
+            )
+            .await?;
+            Ok("mapping INACTIVE".to_owned())
+        }
+        Step::DeletePushMapping {
+            app_id,
+            mapping_id,
+            delete_target_group,
+        } => {
+            api.delete_push_mapping(
+                &AppId::new(app_id),
+                &MappingId::new(mapping_id),
+                *delete_target_group,
+            )
+            .await?;
+            Ok("mapping deleted".to_owned())
+        }
+        Step::DisableProvisioning { app_id } => {
+            api.deactivate_provisioning_connection(&AppId::new(app_id))
+                .await?;
+            Ok("provisioning connection deactivated".to_owned())
+        }
+        Step::UpdateProvisioningFeatures {
+            app_id,
+            create_users,
+            update_attributes,
+            deactivate_users,
+        } => {
+            let capabilities = capabilities(*create_users, *update_attributes, *deactivate_users);
+            api.update_user_provisioning_feature(&AppId::new(app_id), &capabilities)
+                .await?;
+            Ok("USER_PROVISIONING updated".to_owned())
+        }
+        Step::Verify { .. } => Ok(String::new()),
+    }
+}
+
+/// Resolves the credential policy names for `app_id` and sets it as the app's provisioning
+/// token, activating the connection.
+async fn enable_provisioning<O: OrgApi>(
+    api: &O,
+    policy: &Policy,
+    app_id: &str,
+) -> Result<String, StepError> {
+    let app = AppId::new(app_id);
+    let label = api.get_app(&app).await?.label;
+    let removal = policy
+        .remove_push_mappings
+        .for_app(app_id, &label)
+        .ok_or_else(|| StepError::NoCredential {
+            app_id: app_id.to_owned(),
+        })?;
+    let token = removal.credential.resolve()?;
+    let connection = api
+        .set_provisioning_connection_token(&app, &token, true)
+        .await?;
+    Ok(format!("provisioning connection {}", connection.status))
+}
+
+/// The partial `USER_PROVISIONING` capabilities object for the features a step sets.
+pub(crate) fn capabilities(
+    create_users: Option<bool>,
+    update_attributes: Option<bool>,
+    deactivate_users: Option<bool>,
+) -> CapabilitiesObject {
+    let holder = |on: bool| StatusHolder {
+        status: if on {
+            EnabledStatus::Enabled
+        } else {
+            EnabledStatus::Disabled
+        },
+    };
+    let create = create_users.map(|on| CapabilitiesCreateObject {
+        lifecycle_create: Some(holder(on)),
+    });
+    let update = (update_attributes.is_some() || deactivate_users.is_some()).then(|| {
+        CapabilitiesUpdateObject {
+            lifecycle_deactivate: deactivate_users.map(holder),
+            profile: update_attributes.map(holder),
+            password: None,
+        }
+    });
+    CapabilitiesObject { create, update }
+}

@@ -1,0 +1,209 @@
+//! `remediator apply`: one-shot observe, plan, confirm, act, with a progress bar on a terminal
+//! and a summary at the end.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::Utc;
+use indicatif::{ProgressBar, ProgressStyle};
+use remediator::act::{ActionReport, ExecuteOptions, Org, RunReport};
+use remediator::journal::{Outcome, SledJournal};
+use remediator::plan::{render_table, ActionKind, Plan};
+use remediator::reconcile::{run_pass, PassReport, PassSettings, PlanSource, Trigger};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{exit, Global};
+use crate::preview::{connect, load_policy, runtime};
+
+/// The options of `apply`.
+pub struct ApplyArgs {
+    pub plan: Option<PathBuf>,
+    pub yes: bool,
+    pub only: Vec<String>,
+    pub max_actions: Option<u32>,
+}
+
+pub fn apply(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
+    if !args.yes && !std::io::stdin().is_terminal() {
+        anyhow::bail!("refusing to act without --yes: stdin is not a terminal to confirm on");
+    }
+    let only = parse_kinds(&args.only)?;
+    let saved = args.plan.as_deref().map(read_plan).transpose()?;
+    let policy = load_policy(global)?;
+    let (api, org_url) = connect(&policy)?;
+    std::fs::create_dir_all(&global.state)
+        .with_context(|| format!("creating the state directory {}", global.state.display()))?;
+    let journal = SledJournal::open(&global.state)
+        .with_context(|| format!("opening the journal at {}", global.state.display()))?;
+    let clock = || Utc::now();
+    let org = Org {
+        api: &api,
+        admin: &api,
+        journal: &journal,
+        policy: &policy,
+        clock: &clock,
+    };
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let plan = match saved {
+            Some(plan) => plan,
+            None => {
+                let view = remediator::journal::JournalStore::view(&journal, Utc::now())?;
+                remediator::reconcile::preview(&api, &org_url, &policy, &view, Utc::now())
+                    .await
+                    .plan
+            }
+        };
+        let selected = plan
+            .actions
+            .iter()
+            .filter(|a| selects(&only, a.kind))
+            .count();
+        if selected > 0 && !args.yes && !confirm(&plan, selected, &org_url)? {
+            println!("Nothing was done.");
+            return Ok(exit::OK);
+        }
+        let shutdown = CancellationToken::new();
+        watch_interrupts(shutdown.clone());
+        let bar = progress_bar(selected);
+        let progress = |done: &ActionReport| {
+            bar.inc(1);
+            bar.set_message(format!(
+                "{} {} {}",
+                done.outcome.as_str(),
+                done.kind,
+                done.target.key()
+            ));
+        };
+        let settings = PassSettings {
+            trigger: Trigger::Manual,
+            dry_run: false,
+            execute: ExecuteOptions {
+                only,
+                max_actions: args.max_actions,
+                ..ExecuteOptions::new("")
+            },
+        };
+        let source = PlanSource::Saved(Box::new(plan));
+        let report = run_pass(&org, &org_url, source, &settings, &shutdown, &progress).await?;
+        bar.finish_and_clear();
+        print_summary(&report);
+        Ok(if report.partial_failure() {
+            exit::PARTIAL_FAILURE
+        } else {
+            exit::OK
+        })
+    })
+}
+
+fn parse_kinds(names: &[String]) -> anyhow::Result<Vec<ActionKind>> {
+    names
+        .iter()
+        .map(|name| {
+            name.parse::<ActionKind>()
+                .map_err(|e| anyhow::anyhow!("--only {name}: {e}"))
+        })
+        .collect()
+}
+
+fn selects(only: &[ActionKind], kind: ActionKind) -> bool {
+    only.is_empty() || only.contains(&kind)
+}
+
+/// A plan saved by `plan --out`, with the file named in any error.
+fn read_plan(path: &Path) -> anyhow::Result<Plan> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the plan {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not a plan", path.display()))
+}
+
+/// Shows the plan and asks on the terminal.
+fn confirm(plan: &Plan, selected: usize, org: &str) -> anyhow::Result<bool> {
+    print!("{}", render_table(plan));
+    print!("\nCarry out {selected} action(s) on {org}? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+/// First Ctrl-C or SIGTERM: finish the current action, then stop. Second: abort at once.
+fn watch_interrupts(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot watch SIGTERM");
+                    return;
+                }
+            };
+        for signals in 0.. {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            if signals > 0 {
+                eprintln!("second interrupt: aborting; the next run completes or compensates the unfinished fix");
+                std::process::exit(i32::from(exit::ERROR));
+            }
+            eprintln!("interrupt: finishing the current action, then stopping (again to abort)");
+            shutdown.cancel();
+        }
+    });
+}
+
+fn progress_bar(len: usize) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+pub(crate) fn print_summary(report: &PassReport) {
+    let c = &report.counts;
+    println!(
+        "run {}: {} taken, {} verified, {} failed, {} held, {} skipped, {} compensated; {} finding(s)",
+        report.run_id, c.taken, c.verified, c.failed, c.held, c.skipped, c.compensated, c.findings
+    );
+    print_actions("recovered after a restart", &report.recovered);
+    print_actions("actions", &report.executed);
+    if !report.plan.findings.is_empty() {
+        println!("findings (need a person; `remediator plan` shows the manual steps):");
+        for finding in &report.plan.findings {
+            let kind = serde_json::to_value(finding.kind).unwrap_or_default();
+            println!(
+                "  {:<36} {}",
+                kind.as_str().unwrap_or("finding"),
+                finding.reason
+            );
+        }
+    }
+    if report.executed.actions.is_empty() && report.recovered.actions.is_empty() {
+        println!("nothing to do");
+    }
+}
+
+fn print_actions(title: &str, run: &RunReport) {
+    if run.actions.is_empty() {
+        return;
+    }
+    println!("{title}:");
+    for action in &run.actions {
+        let mark = match action.outcome {
+            Outcome::Verified => "verified",
+            Outcome::Failed => "FAILED",
+            Outcome::Held => "held",
+            Outcome::Skipped => "skipped",
+            Outcome::Compensated => "COMPENSATED",
+        };
+        println!(
+            "  {mark:<12} {:<26} {:<40} {}",
+            action.kind,
+            action.target.key(),
+            action.reason
+        );
+    }
+}

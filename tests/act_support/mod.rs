@@ -1,0 +1,218 @@
+//! Shared setup of the executor tests: an okta-sim scenario on loopback (rate limits raised
+//! unless a test wants them), a policy that enforces every fixing rule, a client and a
+//! temporary sled journal.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use remediator::act::{self, ExecuteOptions, Org};
+use remediator::journal::{Entry, EntryFilter, JournalStore, SledJournal};
+use remediator::okta::{AuthConfig, ClientTuning, OktaClient, OktaConfig};
+use remediator::plan::Plan;
+use remediator::policy::Policy;
+use remediator::reconcile::{run_pass, PassReport, PassSettings, PlanSource, Trigger};
+use remediator::sim::{Scenario, Sim, SimHandle};
+use tokio_util::sync::CancellationToken;
+
+/// The valid token of the orphaned-push-mappings app, read by the policy from this variable.
+pub const PARTNER_TOKEN_VAR: &str = "PARTNER_ORG_TOKEN";
+pub const PARTNER_TOKEN: &str = "org2org-fresh-token";
+
+/// Verification polls quickly in tests.
+pub const TEST_POLL: Duration = Duration::from_millis(50);
+
+/// Writes the shipped policies into `dir` with every fixing rule in enforce mode, Force Sync
+/// through the admin path, quick Force Sync verification polling, and the cooldown shortened.
+pub fn write_enforce_policy(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("policy dir");
+    for entry in std::fs::read_dir("policies").expect("shipped policies") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("file name").to_owned();
+        let mut text = std::fs::read_to_string(&path).expect("read policy");
+        match name.to_str() {
+            Some("safety.toml") => {
+                text = text
+                    .replace("force_sync = \"dry-run\"", "force_sync = \"enforce\"")
+                    .replace(
+                        "remove_push_mappings = \"dry-run\"",
+                        "remove_push_mappings = \"enforce\"",
+                    );
+            }
+            Some("force-sync.toml") => {
+                text = text
+                    .replace("use_admin_path = false", "use_admin_path = true")
+                    .replace(
+                        "verify_poll_interval = \"30s\"",
+                        "verify_poll_interval = \"1s\"",
+                    )
+                    .replace("verify_timeout = \"10m\"", "verify_timeout = \"20s\"")
+                    .replace("# [okta.admin]", "[okta.admin]")
+                    .replace("# force_sync_path", "force_sync_path");
+            }
+            _ => {}
+        }
+        std::fs::write(dir.join(name), text).expect("write policy");
+    }
+}
+
+/// A loaded enforce policy (see [`write_enforce_policy`]).
+pub fn enforce_policy() -> (tempfile::TempDir, Policy) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_enforce_policy(dir.path());
+    let policy = Policy::load_dir(dir.path()).expect("enforce policy is valid");
+    (dir, policy)
+}
+
+/// A shipped scenario with every rate-limit bucket raised (the governor's waits are tested
+/// elsewhere and would only slow these tests down).
+pub fn scenario(name: &str) -> Scenario {
+    let path = scenario_path(name);
+    let mut scenario = Scenario::from_toml_file(&path).expect("shipped scenario loads");
+    let r = &mut scenario.rate_limits;
+    for limit in [
+        &mut r.apps,
+        &mut r.app_id,
+        &mut r.groups,
+        &mut r.group_id,
+        &mut r.users,
+        &mut r.user_id_write,
+        &mut r.user_id_get,
+        &mut r.logs,
+        &mut r.oauth2,
+        &mut r.other,
+    ] {
+        *limit = 100_000;
+    }
+    scenario
+}
+
+pub fn scenario_path(name: &str) -> PathBuf {
+    PathBuf::from(format!("tests/scenarios/{name}.toml"))
+}
+
+/// One org under test.
+pub struct Env {
+    pub sim: SimHandle,
+    pub api: OktaClient,
+    pub policy: Policy,
+    pub journal: SledJournal,
+    _policy_dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub async fn start(scenario: Scenario) -> Env {
+        std::env::set_var(PARTNER_TOKEN_VAR, PARTNER_TOKEN);
+        let token = scenario.org.api_tokens[0].clone();
+        let sim = Sim::start(scenario, "127.0.0.1:0")
+            .await
+            .expect("sim starts");
+        let (dir, policy) = enforce_policy();
+        let config = OktaConfig {
+            org_url: url::Url::parse(sim.base_url()).expect("sim URL"),
+            auth: AuthConfig::Ssws {
+                token: token.into(),
+            },
+            tuning: ClientTuning::default(),
+            admin: act::admin_paths(&policy),
+        };
+        let api = OktaClient::new(config).expect("client");
+        Env {
+            sim,
+            api,
+            policy,
+            journal: SledJournal::temporary().expect("journal"),
+            _policy_dir: dir,
+        }
+    }
+
+    pub fn org<'a>(
+        &'a self,
+        clock: &'a (dyn Fn() -> DateTime<Utc> + Send + Sync),
+    ) -> Org<'a, OktaClient, OktaClient, SledJournal> {
+        Org {
+            api: &self.api,
+            admin: &self.api,
+            journal: &self.journal,
+            policy: &self.policy,
+            clock,
+        }
+    }
+
+    /// One pass at `at` (observe and act unless `dry_run`).
+    pub async fn pass_at(
+        &self,
+        at: DateTime<Utc>,
+        source: PlanSource,
+        dry_run: bool,
+    ) -> PassReport {
+        let clock = move || at;
+        let settings = PassSettings {
+            trigger: Trigger::Manual,
+            dry_run,
+            execute: ExecuteOptions {
+                verify_poll_interval: TEST_POLL,
+                ..ExecuteOptions::new("")
+            },
+        };
+        run_pass(
+            &self.org(&clock),
+            self.sim.base_url(),
+            source,
+            &settings,
+            &CancellationToken::new(),
+            &|_| {},
+        )
+        .await
+        .expect("pass runs")
+    }
+
+    pub async fn apply(&self) -> PassReport {
+        self.pass_at(Utc::now(), PlanSource::Observe, false).await
+    }
+
+    pub async fn dry_run(&self) -> Plan {
+        self.pass_at(Utc::now(), PlanSource::Observe, true)
+            .await
+            .plan
+    }
+
+    pub fn entries_of(&self, action_id: &str) -> Vec<Entry> {
+        self.journal
+            .list(&EntryFilter {
+                action_id: Some(action_id.to_owned()),
+                ..EntryFilter::default()
+            })
+            .expect("list")
+    }
+
+    /// Whether `app_id`'s provisioning connection is enabled, in the sim's state dump.
+    pub fn provisioning_enabled(&self, app_id: &str) -> bool {
+        let state = self.sim.state_json();
+        find_app(&state, app_id)["provisioning"]["enabled"]
+            .as_bool()
+            .expect("app has a provisioning connection")
+    }
+
+    /// The ids of `app_id`'s Group Push mappings in the sim's state dump.
+    pub fn mapping_ids(&self, app_id: &str) -> Vec<String> {
+        let state = self.sim.state_json();
+        find_app(&state, app_id)["mappings"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|m| m["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn find_app<'a>(state: &'a serde_json::Value, app_id: &str) -> &'a serde_json::Value {
+    state["apps"]
+        .as_array()
+        .and_then(|apps| apps.iter().find(|a| a["id"] == app_id))
+        .unwrap_or(&serde_json::Value::Null)
+}

@@ -1,0 +1,309 @@
+//! `remediator apply` through the real binary against okta-sim, with the sled journal on disk:
+//! the confirmation rule, the exit codes and summary, and crash safety: the process is killed
+//! (SIGKILL) at every step boundary of each multi-step fix, then started again; the restart
+//! completes the fix from the journal, no step is done twice, and provisioning is never left
+//! enabled.
+
+mod act_support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use act_support::{scenario, write_enforce_policy, PARTNER_TOKEN, PARTNER_TOKEN_VAR};
+use remediator::act::{CRASH_HOOK_ENV, CRASH_HOOK_MARKER};
+use remediator::journal::{JournalStore, SledJournal};
+use remediator::sim::{Scenario, Sim, SimHandle};
+
+const ORG2ORG: &str = "0oaorphorg2org000001";
+
+struct Setup {
+    sim: SimHandle,
+    token: String,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn start(scenario: Scenario) -> Setup {
+        let token = scenario.org.api_tokens[0].clone();
+        let sim = Sim::start(scenario, "127.0.0.1:0")
+            .await
+            .expect("sim starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_enforce_policy(&dir.path().join("policies"));
+        Setup { sim, token, dir }
+    }
+
+    fn state(&self) -> std::path::PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_remediator"));
+        command
+            .arg("--policies")
+            .arg(self.dir.path().join("policies"))
+            .arg("--state")
+            .arg(self.state())
+            .args(args)
+            .env("OKTA_CLIENT_ORGURL", self.sim.base_url())
+            .env("OKTA_CLIENT_TOKEN", &self.token)
+            .env(PARTNER_TOKEN_VAR, PARTNER_TOKEN)
+            .env("HOME", self.dir.path())
+            .env_remove(CRASH_HOOK_ENV)
+            .env_remove("RUST_LOG");
+        command
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut command = self.command(args);
+        command.stdin(Stdio::null());
+        tokio::task::spawn_blocking(move || command.output().expect("run remediator"))
+            .await
+            .expect("join")
+    }
+
+    /// Runs `apply --yes` with the crash hook at `step` and kills it with SIGKILL there.
+    async fn apply_and_kill_at(&self, step: u32) {
+        let mut command = self.command(&["apply", "--yes"]);
+        command
+            .env(CRASH_HOOK_ENV, step.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        tokio::task::spawn_blocking(move || {
+            let mut child = command.spawn().expect("spawn remediator");
+            let stderr = child.stderr.take().expect("stderr");
+            let mut seen = Vec::new();
+            for line in BufReader::new(stderr).lines() {
+                let line = line.expect("stderr line");
+                if line.contains(CRASH_HOOK_MARKER) {
+                    child.kill().expect("SIGKILL");
+                    child.wait().expect("reap");
+                    return;
+                }
+                seen.push(line);
+            }
+            let status = child.wait().expect("reap");
+            panic!("step {step}: the hook was not reached ({status}); stderr: {seen:#?}");
+        })
+        .await
+        .expect("join");
+    }
+
+    fn journal(&self) -> SledJournal {
+        SledJournal::open(self.state()).expect("journal opens after the process died")
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn apply_refuses_to_act_without_yes_when_not_on_a_terminal() {
+    let setup = Setup::start(scenario("features-disabled")).await;
+    let out = setup.run(&["apply"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+    assert!(!setup.state().exists(), "nothing was journaled");
+    assert_eq!(setup.sim.stats().total, 0, "the org was not even read");
+}
+
+#[tokio::test]
+async fn apply_fixes_the_org_and_a_second_plan_has_nothing_to_do() {
+    let setup = Setup::start(scenario("all-situations")).await;
+    let out = setup.run(&["apply", "--yes"]).await;
+    let stdout = text(&out.stdout);
+    // One retry (transient-times:2) fails its first attempt: a partial failure.
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("5 taken, 4 verified, 1 failed"), "{stdout}");
+    assert!(stdout.contains("FAILED"), "{stdout}");
+    assert!(
+        stdout.contains("kpasswd-blocked"),
+        "findings listed: {stdout}"
+    );
+    let plan = setup.run(&["plan", "--detailed-exitcode"]).await;
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "no changes pending: {}",
+        text(&plan.stdout)
+    );
+    let verify = setup.run(&["journal", "verify"]).await;
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
+    let export = setup.run(&["journal", "export"]).await;
+    assert!(!text(&export.stdout).contains(PARTNER_TOKEN));
+}
+
+#[tokio::test]
+async fn apply_only_and_max_actions() {
+    let setup = Setup::start(scenario("all-situations")).await;
+    let out = setup
+        .run(&[
+            "apply",
+            "--yes",
+            "--only",
+            "force-sync",
+            "--max-actions",
+            "1",
+        ])
+        .await;
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("1 taken, 1 verified"), "{stdout}");
+    assert!(!stdout.contains("retry-provisioning "), "--only: {stdout}");
+    let bad = setup.run(&["apply", "--yes", "--only", "reboot"]).await;
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("--only reboot"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[tokio::test]
+async fn apply_carries_out_a_saved_plan() {
+    let setup = Setup::start(scenario("features-disabled")).await;
+    let plan_path = setup.dir.path().join("plan.json");
+    let plan_arg = plan_path.to_str().expect("utf-8 path");
+    let planned = setup.run(&["plan", "--out", plan_arg]).await;
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned.stderr));
+    let out = setup.run(&["apply", "--yes", "--plan", plan_arg]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("1 verified"),
+        "{}",
+        text(&out.stdout)
+    );
+    let again = setup.run(&["apply", "--yes", "--plan", plan_arg]).await;
+    assert!(
+        text(&again.stdout).contains("1 skipped"),
+        "{}",
+        text(&again.stdout)
+    );
+    std::fs::write(&plan_path, "{\"org\": 1}").expect("write");
+    let broken = setup.run(&["apply", "--yes", "--plan", plan_arg]).await;
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(
+        text(&broken.stderr).contains("plan.json"),
+        "{}",
+        text(&broken.stderr)
+    );
+}
+
+/// Requests per endpoint key, for "no step done twice".
+fn count(sim: &SimHandle, endpoint: &str) -> u64 {
+    sim.stats().count(endpoint)
+}
+
+/// Kills `apply` at `step`, checks the journal holds the unfinished fix, restarts, and checks
+/// the fix is finished and the org is as the fix leaves it.
+async fn crash_and_restart(name: &str, step: u32) -> Setup {
+    let setup = Setup::start(scenario(name)).await;
+    setup.apply_and_kill_at(step).await;
+    {
+        let journal = setup.journal();
+        let unfinished = journal.unfinished_fixes().expect("fixes");
+        assert_eq!(
+            unfinished.len(),
+            1,
+            "{name} step {step}: one unfinished fix"
+        );
+        assert!(journal.verify().expect("verify").is_ok());
+    }
+    let out = setup.run(&["apply", "--yes"]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{name} step {step}: {stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("recovered after a restart"),
+        "{name} step {step}: {stdout}"
+    );
+    assert!(stdout.contains("verified"), "{name} step {step}: {stdout}");
+    let journal = setup.journal();
+    assert!(journal.unfinished_fixes().expect("fixes").is_empty());
+    assert!(journal.verify().expect("verify").is_ok());
+    drop(journal);
+    let plan = setup.run(&["plan", "--detailed-exitcode"]).await;
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{name} step {step}: {}",
+        text(&plan.stdout)
+    );
+    setup
+}
+
+#[tokio::test]
+async fn a_remove_push_mappings_fix_killed_at_any_step_is_completed_on_restart() {
+    // 0: after the intent; 1: enable provisioning; 2-3: deactivate; 4-5: delete; 6: disable.
+    for step in 0..=6 {
+        let setup = crash_and_restart("orphaned-push-mappings", step).await;
+        let state = setup.sim.state_json();
+        let app = state["apps"]
+            .as_array()
+            .and_then(|apps| apps.iter().find(|a| a["id"] == ORG2ORG))
+            .expect("app")
+            .clone();
+        assert_eq!(app["provisioning"]["enabled"], false, "step {step}");
+        assert_eq!(app["mappings"], serde_json::json!([]), "step {step}");
+        let sim = &setup.sim;
+        for (endpoint, times) in [
+            ("POST /api/v1/apps/{id}/connections/default", 1),
+            ("PATCH /api/v1/apps/{id}/group-push/mappings/{id}", 2),
+            ("DELETE /api/v1/apps/{id}/group-push/mappings/{id}", 2),
+            (
+                "POST /api/v1/apps/{id}/connections/default/lifecycle/deactivate",
+                1,
+            ),
+        ] {
+            assert_eq!(
+                count(sim, endpoint),
+                times,
+                "step {step}: {endpoint} (stats: {:?})",
+                sim.stats().endpoints.keys().collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_features_fix_killed_at_any_step_is_completed_on_restart() {
+    // 0: after the intent; 1: update the features; 2-3: re-push the two users.
+    for step in 0..=3 {
+        let setup = crash_and_restart("features-disabled", step).await;
+        let sim = &setup.sim;
+        assert_eq!(
+            count(sim, "PUT /api/v1/apps/{id}/features/USER_PROVISIONING"),
+            1,
+            "step {step}"
+        );
+        assert_eq!(
+            count(sim, "POST /api/v1/apps/{id}/users/{id}"),
+            2,
+            "step {step}: each user re-pushed once"
+        );
+        for user in ["00ufeat0000000000001", "00ufeat0000000000002"] {
+            assert_eq!(
+                sim.app_user_sync_state("0oafeatslack00000001", user)
+                    .as_deref(),
+                Some("SYNCHRONIZED"),
+                "step {step}: {user}"
+            );
+        }
+    }
+}
