@@ -686,3 +686,83 @@ fn a_config_error_names_file_line_and_field() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_daemon_serves_several_orgs_from_a_config_file() {
+    let (sim_a, token_a) = start_sim("127.0.0.1:0").await;
+    let (sim_b, token_b) =
+        start_scenario(act_support::scenario("retry-transient"), "127.0.0.1:0").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let policies = policies_in(dir.path(), false);
+    let config = dir.path().join("remediator.toml");
+    let port = free_port();
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\nlisten = \"127.0.0.1:{port}\"\n\n\
+             [[orgs]]\nname = \"alpha\"\nurl = \"{}\"\ncredentials = {{ token_env = \"ALPHA_TOKEN\" }}\n\n\
+             [[orgs]]\nname = \"beta\"\nurl = \"{}\"\ncredentials = {{ token_env = \"BETA_TOKEN\" }}\n",
+            sim_a.base_url(),
+            sim_b.base_url()
+        ),
+    )
+    .expect("write config");
+    let state = dir.path().join("state");
+    let log = dir.path().join("daemon.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_remediator"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--policies")
+        .arg(&policies)
+        .arg("--state")
+        .arg(&state)
+        .args(["--log-format", "json", "run", "--dry-run"])
+        .env("ALPHA_TOKEN", &token_a)
+        .env("BETA_TOKEN", &token_b)
+        .env("HOME", dir.path())
+        .env("RUST_LOG", "info")
+        .env_remove("OKTA_CLIENT_ORGURL")
+        .env_remove("OKTA_CLIENT_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(File::create(&log).expect("log file"))
+        .spawn()
+        .expect("start remediator run");
+    let mut daemon = Daemon {
+        child,
+        port,
+        log,
+        state: state.join("alpha"),
+        policies,
+        _dir: dir,
+    };
+    daemon.wait_ready(200).await;
+    for org in ["alpha", "beta"] {
+        daemon
+            .wait_metric(&format!(r#"^remediator_org_ready\{{org="{org}"\}} 1"#))
+            .await;
+    }
+    // beta's failed assignments are planned (dry-run): its gauge shows them, alpha's does not.
+    daemon
+        .wait_metric(r#"^remediator_planned_actions\{org="beta",kind="retry-provisioning"\} [1-9]"#)
+        .await;
+    daemon
+        .wait_metric(r#"^remediator_planned_actions\{org="alpha",kind="retry-provisioning"\} 0"#)
+        .await;
+    let status = daemon.terminate().await;
+    assert_eq!(status.code(), Some(0), "{}", daemon.log());
+    for (org, url) in [("alpha", sim_a.base_url()), ("beta", sim_b.base_url())] {
+        daemon.state = state.join(org);
+        let entries = daemon.assert_consistent_journal();
+        let started = entries
+            .iter()
+            .find(|e| e["kind"]["type"] == "run_started")
+            .expect("a run");
+        assert_eq!(
+            started["payload"]["org"], url,
+            "{org}'s journal holds its own org"
+        );
+    }
+    sim_a.shutdown().await;
+    sim_b.shutdown().await;
+}
