@@ -37,11 +37,9 @@ pub fn run(global: &Global, dry_run: bool, listen: Option<SocketAddr>) -> anyhow
         let signals = tokio::spawn(daemon::watch_signals(shutdown.clone(), policies, || {
             std::process::exit(i32::from(exit::ERROR))
         }));
-        let stopped = CancellationToken::new();
-        let elections = leader_election(&mut orgs, &shutdown, &stopped).await?;
+        let elections = leader_election(&mut orgs, &shutdown).await?;
         let result = daemon::run(settings, orgs, shutdown).await;
-        // The org loops have stopped: the Leases may go to another replica now.
-        stopped.cancel();
+        // Each election steps down once its org's loop has stopped serving.
         for election in elections {
             let _ = election.await;
         }
@@ -86,6 +84,7 @@ fn open_org(global: &Global, org: &OrgConfig) -> anyhow::Result<OrgRuntime> {
         journal: Arc::new(journal),
         policy: Arc::new(policy),
         leading: None,
+        serving: None,
     })
 }
 
@@ -104,7 +103,6 @@ fn state_dir(global: &Global, org: &OrgConfig) -> PathBuf {
 async fn leader_election(
     _orgs: &mut [OrgRuntime],
     _shutdown: &CancellationToken,
-    _stopped: &CancellationToken,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     Ok(Vec::new())
 }
@@ -115,7 +113,6 @@ async fn leader_election(
 async fn leader_election(
     orgs: &mut [OrgRuntime],
     shutdown: &CancellationToken,
-    stopped: &CancellationToken,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     use remediator::daemon::leader::{self, LeaderConfig};
     if std::env::var("REMEDIATOR_LEADER_ELECTION").as_deref() != Ok("true") {
@@ -126,14 +123,18 @@ async fn leader_election(
     let mut elections = Vec::with_capacity(orgs.len());
     for org in orgs.iter_mut() {
         let (leading, watch) = tokio::sync::watch::channel(false);
+        let (serving, serving_watch) = tokio::sync::watch::channel(false);
         org.leading = Some(watch);
+        org.serving = Some(serving);
         elections.push(tokio::spawn(leader::elect(
             client.clone(),
             config.clone(),
             org.name.clone(),
-            leading,
+            leader::Election {
+                leading,
+                serving: serving_watch,
+            },
             shutdown.clone(),
-            stopped.clone(),
         )));
     }
     Ok(elections)

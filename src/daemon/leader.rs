@@ -1,9 +1,15 @@
 //! Leader election through Kubernetes Leases (cargo feature `kubernetes`), with
 //! `kube-leader-election`: one Lease per org (`remediator-<org>`), so exactly one replica acts
 //! on an org at a time. Orgs are sharded across replicas: each org has a preferred replica (a
-//! stable hash of its name modulo the replica count); the others try for its Lease only after
-//! it has gone unrenewed for [`TAKEOVER_GRACE_TTLS`] lease lifetimes, so a healthy set of
+//! stable hash of its name modulo the replica count); the others try for its Lease only
+//! [`TAKEOVER_GRACE_TTLS`] lease lifetimes after last failing to get it, so a healthy set of
 //! replicas spreads the orgs and a dead replica's orgs are taken over.
+//!
+//! Journals are per replica (each pod's volume). So that an org goes back to the replica whose
+//! journal knows it (its budgets, cooldowns and unfinished multi-step fixes), a replica hands a
+//! foreign org's Lease back after [`MAX_FOREIGN_HOLD`]: it stops serving the org, waits until
+//! its loop has finished the step in progress, and only then releases the Lease. A Lease is
+//! never released while the org's loop still runs.
 
 use std::time::Duration;
 
@@ -18,6 +24,9 @@ pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 /// Lease lifetimes a non-preferred replica waits, after last seeing the Lease held by someone
 /// else or free, before it tries to take the org.
 pub const TAKEOVER_GRACE_TTLS: u32 = 2;
+/// Longest time a replica holds an org it is not preferred for before handing the Lease back
+/// (taking it again after the grace if the preferred replica is still away).
+pub const MAX_FOREIGN_HOLD: Duration = Duration::from_secs(600);
 /// Prefix of the Lease names.
 pub const LEASE_PREFIX: &str = "remediator-";
 
@@ -105,16 +114,48 @@ pub async fn client() -> Result<kube::Client, LeaderError> {
         .map_err(LeaderError::Client)
 }
 
-/// Holds `org`'s Lease while it can: `leading` is true while this replica holds it. Steps down
-/// when `shutdown` is cancelled (after `stopped` says the org's loop has finished, so the next
-/// leader never overlaps the last step).
+/// The two sides of one org's election.
+pub struct Election {
+    /// Set true while this replica holds the org's Lease (read by the org's loop).
+    pub leading: watch::Sender<bool>,
+    /// True while the org's loop serves the org (set by the loop).
+    pub serving: watch::Receiver<bool>,
+}
+
+impl Election {
+    /// Stops serving the org and waits until the org's loop has finished its step, renewing
+    /// the Lease meanwhile when `holding` (a long step must not let it expire under it).
+    async fn quiesce(&mut self, lock: &LeaseLock, renew_every: Duration, holding: bool) {
+        self.leading.send_replace(false);
+        loop {
+            tokio::select! {
+                // The loop's sender going away also means nothing runs any more.
+                () = idle(&mut self.serving) => return,
+                () = tokio::time::sleep(renew_every), if holding => {
+                    if let Err(e) = lock.try_acquire_or_renew().await {
+                        tracing::warn!(error = %e, "lease renewal failed while the last step finishes");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Completes once `serving` is false (or its sender is gone). Returns nothing, so no borrow of
+/// the channel outlives it.
+async fn idle(serving: &mut watch::Receiver<bool>) {
+    let _ = serving.wait_for(|serving| !serving).await.map(|_| ());
+}
+
+/// Holds `org`'s Lease while it can, telling the org's loop through `election`. On shutdown,
+/// releases the Lease once the org's loop has stopped serving, so the next holder never
+/// overlaps the last step.
 pub async fn elect(
     client: kube::Client,
     config: LeaderConfig,
     org: String,
-    leading: watch::Sender<bool>,
+    mut election: Election,
     shutdown: CancellationToken,
-    stopped: CancellationToken,
 ) {
     let lock = LeaseLock::new(
         client,
@@ -134,8 +175,10 @@ pub async fn elect(
     } else {
         Instant::now() + grace
     };
+    let mut held_since: Option<Instant> = None;
     while !shutdown.is_cancelled() {
-        if Instant::now() >= may_try_at || *leading.borrow() {
+        let holding = *election.leading.borrow();
+        if Instant::now() >= may_try_at || holding {
             let held = match lock.try_acquire_or_renew().await {
                 Ok(LeaseLockResult::Acquired(_)) => true,
                 Ok(LeaseLockResult::NotAcquired(_)) => false,
@@ -144,25 +187,37 @@ pub async fn elect(
                     false
                 }
             };
-            if held != *leading.borrow() {
+            if held != holding {
                 tracing::info!(%org, held, preferred, "org lease changed hands");
+                held_since = held.then(Instant::now);
             }
-            leading.send_replace(held);
+            election.leading.send_replace(held);
             if !held && !preferred {
                 may_try_at = Instant::now() + grace;
             }
+        }
+        let foreign_too_long =
+            !preferred && held_since.is_some_and(|since| since.elapsed() >= MAX_FOREIGN_HOLD);
+        if foreign_too_long {
+            tracing::info!(%org, "handing the org back to its preferred replica");
+            election.quiesce(&lock, renew_every, true).await;
+            if let Err(e) = lock.step_down().await {
+                tracing::warn!(%org, error = %e, "stepping down failed; the lease expires on its own");
+            }
+            held_since = None;
+            may_try_at = Instant::now() + grace;
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
             () = tokio::time::sleep(renew_every) => {}
         }
     }
-    stopped.cancelled().await;
-    if *leading.borrow() {
+    let holding = *election.leading.borrow();
+    election.quiesce(&lock, renew_every, holding).await;
+    if holding {
         if let Err(e) = lock.step_down().await {
             tracing::warn!(%org, error = %e, "stepping down from the lease failed; it expires on its own");
         }
-        leading.send_replace(false);
     }
 }
 

@@ -71,6 +71,8 @@ pub struct OrgRuntime {
     pub policy: Arc<PolicyHandle>,
     /// With leader election: true while this replica holds the org's lease (`None`: always).
     pub leading: Option<watch::Receiver<bool>>,
+    /// With leader election: set while the org's loop serves the org.
+    pub serving: Option<watch::Sender<bool>>,
 }
 
 /// The daemon's own settings.
@@ -170,6 +172,7 @@ pub async fn run(
             metrics: metrics.clone(),
             health: health.clone(),
             leading: org.leading,
+            serving: org.serving,
         };
         tasks.spawn(org_loop.run(shutdown.clone()));
     }

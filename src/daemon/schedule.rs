@@ -74,6 +74,9 @@ pub struct OrgLoop<R, P, C> {
     pub health: Arc<Health>,
     /// With leader election: true while this replica holds the org's lease.
     pub leading: Option<watch::Receiver<bool>>,
+    /// With leader election: true while this loop serves the org (from the start-up run until
+    /// its last run has returned), so the lease is released only once nothing runs.
+    pub serving: Option<watch::Sender<bool>>,
 }
 
 impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
@@ -83,13 +86,21 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
     pub async fn run(self, shutdown: CancellationToken) {
         while self.wait_until_leading(&shutdown).await {
             self.health.standby(&self.org, false);
+            self.set_serving(true);
             self.lead(&shutdown).await;
+            self.set_serving(false);
             if shutdown.is_cancelled() || self.leading.is_none() {
                 break;
             }
             tracing::warn!(org = %self.org, "lost the org's lease: standing by");
         }
         tracing::info!(org = %self.org, "reconciler stopped");
+    }
+
+    fn set_serving(&self, serving: bool) {
+        if let Some(tx) = &self.serving {
+            tx.send_replace(serving);
+        }
     }
 
     /// Whether this replica serves the org now (always, without leader election).
@@ -385,6 +396,7 @@ mod tests {
             metrics: metrics.clone(),
             health: Arc::new(Health::new(["test"])),
             leading,
+            serving: None,
         };
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(org_loop.run(shutdown.clone()));
