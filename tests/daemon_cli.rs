@@ -766,3 +766,28 @@ async fn one_daemon_serves_several_orgs_from_a_config_file() {
     sim_a.shutdown().await;
     sim_b.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn becomes_ready_when_an_org_unreachable_at_start_comes_up() {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let scenario = Scenario::from_toml_file(SCENARIO).expect("shipped scenario loads");
+    let token = scenario.org.api_tokens[0].clone();
+    let mut daemon = start_daemon(&format!("http://{addr}"), &token);
+    daemon.wait_ready(503).await;
+    daemon
+        .wait_metric(
+            r#"^remediator_reconcile_runs_total\{org="default",trigger="timer",result="\w+"\} 1"#,
+        )
+        .await;
+    let (sim, _) = start_scenario(scenario, &addr).await;
+    daemon.wait_ready(200).await;
+    let status = daemon.terminate().await;
+    assert_eq!(status.code(), Some(0), "{}", daemon.log());
+    let entries = daemon.assert_consistent_journal();
+    let runs = entries
+        .iter()
+        .filter(|e| e["kind"]["type"] == "run_started")
+        .count();
+    assert!(runs >= 2, "the failed start-up run was not repeated");
+    sim.shutdown().await;
+}

@@ -140,7 +140,9 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
         // Ticks are counted from the start-up run's start: one it overruns runs right after.
         let mut next_full = next_full_run(&policy.schedule.full_reconcile, self.clock.now());
         // The start-up run (so readiness does not wait for the schedule) counts as a timer run.
-        self.reconcile(Trigger::Timer, shutdown).await;
+        // A run that could not observe the org is run again after the next good poll, not
+        // only at the next tick (hours away, with readiness down meanwhile).
+        let mut retry = !self.reconcile(Trigger::Timer, shutdown).await;
         let mut next_poll = Instant::now() + policy.schedule.log_poll_interval;
         while !shutdown.is_cancelled() && self.is_leading() {
             let current = self.policy.borrow().clone();
@@ -151,14 +153,21 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
             policy = current;
             let now = self.clock.now();
             if next_full.is_some_and(|t| now >= t) {
-                self.reconcile(Trigger::Timer, shutdown).await;
+                retry = !self.reconcile(Trigger::Timer, shutdown).await;
                 // The first tick after this run's start: if the run overran it, it is due now.
                 next_full = next_full_run(&policy.schedule.full_reconcile, now);
                 continue;
             }
             if Instant::now() >= next_poll {
-                if self.poll().await {
-                    self.reconcile(Trigger::SystemLog, shutdown).await;
+                match self.poll().await {
+                    Polled::Trigger => {
+                        retry = !self.reconcile(Trigger::SystemLog, shutdown).await;
+                    }
+                    Polled::Quiet if retry => {
+                        tracing::info!(org = %self.org, "the org answers again: running the failed reconcile again");
+                        retry = !self.reconcile(Trigger::Timer, shutdown).await;
+                    }
+                    Polled::Quiet | Polled::Failed => {}
                 }
                 next_poll = Instant::now() + policy.schedule.log_poll_interval;
                 continue;
@@ -175,7 +184,8 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
         }
     }
 
-    async fn reconcile(&self, trigger: Trigger, shutdown: &CancellationToken) {
+    /// Runs one reconcile and records it; true when it observed the org.
+    async fn reconcile(&self, trigger: Trigger, shutdown: &CancellationToken) -> bool {
         let span = tracing::info_span!(
             "reconcile",
             org = %self.org,
@@ -228,10 +238,11 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
         }
         self.metrics
             .set_ready(&self.org, self.health.org_ready(&self.org));
+        outcome.is_ok_and(|summary| summary.reachable)
     }
 
-    /// Polls the System Log; true when an event calls for a reconcile now.
-    async fn poll(&self) -> bool {
+    /// Polls the System Log.
+    async fn poll(&self) -> Polled {
         let outcome = self.poller.poll().await;
         self.metrics.record_poll(&self.org, &outcome);
         self.health.polled(&self.org, outcome.is_ok());
@@ -241,15 +252,25 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
             Ok(poll) if !poll.triggers.is_empty() => {
                 let kinds: Vec<&str> = poll.triggers.iter().map(|(k, _)| k.as_str()).collect();
                 tracing::info!(org = %self.org, events = poll.events, triggers = ?kinds, "System Log events call for a reconcile");
-                true
+                Polled::Trigger
             }
-            Ok(_) => false,
+            Ok(_) => Polled::Quiet,
             Err(error) => {
                 tracing::warn!(org = %self.org, error = %error_chain(&error), "System Log poll failed");
-                false
+                Polled::Failed
             }
         }
     }
+}
+
+/// What a System Log poll said.
+enum Polled {
+    /// An event calls for a reconcile now.
+    Trigger,
+    /// The org answered; nothing relevant happened.
+    Quiet,
+    /// The poll failed.
+    Failed,
 }
 
 /// Completes when `leading` turns false (or its sender goes); never without leader election.
@@ -288,6 +309,8 @@ mod tests {
     #[derive(Default)]
     struct SlowReconciler {
         runtime: Duration,
+        /// The first runs that find the org unreachable.
+        unreachable_runs: AtomicUsize,
         in_flight: AtomicUsize,
         max_in_flight: AtomicUsize,
         runs: Mutex<Vec<(Trigger, Instant, Instant)>>,
@@ -309,9 +332,13 @@ mod tests {
                 .lock()
                 .expect("test lock")
                 .push((trigger, start, Instant::now()));
+            let unreachable = self
+                .unreachable_runs
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
             Ok(ReconcileSummary {
-                reachable: true,
-                complete: true,
+                reachable: !unreachable,
+                complete: !unreachable,
                 ..ReconcileSummary::default()
             })
         }
@@ -518,5 +545,44 @@ mod tests {
         let runs = stop(h).await;
         let triggers: Vec<Trigger> = runs.iter().map(|(t, _, _)| *t).collect();
         assert_eq!(triggers, [Trigger::Timer], "ran after losing the lease");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_that_could_not_observe_is_repeated_after_the_next_good_poll() {
+        let reconciler = Arc::new(SlowReconciler {
+            runtime: Duration::from_secs(1),
+            unreachable_runs: AtomicUsize::new(1),
+            ..SlowReconciler::default()
+        });
+        let (_tx, rx) = watch::channel(policy("0 0 * * * *", "10s"));
+        let health = Arc::new(Health::new(["test"]));
+        let org_loop = OrgLoop {
+            org: "test".to_owned(),
+            reconciler: reconciler.clone(),
+            poller: Arc::new(ScriptedPoller::default()),
+            policy: rx,
+            dry_run: true,
+            clock: TokioClock::starting_at(
+                DateTime::parse_from_rfc3339("2026-01-01T00:00:01Z")
+                    .expect("valid time")
+                    .with_timezone(&Utc),
+            ),
+            metrics: Arc::new(Metrics::new()),
+            health: health.clone(),
+            leading: None,
+            serving: None,
+        };
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(org_loop.run(shutdown.clone()));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(!health.org_ready("test"), "the first run could not observe");
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(health.org_ready("test"), "ready after the repeated run");
+        shutdown.cancel();
+        task.await.expect("loop ends");
+        let runs = reconciler.runs.lock().expect("test lock").clone();
+        // The failed start-up run, then one more after the first poll; none after that.
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        assert_eq!(runs[1].1.duration_since(runs[0].1).as_secs(), 11);
     }
 }
