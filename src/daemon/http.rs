@@ -34,7 +34,7 @@ struct Endpoint {
 }
 
 /// Serves the endpoint on `listener` until `shutdown` is cancelled.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     metrics: Arc<Metrics>,
     health: Arc<Health>,

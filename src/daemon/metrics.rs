@@ -58,7 +58,7 @@ const PATH_LITERALS: &[&str] = &[
 ];
 
 /// `/api/v1/apps/0oa1/users/00u2` becomes `/api/v1/apps/{id}/users/{id}`.
-pub fn endpoint_template(path: &str) -> String {
+pub(crate) fn endpoint_template(path: &str) -> String {
     let segments: Vec<&str> = path
         .split('/')
         .filter(|s| !s.is_empty())

@@ -29,13 +29,13 @@ pub use config::{
     DEFAULT_LISTEN, DEFAULT_ORG_NAME, MAX_ORGS, MAX_ORG_NAME_LEN,
 };
 pub use health::Health;
-pub use http::{serve, HttpError, METRICS_CONTENT_TYPE};
-pub use metrics::{endpoint_template, Metrics, OrgSample, SampleOrg, NAMESPACE};
+pub use http::{HttpError, METRICS_CONTENT_TYPE};
+pub use metrics::{Metrics, OrgSample, SampleOrg, NAMESPACE};
 pub use reconciler::OrgReconciler;
 pub use runner::{run, DaemonError, OrgRuntime, PolicyHandle, Settings};
-pub use schedule::{next_full_run, Clock, OrgLoop, SystemClock, TokioClock};
-pub use signals::{reload_policies, watch_signals};
-pub use syslog::{is_trigger, SystemLogPoller, KPASSWD_FOLLOW_UP_WINDOW, MAX_POLL_PAGES};
+pub use schedule::{Clock, OrgLoop, SystemClock, TokioClock};
+pub use signals::watch_signals;
+pub use syslog::{SystemLogPoller, KPASSWD_FOLLOW_UP_WINDOW, MAX_POLL_PAGES};
 
 /// Why a reconcile runs (the start-up run counts as the schedule's): `reconcile::Trigger`,
 /// one notion for `apply` and the daemon. A run re-reads the org whatever its trigger.

@@ -134,7 +134,7 @@ pub async fn run(
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::new(orgs.iter().map(|o| o.name.as_str())));
     let http_stop = CancellationToken::new();
-    let http = tokio::spawn(super::serve(
+    let http = tokio::spawn(super::http::serve(
         listener,
         metrics.clone(),
         health.clone(),

@@ -57,7 +57,10 @@ impl Clock for TokioClock {
 }
 
 /// The first tick of `schedule` strictly after `after`, if it has one.
-pub fn next_full_run(schedule: &cron::Schedule, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub(crate) fn next_full_run(
+    schedule: &cron::Schedule,
+    after: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     schedule.after(&after).next()
 }
 

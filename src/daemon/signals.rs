@@ -12,7 +12,7 @@ use super::PolicyHandle;
 /// Reloads each org's policy. An invalid policy is rejected with one log line naming every
 /// problem (file:line:column: field: problem) and the org keeps its previous policy. Returns
 /// how many reloads were rejected.
-pub fn reload_policies(policies: &[Arc<PolicyHandle>]) -> usize {
+pub(crate) fn reload_policies(policies: &[Arc<PolicyHandle>]) -> usize {
     let mut rejected = 0;
     for handle in policies {
         match handle.reload() {

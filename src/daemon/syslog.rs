@@ -33,7 +33,7 @@ fn failed(event: &LogEvent) -> bool {
 /// Whether `event` calls for a reconcile now. `last_sync_failure` is the time of the latest
 /// failed user sync seen, for the KPASSWD pattern, whose last event is a successful directory
 /// invoke after the failure.
-pub fn is_trigger(event: &LogEvent, last_sync_failure: Option<DateTime<Utc>>) -> bool {
+pub(crate) fn is_trigger(event: &LogEvent, last_sync_failure: Option<DateTime<Utc>>) -> bool {
     let kind = event.event_type.as_str();
     if failed(event)
         && (kind.starts_with("application.provision") || kind.starts_with("system.import"))
@@ -199,7 +199,6 @@ impl<O: OrgApi, J: JournalStore + ?Sized> SystemLogPoller<O, J> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::okta::LogOutcome;
 
     fn event(kind: &str, result: &str, at: DateTime<Utc>) -> LogEvent {
         serde_json::from_value(serde_json::json!({
@@ -208,13 +207,6 @@ mod tests {
             "eventType": kind,
             "outcome": { "result": result },
         }))
-        .map(|mut e: LogEvent| {
-            e.outcome = Some(LogOutcome {
-                result: Some(result.to_owned()),
-                reason: None,
-            });
-            e
-        })
         .expect("a valid event")
     }
 
