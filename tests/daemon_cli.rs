@@ -791,3 +791,33 @@ async fn becomes_ready_when_an_org_unreachable_at_start_comes_up() {
     assert!(runs >= 2, "the failed start-up run was not repeated");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_sigterm_aborts_and_the_journal_chain_still_verifies() {
+    let (sim, token) = start_sim("127.0.0.1:0").await;
+    let base = sim.base_url().to_owned();
+    let mut daemon = start_daemon(&base, &token);
+    daemon.wait_ready(200).await;
+    // A triggered run made slow enough to be in progress when the signals arrive.
+    let fault =
+        json!({ "path_prefix": "/api/v1/apps", "kind": { "type": "latency", "millis": 5000 } });
+    let response = reqwest::Client::new()
+        .post(format!("{base}/__sim/faults"))
+        .json(&fault)
+        .send()
+        .await
+        .expect("add fault");
+    assert!(response.status().is_success());
+    inject_failure(&base).await;
+    daemon
+        .wait_log("System Log events call for a reconcile")
+        .await;
+    daemon.signal("TERM");
+    daemon.wait_log("finishing the current step").await;
+    let status = daemon.terminate().await;
+    assert_eq!(status.code(), Some(1), "{}", daemon.log());
+    assert!(daemon.log().contains("aborting"), "{}", daemon.log());
+    let (code, text) = daemon.journal(&["verify"]);
+    assert_eq!(code, 0, "journal verify after an abort: {text}");
+    sim.shutdown().await;
+}
