@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use remediator::daemon::{LogPoll, SystemLogPoller};
-use remediator::journal::{EntryFilter, EntryKindTag, JournalStore, SledJournal};
+use remediator::journal::{Cursor, EntryFilter, EntryKindTag, JournalStore, SledJournal};
 use remediator::okta::{AuthConfig, ClientTuning, OktaClient, OktaConfig};
 use remediator::sim::{Scenario, Sim};
 use serde_json::json;
@@ -122,5 +122,47 @@ async fn polls_from_the_journal_cursor_and_reports_only_relevant_events() {
     let resumed = restarted.poll().await.expect("poll");
     assert_eq!(resumed.events, 1, "{resumed:?}");
     assert_eq!(resumed.triggers.len(), 1);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_cursor_is_replaced_instead_of_failing_every_poll() {
+    let scenario =
+        Scenario::from_toml_file("tests/scenarios/healthy.toml").expect("scenario loads");
+    let token = scenario.org.api_tokens[0].clone();
+    let sim = Sim::start(scenario, "127.0.0.1:0")
+        .await
+        .expect("sim starts");
+    let base = sim.base_url().to_owned();
+    let url = url::Url::parse(&base).expect("url");
+    let client = OktaClient::new(OktaConfig {
+        org_url: url.clone(),
+        auth: AuthConfig::Ssws {
+            token: token.into(),
+        },
+        tuning: ClientTuning::default(),
+        admin: Default::default(),
+    })
+    .expect("client");
+    let journal = Arc::new(SledJournal::temporary().expect("journal"));
+    let stale = Cursor {
+        next_url: format!("{base}/api/v1/logs?limit=1000&after=not-a-cursor"),
+        last_published: Some(Utc::now() - chrono::Duration::minutes(5)),
+        last_uuid: None,
+    };
+    journal
+        .set_cursor(Utc::now(), "test", stale.clone())
+        .expect("store a stale cursor");
+    let poller = SystemLogPoller::new("test", url, Arc::new(client), journal.clone(), Utc::now());
+    poller
+        .poll()
+        .await
+        .expect("the poll recovers from the refused cursor");
+    let stored = journal.cursor().expect("cursor").expect("a cursor");
+    assert_ne!(stored, stale, "the refused cursor was replaced");
+    poller
+        .poll()
+        .await
+        .expect("and later polls use the new one");
     sim.shutdown().await;
 }

@@ -128,21 +128,51 @@ impl<O: OrgApi, J: JournalStore + ?Sized> SystemLogPoller<O, J> {
     }
 }
 
+/// The newest position read: the `next` link, and the last event's time and uuid.
+type Newest = (NextPage, DateTime<Utc>, String);
+
 impl<O: OrgApi, J: JournalStore + ?Sized> LogPoll for SystemLogPoller<O, J> {
     async fn poll(&self) -> Result<PollOutcome, PollError> {
         let cursor = self.journal.cursor().map_err(self.journal_error())?;
-        let mut request = self.first_request(cursor.as_ref());
+        let request = self.first_request(cursor.as_ref());
+        let from_cursor = matches!(request, LogsRequest::Next(_));
+        let read = match self.read(request, cursor.as_ref()).await {
+            // Okta refuses a cursor it no longer knows (400): start again from the time of the
+            // last event the cursor had reached, rather than failing every poll from now on.
+            Err(e) if from_cursor && e.status() == Some(400) => {
+                tracing::warn!(org = %self.org, error = %e, "the stored System Log cursor was refused; polling from its last event's time");
+                let since = cursor
+                    .as_ref()
+                    .and_then(|c| c.last_published)
+                    .unwrap_or(self.start);
+                let request = LogsRequest::Since {
+                    since,
+                    filter: Some(RELEVANT_EVENTS_FILTER.to_owned()),
+                };
+                self.read(request, None).await
+            }
+            other => other,
+        };
+        let (outcome, newest) = read.map_err(|source| PollError::Api {
+            org: self.org.clone(),
+            source: Box::new(source),
+        })?;
+        self.store_cursor(cursor.as_ref(), newest)?;
+        Ok(outcome)
+    }
+}
+
+impl<O: OrgApi, J: JournalStore + ?Sized> SystemLogPoller<O, J> {
+    /// Reads up to [`MAX_POLL_PAGES`] pages from `request`, following `next` as given.
+    async fn read(
+        &self,
+        mut request: LogsRequest,
+        cursor: Option<&Cursor>,
+    ) -> Result<(PollOutcome, Option<Newest>), crate::okta::ApiError> {
         let mut outcome = PollOutcome::default();
-        let mut newest: Option<(NextPage, DateTime<Utc>, String)> = None;
+        let mut newest: Option<Newest> = None;
         for _ in 0..MAX_POLL_PAGES {
-            let page = self
-                .api
-                .list_logs(request)
-                .await
-                .map_err(|source| PollError::Api {
-                    org: self.org.clone(),
-                    source: Box::new(source),
-                })?;
+            let page = self.api.list_logs(request).await?;
             let full = page.items.len() >= LOGS_PAGE_LIMIT as usize;
             outcome.events += page.items.len() as u64;
             for event in &page.items {
@@ -150,7 +180,7 @@ impl<O: OrgApi, J: JournalStore + ?Sized> LogPoll for SystemLogPoller<O, J> {
             }
             let Some(next) = page.next else { break };
             let last = page.items.last().map(|e| (e.published, e.uuid.clone()));
-            let (published, uuid) = match (last, &newest, &cursor) {
+            let (published, uuid) = match (last, &newest, cursor) {
                 (Some(l), _, _) => l,
                 (None, Some((_, p, u)), _) => (*p, u.clone()),
                 (None, None, Some(c)) => (
@@ -165,18 +195,13 @@ impl<O: OrgApi, J: JournalStore + ?Sized> LogPoll for SystemLogPoller<O, J> {
             }
             request = LogsRequest::Next(next);
         }
-        self.store_cursor(cursor.as_ref(), newest)?;
-        Ok(outcome)
+        Ok((outcome, newest))
     }
 }
 
 impl<O: OrgApi, J: JournalStore + ?Sized> SystemLogPoller<O, J> {
     /// Journals the new cursor, only when it moved (an idle org writes nothing).
-    fn store_cursor(
-        &self,
-        old: Option<&Cursor>,
-        newest: Option<(NextPage, DateTime<Utc>, String)>,
-    ) -> Result<(), PollError> {
+    fn store_cursor(&self, old: Option<&Cursor>, newest: Option<Newest>) -> Result<(), PollError> {
         let Some((next, published, uuid)) = newest else {
             return Ok(());
         };
