@@ -88,9 +88,14 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
     /// is served only while this replica holds its lease.
     pub async fn run(self, shutdown: CancellationToken) {
         while self.wait_until_leading(&shutdown).await {
-            self.health.standby(&self.org, false);
+            // Serving is announced before leadership is checked again: an election that
+            // withdraws the lease meanwhile either sees this loop serving and waits for it, or
+            // has withdrawn it already and the check below sees that.
             self.set_serving(true);
-            self.lead(&shutdown).await;
+            if self.is_leading() && !shutdown.is_cancelled() {
+                self.health.standby(&self.org, false);
+                self.lead(&shutdown).await;
+            }
             self.set_serving(false);
             if shutdown.is_cancelled() || self.leading.is_none() {
                 break;
@@ -587,5 +592,44 @@ mod tests {
         // The failed start-up run, then one more after the first poll; none after that.
         assert_eq!(runs.len(), 2, "{runs:?}");
         assert_eq!(runs[1].1.duration_since(runs[0].1).as_secs(), 11);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn serving_stays_set_until_the_run_in_progress_has_returned() {
+        let reconciler = Arc::new(SlowReconciler {
+            runtime: Duration::from_secs(20),
+            ..SlowReconciler::default()
+        });
+        let (_tx, rx) = watch::channel(policy("0 0 * * * *", "1h"));
+        let (lease, leading) = watch::channel(true);
+        let (serving_tx, serving) = watch::channel(false);
+        let org_loop = OrgLoop {
+            org: "test".to_owned(),
+            reconciler: reconciler.clone(),
+            poller: Arc::new(ScriptedPoller::default()),
+            policy: rx,
+            dry_run: true,
+            clock: TokioClock::starting_at(
+                DateTime::parse_from_rfc3339("2026-01-01T00:00:01Z")
+                    .expect("valid time")
+                    .with_timezone(&Utc),
+            ),
+            metrics: Arc::new(Metrics::new()),
+            health: Arc::new(Health::new(["test"])),
+            leading: Some(leading),
+            serving: Some(serving_tx),
+        };
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(org_loop.run(shutdown.clone()));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(*serving.borrow(), "serving during the start-up run");
+        lease.send_replace(false);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(*serving.borrow(), "still serving: the run has not returned");
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        assert!(!*serving.borrow(), "not serving once the run returned");
+        shutdown.cancel();
+        task.await.expect("loop ends");
+        assert_eq!(reconciler.runs.lock().expect("test lock").len(), 1);
     }
 }
