@@ -116,6 +116,10 @@ async fn observe_and_plan_the_generated_large_org() {
         println!("  {endpoint}: {}", counts.count);
     }
     println!(
+        "  429s: {}; peak use of one window per bucket: {:?}",
+        stats.rate_limited, stats.peak_window_use
+    );
+    println!(
         "snapshot: {} apps, {} failed assignments, {} events, complete: {}",
         snapshot.apps.value.len(),
         snapshot.failed_assignments.value.len(),

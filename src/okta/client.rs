@@ -323,7 +323,7 @@ impl OktaClient {
         let bucket = classify(&call.method, call.url.path());
         // Wait for the bucket before taking a permit, so a drained bucket does not hold
         // permits that calls to other buckets could use.
-        self.shared.governor.acquire(bucket).await;
+        let _reservation = self.shared.governor.acquire(bucket).await;
         let _permit = self
             .shared
             .permits

@@ -53,12 +53,51 @@ pub fn classify(method: &Method, path: &str) -> Bucket {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+/// What the governor knows of one bucket.
+#[derive(Debug, Clone, Copy, Default)]
 struct BucketState {
-    limit: u32,
+    /// The bucket's limit, once an answer told it.
+    limit: Option<u32>,
+    /// The lowest `X-Rate-Limit-Remaining` the server reported in the current window (the
+    /// whole bucket: other integrations' requests included).
     remaining: u32,
-    reset_at: Instant,
+    /// When the current window ends; `None` until an answer of the window tells.
+    reset_at: Option<Instant>,
+    /// This client's requests sent and not answered yet.
+    in_flight: u32,
+    /// When the request that will first tell the limit was sent.
+    probe_sent: Option<Instant>,
 }
+
+impl BucketState {
+    /// Requests used in this window as far as the governor can tell: the server's count plus
+    /// this client's requests it has not answered yet (counted twice at worst, never missed).
+    fn used(&self, limit: u32) -> u32 {
+        limit
+            .saturating_sub(self.remaining)
+            .saturating_add(self.in_flight)
+    }
+}
+
+/// Why a request waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// The share of the window is used: until the window ends.
+    Headroom,
+    /// The bucket's limit is not known yet: until the first request's answer.
+    Probe,
+}
+
+/// Responses whose reset times differ by less than this belong to one window (the headers
+/// count in whole seconds).
+const SAME_WINDOW_SLACK: Duration = Duration::from_secs(2);
+
+/// While a bucket's limit or its window's end is unknown, waiting requests look again after
+/// this long.
+const UNKNOWN_WINDOW_POLL: Duration = Duration::from_millis(50);
+
+/// A first request to a bucket that got no answer for this long no longer holds the others back.
+const PROBE_PATIENCE: Duration = Duration::from_secs(5);
 
 /// Counts of the governor's waits, for metrics.
 #[derive(Debug, Default)]
@@ -86,6 +125,22 @@ pub(crate) struct Governor {
     stats: GovernorStats,
 }
 
+/// A request's place in its bucket: held until the answer was observed, released on drop.
+#[derive(Debug)]
+pub(crate) struct Reservation<'a> {
+    governor: &'a Governor,
+    bucket: Bucket,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let mut map = self.governor.lock();
+        if let Some(state) = map.get_mut(&self.bucket) {
+            state.in_flight = state.in_flight.saturating_sub(1);
+        }
+    }
+}
+
 impl Governor {
     pub(crate) fn new(headroom: f64) -> Self {
         Self {
@@ -99,6 +154,12 @@ impl Governor {
         &self.stats
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Bucket, BucketState>> {
+        self.buckets
+            .lock()
+            .expect("governor lock is never poisoned")
+    }
+
     /// Requests that may be used per window out of `limit`.
     fn allowance(&self, limit: u32) -> u32 {
         let share = (1.0 - self.headroom) * f64::from(limit);
@@ -106,33 +167,52 @@ impl Governor {
         (share.floor() as u32).max(1)
     }
 
-    /// Waits until a request to `bucket` keeps the headroom free, then reserves it.
-    pub(crate) async fn acquire(&self, bucket: Bucket) {
+    /// Waits until a request to `bucket` keeps the headroom free, then reserves it. Hold the
+    /// reservation until the answer's headers were observed: requests in flight count against
+    /// the share, so an answer that reports the bucket fuller than it is cannot let too many
+    /// through. The first request to a bucket goes alone, to learn its limit.
+    pub(crate) async fn acquire(&self, bucket: Bucket) -> Reservation<'_> {
         loop {
-            let wait_until = {
-                let mut map = self
-                    .buckets
-                    .lock()
-                    .expect("governor lock is never poisoned");
-                let Some(state) = map.get_mut(&bucket) else {
-                    return;
+            let now = Instant::now();
+            let Err((until, why)) = self.try_reserve(bucket, now) else {
+                return Reservation {
+                    governor: self,
+                    bucket,
                 };
-                let now = Instant::now();
-                if now >= state.reset_at {
-                    map.remove(&bucket);
-                    return;
-                }
-                let used = state.limit.saturating_sub(state.remaining);
-                if used < self.allowance(state.limit) {
-                    state.remaining = state.remaining.saturating_sub(1);
-                    return;
-                }
-                state.reset_at
             };
-            self.stats.waits_headroom.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(?bucket, "rate-limit headroom reached; waiting for reset");
-            tokio::time::sleep_until(wait_until).await;
+            if why == Wait::Headroom {
+                self.stats.waits_headroom.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(?bucket, "rate-limit headroom reached; waiting for reset");
+            }
+            tokio::time::sleep_until(until).await;
         }
+    }
+
+    fn try_reserve(&self, bucket: Bucket, now: Instant) -> Result<(), (Instant, Wait)> {
+        let mut map = self.lock();
+        let state = map.entry(bucket).or_default();
+        let Some(limit) = state.limit else {
+            let probe_pending = state.probe_sent.is_some_and(|sent| {
+                state.in_flight > 0 && now.duration_since(sent) < PROBE_PATIENCE
+            });
+            if probe_pending {
+                return Err((now + UNKNOWN_WINDOW_POLL, Wait::Probe));
+            }
+            state.probe_sent = Some(now);
+            state.in_flight += 1;
+            return Ok(());
+        };
+        if state.reset_at.is_some_and(|reset| now >= reset) {
+            // The window ended: the bucket is full again as far as we know.
+            state.remaining = limit;
+            state.reset_at = None;
+        }
+        if state.used(limit) < self.allowance(limit) {
+            state.in_flight += 1;
+            return Ok(());
+        }
+        let until = state.reset_at.unwrap_or(now + UNKNOWN_WINDOW_POLL);
+        Err((until, Wait::Headroom))
     }
 
     /// Updates a bucket from a response's headers.
@@ -140,23 +220,37 @@ impl Governor {
         let limit = header_u64(headers, "x-rate-limit-limit")?;
         let remaining = header_u64(headers, "x-rate-limit-remaining")?;
         let reset = header_u64(headers, "x-rate-limit-reset")?;
-        let delay = reset_delay(reset, headers);
-        let state = BucketState {
-            limit: u32::try_from(limit).unwrap_or(u32::MAX),
-            remaining: u32::try_from(remaining).unwrap_or(u32::MAX),
-            reset_at: Instant::now() + delay,
-        };
-        let mut map = self
-            .buckets
-            .lock()
-            .expect("governor lock is never poisoned");
-        // Concurrent responses may arrive out of order: keep the lowest remaining per window.
-        let merged = match map.get(&bucket) {
-            Some(old) if old.reset_at >= state.reset_at && old.remaining < state.remaining => *old,
-            _ => state,
-        };
-        map.insert(bucket, merged);
-        Some(state.remaining)
+        let now = Instant::now();
+        let reset_at = now + reset_delay(reset, headers);
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let remaining = u32::try_from(remaining).unwrap_or(u32::MAX);
+        let mut map = self.lock();
+        let state = map.entry(bucket).or_default();
+        let known = state.reset_at;
+        let first = state.limit.is_none();
+        state.limit = Some(limit);
+        match known {
+            // The first answer: the limit and the window are now known.
+            _ if first => {
+                state.remaining = remaining;
+                state.reset_at = Some(reset_at);
+            }
+            // The first answer since the window ended here. (A late answer of the window that
+            // ended only makes the governor wait for a reset that is due at once.)
+            None => {
+                state.remaining = state.remaining.min(remaining);
+                state.reset_at = Some(reset_at);
+            }
+            // The server's window moved on before ours: take its count.
+            Some(known) if reset_at > known + SAME_WINDOW_SLACK => {
+                state.remaining = remaining;
+                state.reset_at = Some(reset_at);
+            }
+            // A late answer of an earlier window.
+            Some(known) if reset_at + SAME_WINDOW_SLACK < known => {}
+            Some(_) => state.remaining = state.remaining.min(remaining),
+        }
+        Some(remaining)
     }
 
     /// After a 429: marks the bucket empty and returns how long to wait (`Reset - Date + 1 s`).
@@ -166,21 +260,14 @@ impl Governor {
             Some(reset) => reset_delay(reset, headers) + RESET_GRACE,
             None => RESET_GRACE,
         };
-        let mut map = self
-            .buckets
-            .lock()
-            .expect("governor lock is never poisoned");
         let limit = header_u64(headers, "x-rate-limit-limit")
             .and_then(|l| u32::try_from(l).ok())
             .unwrap_or(1);
-        map.insert(
-            bucket,
-            BucketState {
-                limit,
-                remaining: 0,
-                reset_at: Instant::now() + wait,
-            },
-        );
+        let mut map = self.lock();
+        let state = map.entry(bucket).or_default();
+        state.limit = Some(limit);
+        state.remaining = 0;
+        state.reset_at = Some(Instant::now() + wait);
         wait
     }
 }
@@ -243,11 +330,72 @@ mod tests {
         let gov = Governor::new(0.5);
         gov.observe(Bucket::Apps, &headers(10, 6, 30));
         let start = Instant::now();
-        gov.acquire(Bucket::Apps).await; // used 4 -> 5
+        let _first = gov.acquire(Bucket::Apps).await; // used 4 + 1 in flight
         assert_eq!(gov.stats().headroom_waits(), 0);
-        gov.acquire(Bucket::Apps).await; // used 5 >= 5: waits for reset
+        let _second = gov.acquire(Bucket::Apps).await; // used 5 >= 5: waits for reset
         assert_eq!(gov.stats().headroom_waits(), 1);
         assert!(Instant::now() - start >= Duration::from_secs(30));
+    }
+
+    /// Whether `acquire` is still waiting after `patience`.
+    async fn blocks(gov: &Governor, bucket: Bucket, patience: Duration) -> bool {
+        tokio::time::timeout(patience, gov.acquire(bucket))
+            .await
+            .is_err()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_in_flight_count_against_the_share() {
+        let gov = Governor::new(0.5);
+        // The first request to a bucket goes alone; the next waits for its answer.
+        let probe = gov.acquire(Bucket::Apps).await;
+        assert!(blocks(&gov, Bucket::Apps, Duration::from_millis(200)).await);
+        gov.observe(Bucket::Apps, &headers(100, 99, 60));
+        drop(probe);
+        // 49 more, none answered yet: 1 + 49 = 50, the share of 100 at 50% headroom.
+        let mut held = Vec::new();
+        for _ in 0..49 {
+            held.push(gov.acquire(Bucket::Apps).await);
+        }
+        assert_eq!(gov.stats().headroom_waits(), 0);
+        // An early answer reports the bucket fuller than it is; the others still count.
+        gov.observe(Bucket::Apps, &headers(100, 98, 60));
+        assert!(blocks(&gov, Bucket::Apps, Duration::from_secs(1)).await);
+        assert!(gov.stats().headroom_waits() > 0);
+        let start = Instant::now();
+        let _next = gov.acquire(Bucket::Apps).await;
+        assert!(
+            Instant::now() - start >= Duration::from_secs(58),
+            "the 51st request of the window waits for the reset"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_window_starts_full_and_counts_requests_in_flight() {
+        let gov = Governor::new(0.5);
+        let probe = gov.acquire(Bucket::Logs).await;
+        gov.observe(Bucket::Logs, &headers(10, 5, 10)); // 5 of 10 used: the share
+        drop(probe);
+        let start = Instant::now();
+        let mut held = vec![gov.acquire(Bucket::Logs).await];
+        assert!(Instant::now() - start >= Duration::from_secs(10));
+        // A late answer of the old window (its reset is now) ends the new window at once.
+        gov.observe(Bucket::Logs, &headers(10, 0, 0));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        for _ in 0..4 {
+            held.push(gov.acquire(Bucket::Logs).await);
+        }
+        // 5 in flight in the new window: the share again.
+        assert!(blocks(&gov, Bucket::Logs, Duration::from_millis(200)).await);
+        // Answers of the new window arrive and the requests end: room again.
+        gov.observe(Bucket::Logs, &headers(10, 5, 60));
+        held.clear();
+        assert!(blocks(&gov, Bucket::Logs, Duration::from_millis(200)).await);
+        gov.observe(Bucket::Logs, &headers(10, 7, 60));
+        assert!(
+            blocks(&gov, Bucket::Logs, Duration::from_millis(200)).await,
+            "the lowest remaining of a window is kept"
+        );
     }
 
     #[tokio::test(start_paused = true)]

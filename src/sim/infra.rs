@@ -144,6 +144,22 @@ pub enum Bucket {
 }
 
 impl Bucket {
+    /// The bucket's name in stats (kebab-case, as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bucket::Apps => "apps",
+            Bucket::AppId => "app-id",
+            Bucket::Groups => "groups",
+            Bucket::GroupId => "group-id",
+            Bucket::Users => "users",
+            Bucket::UserIdWrite => "user-id-write",
+            Bucket::UserIdGet => "user-id-get",
+            Bucket::Logs => "logs",
+            Bucket::Oauth2 => "oauth2",
+            Bucket::Other => "other",
+        }
+    }
+
     /// The bucket that serves `method path` (path without query).
     pub fn classify(method: &Method, path: &str) -> Bucket {
         let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
@@ -233,6 +249,10 @@ pub struct StatsSnapshot {
     pub faults_injected: u64,
     /// Keyed by `"GET /api/v1/apps/{id}/users"`.
     pub endpoints: BTreeMap<String, EndpointStats>,
+    /// The most requests any one window of a bucket admitted, by bucket (`apps`, `logs`, ...):
+    /// how much of each bucket clients used at their busiest (did they keep their headroom?).
+    #[serde(default)]
+    pub peak_window_use: BTreeMap<String, u32>,
 }
 
 impl StatsSnapshot {
@@ -460,12 +480,21 @@ impl Infra {
         if allowed {
             window.used = window.used.saturating_add(1);
         }
-        Verdict {
+        let verdict = Verdict {
             limit,
             remaining: limit.saturating_sub(window.used),
             reset_epoch_secs: epoch_secs_ceil(window.started + config.window),
             allowed,
-        }
+        };
+        let used = window.used;
+        drop(windows);
+        let mut stats = lock(&self.stats);
+        let peak = stats
+            .peak_window_use
+            .entry(bucket.as_str().to_owned())
+            .or_default();
+        *peak = (*peak).max(used);
+        verdict
     }
 
     /// The bucket's headers as they stand, without using up a request: for injected Okta
