@@ -93,6 +93,10 @@ pub enum Command {
         /// Plan and journal the plans, act on nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Address of /healthz, /readyz and /metrics (default: the config file's
+        /// `daemon.listen`, else 127.0.0.1:9464).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Read the journal.
     Journal {
@@ -171,6 +175,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             detailed_exitcode,
         } => crate::preview::plan_command(&cli.global, output, out.as_deref(), detailed_exitcode),
         Command::Demo { output } => crate::demo::demo(output),
+        Command::Run { dry_run, listen } => crate::run_cmd::run(&cli.global, dry_run, listen),
         Command::Apply {
             plan,
             yes,
@@ -185,7 +190,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 max_actions,
             },
         ),
-        command => anyhow::bail!("`{}` is not available yet in this build", name(&command)),
     }
 }
 
@@ -313,16 +317,5 @@ fn journal(state: &std::path::Path, command: JournalCommand) -> anyhow::Result<u
                 Ok(exit::ERROR)
             }
         }
-    }
-}
-
-fn name(command: &Command) -> &'static str {
-    match command {
-        Command::Plan { .. } => "plan",
-        Command::Apply { .. } => "apply",
-        Command::Run { .. } => "run",
-        Command::Journal { .. } => "journal",
-        Command::Policy { .. } => "policy",
-        Command::Demo { .. } => "demo",
     }
 }

@@ -6,6 +6,7 @@
 //! simulated org used by the tests, the demo and the benchmarks.
 
 pub mod act;
+pub mod daemon;
 pub mod journal;
 pub mod observe;
 pub mod okta;

@@ -4,6 +4,7 @@ mod apply_cmd;
 mod cli;
 mod demo;
 mod preview;
+mod run_cmd;
 
 fn main() -> std::process::ExitCode {
     cli::main()

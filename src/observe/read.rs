@@ -221,11 +221,17 @@ async fn read_failed_assignments<O: OrgApi>(
     events: &[EventInfo],
     requests: &mut u64,
 ) -> Part<Vec<FailedAssignment>> {
-    let active: Vec<&AppInfo> = apps.iter().filter(|a| a.status == "ACTIVE").collect();
+    // Owned ids, not `&AppInfo`: a closure over a borrowed argument makes this future fail
+    // the `Send` check rustc applies to higher-ranked closures (the daemon spawns it).
+    let active: Vec<String> = apps
+        .iter()
+        .filter(|a| a.status == "ACTIVE")
+        .map(|a| a.id.clone())
+        .collect();
     let results: Vec<(String, Result<Vec<AppUser>, ApiError>, u64)> = stream::iter(active)
-        .map(|app| async move {
-            let (users, count) = failed_app_users(api, &app.id).await;
-            (app.id.clone(), users, count)
+        .map(|app_id: String| async move {
+            let (users, count) = failed_app_users(api, &app_id).await;
+            (app_id, users, count)
         })
         .buffer_unordered(APP_LISTING_CONCURRENCY)
         .collect()

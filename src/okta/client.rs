@@ -105,8 +105,16 @@ enum Attempt<T> {
     RefreshAuth(ApiError),
 }
 
+/// Told about every HTTP attempt of an [`OktaClient`] (retries included), for metrics. Sees
+/// method and path only: never headers, query strings or bodies.
+pub trait RequestObserver: Send + Sync {
+    /// `status` is `None` when no response arrived (connection failure, timeout).
+    fn on_response(&self, endpoint: &Endpoint, status: Option<u16>);
+}
+
 struct Shared {
     http: reqwest::Client,
+    observer: std::sync::OnceLock<Arc<dyn RequestObserver>>,
     org: Url,
     auth: Authenticator,
     governor: Governor,
@@ -144,6 +152,7 @@ impl OktaClient {
         Ok(Self {
             shared: Arc::new(Shared {
                 http,
+                observer: std::sync::OnceLock::new(),
                 auth,
                 governor: Governor::new(config.tuning.rate_limit_headroom),
                 permits: Semaphore::new(config.tuning.max_concurrency),
@@ -157,6 +166,18 @@ impl OktaClient {
     /// The org's base URL.
     pub fn org_url(&self) -> &Url {
         &self.shared.org
+    }
+
+    /// Installs the observer told about every request of this client and its clones. Returns
+    /// false (and keeps the first) when one is already installed.
+    pub fn set_request_observer(&self, observer: Arc<dyn RequestObserver>) -> bool {
+        self.shared.observer.set(observer).is_ok()
+    }
+
+    fn notify(&self, endpoint: &Endpoint, status: Option<u16>) {
+        if let Some(observer) = self.shared.observer.get() {
+            observer.on_response(endpoint, status);
+        }
     }
 
     /// Counters of the rate-limit governor's waits.
@@ -343,9 +364,13 @@ impl OktaClient {
         let idempotent = call.idempotency == Idempotency::Idempotent;
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return transport_failure(endpoint, &e, idempotent),
+            Err(e) => {
+                self.notify(endpoint, None);
+                return transport_failure(endpoint, &e, idempotent);
+            }
         };
         let status = resp.status();
+        self.notify(endpoint, Some(status.as_u16()));
         let headers = resp.headers().clone();
         let remaining = self.shared.governor.observe(bucket, &headers);
         let request_id = headers

@@ -14,11 +14,11 @@ mod model;
 mod ratelimit;
 
 pub use admin::AdminApi;
-pub use client::{NextPage, OktaClient, Page, PageRequest};
+pub use client::{NextPage, OktaClient, Page, PageRequest, RequestObserver};
 pub use config::{
-    AdminPaths, AuthConfig, ClientTuning, ConfigError, ConfigSources, OktaConfig,
+    parse_org_url, AdminPaths, AuthConfig, ClientTuning, ConfigError, ConfigSources, OktaConfig,
     DEFAULT_FORCE_SYNC_PATH, DEFAULT_MAX_CONCURRENCY, DEFAULT_RATE_LIMIT_HEADROOM,
-    DEFAULT_RETRY_TASKS_PATH, MAX_CONCURRENCY_LIMIT,
+    DEFAULT_RETRY_TASKS_PATH, DEFAULT_SCOPES, MAX_CONCURRENCY_LIMIT,
 };
 pub use error::{ApiError, Endpoint, OktaError};
 pub use ids::{AgentPoolId, AppId, GroupId, MappingId, UserId};

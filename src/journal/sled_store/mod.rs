@@ -97,6 +97,13 @@ impl SledJournal {
         &self.dir
     }
 
+    /// Bytes the database's files take on disk (for the daemon's journal-size metric).
+    pub fn size_on_disk(&self) -> Result<u64, JournalError> {
+        self.db
+            .size_on_disk()
+            .map_err(JournalError::storage("measuring the size on disk"))
+    }
+
     fn tree(&self, index: usize) -> &Tree {
         &self.trees[index]
     }

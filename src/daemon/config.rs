@@ -1,0 +1,655 @@
+//! The daemon's configuration file (`--config FILE`, TOML): the orgs to serve, where each one's
+//! credentials come from (an environment variable or a file, never the secret itself), its
+//! policy and state directories, and the daemon's own settings. Unknown keys are rejected;
+//! every error names the file, the line and the field.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::okta::{parse_org_url, AdminPaths, AuthConfig, ClientTuning, ConfigSources, OktaConfig};
+
+/// Default address of the health and metrics endpoint: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
+/// Name of the org when there is no configuration file (one org from `OKTA_CLIENT_*`).
+pub const DEFAULT_ORG_NAME: &str = "default";
+/// Longest org name: it becomes a directory, a metric label and part of a Kubernetes Lease
+/// name (`remediator-<name>`, at most 63 characters).
+pub const MAX_ORG_NAME_LEN: usize = 40;
+/// Most orgs one daemon serves (each has its own task, client and journal).
+pub const MAX_ORGS: usize = 256;
+
+/// Keys that would put a secret inline; refused with a hint instead of serde's message.
+const INLINE_SECRET_KEYS: &[&str] = &[
+    "token",
+    "api_token",
+    "private_key",
+    "client_secret",
+    "password",
+    "secret",
+];
+
+/// A configuration problem: file, position, dotted field and what is wrong (never a secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// Line and column (from 1), when known.
+    pub position: Option<(usize, usize)>,
+    /// Dotted field path, e.g. `orgs[1].url` (empty when the problem is the whole file).
+    pub field: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, column)) = self.position {
+            write!(f, ":{line}:{column}")?;
+        }
+        if !self.field.is_empty() {
+            write!(f, ": {}", self.field)?;
+        }
+        write!(f, ": {}", self.problem)
+    }
+}
+
+/// Where an org's credentials come from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// `OKTA_CLIENT_*` and okta.yaml, as `remediator plan` reads them (one org only).
+    OktaClientConvention,
+    /// An SSWS API token in this environment variable.
+    TokenEnv(String),
+    /// An SSWS API token in this file (e.g. a systemd credential or a mounted Secret).
+    TokenFile(PathBuf),
+    /// An OAuth 2.0 service app with `private_key_jwt`; the PEM key in an env var or a file.
+    PrivateKey {
+        client_id: String,
+        key: KeySource,
+        scopes: Vec<String>,
+        key_id: Option<String>,
+    },
+}
+
+/// Where a private key is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    Env(String),
+    File(PathBuf),
+}
+
+impl fmt::Debug for CredentialSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Only names of variables and paths: the secrets themselves are never held here.
+        match self {
+            CredentialSource::OktaClientConvention => f.write_str("OktaClientConvention"),
+            CredentialSource::TokenEnv(v) => write!(f, "TokenEnv({v})"),
+            CredentialSource::TokenFile(p) => write!(f, "TokenFile({})", p.display()),
+            CredentialSource::PrivateKey { client_id, key, .. } => {
+                write!(f, "PrivateKey({client_id}, {key:?})")
+            }
+        }
+    }
+}
+
+/// One org the daemon serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgConfig {
+    /// Short name: journal subdirectory, metric label, Lease name.
+    pub name: String,
+    /// The org URL (`https://example.okta.com`); `None` only with the `OKTA_CLIENT_*`
+    /// convention, which names it.
+    pub url: Option<url::Url>,
+    pub credentials: CredentialSource,
+    /// Policy directory (default: `--policies`).
+    pub policies: Option<PathBuf>,
+    /// Journal directory (default: `<--state>/<name>`).
+    pub state: Option<PathBuf>,
+}
+
+/// The validated configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonConfig {
+    /// Address of `/healthz`, `/readyz` and `/metrics`.
+    pub listen: SocketAddr,
+    pub orgs: Vec<OrgConfig>,
+}
+
+impl DaemonConfig {
+    /// One org from `OKTA_CLIENT_*` / okta.yaml, as `plan` reads it, and the default listen
+    /// address: what `run` uses without `--config`.
+    pub fn single_org() -> Self {
+        DaemonConfig {
+            listen: DEFAULT_LISTEN
+                .parse()
+                .expect("DEFAULT_LISTEN is an address"),
+            orgs: vec![OrgConfig {
+                name: DEFAULT_ORG_NAME.to_owned(),
+                url: None,
+                credentials: CredentialSource::OktaClientConvention,
+                policies: None,
+                state: None,
+            }],
+        }
+    }
+
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            position: None,
+            field: String::new(),
+            problem: format!("cannot read: {e}"),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Validates `text`, the contents of `file` (named in errors).
+    pub fn parse(file: &Path, text: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| parse_error(file, text, &e))?;
+        let at = |span: Range<usize>, field: String, problem: String| ConfigError {
+            file: file.to_owned(),
+            position: Some(position(text, span.start)),
+            field,
+            problem,
+        };
+        let listen = match raw.daemon.and_then(|d| d.listen) {
+            None => DEFAULT_LISTEN
+                .parse()
+                .expect("DEFAULT_LISTEN is an address"),
+            Some(l) => l.get_ref().parse().map_err(|e| {
+                at(
+                    l.span(),
+                    "daemon.listen".into(),
+                    format!("not an address:port ({e}), e.g. {DEFAULT_LISTEN}"),
+                )
+            })?,
+        };
+        let whole = |problem: &str| ConfigError {
+            file: file.to_owned(),
+            position: None,
+            field: "orgs".into(),
+            problem: problem.to_owned(),
+        };
+        if raw.orgs.is_empty() {
+            return Err(whole("no [[orgs]]: name at least one org"));
+        }
+        if raw.orgs.len() > MAX_ORGS {
+            return Err(whole(&format!("more than {MAX_ORGS} orgs")));
+        }
+        let count = raw.orgs.len();
+        let mut names = BTreeSet::new();
+        let mut orgs = Vec::with_capacity(count);
+        for (i, org) in raw.orgs.into_iter().enumerate() {
+            let org = validate_org(i, org, count, &at)?;
+            if !names.insert(org.name.clone()) {
+                return Err(whole(&format!("org name {:?} is used twice", org.name)));
+            }
+            orgs.push(org);
+        }
+        Ok(DaemonConfig { listen, orgs })
+    }
+}
+
+type At<'a> = dyn Fn(Range<usize>, String, String) -> ConfigError + 'a;
+
+fn validate_org(i: usize, raw: RawOrg, orgs: usize, at: &At<'_>) -> Result<OrgConfig, ConfigError> {
+    let field = |name: &str| format!("orgs[{i}].{name}");
+    let name = raw.name.get_ref().clone();
+    if !valid_name(&name) {
+        return Err(at(
+            raw.name.span(),
+            field("name"),
+            format!(
+                "{name:?} is not a valid org name: 1 to {MAX_ORG_NAME_LEN} lowercase letters, \
+                 digits and '-', starting and ending with a letter or digit"
+            ),
+        ));
+    }
+    let url = match &raw.url {
+        None => None,
+        Some(u) => Some(
+            parse_org_url(u.get_ref(), &field("url"))
+                .map_err(|e| at(u.span(), field("url"), e.to_string()))?,
+        ),
+    };
+    let credentials = match raw.credentials {
+        None if orgs == 1 => CredentialSource::OktaClientConvention,
+        None => {
+            return Err(at(
+                raw.name.span(),
+                field("credentials"),
+                "missing: with more than one org each names its credentials \
+                 (token_env, token_file, or client_id with private_key_env/private_key_file)"
+                    .into(),
+            ))
+        }
+        Some(c) => credentials(c, &field("credentials"), at)?,
+    };
+    if url.is_none() && credentials != CredentialSource::OktaClientConvention {
+        return Err(at(
+            raw.name.span(),
+            field("url"),
+            "missing: the org URL is required when credentials are named here".into(),
+        ));
+    }
+    Ok(OrgConfig {
+        name,
+        url,
+        credentials,
+        policies: raw.policies,
+        state: raw.state,
+    })
+}
+
+fn valid_name(name: &str) -> bool {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+    !name.is_empty()
+        && name.len() <= MAX_ORG_NAME_LEN
+        && name.chars().all(ok_char)
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+fn credentials(
+    raw: Spanned<RawCredentials>,
+    field: &str,
+    at: &At<'_>,
+) -> Result<CredentialSource, ConfigError> {
+    let span = raw.span();
+    let c = raw.into_inner();
+    let invalid = |problem: &str| at(span.clone(), field.to_owned(), problem.to_owned());
+    let env_name = |name: &str| -> Result<String, ConfigError> {
+        let ok = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        if ok {
+            Ok(name.to_owned())
+        } else {
+            Err(invalid(
+                "an environment variable name is upper-case letters, digits and '_' \
+                 (the variable's name, not its value)",
+            ))
+        }
+    };
+    let forms = [
+        c.token_env.is_some(),
+        c.token_file.is_some(),
+        c.client_id.is_some(),
+    ];
+    if forms.iter().filter(|f| **f).count() != 1 {
+        return Err(invalid(
+            "name exactly one of token_env, token_file, or client_id (with private_key_env or \
+             private_key_file)",
+        ));
+    }
+    if let Some(name) = c.token_env {
+        return Ok(CredentialSource::TokenEnv(env_name(&name)?));
+    }
+    if let Some(path) = c.token_file {
+        return Ok(CredentialSource::TokenFile(path));
+    }
+    let client_id = c.client_id.expect("one form is set and it is client_id");
+    let key = match (c.private_key_env, c.private_key_file) {
+        (Some(name), None) => KeySource::Env(env_name(&name)?),
+        (None, Some(path)) => KeySource::File(path),
+        _ => {
+            return Err(invalid(
+                "with client_id, name exactly one of private_key_env or private_key_file",
+            ))
+        }
+    };
+    Ok(CredentialSource::PrivateKey {
+        client_id,
+        key,
+        scopes: c.scopes.unwrap_or_default(),
+        key_id: c.key_id,
+    })
+}
+
+/// Why an org's credentials could not be read at start-up. Never holds the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    #[error("org {org}: environment variable {var} is not set or empty")]
+    MissingEnv { org: String, var: String },
+    #[error("org {org}: cannot read credential file {}", path.display())]
+    File {
+        org: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("org {org}: credential file {} is empty", path.display())]
+    EmptyFile { org: String, path: PathBuf },
+    #[error("org {org}: {source}")]
+    Convention {
+        org: String,
+        #[source]
+        source: crate::okta::ConfigError,
+    },
+}
+
+impl OrgConfig {
+    /// The client configuration: reads the credential from its source now. `env` looks up
+    /// environment variables; `sources` serves the `OKTA_CLIENT_*` convention.
+    pub fn okta_config(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+        sources: &ConfigSources,
+    ) -> Result<OktaConfig, CredentialError> {
+        let auth = match &self.credentials {
+            CredentialSource::OktaClientConvention => {
+                let mut config =
+                    OktaConfig::load(sources).map_err(|source| CredentialError::Convention {
+                        org: self.name.clone(),
+                        source,
+                    })?;
+                if let Some(url) = &self.url {
+                    config.org_url = url.clone();
+                }
+                return Ok(config);
+            }
+            CredentialSource::TokenEnv(var) => AuthConfig::Ssws {
+                token: self.secret_from_env(env, var)?,
+            },
+            CredentialSource::TokenFile(path) => AuthConfig::Ssws {
+                token: self.secret_from_file(path)?,
+            },
+            CredentialSource::PrivateKey {
+                client_id,
+                key,
+                scopes,
+                key_id,
+            } => AuthConfig::PrivateKey {
+                client_id: client_id.clone(),
+                scopes: if scopes.is_empty() {
+                    crate::okta::DEFAULT_SCOPES
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect()
+                } else {
+                    scopes.clone()
+                },
+                private_key: match key {
+                    KeySource::Env(var) => self.secret_from_env(env, var)?,
+                    KeySource::File(path) => self.secret_from_file(path)?,
+                },
+                key_id: key_id.clone(),
+            },
+        };
+        Ok(OktaConfig {
+            org_url: self
+                .url
+                .clone()
+                .expect("validation requires a URL unless the OKTA_CLIENT_* convention is used"),
+            auth,
+            tuning: ClientTuning::default(),
+            admin: AdminPaths::default(),
+        })
+    }
+
+    fn secret_from_env(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+        var: &str,
+    ) -> Result<SecretString, CredentialError> {
+        match env(var) {
+            Some(v) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_owned())),
+            _ => Err(CredentialError::MissingEnv {
+                org: self.name.clone(),
+                var: var.to_owned(),
+            }),
+        }
+    }
+
+    fn secret_from_file(&self, path: &Path) -> Result<SecretString, CredentialError> {
+        let text = std::fs::read_to_string(path).map_err(|source| CredentialError::File {
+            org: self.name.clone(),
+            path: path.to_owned(),
+            source,
+        })?;
+        if text.trim().is_empty() {
+            return Err(CredentialError::EmptyFile {
+                org: self.name.clone(),
+                path: path.to_owned(),
+            });
+        }
+        Ok(SecretString::from(text.trim().to_owned()))
+    }
+}
+
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// A TOML or shape error. toml's own `Display` quotes the offending source line, which could
+/// be a secret written inline: only the position and serde's message (its quoted values
+/// removed) are kept.
+fn parse_error(file: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let message = e.message();
+    let position = e.span().map(|s| position(text, s.start));
+    let inline_secret = INLINE_SECRET_KEYS
+        .iter()
+        .find(|k| message.contains(&format!("unknown field `{k}`")));
+    let problem = match inline_secret {
+        Some(key) => format!(
+            "`{key}` is not accepted: secrets are never written in the configuration; name an \
+             environment variable (token_env, private_key_env) or a file (token_file, \
+             private_key_file)"
+        ),
+        None => without_quoted_values(message),
+    };
+    ConfigError {
+        file: file.to_owned(),
+        position,
+        field: String::new(),
+        problem,
+    }
+}
+
+/// serde quotes the values it rejects (`invalid type: string "..."`); drop them.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut in_quotes = false;
+    for c in message.chars() {
+        match (c, in_quotes) {
+            ('"', false) => {
+                in_quotes = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                in_quotes = false;
+                out.push('"');
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    daemon: Option<RawDaemon>,
+    #[serde(default)]
+    orgs: Vec<RawOrg>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrg {
+    name: Spanned<String>,
+    url: Option<Spanned<String>>,
+    credentials: Option<Spanned<RawCredentials>>,
+    policies: Option<PathBuf>,
+    state: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCredentials {
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+    client_id: Option<String>,
+    private_key_env: Option<String>,
+    private_key_file: Option<PathBuf>,
+    scopes: Option<Vec<String>>,
+    key_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<DaemonConfig, ConfigError> {
+        DaemonConfig::parse(Path::new("remediator.toml"), text)
+    }
+
+    const TWO_ORGS: &str = r#"
+[daemon]
+listen = "127.0.0.1:9999"
+
+[[orgs]]
+name = "prod"
+url = "https://prod.okta.com"
+credentials = { token_env = "PROD_OKTA_TOKEN" }
+policies = "policies/prod"
+
+[[orgs]]
+name = "test-1"
+url = "https://test.okta.com"
+state = "/var/lib/remediator/test"
+[orgs.credentials]
+client_id = "0oa1"
+private_key_file = "/run/credentials/test.pem"
+scopes = ["okta.apps.read"]
+"#;
+
+    #[test]
+    fn two_orgs_parse() {
+        let config = parse(TWO_ORGS).expect("valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9999");
+        assert_eq!(config.orgs.len(), 2);
+        assert_eq!(
+            config.orgs[0].credentials,
+            CredentialSource::TokenEnv("PROD_OKTA_TOKEN".into())
+        );
+        assert_eq!(
+            config.orgs[0].policies.as_deref(),
+            Some(Path::new("policies/prod"))
+        );
+        let CredentialSource::PrivateKey { client_id, key, .. } = &config.orgs[1].credentials
+        else {
+            panic!("expected a private key source");
+        };
+        assert_eq!(client_id, "0oa1");
+        assert_eq!(
+            key,
+            &KeySource::File(PathBuf::from("/run/credentials/test.pem"))
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_with_its_line() {
+        let text = "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\ncolour = 1\n";
+        let e = parse(text).expect_err("unknown key");
+        assert_eq!(e.position.map(|p| p.0), Some(4), "{e}");
+        assert!(e.problem.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn inline_secret_is_rejected_without_echoing_it() {
+        let text = "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\n\
+                    credentials = { token = \"00SECRETVALUE\" }\n";
+        let e = parse(text).expect_err("inline token");
+        let shown = e.to_string();
+        assert!(!shown.contains("00SECRETVALUE"), "{shown}");
+        assert!(shown.contains("token_env"), "{shown}");
+        assert_eq!(e.position.map(|p| p.0), Some(4), "{shown}");
+    }
+
+    #[test]
+    fn wrong_type_does_not_echo_the_value() {
+        let text = "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\n\
+                    credentials = \"00SECRETVALUE\"\n";
+        let e = parse(text).expect_err("string credentials");
+        assert!(!e.to_string().contains("00SECRETVALUE"), "{e}");
+    }
+
+    #[test]
+    fn bad_url_names_field_and_line() {
+        let text = "[[orgs]]\nname = \"a\"\nurl = \"http://a.okta.com\"\n\
+                    credentials = { token_env = \"T\" }\n";
+        let e = parse(text).expect_err("http refused");
+        assert_eq!(e.field, "orgs[0].url");
+        assert_eq!(e.position.map(|p| p.0), Some(3));
+    }
+
+    #[test]
+    fn several_orgs_need_credentials_each() {
+        let text = "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\n\
+                    [[orgs]]\nname = \"b\"\nurl = \"https://b.okta.com\"\n\
+                    credentials = { token_env = \"B\" }\n";
+        let e = parse(text).expect_err("a has no credentials");
+        assert_eq!(e.field, "orgs[0].credentials");
+    }
+
+    #[test]
+    fn names_are_checked_and_unique() {
+        let bad = "[[orgs]]\nname = \"Prod Org\"\n";
+        assert_eq!(parse(bad).expect_err("bad name").field, "orgs[0].name");
+        let twice = "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\n\
+                     credentials = { token_env = \"A\" }\n\
+                     [[orgs]]\nname = \"a\"\nurl = \"https://b.okta.com\"\n\
+                     credentials = { token_env = \"B\" }\n";
+        assert!(parse(twice).expect_err("twice").problem.contains("twice"));
+    }
+
+    #[test]
+    fn env_var_value_in_place_of_name_is_refused() {
+        let text = "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\n\
+                    credentials = { token_env = \"00abc-secret\" }\n";
+        let e = parse(text).expect_err("value, not name");
+        assert!(!e.to_string().contains("00abc-secret"), "{e}");
+    }
+
+    #[test]
+    fn credentials_resolve_from_env_and_file() {
+        let config = parse(TWO_ORGS).expect("valid");
+        let env = |k: &str| (k == "PROD_OKTA_TOKEN").then(|| "tok".to_owned());
+        let okta = config.orgs[0]
+            .okta_config(&env, &ConfigSources::default())
+            .expect("resolves");
+        assert_eq!(okta.org_url.as_str(), "https://prod.okta.com/");
+        let missing = config.orgs[0]
+            .okta_config(&|_| None, &ConfigSources::default())
+            .expect_err("unset");
+        assert!(missing.to_string().contains("PROD_OKTA_TOKEN"));
+        let no_file = config.orgs[1]
+            .okta_config(&env, &ConfigSources::default())
+            .expect_err("no such file");
+        assert!(no_file.to_string().contains("test.pem"));
+    }
+}

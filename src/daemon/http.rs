@@ -1,0 +1,79 @@
+//! The daemon's HTTP endpoint: `/healthz` (the process serves), `/readyz` (every org observed
+//! and reachable) and `/metrics` (Prometheus/OpenMetrics text).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::{Health, Metrics};
+
+/// Content type of `/metrics` (`prometheus-client` writes OpenMetrics text).
+pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The HTTP endpoint failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("serving HTTP on {addr}")]
+    Serve {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Clone)]
+struct Endpoint {
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+}
+
+/// Serves the endpoint on `listener` until `shutdown` is cancelled.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    shutdown: CancellationToken,
+) -> Result<(), HttpError> {
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| "?".to_owned(), |a| a.to_string());
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .with_state(Endpoint { metrics, health });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .map_err(|source| HttpError::Serve { addr, source })
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(endpoint): State<Endpoint>) -> Response {
+    let not_ready = endpoint.health.not_ready();
+    if not_ready.is_empty() {
+        return (StatusCode::OK, "ready\n").into_response();
+    }
+    let body = format!(
+        "not ready: {} (not observed yet, or unreachable)\n",
+        not_ready.join(", ")
+    );
+    (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+}
+
+async fn metrics_text(State(endpoint): State<Endpoint>) -> Response {
+    (
+        [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
+        endpoint.metrics.encode(),
+    )
+        .into_response()
+}

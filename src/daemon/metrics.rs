@@ -1,0 +1,579 @@
+//! The daemon's Prometheus metrics (`prometheus-client`): reconcile runs and durations, actions,
+//! planned actions and findings, Okta API requests, rate-limit waits, journal size,
+//! circuit-breaker state, readiness and System Log polls. Every label value comes from a small
+//! fixed set (org names from the configuration, kinds, outcomes, endpoint templates).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use super::{PollError, PollOutcome, ReconcileError, ReconcileSummary, RunResult, Trigger};
+use crate::okta::{Endpoint, RequestObserver};
+
+/// Prefix of every metric name.
+pub const NAMESPACE: &str = "remediator";
+/// Smallest bucket of the reconcile-duration histogram, seconds.
+const DURATION_BUCKET_START_SECS: f64 = 0.05;
+/// Growth factor between duration buckets.
+const DURATION_BUCKET_FACTOR: f64 = 2.0;
+/// Number of duration buckets (0.05 s to about 27 minutes).
+const DURATION_BUCKETS: u16 = 16;
+
+/// Path segments of the Okta API kept as they are in an endpoint label; any other segment is
+/// an id and becomes `{id}`, so label values stay few whatever ids the org holds.
+const PATH_LITERALS: &[&str] = &[
+    "api",
+    "v1",
+    "apps",
+    "users",
+    "features",
+    "USER_PROVISIONING",
+    "connections",
+    "default",
+    "lifecycle",
+    "activate",
+    "deactivate",
+    "group-push",
+    "mappings",
+    "logs",
+    "agentPools",
+    "groups",
+    "oauth2",
+    "token",
+    "internal",
+    "directories",
+    "force-sync",
+    "tasks",
+    "retry",
+];
+
+/// `/api/v1/apps/0oa1/users/00u2` becomes `/api/v1/apps/{id}/users/{id}`.
+pub(crate) fn endpoint_template(path: &str) -> String {
+    let segments: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if PATH_LITERALS.contains(&s) {
+                s
+            } else {
+                "{id}"
+            }
+        })
+        .collect();
+    format!("/{}", segments.join("/"))
+}
+
+/// Finding kinds (as plans spell them) whose gauges start at 0, so the family is scraped
+/// before the first finding.
+const FINDING_KINDS: &[&str] = &[
+    "kpasswd-blocked",
+    "force-sync-would-not-help",
+    "provisioning-credentials-invalid",
+    "push-mappings-orphaned-no-credential",
+    "provisioning-features-drift",
+    "retry-not-safe",
+    "fix-quarantined",
+    "force-sync-needed",
+];
+/// Action outcomes (as the journal spells them) whose counters start at 0.
+const ACTION_OUTCOMES: &[&str] = &["verified", "failed", "held", "skipped", "compensated"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunLabels {
+    org: String,
+    trigger: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    org: String,
+    kind: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    org: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    org: String,
+    method: String,
+    endpoint: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OrgLabels {
+    org: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PollLabels {
+    org: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WaitLabels {
+    org: String,
+    reason: String,
+}
+
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(
+        DURATION_BUCKET_START_SECS,
+        DURATION_BUCKET_FACTOR,
+        DURATION_BUCKETS,
+    ))
+}
+
+/// Figures read from an org's client and journal at scrape time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrgSample {
+    /// Waits taken to keep each rate-limit bucket's headroom free.
+    pub headroom_waits: u64,
+    /// 429 responses (each a wait for the bucket's reset).
+    pub rate_limited_waits: u64,
+    /// Bytes of the org's journal on disk (`None` when it could not be measured).
+    pub journal_bytes: Option<u64>,
+}
+
+/// A source of [`OrgSample`]s (the org's client and journal).
+pub trait SampleOrg: Send + Sync + Debug {
+    fn sample(&self) -> OrgSample;
+}
+
+#[derive(Debug, Default)]
+struct Samplers {
+    orgs: Mutex<Vec<(String, Arc<dyn SampleOrg>)>>,
+}
+
+impl Samplers {
+    fn samples(&self) -> Vec<(String, OrgSample)> {
+        let orgs = self.orgs.lock().unwrap_or_else(PoisonError::into_inner);
+        orgs.iter()
+            .map(|(org, s)| (org.clone(), s.sample()))
+            .collect()
+    }
+}
+
+fn encode_family<M: EncodeMetric>(
+    encoder: &mut MetricEncoder<'_>,
+    labels: &impl EncodeLabelSet,
+    metric: M,
+) -> Result<(), std::fmt::Error> {
+    metric.encode(encoder.encode_family(labels)?)
+}
+
+impl Collector for Samplers {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let samples = self.samples();
+        let mut waits = encoder.encode_descriptor(
+            "okta_rate_limit_waits",
+            "Waits of the Okta client's rate-limit governor (headroom: keeping a share of a \
+             bucket free; rate_limited: a 429 answer)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (org, s) in &samples {
+            for (reason, value) in [
+                ("headroom", s.headroom_waits),
+                ("rate_limited", s.rate_limited_waits),
+            ] {
+                let labels = WaitLabels {
+                    org: org.clone(),
+                    reason: reason.to_owned(),
+                };
+                encode_family(&mut waits, &labels, ConstCounter::new(value))?;
+            }
+        }
+        let mut size = encoder.encode_descriptor(
+            "journal_size_bytes",
+            "Size of the org's journal on disk",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (org, s) in &samples {
+            let Some(bytes) = s.journal_bytes else {
+                continue;
+            };
+            let labels = OrgLabels { org: org.clone() };
+            let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+            encode_family(&mut size, &labels, ConstGauge::new(bytes))?;
+        }
+        Ok(())
+    }
+}
+
+/// Every metric of the daemon, registered in one registry.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    runs: Family<RunLabels, Counter>,
+    durations: Family<RunLabels, Histogram, fn() -> Histogram>,
+    actions: Family<ActionLabels, Counter>,
+    planned: Family<KindLabels, Gauge>,
+    findings: Family<KindLabels, Gauge>,
+    requests: Family<RequestLabels, Counter>,
+    breaker_open: Family<OrgLabels, Gauge>,
+    ready: Family<OrgLabels, Gauge>,
+    polls: Family<PollLabels, Counter>,
+    trigger_events: Family<OrgLabels, Counter>,
+    samplers: Arc<Samplers>,
+    /// Kinds set per org and gauge, so a kind that disappears is set back to 0.
+    kinds_seen: Mutex<BTreeMap<(String, &'static str), BTreeSet<String>>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix(NAMESPACE);
+        let runs = Family::<RunLabels, Counter>::default();
+        let durations = Family::<RunLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            duration_histogram,
+        );
+        let actions = Family::<ActionLabels, Counter>::default();
+        let planned = Family::<KindLabels, Gauge>::default();
+        let findings = Family::<KindLabels, Gauge>::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let breaker_open = Family::<OrgLabels, Gauge>::default();
+        let ready = Family::<OrgLabels, Gauge>::default();
+        let polls = Family::<PollLabels, Counter>::default();
+        let trigger_events = Family::<OrgLabels, Counter>::default();
+        let samplers = Arc::new(Samplers::default());
+        registry.register(
+            "reconcile_runs",
+            "Reconcile runs by org, trigger and result",
+            runs.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of reconcile runs",
+            durations.clone(),
+        );
+        registry.register(
+            "actions",
+            "Actions carried out, by kind and outcome",
+            actions.clone(),
+        );
+        registry.register(
+            "planned_actions",
+            "Actions in the org's latest plan, by kind",
+            planned.clone(),
+        );
+        registry.register(
+            "findings",
+            "Findings in the org's latest plan, by kind",
+            findings.clone(),
+        );
+        registry.register(
+            "okta_requests",
+            "Okta API requests (retries included) by endpoint and HTTP status (error: no response)",
+            requests.clone(),
+        );
+        registry.register(
+            "circuit_breaker_open",
+            "1 while the org's circuit breaker is open",
+            breaker_open.clone(),
+        );
+        registry.register(
+            "org_ready",
+            "1 when the org has been observed and is reachable",
+            ready.clone(),
+        );
+        registry.register(
+            "system_log_polls",
+            "System Log polls by result",
+            polls.clone(),
+        );
+        registry.register(
+            "system_log_trigger_events",
+            "System Log events that triggered a reconcile",
+            trigger_events.clone(),
+        );
+        registry.register_collector(Box::new(samplers.clone()));
+        Metrics {
+            registry,
+            runs,
+            durations,
+            actions,
+            planned,
+            findings,
+            requests,
+            breaker_open,
+            ready,
+            polls,
+            trigger_events,
+            samplers,
+            kinds_seen: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The registry in the text exposition format (OpenMetrics, ending in `# EOF`).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+
+    /// Creates `org`'s series at zero (actions, planned actions and findings of every kind, the
+    /// breaker, readiness), so every family is scraped from the start.
+    pub fn init_org(&self, org: &str) {
+        let kinds = || crate::plan::ActionKind::ALL.iter().map(|k| k.as_str());
+        for kind in kinds() {
+            for outcome in ACTION_OUTCOMES {
+                let labels = ActionLabels {
+                    org: org.to_owned(),
+                    kind: kind.to_owned(),
+                    outcome: (*outcome).to_owned(),
+                };
+                self.actions.get_or_create(&labels).inc_by(0);
+            }
+        }
+        let zeros = |names: &mut dyn Iterator<Item = &str>| -> BTreeMap<String, u32> {
+            names.map(|k| (k.to_owned(), 0)).collect()
+        };
+        self.set_kinds(org, "planned", &self.planned, &zeros(&mut kinds()));
+        let mut findings = FINDING_KINDS.iter().copied();
+        self.set_kinds(org, "findings", &self.findings, &zeros(&mut findings));
+        let labels = OrgLabels {
+            org: org.to_owned(),
+        };
+        self.breaker_open.get_or_create(&labels).set(0);
+        self.ready.get_or_create(&labels).set(0);
+    }
+
+    /// Reads `sampler` at every scrape for `org`'s rate-limit waits and journal size.
+    pub fn add_sampler(&self, org: &str, sampler: Arc<dyn SampleOrg>) {
+        let mut orgs = self
+            .samplers
+            .orgs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        orgs.push((org.to_owned(), sampler));
+    }
+
+    /// An observer to install on `org`'s Okta client.
+    pub fn request_observer(self: &Arc<Self>, org: &str) -> Arc<dyn RequestObserver> {
+        Arc::new(OrgRequests {
+            org: org.to_owned(),
+            metrics: Arc::clone(self),
+        })
+    }
+
+    /// Records one reconcile run.
+    pub fn record_run(
+        &self,
+        org: &str,
+        trigger: Trigger,
+        outcome: &Result<ReconcileSummary, ReconcileError>,
+        duration: Duration,
+    ) {
+        let result = match outcome {
+            Ok(summary) => summary.result(),
+            Err(_) => RunResult::Error,
+        };
+        let labels = RunLabels {
+            org: org.to_owned(),
+            trigger: trigger.as_str().to_owned(),
+            result: result.as_str().to_owned(),
+        };
+        self.runs.get_or_create(&labels).inc();
+        self.durations
+            .get_or_create(&labels)
+            .observe(duration.as_secs_f64());
+        let Ok(summary) = outcome else {
+            return;
+        };
+        for (kind, outcome) in &summary.actions {
+            let labels = ActionLabels {
+                org: org.to_owned(),
+                kind: kind.clone(),
+                outcome: outcome.clone(),
+            };
+            self.actions.get_or_create(&labels).inc();
+        }
+        self.set_kinds(org, "planned", &self.planned, &summary.planned);
+        self.set_kinds(org, "findings", &self.findings, &summary.findings);
+        let org_labels = OrgLabels {
+            org: org.to_owned(),
+        };
+        self.breaker_open
+            .get_or_create(&org_labels)
+            .set(i64::from(summary.breaker_open));
+    }
+
+    fn set_kinds(
+        &self,
+        org: &str,
+        gauge: &'static str,
+        family: &Family<KindLabels, Gauge>,
+        counts: &BTreeMap<String, u32>,
+    ) {
+        let mut seen = self
+            .kinds_seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let kinds = seen.entry((org.to_owned(), gauge)).or_default();
+        kinds.extend(counts.keys().cloned());
+        for kind in kinds.iter() {
+            let labels = KindLabels {
+                org: org.to_owned(),
+                kind: kind.clone(),
+            };
+            let value = counts.get(kind).copied().unwrap_or(0);
+            family.get_or_create(&labels).set(i64::from(value));
+        }
+    }
+
+    /// Records one System Log poll.
+    pub fn record_poll(&self, org: &str, outcome: &Result<PollOutcome, PollError>) {
+        let result = if outcome.is_ok() { "ok" } else { "error" };
+        let labels = PollLabels {
+            org: org.to_owned(),
+            result: result.to_owned(),
+        };
+        self.polls.get_or_create(&labels).inc();
+        if let Ok(poll) = outcome {
+            let labels = OrgLabels {
+                org: org.to_owned(),
+            };
+            let count = u64::try_from(poll.triggers.len()).unwrap_or(u64::MAX);
+            self.trigger_events.get_or_create(&labels).inc_by(count);
+        }
+    }
+
+    /// Records `org`'s readiness.
+    pub fn set_ready(&self, org: &str, ready: bool) {
+        let labels = OrgLabels {
+            org: org.to_owned(),
+        };
+        self.ready.get_or_create(&labels).set(i64::from(ready));
+    }
+
+    fn record_request(&self, org: &str, endpoint: &Endpoint, status: Option<u16>) {
+        let labels = RequestLabels {
+            org: org.to_owned(),
+            method: endpoint.method.clone(),
+            endpoint: endpoint_template(&endpoint.path),
+            status: status.map_or_else(|| "error".to_owned(), |s| s.to_string()),
+        };
+        self.requests.get_or_create(&labels).inc();
+    }
+}
+
+/// Counts one org's Okta requests.
+struct OrgRequests {
+    org: String,
+    metrics: Arc<Metrics>,
+}
+
+impl RequestObserver for OrgRequests {
+    fn on_response(&self, endpoint: &Endpoint, status: Option<u16>) {
+        self.metrics.record_request(&self.org, endpoint, status);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_kinds_and_outcomes_are_real_ones() {
+        for kind in FINDING_KINDS {
+            let parsed: Result<crate::plan::FindingKind, _> =
+                serde_json::from_value(serde_json::json!(kind));
+            assert!(parsed.is_ok(), "{kind} is not a finding kind");
+        }
+        for outcome in ACTION_OUTCOMES {
+            let parsed: Result<crate::journal::Outcome, _> = outcome.parse();
+            assert!(parsed.is_ok(), "{outcome} is not an outcome");
+        }
+    }
+
+    #[test]
+    fn ids_become_placeholders_and_literals_stay() {
+        assert_eq!(
+            endpoint_template("/api/v1/apps/0oa1xyz/users/00u2abc"),
+            "/api/v1/apps/{id}/users/{id}"
+        );
+        assert_eq!(
+            endpoint_template("/api/v1/apps/0oa1/connections/default/lifecycle/activate"),
+            "/api/v1/apps/{id}/connections/default/lifecycle/activate"
+        );
+        assert_eq!(endpoint_template("/api/v1/logs"), "/api/v1/logs");
+    }
+
+    #[derive(Debug)]
+    struct Fixed;
+    impl SampleOrg for Fixed {
+        fn sample(&self) -> OrgSample {
+            OrgSample {
+                headroom_waits: 3,
+                rate_limited_waits: 1,
+                journal_bytes: Some(4096),
+            }
+        }
+    }
+
+    #[test]
+    fn runs_findings_and_samples_are_exposed() {
+        let metrics = Arc::new(Metrics::new());
+        metrics.add_sampler("prod", Arc::new(Fixed));
+        let summary = ReconcileSummary {
+            complete: true,
+            reachable: true,
+            findings: [("kpasswd-blocked".to_owned(), 2)].into(),
+            actions: vec![("retry-provisioning".into(), "verified".into())],
+            ..ReconcileSummary::default()
+        };
+        metrics.record_run("prod", Trigger::Timer, &Ok(summary), Duration::from_secs(2));
+        let endpoint = Endpoint {
+            method: "GET".into(),
+            path: "/api/v1/apps/0oa9".into(),
+        };
+        metrics
+            .request_observer("prod")
+            .on_response(&endpoint, Some(429));
+        let text = metrics.encode();
+        for line in [
+            r#"remediator_reconcile_runs_total{org="prod",trigger="timer",result="ok"} 1"#,
+            r#"remediator_findings{org="prod",kind="kpasswd-blocked"} 2"#,
+            r#"remediator_actions_total{org="prod",kind="retry-provisioning",outcome="verified"} 1"#,
+            r#"remediator_okta_requests_total{org="prod",method="GET",endpoint="/api/v1/apps/{id}",status="429"} 1"#,
+            r#"remediator_okta_rate_limit_waits_total{org="prod",reason="headroom"} 3"#,
+            r#"remediator_journal_size_bytes{org="prod"} 4096"#,
+        ] {
+            assert!(text.contains(line), "missing {line} in\n{text}");
+        }
+        // A kind that disappears from the plan goes back to 0.
+        let empty = ReconcileSummary {
+            complete: true,
+            ..ReconcileSummary::default()
+        };
+        metrics.record_run("prod", Trigger::Timer, &Ok(empty), Duration::from_secs(1));
+        assert!(metrics
+            .encode()
+            .contains(r#"remediator_findings{org="prod",kind="kpasswd-blocked"} 0"#));
+    }
+}

@@ -1,0 +1,151 @@
+//! The daemon (`remediator run`): one reconciler task per org, full reconciles on the policy's
+//! cron schedule, System Log polling in between, health and Prometheus metrics over HTTP,
+//! graceful shutdown and policy reload on signals.
+//!
+//! The scheduling, polling, signal and metrics logic is written against two small traits,
+//! [`Reconcile`] (one pass over an org) and [`LogPoll`] (one System Log poll), so it is tested
+//! with fakes; [`OrgReconciler`] and [`SystemLogPoller`] are the real implementations over the
+//! Okta client and the journal.
+
+mod config;
+mod health;
+mod http;
+#[cfg(feature = "kubernetes")]
+pub mod leader;
+mod metrics;
+mod reconciler;
+mod runner;
+mod schedule;
+mod signals;
+mod syslog;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use tokio_util::sync::CancellationToken;
+
+pub use config::{
+    ConfigError, CredentialError, CredentialSource, DaemonConfig, KeySource, OrgConfig,
+    DEFAULT_LISTEN, DEFAULT_ORG_NAME, MAX_ORGS, MAX_ORG_NAME_LEN,
+};
+pub use health::Health;
+pub use http::{HttpError, METRICS_CONTENT_TYPE};
+pub use metrics::{Metrics, OrgSample, SampleOrg, NAMESPACE};
+pub use reconciler::OrgReconciler;
+pub use runner::{run, DaemonError, OrgRuntime, PolicyHandle, Settings};
+pub use schedule::{Clock, OrgLoop, SystemClock, TokioClock};
+pub use signals::watch_signals;
+pub use syslog::{SystemLogPoller, KPASSWD_FOLLOW_UP_WINDOW, MAX_POLL_PAGES};
+
+/// Why a reconcile runs (the start-up run counts as the schedule's): `reconcile::Trigger`,
+/// one notion for `apply` and the daemon. A run re-reads the org whatever its trigger.
+pub use crate::reconcile::Trigger;
+
+/// How a reconcile run ended, as a metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunResult {
+    /// Observed completely; every action taken verified (or nothing to do).
+    Ok,
+    /// Something was left undone: an incomplete observation, or an action failed or was held.
+    Partial,
+    /// The run could not be carried out (the journal could not be written).
+    Error,
+}
+
+impl RunResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunResult::Ok => "ok",
+            RunResult::Partial => "partial",
+            RunResult::Error => "error",
+        }
+    }
+}
+
+/// What one reconcile run saw and did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReconcileSummary {
+    /// The run's id in the journal.
+    pub run_id: String,
+    /// The org answered (its apps could be listed): what readiness follows.
+    pub reachable: bool,
+    /// Every part of the observation was read.
+    pub complete: bool,
+    /// Planned actions per kind (`retry-provisioning`, ...).
+    pub planned: BTreeMap<String, u32>,
+    /// Findings per kind (`kpasswd-blocked`, ...).
+    pub findings: BTreeMap<String, u32>,
+    /// Actions carried out: (kind, outcome) per action; empty in dry-run.
+    pub actions: Vec<(String, String)>,
+    /// Some action failed, was compensated or was held.
+    pub partial_failure: bool,
+    /// The circuit breaker was open at the end of the run.
+    pub breaker_open: bool,
+}
+
+impl ReconcileSummary {
+    /// The run's result label.
+    pub fn result(&self) -> RunResult {
+        if self.complete && !self.partial_failure {
+            RunResult::Ok
+        } else {
+            RunResult::Partial
+        }
+    }
+}
+
+/// Why a reconcile run could not be carried out. Failures of single actions and unreachable
+/// orgs are not errors: they are in the summary.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("org {org}: reconcile pass failed")]
+    Pass {
+        org: String,
+        #[source]
+        source: crate::reconcile::ReconcileError,
+    },
+}
+
+/// One reconcile pass over one org: observe, plan, journal and (unless `dry_run`) act.
+///
+/// `shutdown` is cancelled on the first SIGTERM/SIGINT: an implementation finishes the step it
+/// is in, journals it, and returns without starting another.
+pub trait Reconcile: Send + Sync {
+    fn reconcile(
+        &self,
+        trigger: Trigger,
+        dry_run: bool,
+        shutdown: &CancellationToken,
+    ) -> impl Future<Output = Result<ReconcileSummary, ReconcileError>> + Send;
+}
+
+/// What one System Log poll found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollOutcome {
+    /// Events read in this poll.
+    pub events: u64,
+    /// The events that call for a reconcile now: `eventType` and uuid of each.
+    pub triggers: Vec<(String, String)>,
+}
+
+/// Why a System Log poll failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("org {org}: System Log poll failed")]
+    Api {
+        org: String,
+        #[source]
+        source: Box<crate::okta::ApiError>,
+    },
+    #[error("org {org}: System Log cursor")]
+    Journal {
+        org: String,
+        #[source]
+        source: crate::journal::JournalError,
+    },
+}
+
+/// One poll of an org's System Log from the stored cursor.
+pub trait LogPoll: Send + Sync {
+    fn poll(&self) -> impl Future<Output = Result<PollOutcome, PollError>> + Send;
+}

@@ -1,0 +1,152 @@
+//! [`OrgReconciler`]: the real [`Reconcile`] over the Okta client and the org's journal, one
+//! `reconcile::run_pass` per run, the code path `remediator apply` takes: `RunStarted` (trigger,
+//! dry-run), recovery of fixes a crash left unfinished, observe and plan, `PlanRecorded`, the
+//! executor unless in dry-run (stopping between actions once the shutdown token is cancelled),
+//! `RunFinished` with the totals.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::{Reconcile, ReconcileError, ReconcileSummary, Trigger};
+use crate::act::{ActionReport, ExecuteOptions, Org};
+use crate::journal::JournalStore;
+use crate::okta::{AdminApi, OrgApi};
+use crate::policy::Policy;
+use crate::reconcile::{run_pass, PassReport, PassSettings, PlanSource};
+
+/// One org's reconciler.
+pub struct OrgReconciler<O, J: ?Sized> {
+    org: String,
+    /// The org URL as plans name it (no trailing slash).
+    org_url: String,
+    api: Arc<O>,
+    journal: Arc<J>,
+    policy: watch::Receiver<Arc<Policy>>,
+}
+
+impl<O, J: ?Sized> OrgReconciler<O, J> {
+    pub fn new(
+        org: &str,
+        org_url: &url::Url,
+        api: Arc<O>,
+        journal: Arc<J>,
+        policy: watch::Receiver<Arc<Policy>>,
+    ) -> Self {
+        OrgReconciler {
+            org: org.to_owned(),
+            org_url: org_url.as_str().trim_end_matches('/').to_owned(),
+            api,
+            journal,
+            policy,
+        }
+    }
+}
+
+fn kind_name<T: serde::Serialize>(kind: &T) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn per_kind(kinds: impl Iterator<Item = String>) -> BTreeMap<String, u32> {
+    let mut counts = BTreeMap::new();
+    for kind in kinds {
+        *counts.entry(kind).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Logs each action as the executor finishes it.
+fn log_action(done: &ActionReport) {
+    tracing::info!(
+        action_id = %done.action_id,
+        kind = %done.kind,
+        target = %done.target.key(),
+        outcome = done.outcome.as_str(),
+        taken = done.taken,
+        reason = %done.reason,
+        "action finished"
+    );
+}
+
+impl<O, J: ?Sized> OrgReconciler<O, J> {
+    fn summary(&self, report: PassReport, breaker_open: bool) -> ReconcileSummary {
+        let plan = &report.plan;
+        let (reachable, complete) =
+            report
+                .observation
+                .as_ref()
+                .map_or((true, plan.complete), |o| {
+                    let apps = &o.snapshot.apps;
+                    let listed = apps.is_complete() || !apps.value.is_empty();
+                    (listed, o.snapshot.is_complete())
+                });
+        let partial_failure = report.partial_failure();
+        let actions = report
+            .recovered
+            .actions
+            .iter()
+            .chain(&report.executed.actions)
+            .map(|a| (a.kind.clone(), a.outcome.as_str().to_owned()))
+            .collect();
+        ReconcileSummary {
+            run_id: report.run_id,
+            reachable,
+            complete,
+            planned: per_kind(plan.actions.iter().map(|a| a.kind.as_str().to_owned())),
+            findings: per_kind(plan.findings.iter().map(|f| kind_name(&f.kind))),
+            actions,
+            partial_failure,
+            breaker_open,
+        }
+    }
+}
+
+impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler<O, J> {
+    async fn reconcile(
+        &self,
+        trigger: Trigger,
+        dry_run: bool,
+        shutdown: &CancellationToken,
+    ) -> Result<ReconcileSummary, ReconcileError> {
+        let policy = self.policy.borrow().clone();
+        let clock = Utc::now;
+        let org = Org {
+            api: self.api.as_ref(),
+            admin: self.api.as_ref(),
+            journal: self.journal.as_ref(),
+            policy: &policy,
+            clock: &clock,
+        };
+        let settings = PassSettings {
+            trigger,
+            dry_run,
+            // run_pass replaces the run id with its own.
+            execute: ExecuteOptions::new(""),
+        };
+        let report = run_pass(
+            &org,
+            &self.org_url,
+            PlanSource::Observe,
+            &settings,
+            shutdown,
+            &log_action,
+        )
+        .await
+        .map_err(|source| ReconcileError::Pass {
+            org: self.org.clone(),
+            source,
+        })?;
+        let breaker_open = self
+            .journal
+            .view(Utc::now())
+            .map(|v| v.breaker_open())
+            .unwrap_or(false);
+        Ok(self.summary(report, breaker_open))
+    }
+}

@@ -1,0 +1,199 @@
+//! Starting the daemon: the HTTP endpoint and one [`OrgLoop`] per org, wired to the metrics and
+//! readiness; returns once every org loop has stopped after `shutdown`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    Health, Metrics, OrgLoop, OrgReconciler, OrgSample, SampleOrg, SystemClock, SystemLogPoller,
+};
+use crate::journal::SledJournal;
+use crate::okta::OktaClient;
+use crate::policy::{Policy, PolicyErrors};
+
+/// An org's policy, loaded from its directory and replaced on reload.
+#[derive(Debug)]
+pub struct PolicyHandle {
+    org: String,
+    dir: PathBuf,
+    current: watch::Sender<Arc<Policy>>,
+}
+
+impl PolicyHandle {
+    /// Loads `dir` for `org`.
+    pub fn load(org: &str, dir: &Path) -> Result<Self, PolicyErrors> {
+        let policy = Policy::load_dir(dir)?;
+        Ok(PolicyHandle {
+            org: org.to_owned(),
+            dir: dir.to_owned(),
+            current: watch::Sender::new(Arc::new(policy)),
+        })
+    }
+
+    pub fn org(&self) -> &str {
+        &self.org
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The policy in force.
+    pub fn current(&self) -> Arc<Policy> {
+        self.current.borrow().clone()
+    }
+
+    /// A receiver that always sees the policy in force.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Policy>> {
+        self.current.subscribe()
+    }
+
+    /// Loads the directory again; on error the policy in force stays.
+    pub fn reload(&self) -> Result<(), PolicyErrors> {
+        let policy = Policy::load_dir(&self.dir)?;
+        self.current.send_replace(Arc::new(policy));
+        Ok(())
+    }
+}
+
+/// One org, ready to serve.
+pub struct OrgRuntime {
+    pub name: String,
+    pub client: OktaClient,
+    pub journal: Arc<SledJournal>,
+    pub policy: Arc<PolicyHandle>,
+    /// With leader election: true while this replica holds the org's lease (`None`: always).
+    pub leading: Option<watch::Receiver<bool>>,
+    /// With leader election: set while the org's loop serves the org.
+    pub serving: Option<watch::Sender<bool>>,
+}
+
+/// The daemon's own settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Address of `/healthz`, `/readyz` and `/metrics`.
+    pub listen: SocketAddr,
+    /// Plan and journal plans; act on nothing.
+    pub dry_run: bool,
+}
+
+/// Why the daemon stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the reconciler of an org stopped unexpectedly: {0}")]
+    OrgTask(String),
+    #[error(transparent)]
+    Http(#[from] super::HttpError),
+}
+
+/// Reads an org's client and journal for the metrics at scrape time.
+#[derive(Debug)]
+struct ClientAndJournal {
+    client: OktaClient,
+    journal: Arc<SledJournal>,
+}
+
+impl SampleOrg for ClientAndJournal {
+    fn sample(&self) -> OrgSample {
+        let stats = self.client.governor_stats();
+        OrgSample {
+            headroom_waits: stats.headroom_waits(),
+            rate_limited_waits: stats.rate_limited_waits(),
+            journal_bytes: self.journal.size_on_disk().ok(),
+        }
+    }
+}
+
+/// Serves `orgs` until `shutdown` is cancelled and every org loop has finished its step.
+pub async fn run(
+    settings: Settings,
+    orgs: Vec<OrgRuntime>,
+    shutdown: CancellationToken,
+) -> Result<(), DaemonError> {
+    let listener =
+        TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| DaemonError::Listen {
+                addr: settings.listen,
+                source,
+            })?;
+    let addr = listener.local_addr().unwrap_or(settings.listen);
+    let metrics = Arc::new(Metrics::new());
+    let health = Arc::new(Health::new(orgs.iter().map(|o| o.name.as_str())));
+    let http_stop = CancellationToken::new();
+    let http = tokio::spawn(super::http::serve(
+        listener,
+        metrics.clone(),
+        health.clone(),
+        http_stop.clone(),
+    ));
+    tracing::info!(%addr, orgs = orgs.len(), dry_run = settings.dry_run, "remediator daemon started: /healthz /readyz /metrics");
+    let start = Utc::now();
+    let mut tasks = JoinSet::new();
+    for org in orgs {
+        metrics.init_org(&org.name);
+        org.client
+            .set_request_observer(metrics.request_observer(&org.name));
+        let sampler = ClientAndJournal {
+            client: org.client.clone(),
+            journal: org.journal.clone(),
+        };
+        metrics.add_sampler(&org.name, Arc::new(sampler));
+        let url = org.client.org_url().clone();
+        let api = Arc::new(org.client);
+        let reconciler = OrgReconciler::new(
+            &org.name,
+            &url,
+            api.clone(),
+            org.journal.clone(),
+            org.policy.subscribe(),
+        );
+        let poller = SystemLogPoller::new(&org.name, url, api, org.journal, start);
+        let org_loop = OrgLoop {
+            org: org.name,
+            reconciler,
+            poller,
+            policy: org.policy.subscribe(),
+            dry_run: settings.dry_run,
+            clock: SystemClock,
+            metrics: metrics.clone(),
+            health: health.clone(),
+            leading: org.leading,
+            serving: org.serving,
+        };
+        tasks.spawn(org_loop.run(shutdown.clone()));
+    }
+    let mut failure = None;
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(e) = joined {
+            tracing::error!(error = %e, "an org's reconciler stopped unexpectedly; stopping the daemon");
+            failure.get_or_insert(e.to_string());
+            shutdown.cancel();
+        }
+    }
+    http_stop.cancel();
+    match http.await {
+        Ok(result) => result?,
+        Err(e) => tracing::error!(error = %e, "the HTTP endpoint stopped unexpectedly"),
+    }
+    match failure {
+        Some(message) => Err(DaemonError::OrgTask(message)),
+        None => {
+            tracing::info!("remediator daemon stopped");
+            Ok(())
+        }
+    }
+}
