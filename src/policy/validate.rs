@@ -25,7 +25,7 @@ fn human(d: Duration) -> String {
     const UNITS: [(u64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
     if d.subsec_nanos() == 0 && d.as_secs() > 0 {
         for (secs, unit) in UNITS {
-            if d.as_secs() % secs == 0 {
+            if d.as_secs().is_multiple_of(secs) {
                 return format!("{}{unit}", d.as_secs() / secs);
             }
         }
