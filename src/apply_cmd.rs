@@ -10,7 +10,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use remediator::act::{ActionReport, ExecuteOptions, Org, RunReport};
 use remediator::journal::{Outcome, SledJournal};
 use remediator::plan::{render_table, ActionKind, Plan};
-use remediator::reconcile::{run_pass, PassReport, PassSettings, PlanSource, Trigger};
+use remediator::reconcile::{
+    run_pass, PassProgress, PassReport, PassSettings, PlanSource, Trigger,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{exit, Global};
@@ -67,15 +69,7 @@ pub fn apply(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         let shutdown = CancellationToken::new();
         watch_interrupts(shutdown.clone());
         let bar = progress_bar(selected);
-        let progress = |done: &ActionReport| {
-            bar.inc(1);
-            bar.set_message(format!(
-                "{} {} {}",
-                done.outcome.as_str(),
-                done.kind,
-                done.target.key()
-            ));
-        };
+        let progress = Bar(&bar);
         let settings = PassSettings {
             trigger: Trigger::Manual,
             dry_run: false,
@@ -152,6 +146,21 @@ fn watch_interrupts(shutdown: CancellationToken) {
             shutdown.cancel();
         }
     });
+}
+
+/// Advances the progress bar as actions end.
+struct Bar<'a>(&'a ProgressBar);
+
+impl PassProgress for Bar<'_> {
+    fn action_done(&self, done: &ActionReport) {
+        self.0.inc(1);
+        self.0.set_message(format!(
+            "{} {} {}",
+            done.outcome.as_str(),
+            done.kind,
+            done.target.key()
+        ));
+    }
 }
 
 fn progress_bar(len: usize) -> ProgressBar {

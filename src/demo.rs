@@ -11,7 +11,7 @@ use remediator::act::{self, ExecuteOptions, Org};
 use remediator::journal::{JournalStore, SledJournal};
 use remediator::okta::{AuthConfig, ClientTuning, OktaClient, OktaConfig};
 use remediator::policy::Policy;
-use remediator::reconcile::{run_pass, PassSettings, PlanSource, Trigger};
+use remediator::reconcile::{run_pass, NoProgress, PassSettings, PlanSource, Trigger};
 use remediator::sim::{Scenario, Sim};
 use tokio_util::sync::CancellationToken;
 
@@ -94,7 +94,7 @@ pub fn demo(output: OutputFormat) -> anyhow::Result<u8> {
         };
         let source = PlanSource::Saved(Box::new(pass.plan));
         let shutdown = CancellationToken::new();
-        let report = run_pass(&org, &org_url, source, &settings, &shutdown, &|_| {}).await?;
+        let report = run_pass(&org, &org_url, source, &settings, &shutdown, &NoProgress).await?;
         crate::apply_cmd::print_summary(&report);
         let view = journal.view(Utc::now())?;
         let again = remediator::reconcile::preview(&api, &org_url, &policy, &view, Utc::now()).await;

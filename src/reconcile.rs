@@ -108,6 +108,19 @@ impl PassReport {
     }
 }
 
+/// What a pass reports while it runs (progress bars, readiness, logs).
+pub trait PassProgress: Sync {
+    /// The org was observed, before the plan is made and carried out.
+    fn observed(&self, _observation: &Observation) {}
+    /// An action (or a recovered fix) ended.
+    fn action_done(&self, _report: &ActionReport) {}
+}
+
+/// Nothing to report to.
+pub struct NoProgress;
+
+impl PassProgress for NoProgress {}
+
 /// Why a pass stopped. Only the journal (nothing may be done unjournaled) or a saved plan for
 /// another org stops a pass; failed actions are outcomes in the report.
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +146,7 @@ pub async fn run_pass<O, A, J>(
     source: PlanSource,
     settings: &PassSettings,
     shutdown: &CancellationToken,
-    progress: &(dyn Fn(&ActionReport) + Sync),
+    progress: &dyn PassProgress,
 ) -> Result<PassReport, ReconcileError>
 where
     O: OrgApi,
@@ -175,6 +188,7 @@ where
             let now = (org.clock)();
             let view = org.journal.view(now).map_err(journal_error)?;
             let pass = preview(org.api, org_url, org.policy, &view, now).await;
+            progress.observed(&pass.observation);
             (pass.plan, Some(pass.observation))
         }
         PlanSource::Saved(plan) => (*plan, None),
@@ -183,7 +197,10 @@ where
     let executed = if settings.dry_run {
         RunReport::default()
     } else {
-        act::execute(org, &plan, &options, shutdown, progress).await?
+        act::execute(org, &plan, &options, shutdown, &|done| {
+            progress.action_done(done)
+        })
+        .await?
     };
     let mut counts = recovered.counts();
     counts.add(&executed.counts());

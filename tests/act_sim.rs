@@ -252,7 +252,7 @@ async fn a_saved_plan_for_another_org_is_refused() {
             execute: remediator::act::ExecuteOptions::new(""),
         },
         &tokio_util::sync::CancellationToken::new(),
-        &|_| {},
+        &remediator::reconcile::NoProgress,
     )
     .await
     .expect_err("refused");
@@ -410,7 +410,7 @@ async fn max_actions_holds_the_rest() {
         PlanSource::Observe,
         &settings,
         &tokio_util::sync::CancellationToken::new(),
-        &|_| {},
+        &remediator::reconcile::NoProgress,
     )
     .await
     .expect("pass");

@@ -821,3 +821,54 @@ async fn a_second_sigterm_aborts_and_the_journal_chain_still_verifies() {
     assert_eq!(code, 0, "journal verify after an abort: {text}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn ready_once_the_org_is_observed_while_the_first_run_still_acts() {
+    const ORG2ORG: &str = "0oaorphorg2org000001";
+    let (sim, token) = start_scenario(
+        act_support::scenario("orphaned-push-mappings"),
+        "127.0.0.1:0",
+    )
+    .await;
+    let base = sim.base_url().to_owned();
+    // Each mapping write takes 2 s: the first run's fix lasts at least 8 s after observing.
+    for method in ["PATCH", "DELETE"] {
+        let fault = json!({
+            "path_prefix": format!("/api/v1/apps/{ORG2ORG}/group-push/mappings/"),
+            "method": method,
+            "kind": { "type": "latency", "millis": 2000 }
+        });
+        reqwest::Client::new()
+            .post(format!("{base}/__sim/faults"))
+            .json(&fault)
+            .send()
+            .await
+            .expect("add fault");
+    }
+    let mut daemon = start_daemon_in(&base, &token, APPLY);
+    let deadline = Instant::now() + WAIT;
+    while sim
+        .stats()
+        .count("PATCH /api/v1/apps/{id}/group-push/mappings/{id}")
+        == 0
+    {
+        daemon.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "the fix never started\n{}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The fix is under way (its first mapping write is still being answered): ready already.
+    let (status, body) = daemon.get("/readyz").await.expect("/readyz answers");
+    let log = daemon.log();
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("action finished") && l.contains("remove-push-mappings")),
+        "the fix ended before /readyz was asked; the test proves nothing:\n{log}"
+    );
+    assert_eq!(status, 200, "{body}\n{log}");
+    daemon.terminate().await;
+    sim.shutdown().await;
+}

@@ -11,12 +11,13 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::{Reconcile, ReconcileError, ReconcileSummary, Trigger};
+use super::{Health, Reconcile, ReconcileError, ReconcileSummary, Trigger};
 use crate::act::{ActionReport, ExecuteOptions, Org};
 use crate::journal::JournalStore;
+use crate::observe::Observation;
 use crate::okta::{AdminApi, OrgApi};
 use crate::policy::Policy;
-use crate::reconcile::{run_pass, PassReport, PassSettings, PlanSource};
+use crate::reconcile::{run_pass, PassProgress, PassReport, PassSettings, PlanSource};
 
 /// One org's reconciler.
 pub struct OrgReconciler<O, J: ?Sized> {
@@ -26,6 +27,9 @@ pub struct OrgReconciler<O, J: ?Sized> {
     api: Arc<O>,
     journal: Arc<J>,
     policy: watch::Receiver<Arc<Policy>>,
+    /// Told as soon as an observation ends, before the plan is carried out (a run may act for
+    /// minutes; readiness must not wait for it).
+    health: Option<Arc<Health>>,
 }
 
 impl<O, J: ?Sized> OrgReconciler<O, J> {
@@ -42,7 +46,38 @@ impl<O, J: ?Sized> OrgReconciler<O, J> {
             api,
             journal,
             policy,
+            health: None,
         }
+    }
+
+    /// Reports each observation to `health` as soon as it ends.
+    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = Some(health);
+        self
+    }
+}
+
+/// Whether an observation reached the org: its app list was read, at least in part.
+fn reached(observation: &Observation) -> bool {
+    let apps = &observation.snapshot.apps;
+    apps.is_complete() || !apps.value.is_empty()
+}
+
+/// A run's progress: readiness after the observation, a log line per action.
+struct RunProgress<'a> {
+    org: &'a str,
+    health: Option<&'a Health>,
+}
+
+impl PassProgress for RunProgress<'_> {
+    fn observed(&self, observation: &Observation) {
+        if let Some(health) = self.health {
+            health.observed(self.org, reached(observation));
+        }
+    }
+
+    fn action_done(&self, done: &ActionReport) {
+        log_action(done);
     }
 }
 
@@ -77,15 +112,12 @@ fn log_action(done: &ActionReport) {
 impl<O, J: ?Sized> OrgReconciler<O, J> {
     fn summary(&self, report: PassReport, breaker_open: bool) -> ReconcileSummary {
         let plan = &report.plan;
-        let (reachable, complete) =
-            report
-                .observation
-                .as_ref()
-                .map_or((true, plan.complete), |o| {
-                    let apps = &o.snapshot.apps;
-                    let listed = apps.is_complete() || !apps.value.is_empty();
-                    (listed, o.snapshot.is_complete())
-                });
+        let (reachable, complete) = report
+            .observation
+            .as_ref()
+            .map_or((true, plan.complete), |o| {
+                (reached(o), o.snapshot.is_complete())
+            });
         let partial_failure = report.partial_failure();
         let actions = report
             .recovered
@@ -135,7 +167,10 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
             PlanSource::Observe,
             &settings,
             shutdown,
-            &log_action,
+            &RunProgress {
+                org: &self.org,
+                health: self.health.as_deref(),
+            },
         )
         .await
         .map_err(|source| ReconcileError::Pass {

@@ -160,7 +160,8 @@ pub async fn run(
             api.clone(),
             org.journal.clone(),
             org.policy.subscribe(),
-        );
+        )
+        .with_health(health.clone());
         let poller = SystemLogPoller::new(&org.name, url, api, org.journal, start);
         let org_loop = OrgLoop {
             org: org.name,

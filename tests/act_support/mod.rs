@@ -163,7 +163,7 @@ impl Env {
             source,
             &settings,
             &CancellationToken::new(),
-            &|_| {},
+            &remediator::reconcile::NoProgress,
         )
         .await
         .expect("pass runs")
