@@ -206,3 +206,31 @@ fn target_groups_are_deleted_only_when_policy_says_so() {
         }
     )));
 }
+
+#[test]
+fn in_report_mode_the_orphaned_mappings_are_a_finding() {
+    let mut p = with_credential();
+    p.global.modes.insert(
+        remediator::policy::RuleKind::RemovePushMappings,
+        remediator::policy::Mode::Report,
+    );
+    let plan = run(&p, &orphaned(), &journal());
+    assert!(plan.actions.is_empty());
+    assert_eq!(plan.skipped.len(), 1);
+    assert_eq!(plan.skipped[0].why, SkipReason::Mode);
+    let finding = plan
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::PushMappingsOrphaned)
+        .expect("a push-mappings-orphaned finding");
+    assert_eq!(finding.target, target());
+    assert!(finding.reason.contains("report mode"), "{}", finding.reason);
+    assert!(finding
+        .manual_steps
+        .iter()
+        .any(|s| s.contains("Deactivate, then Delete")));
+    assert!(finding
+        .evidence
+        .iter()
+        .any(|e| matches!(e, Evidence::LogEvent { .. })));
+}

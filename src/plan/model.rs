@@ -263,6 +263,8 @@ pub enum FindingKind {
     ForceSyncWouldNotHelp,
     ProvisioningCredentialsInvalid,
     PushMappingsOrphanedNoCredential,
+    /// Orphaned Group Push mappings that policy does not let remediator remove.
+    PushMappingsOrphaned,
     ProvisioningFeaturesDrift,
     /// A retry that policy forbids or that already failed its attempts.
     RetryNotSafe,

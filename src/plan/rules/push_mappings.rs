@@ -65,8 +65,15 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) {
             continue;
         }
         let Some(removal) = ctx.policy.remove_push_mappings.for_app(&app.id, &app.label) else {
-            out.findings
-                .push(no_credential(ctx, app, &mappings, target));
+            let why = "policy names no credential to enable provisioning and remove them";
+            out.findings.push(orphaned(
+                ctx,
+                app,
+                &mappings,
+                target,
+                FindingKind::PushMappingsOrphanedNoCredential,
+                why,
+            ));
             continue;
         };
         let denied = (!ctx.policy.app_allowed(&app.id, &app.label))
@@ -88,9 +95,17 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) {
                 removal.delete_target_groups,
             ),
             preconditions: preconditions(app, &mappings),
+            fallback: Some(orphaned(
+                ctx,
+                app,
+                &mappings,
+                target.clone(),
+                FindingKind::PushMappingsOrphaned,
+                "policy does not let remediator remove them (report mode, or the app is \
+                 excluded)",
+            )),
             target,
             denied,
-            fallback: None,
         });
     }
 }
@@ -185,11 +200,14 @@ fn symptom(event: &EventInfo, app_id: &str) -> bool {
     import_rejected || push_failed || event.event_type == AUTHENTICATION_FAILURE
 }
 
-fn no_credential(
+/// The orphaned mappings as a finding, with the symptoms as evidence and the manual workaround.
+fn orphaned(
     ctx: &Context<'_>,
     app: &AppInfo,
     mappings: &[&PushMappingInfo],
     target: Target,
+    kind: FindingKind,
+    why: &str,
 ) -> Finding {
     let mut events: Vec<&EventInfo> = ctx
         .snapshot
@@ -202,11 +220,10 @@ fn no_credential(
     let mut evidence: Vec<Evidence> = events.into_iter().map(event_evidence).collect();
     evidence.extend(mapping_evidence(app, mappings));
     Finding {
-        kind: FindingKind::PushMappingsOrphanedNoCredential,
+        kind,
         target,
         reason: format!(
-            "{} has provisioning disabled and {} Group Push mapping(s); policy names no \
-             credential to enable provisioning and remove them",
+            "{} has provisioning disabled and {} Group Push mapping(s); {why}",
             app.label,
             mappings.len()
         ),
