@@ -307,3 +307,69 @@ async fn a_features_fix_killed_at_any_step_is_completed_on_restart() {
         }
     }
 }
+
+/// Runs `apply` on a pseudo-terminal (util-linux `script`), answering the question with
+/// `answer`.
+async fn apply_on_a_terminal(setup: &Setup, answer: &'static str) -> Option<(i32, String)> {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("util-linux `script` is not installed: the terminal test cannot run here");
+        return None;
+    }
+    let probe = setup.command(&["apply"]);
+    let mut line = format!("{:?}", probe.get_program());
+    for arg in probe.get_args() {
+        line.push(' ');
+        line.push_str(&format!("{arg:?}"));
+    }
+    let mut command = Command::new("script");
+    command.args(["-qec", &line, "/dev/null"]);
+    for (key, value) in probe.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = command.spawn().expect("spawn script");
+        // The question is asked after the org was read; the answer waits in the terminal.
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(answer.as_bytes())
+            .expect("answer");
+        child.wait_with_output().expect("script output")
+    })
+    .await
+    .expect("join");
+    Some((out.status.code().unwrap_or(-1), text(&out.stdout)))
+}
+
+#[tokio::test]
+async fn on_a_terminal_apply_shows_the_plan_and_asks_first() {
+    let setup = Setup::start(scenario("features-disabled")).await;
+    let Some((code, stdout)) = apply_on_a_terminal(&setup, "n\n").await else {
+        return;
+    };
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("Carry out 1 action(s)"), "{stdout}");
+    assert!(stdout.contains("Nothing was done."), "{stdout}");
+    assert_eq!(
+        count(
+            &setup.sim,
+            "PUT /api/v1/apps/{id}/features/USER_PROVISIONING"
+        ),
+        0,
+        "no answer, no change"
+    );
+    let Some((code, stdout)) = apply_on_a_terminal(&setup, "y\n").await else {
+        return;
+    };
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("1 taken, 1 verified"), "{stdout}");
+}
