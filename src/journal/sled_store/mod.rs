@@ -52,18 +52,35 @@ impl std::fmt::Debug for SledJournal {
     }
 }
 
+/// How long `open` waits for the lock of a journal that is being closed.
+pub const OPEN_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// How often `open` tries the lock again meanwhile.
+const OPEN_LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl SledJournal {
     /// Open (or create) the journal in `dir`.
     ///
     /// Fails with [`JournalError::Locked`] if another process has it open and
     /// [`JournalError::Corrupt`] if its contents cannot be read.
+    /// A lock still held by a journal that is closing (its background flush ends, or the
+    /// process it belonged to is exiting) is waited for, up to [`OPEN_LOCK_WAIT`].
     pub fn open(dir: impl AsRef<Path>) -> Result<SledJournal, JournalError> {
         let dir = dir.as_ref().to_path_buf();
-        let db = sled::Config::new()
-            .path(&dir)
-            .open()
-            .map_err(|e| JournalError::from_open(dir.clone(), e))?;
-        Self::from_db(dir, db)
+        let deadline = std::time::Instant::now() + OPEN_LOCK_WAIT;
+        loop {
+            let opened = sled::Config::new()
+                .path(&dir)
+                .open()
+                .map_err(|e| JournalError::from_open(dir.clone(), e));
+            match opened {
+                Ok(db) => return Self::from_db(dir, db),
+                Err(JournalError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(OPEN_LOCK_RETRY);
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// A journal in a fresh temporary sled database, removed when dropped. For tests of
