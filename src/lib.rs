@@ -1,9 +1,11 @@
 //! remediator: an automated remediation operator for Okta provisioning.
 //!
 //! The pipeline, one module per stage (see `DESIGN.md`): `policy` files and the org read by
-//! `observe` (through the `okta` client) go into the pure planner (`plan`); the executor carries
-//! out the plan and the `journal` records every step. `sim` is okta-sim, the Okta-compatible
-//! simulated org used by the tests, the demo and the benchmarks.
+//! `observe` (through the `okta` client) go into the pure planner (`plan`); the executor (`act`)
+//! carries out the plan and the `journal` records every step. `reconcile` is one pass of that
+//! pipeline, shared by `remediator apply` and the `daemon` (`remediator run`: schedule, System
+//! Log polling, metrics, leader election). `sim` is okta-sim, the Okta-compatible simulated org
+//! used by the tests, the demo and the benchmarks.
 
 pub mod act;
 pub mod daemon;
