@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
-use remediator::act::{ActionReport, ExecuteOptions, Org, RunReport};
+use remediator::act::{self, ActionReport, ExecuteOptions, Org, RunReport};
 use remediator::journal::{Outcome, SledJournal};
-use remediator::plan::{render_table, ActionKind, Plan};
+use remediator::plan::{render_table, Action, ActionKind, Plan};
 use remediator::reconcile::{
     run_pass, PassProgress, PassReport, PassSettings, PlanSource, Trigger,
 };
@@ -57,11 +57,13 @@ pub fn apply(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
                     .plan
             }
         };
-        let selected = plan
+        let (acting, previewed): (Vec<&Action>, Vec<&Action>) = plan
             .actions
             .iter()
             .filter(|a| selects(&only, a.kind))
-            .count();
+            .partition(|a| act::enforced(&policy, a.kind));
+        let selected = acting.len();
+        let previewed: Vec<Action> = previewed.into_iter().cloned().collect();
         if selected > 0 && !args.yes && !confirm(&plan, selected, &org_url)? {
             println!("Nothing was done.");
             return Ok(exit::OK);
@@ -83,6 +85,7 @@ pub fn apply(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         let report = run_pass(&org, &org_url, source, &settings, &shutdown, &progress).await?;
         bar.finish_and_clear();
         print_summary(&report);
+        print_previewed(&previewed);
         Ok(if report.partial_failure() {
             exit::PARTIAL_FAILURE
         } else {
@@ -103,6 +106,24 @@ fn parse_kinds(names: &[String]) -> anyhow::Result<Vec<ActionKind>> {
 
 fn selects(only: &[ActionKind], kind: ActionKind) -> bool {
     only.is_empty() || only.contains(&kind)
+}
+
+/// The actions a rule in `dry-run` mode keeps as previews.
+pub(crate) fn print_previewed(actions: &[Action]) {
+    if actions.is_empty() {
+        return;
+    }
+    println!(
+        "previewed only (their rule is in dry-run mode; set it to enforce to carry them out):"
+    );
+    for action in actions {
+        println!(
+            "  {:<26} {:<40} {}",
+            action.kind.as_str(),
+            action.target.key(),
+            action.reason
+        );
+    }
 }
 
 /// A plan saved by `plan --out`, with the file named in any error.

@@ -74,7 +74,7 @@ pub fn demo(output: OutputFormat) -> anyhow::Result<u8> {
         println!(
             "\nCarrying the plan out (`remediator apply --yes`; a temporary journal). Only rules in \
              enforce mode act: the shipped policies enforce retry_provisioning and \
-             provisioning_features and hold the others' actions (dry-run mode):\n"
+             provisioning_features and keep the others' actions as previews (dry-run mode):\n"
         );
         let clock = Utc::now;
         let org = Org {
@@ -95,15 +95,23 @@ pub fn demo(output: OutputFormat) -> anyhow::Result<u8> {
         let source = PlanSource::Saved(Box::new(pass.plan));
         let shutdown = CancellationToken::new();
         let report = run_pass(&org, &org_url, source, &settings, &shutdown, &NoProgress).await?;
+        let previewed: Vec<_> = report
+            .plan
+            .actions
+            .iter()
+            .filter(|a| !act::enforced(&policy, a.kind))
+            .cloned()
+            .collect();
         crate::apply_cmd::print_summary(&report);
+        crate::apply_cmd::print_previewed(&previewed);
         let view = journal.view(Utc::now())?;
         let again = remediator::reconcile::preview(&api, &org_url, &policy, &view, Utc::now()).await;
         println!(
-            "\nPlanning again: {} action(s) ({} held by their rule's mode), {} finding(s), {} \
+            "\nPlanning again: {} action(s) ({} previewed only: dry-run mode), {} finding(s), {} \
              skipped (a failed retry waits for its backoff). Every step is in the journal: \
              `remediator journal list` after `remediator apply --state DIR` on a real org.",
             again.plan.actions.len(),
-            report.counts.held,
+            previewed.len(),
             again.plan.findings.len(),
             again.plan.skipped.len()
         );

@@ -373,3 +373,33 @@ async fn on_a_terminal_apply_shows_the_plan_and_asks_first() {
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("1 taken, 1 verified"), "{stdout}");
 }
+
+#[tokio::test]
+async fn a_dry_run_rule_s_actions_stay_previews_and_do_not_fail_the_run() {
+    let setup = Setup::start(scenario("orphaned-push-mappings")).await;
+    // The shipped policies: remove_push_mappings is in dry-run mode.
+    let policies = setup.dir.path().join("policies");
+    for entry in std::fs::read_dir("policies").expect("shipped policies") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, policies.join(path.file_name().expect("name"))).expect("copy");
+    }
+    let out = setup.run(&["apply", "--yes"]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("previewed only"), "{stdout}");
+    assert!(stdout.contains("remove-push-mappings"), "{stdout}");
+    assert!(stdout.contains("0 taken"), "{stdout}");
+    assert_eq!(
+        count(
+            &setup.sim,
+            "PATCH /api/v1/apps/{id}/group-push/mappings/{id}"
+        ) + count(&setup.sim, "POST /api/v1/apps/{id}/connections/default"),
+        0,
+        "a preview changes nothing"
+    );
+}

@@ -24,13 +24,15 @@ fn the_demo_plans_applies_and_plans_again() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("ACTIONS (4)"), "{stdout}");
-    // retry x2 (one transient failure), features fix; push-mapping removal held (dry-run mode).
+    // retry x2 (one transient failure), features fix; the push-mapping removal is a preview
+    // (its rule is in dry-run mode).
     assert!(
-        stdout.contains("3 taken, 2 verified, 1 failed, 1 held"),
+        stdout.contains("3 taken, 2 verified, 1 failed, 0 held"),
         "{stdout}"
     );
+    assert!(stdout.contains("previewed only"), "{stdout}");
     assert!(
-        stdout.contains("Planning again: 1 action(s) (1 held"),
+        stdout.contains("Planning again: 1 action(s) (1 previewed only"),
         "{stdout}"
     );
 }

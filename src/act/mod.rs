@@ -166,6 +166,12 @@ pub(crate) enum StepError {
     NoCredential { app_id: String },
 }
 
+/// Whether the executor carries out actions of `kind` under `policy`: only rules in `enforce`
+/// mode act; a `dry-run` rule's actions are previewed in the plan and left alone.
+pub fn enforced(policy: &Policy, kind: ActionKind) -> bool {
+    policy.mode_for(gate::rule_of(kind)) == crate::policy::Mode::Enforce
+}
+
 /// The non-public admin calls the executor may make under `policy`: each is off unless its
 /// path is set, and Force Sync also needs `force_sync.use_admin_path`, the task retry the
 /// `admin-task-retry` strategy.

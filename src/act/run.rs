@@ -16,8 +16,9 @@ use super::org::{stale_precondition, verification_details, verify, Polling};
 use super::steps::{crash_hook, is_write, leaves_provisioning_enabled, run_step, step_name};
 use super::{idempotency_key, ActError, ActionReport, ExecuteOptions, Org, RunReport};
 
-/// Carries out `plan`'s actions one after another (those of the kinds `options.only`
-/// selects; the others are left alone and not reported). Stops between actions (never inside one)
+/// Carries out `plan`'s actions one after another: those of the kinds `options.only` selects
+/// whose rule is in `enforce` mode; the others are left alone and not reported (a `dry-run`
+/// rule's actions are previews). Stops between actions (never inside one)
 /// once `shutdown` is cancelled; the actions not reached are reported as held. `progress` is
 /// called after each action.
 pub async fn execute<O, A, J>(
@@ -37,7 +38,8 @@ where
         actions: Vec::new(),
     };
     let mut taken = Taken::default();
-    for action in plan.actions.iter().filter(|a| options.selects(a.kind)) {
+    let chosen = |a: &&Action| options.selects(a.kind) && super::enforced(org.policy, a.kind);
+    for action in plan.actions.iter().filter(chosen) {
         let done = if shutdown.is_cancelled() {
             org.not_taken(options, action, Outcome::Held, "shutdown requested")?
         } else {

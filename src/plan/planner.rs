@@ -108,7 +108,7 @@ fn gate(ctx: &Context<'_>, out: &mut Outcome) -> Vec<Action> {
         }
         planned_targets.insert(candidate.target.key());
         let note = (ctx.policy.mode_for(candidate.rule) == Mode::DryRun)
-            .then_some("dry-run: the executor previews it and holds it");
+            .then_some("dry-run: previewed only, not carried out");
         actions.push(candidate.into_action(note));
     }
     actions
