@@ -9,7 +9,9 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::act::{self, ActError, ActionReport, ExecuteOptions, Org, RunReport};
-use crate::journal::{EntryDraft, EntryKind, JournalError, JournalStore, JournalView, RunCounts};
+use crate::journal::{
+    redact_draft, EntryDraft, EntryKind, JournalError, JournalStore, JournalView, RunCounts,
+};
 use crate::observe::{observe, LogStart, Observation};
 use crate::okta::{AdminApi, OrgApi};
 use crate::plan::{plan, Plan};
@@ -240,8 +242,11 @@ fn record_plan<O, A, J: JournalStore + ?Sized>(
         summary,
         plan: value,
     };
-    org.journal
-        .append((org.clock)(), EntryDraft::new(run_id, kind), &[])?;
+    org.journal.append(
+        (org.clock)(),
+        redact_draft(EntryDraft::new(run_id, kind)),
+        &[],
+    )?;
     Ok(())
 }
 

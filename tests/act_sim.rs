@@ -510,3 +510,49 @@ async fn the_circuit_breaker_opens_on_failures_and_holds_the_rest() {
         .iter()
         .any(|s| s.why == remediator::plan::SkipReason::CircuitBreakerOpen));
 }
+
+/// Org data that looks like a credential (here in an error text) is redacted in the journal,
+/// and neither leaks nor stops the run.
+#[tokio::test]
+async fn org_data_that_looks_like_a_token_is_redacted_not_fatal() {
+    const LOOKS_LIKE_A_TOKEN: &str = "00abcdefghijABCDEFGHIJ0123456789-_klmnopqr";
+    let mut scenario = scenario("retry-transient");
+    for user in &mut scenario.apps[0].users {
+        if let Some(text) = &mut user.error_text {
+            text.push_str(&format!(" (request {LOOKS_LIKE_A_TOKEN})"));
+        }
+    }
+    let env = Env::start(scenario).await;
+    let report = env.apply().await;
+    assert!(!report.executed.actions.is_empty());
+    assert!(report
+        .executed
+        .actions
+        .iter()
+        .any(|a| a.outcome == Outcome::Verified));
+    let mut export = Vec::new();
+    env.journal.export(&mut export).expect("export");
+    let export = String::from_utf8(export).expect("utf-8");
+    assert!(!export.contains(LOOKS_LIKE_A_TOKEN));
+    assert!(export.contains("[redacted: looked like an Okta API token]"));
+    assert!(env.journal.verify().expect("verify").is_ok());
+}
+
+/// A saved plan edited to skip disabling provisioning again is refused, not carried out.
+#[tokio::test]
+async fn an_edited_removal_that_would_leave_provisioning_enabled_is_refused() {
+    let env = Env::start(scenario("orphaned-push-mappings")).await;
+    let mut plan = env.dry_run().await;
+    let action = &mut plan.actions[0];
+    action
+        .steps
+        .retain(|s| !matches!(s, remediator::plan::Step::DisableProvisioning { .. }));
+    let report = env
+        .pass_at(Utc::now(), PlanSource::Saved(Box::new(plan)), false)
+        .await;
+    let done = &report.executed.actions[0];
+    assert_eq!(done.outcome, Outcome::Skipped, "{}", done.reason);
+    assert!(done.reason.contains("disable it last"), "{}", done.reason);
+    assert!(!env.provisioning_enabled(ORG2ORG));
+    assert_eq!(env.mapping_ids(ORG2ORG).len(), 2, "nothing was removed");
+}

@@ -403,3 +403,55 @@ async fn a_dry_run_rule_s_actions_stay_previews_and_do_not_fail_the_run() {
         "a preview changes nothing"
     );
 }
+
+/// Recovery compensates only what the fix itself began: killed right after its intent, then an
+/// admin re-enables the app's provisioning by hand and the rule goes to report mode; the next
+/// start closes the fix without disabling the admin's provisioning.
+#[tokio::test]
+async fn recovery_never_undoes_what_the_fix_did_not_do() {
+    let setup = Setup::start(scenario("orphaned-push-mappings")).await;
+    setup.apply_and_kill_at(0).await;
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/apps/{ORG2ORG}/connections/default?activate=true",
+            setup.sim.base_url()
+        ))
+        .header("Authorization", format!("SSWS {}", setup.token))
+        .json(&serde_json::json!({
+            "profile": { "authScheme": "TOKEN", "token": PARTNER_TOKEN }
+        }))
+        .send()
+        .await
+        .expect("admin enables provisioning");
+    assert!(response.status().is_success(), "{}", response.status());
+    let safety = setup.dir.path().join("policies/safety.toml");
+    let policy = std::fs::read_to_string(&safety)
+        .expect("safety.toml")
+        .replace(
+            "remove_push_mappings = \"enforce\"",
+            "remove_push_mappings = \"report\"",
+        );
+    std::fs::write(&safety, policy).expect("write safety.toml");
+    let out = setup.run(&["apply", "--yes"]).await;
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("recovered after a restart"), "{stdout}");
+    assert!(
+        stdout.contains("never began enabling provisioning"),
+        "{stdout}"
+    );
+    let state = setup.sim.state_json();
+    let app = state["apps"]
+        .as_array()
+        .and_then(|apps| apps.iter().find(|a| a["id"] == ORG2ORG))
+        .expect("app")
+        .clone();
+    assert_eq!(
+        app["provisioning"]["enabled"], true,
+        "the admin's provisioning was disabled"
+    );
+    assert!(setup
+        .journal()
+        .unfinished_fixes()
+        .expect("fixes")
+        .is_empty());
+}

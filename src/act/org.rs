@@ -283,32 +283,43 @@ pub(crate) async fn verify<O: OrgApi>(
                     problems.extend(left_error(api, app_id, user_id, polling).await?);
                 }
             }
-            Step::DeletePushMapping {
-                app_id, mapping_id, ..
-            } => {
-                let still = find_mapping(api, app_id, mapping_id).await?.is_some();
-                problems.extend(
-                    still.then(|| format!("push mapping {mapping_id} of {app_id} still exists")),
-                );
-            }
-            Step::DisableProvisioning { app_id } => {
-                let status = connection_status(api, app_id).await?;
-                if status != ProvisioningConnectionStatus::Disabled {
-                    problems.push(format!(
-                        "provisioning of {app_id} is {status}, not DISABLED"
-                    ));
-                }
-            }
             _ => {}
         }
     }
     if action.kind == ActionKind::ForceSync {
         problems.extend(profiles_took_values(api, policy, action).await?);
     }
+    if action.kind == ActionKind::RemovePushMappings {
+        problems.extend(removal_holds(api, action).await?);
+    }
     Ok(problems)
 }
 
-/// Polls an app user until it leaves `ERROR`, at most [`APP_USER_VERIFY_POLLS`] reads.
+/// A removal is verified by what it is for, whatever steps a (saved) plan listed: every mapping
+/// of its target is gone and the app's provisioning is disabled again.
+async fn removal_holds<O: OrgApi>(api: &O, action: &Action) -> Result<Vec<String>, ApiError> {
+    let Some(app_id) = action.target.app_id.as_deref() else {
+        return Ok(vec!["the removal names no app".to_owned()]);
+    };
+    let mut problems = Vec::new();
+    for mapping_id in &action.target.mapping_ids {
+        if find_mapping(api, app_id, mapping_id).await?.is_some() {
+            problems.push(format!(
+                "push mapping {mapping_id} of {app_id} still exists"
+            ));
+        }
+    }
+    let status = connection_status(api, app_id).await?;
+    if status != ProvisioningConnectionStatus::Disabled {
+        problems.push(format!(
+            "provisioning of {app_id} is {status}, not DISABLED"
+        ));
+    }
+    Ok(problems)
+}
+
+/// Polls an app user until it is `SYNCHRONIZED` (a push still `SYNCING` may yet fail), at
+/// most [`APP_USER_VERIFY_POLLS`] reads.
 async fn left_error<O: OrgApi>(
     api: &O,
     app_id: &str,
@@ -321,12 +332,13 @@ async fn left_error<O: OrgApi>(
             tokio::time::sleep(polling.app_user_interval).await;
         }
         state = app_user_state(api, app_id, user_id).await?;
-        if state != AppUserSyncState::Error.as_str() {
+        if state == AppUserSyncState::Synchronized.as_str() {
             return Ok(None);
         }
     }
     Ok(Some(format!(
-        "app user {app_id}/{user_id} still {state} after {APP_USER_VERIFY_POLLS} reads"
+        "app user {app_id}/{user_id} is {state}, not SYNCHRONIZED, after {APP_USER_VERIFY_POLLS} \
+         reads"
     )))
 }
 

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::journal::{EntryFilter, EntryKind, EntryKindTag, FixState, JournalStore};
+use crate::journal::{EntryFilter, EntryKind, EntryKindTag, FixState, JournalStore, Outcome};
 use crate::okta::{AdminApi, AppId, OrgApi, ProvisioningConnectionStatus};
 use crate::plan::{Action, ActionKind, Step};
 use crate::policy::Mode;
@@ -63,10 +63,14 @@ where
         let id = state.action_id.as_str();
         let (action, started) = self.planned_action(id)?;
         let Some(action) = action else {
-            return self.compensate_unknown(run_id, state).await;
+            return self.compensate_unknown(run_id, state, &started).await;
         };
-        let fix = FixProgress::from_state(state);
-        if let Some(why) = self.resume_refused(&action, state, (self.clock)()) {
+        let mut fix = FixProgress::from_state(state);
+        fix.enable_started |= action.steps.iter().enumerate().any(|(i, step)| {
+            matches!(step, Step::EnableProvisioning { .. })
+                && started.contains(&super::run::step_number(i))
+        });
+        if let Some(why) = self.resume_refused(&action, state, &started, (self.clock)()) {
             return self
                 .abandon(run_id, &action, &fix, &format!("not resumed: {why}"))
                 .await;
@@ -84,12 +88,18 @@ where
                 ..EntryFilter::default()
             })
             .map_err(ActError::journal(action_id))?;
-        let action = entries
+        // The same action id is planned again while the state it fixes is unchanged: only the
+        // entries since the latest intent belong to the unfinished attempt.
+        let latest = entries
             .iter()
-            .rev()
-            .find(|e| e.kind.tag() == EntryKindTag::Intent)
+            .rposition(|e| e.kind.tag() == EntryKindTag::Intent)
+            .unwrap_or(0);
+        let attempt = entries.get(latest..).unwrap_or_default();
+        let action = attempt
+            .first()
+            .filter(|e| e.kind.tag() == EntryKindTag::Intent)
             .and_then(|e| serde_json::from_value(e.payload.get("action")?.clone()).ok());
-        let started = entries
+        let started = attempt
             .iter()
             .filter_map(|e| match e.kind {
                 EntryKind::StepStarted { step, .. } => Some(step),
@@ -104,8 +114,18 @@ where
         &self,
         action: &Action,
         state: &FixState,
+        started: &[u32],
         now: DateTime<Utc>,
     ) -> Option<String> {
+        if let Some(failed) = state.steps_done.iter().find(|s| !s.ok) {
+            return Some(format!(
+                "step {} ({}) had failed before the restart",
+                failed.step, failed.name
+            ));
+        }
+        if started.contains(&compensation_step_number(action)) {
+            return Some("its compensation had begun before the restart".to_owned());
+        }
         let rule = rule_of(action.kind);
         let mode = self.policy.mode_for(rule);
         if mode != Mode::Enforce {
@@ -124,25 +144,29 @@ where
 
     /// Whether a step not recorded as done shows in the org, or must not be repeated: the
     /// detail to journal, or `None` when it must be carried out.
-    pub(super) async fn found_done(&self, step: &Step, started: bool) -> Option<String> {
+    /// Err when the org cannot tell (its read failed) whether a begun step was done.
+    pub(super) async fn found_done(
+        &self,
+        step: &Step,
+        started: bool,
+    ) -> Result<Option<String>, String> {
         let unobservable = matches!(
             step,
             Step::RetryTasks { .. } | Step::ForceSyncDirectory { .. }
         );
         if unobservable {
-            return started.then(|| {
+            return Ok(started.then(|| {
                 "begun before a restart and not repeated: its effect cannot be read back; the \
                  verification decides"
                     .to_owned()
-            });
+            }));
         }
         match step_already_done(self.api, step).await {
-            Ok(true) => Some("found done in the org after a restart".to_owned()),
-            Ok(false) => None,
-            Err(error) => {
-                tracing::warn!(step = %step_name(step), %error, "could not read whether a step is done; carrying it out");
-                None
-            }
+            Ok(true) => Ok(Some("found done in the org after a restart".to_owned())),
+            Ok(false) => Ok(None),
+            Err(error) if started => Err(format!("{}: {error}", step_name(step))),
+            // Never begun: carrying it out cannot repeat it.
+            Err(_) => Ok(None),
         }
     }
 
@@ -155,6 +179,11 @@ where
         action: &Action,
         fix: &FixProgress,
     ) -> Result<Result<String, String>, ActError> {
+        if !(fix.enable_started || fix.provisioning_enabled) {
+            return Ok(Ok(
+                "nothing to undo: this fix never began enabling provisioning".to_owned(),
+            ));
+        }
         let Some(app_id) = action.target.app_id.as_deref() else {
             return Ok(Ok("nothing to undo (no app)".to_owned()));
         };
@@ -201,26 +230,31 @@ where
     }
 
     /// A fix whose intent holds no action (it cannot be completed): compensate from its target.
+    /// A removal's first step is always enabling provisioning; for any other kind (or one
+    /// this build does not know) nothing is undone, nothing is guessed.
     async fn compensate_unknown(
         &self,
         run_id: &str,
         state: &FixState,
+        started: &[u32],
     ) -> Result<ActionReport, ActError> {
-        let kind = state
-            .action_kind
-            .parse::<ActionKind>()
-            .unwrap_or(ActionKind::RemovePushMappings);
+        let kind = state.action_kind.parse::<ActionKind>().ok();
         let action = Action {
             id: crate::plan::ActionId(state.action_id.clone()),
-            kind,
+            kind: kind.unwrap_or(ActionKind::RetryProvisioning),
             target: state.target.clone(),
             reason: "recovered from the journal without its plan".to_owned(),
             evidence: Vec::new(),
             steps: Vec::new(),
             preconditions: Vec::new(),
         };
-        let fix = FixProgress::from_state(state);
+        let mut fix = FixProgress::from_state(state);
         let why = "not resumed: its intent does not hold the planned action";
+        if kind != Some(ActionKind::RemovePushMappings) {
+            let why = format!("{why}; nothing was undone (kind {})", state.action_kind);
+            return self.finish(run_id, &action, Outcome::Failed, &why);
+        }
+        fix.enable_started |= started.contains(&1);
         self.abandon(run_id, &action, &fix, why).await
     }
 }

@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::journal::{
-    Effect, EntryDraft, EntryKind, FixState, JournalError, JournalStore, Outcome, StepOutcome,
+    redact_draft, Effect, EntryDraft, EntryKind, FixState, JournalError, JournalStore, Outcome,
+    StepOutcome,
 };
 use crate::okta::{AdminApi, OrgApi};
 use crate::plan::{Action, ActionKind, Plan, Step};
@@ -70,6 +71,10 @@ where
             let why = "already carried out from this plan (its idempotency key is in the journal)";
             return self.not_taken(options, action, Outcome::Skipped, why);
         }
+        if let Some(why) = self.disallowed(action).await {
+            let why = format!("the plan asks for what the policy does not allow: {why}");
+            return self.not_taken(options, action, Outcome::Skipped, &why);
+        }
         let now = (self.clock)();
         let held = hold_reason(self.journal, self.policy, options, taken, action, now)
             .map_err(ActError::journal(id))?;
@@ -95,6 +100,44 @@ where
             .await
     }
 
+    /// Why a (saved, possibly edited) plan's action must not be carried out as written: a
+    /// removal must begin by enabling provisioning and end by disabling it, and may delete
+    /// target groups only where policy says so.
+    async fn disallowed(&self, action: &Action) -> Option<String> {
+        if action.kind != ActionKind::RemovePushMappings {
+            return None;
+        }
+        let writes: Vec<&Step> = action.steps.iter().filter(|s| is_write(s)).collect();
+        let enables_first = matches!(writes.first(), Some(Step::EnableProvisioning { .. }));
+        let disables_last = matches!(writes.last(), Some(Step::DisableProvisioning { .. }));
+        if !enables_first || !disables_last {
+            return Some("a removal must enable provisioning first and disable it last".to_owned());
+        }
+        let deletes_groups = writes.iter().any(|s| {
+            matches!(
+                s,
+                Step::DeletePushMapping {
+                    delete_target_group: true,
+                    ..
+                }
+            )
+        });
+        if !deletes_groups {
+            return None;
+        }
+        let app_id = action.target.app_id.as_deref().unwrap_or_default();
+        let label = match self.api.get_app(&crate::okta::AppId::new(app_id)).await {
+            Ok(app) => app.label,
+            Err(error) => return Some(format!("app {app_id} unreadable: {error}")),
+        };
+        let allowed = self
+            .policy
+            .remove_push_mappings
+            .for_app(app_id, &label)
+            .is_some_and(|removal| removal.delete_target_groups);
+        (!allowed).then(|| format!("deleting target groups of {label} ({app_id})"))
+    }
+
     /// Journals an action that is not taken, and reports it.
     pub(super) fn not_taken(
         &self,
@@ -108,7 +151,7 @@ where
             .draft(&options.run_id, action, outcome_kind(outcome, why))
             .payload(json!({ "taken": false }));
         self.journal
-            .append((self.clock)(), draft, &[])
+            .append((self.clock)(), redact_draft(draft), &[])
             .map_err(ActError::journal(id))?;
         tracing::info!(action = id, kind = %action.kind, outcome = outcome.as_str(), reason = why, "action not taken");
         Ok(report(action, outcome, why, false))
@@ -138,7 +181,7 @@ where
             Effect::RecordAction { action_kind: kind },
         ];
         self.journal
-            .begin_fix((self.clock)(), draft, &effects)
+            .begin_fix((self.clock)(), redact_draft(draft), &effects)
             .map_err(ActError::journal(id))?;
         tracing::info!(action = id, kind = %action.kind, target = %action.target.key(), "intent journaled");
         Ok(())
@@ -163,7 +206,16 @@ where
                 continue;
             }
             if let Some(started) = resumed {
-                let found = self.found_done(step, started.contains(&number)).await;
+                let found = match self.found_done(step, started.contains(&number)).await {
+                    Ok(found) => found,
+                    Err(why) => {
+                        let why = format!(
+                            "not resumed: whether step {number} was done before the restart \
+                             cannot be read ({why})"
+                        );
+                        return self.abandon(run_id, action, &fix, &why).await;
+                    }
+                };
                 if let Some(detail) = found {
                     fix.mark_done(number, step);
                     self.finish_step(
@@ -186,7 +238,7 @@ where
                 return self.abandon(run_id, action, &fix, &why).await;
             }
         }
-        self.verify_and_finish(run_id, action, polling).await
+        self.verify_and_finish(run_id, action, &fix, polling).await
     }
 
     /// Carries out one step between its `StepStarted` and `StepFinished` entries. The outer
@@ -208,6 +260,9 @@ where
         self.journal
             .append((self.clock)(), self.draft(run_id, action, started), &[])
             .map_err(ActError::journal(id))?;
+        if matches!(step, Step::EnableProvisioning { .. }) {
+            fix.enable_started = true;
+        }
         let result = run_step(step, self.api, self.admin, self.policy).await;
         crash_hook(number);
         let (ok, detail) = match &result {
@@ -248,7 +303,7 @@ where
         self.journal
             .record_step(
                 (self.clock)(),
-                self.draft(run_id, action, finished),
+                redact_draft(self.draft(run_id, action, finished)),
                 fix.provisioning_enabled,
             )
             .map_err(ActError::journal(&action.id.0))?;
@@ -260,6 +315,7 @@ where
         &self,
         run_id: &str,
         action: &Action,
+        fix: &FixProgress,
         polling: Polling,
     ) -> Result<ActionReport, ActError> {
         let id = action.id.0.as_str();
@@ -275,17 +331,21 @@ where
         self.journal
             .append(
                 (self.clock)(),
-                self.draft(run_id, action, verification),
+                redact_draft(self.draft(run_id, action, verification)),
                 &[],
             )
             .map_err(ActError::journal(id))?;
-        let (outcome, why) = if ok {
-            (Outcome::Verified, "carried out and verified".to_owned())
-        } else {
-            let why = format!("carried out but did not verify: {}", problems.join("; "));
-            (Outcome::Failed, why)
-        };
-        self.finish(run_id, action, outcome, &why)
+        if ok {
+            return self.finish(
+                run_id,
+                action,
+                Outcome::Verified,
+                "carried out and verified",
+            );
+        }
+        let why = format!("carried out but did not verify: {}", problems.join("; "));
+        // An unverified removal may have left provisioning enabled: undo that first.
+        self.abandon(run_id, action, fix, &why).await
     }
 
     /// A step failed: undo what must not stay (provisioning enabled by this fix), then finish
@@ -333,7 +393,7 @@ where
             .map_err(ActError::journal(id))?;
         let draft = self.draft(run_id, action, outcome_kind(outcome, why));
         self.journal
-            .finish_fix(now, draft, &effects)
+            .finish_fix(now, redact_draft(draft), &effects)
             .map_err(ActError::journal(id))?;
         tracing::info!(action = id, kind = %action.kind, outcome = outcome.as_str(), reason = why, "action finished");
         Ok(report(action, outcome, why, true))
@@ -394,6 +454,9 @@ pub(crate) struct FixProgress {
     done: Vec<u32>,
     /// Provisioning was enabled by this fix and not disabled again.
     pub provisioning_enabled: bool,
+    /// This fix began enabling provisioning (whether or not that was recorded as done): only
+    /// then may compensation disable it.
+    pub enable_started: bool,
 }
 
 impl FixProgress {
@@ -407,6 +470,7 @@ impl FixProgress {
                 .map(|s| s.step)
                 .collect(),
             provisioning_enabled: state.compensation_needed,
+            enable_started: state.compensation_needed,
         }
     }
 

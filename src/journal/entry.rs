@@ -65,6 +65,17 @@ impl Target {
         parts.join(";")
     }
 
+    /// The key cooldowns and attempt counters are kept under: [`Target::key`] without the
+    /// mapping ids, so a fix planned again for fewer of an app's mappings (some were removed)
+    /// still meets the app's cooldown and attempts.
+    pub fn state_key(&self) -> String {
+        Target {
+            mapping_ids: Vec::new(),
+            ..self.clone()
+        }
+        .key()
+    }
+
     /// The single-object references this target is indexed under.
     pub(crate) fn refs(&self) -> Vec<TargetRef> {
         let app = self.app_id.iter().map(|id| TargetRef::App(id.clone()));

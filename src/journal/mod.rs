@@ -28,7 +28,7 @@ pub use entry::{
 pub use error::JournalError;
 pub use filter::EntryFilter;
 pub use id::EntryId;
-pub use redact::check_no_secrets;
+pub use redact::{check_no_secrets, redact_draft, redact_secrets};
 pub use sled_store::SledJournal;
 pub use state::{
     Attempt, AttemptKey, BreakerState, BudgetUsage, Cursor, Effect, FixState, JournalView,

@@ -16,6 +16,39 @@ pub fn check_no_secrets(value: &Value) -> Result<(), JournalError> {
     walk(value, "$")
 }
 
+/// Replaces every string in `value` (keys excepted) that looks like a credential with a marker
+/// naming what it looked like; returns how many were replaced. For data that comes from the org
+/// (profile values, event messages, API error texts): such a string must neither reach the
+/// journal nor make the entry that carries it impossible to write.
+pub fn redact_secrets(value: &mut Value) -> usize {
+    match value {
+        Value::String(text) => match secret_pattern(text) {
+            Some(pattern) => {
+                *text = format!("[redacted: looked like {pattern}]");
+                1
+            }
+            None => 0,
+        },
+        Value::Array(items) => items.iter_mut().map(redact_secrets).sum(),
+        Value::Object(map) => map.values_mut().map(redact_secrets).sum(),
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+    }
+}
+
+/// `draft` with [`redact_secrets`] applied to its kind's data and its payload.
+pub fn redact_draft(mut draft: super::EntryDraft) -> super::EntryDraft {
+    redact_secrets(&mut draft.payload);
+    let Ok(mut kind) = serde_json::to_value(&draft.kind) else {
+        return draft;
+    };
+    if redact_secrets(&mut kind) > 0 {
+        if let Ok(redacted) = serde_json::from_value(kind) {
+            draft.kind = redacted;
+        }
+    }
+    draft
+}
+
 fn walk(value: &Value, path: &str) -> Result<(), JournalError> {
     match value {
         Value::String(text) => check_str(text, path),
@@ -80,6 +113,31 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn redaction_replaces_what_the_check_rejects_and_nothing_else() {
+        let mut value = json!({
+            "title": FAKE_TOKEN,
+            "list": ["fine", format!("Bearer SSWS {FAKE_TOKEN}")],
+            "n": 3,
+        });
+        assert!(check_no_secrets(&value).is_err());
+        assert_eq!(redact_secrets(&mut value), 2);
+        assert!(check_no_secrets(&value).is_ok());
+        assert_eq!(value["list"][0], "fine");
+        assert!(!value.to_string().contains(FAKE_TOKEN));
+        let draft = crate::journal::EntryDraft::new(
+            "run",
+            crate::journal::EntryKind::Note {
+                text: FAKE_TOKEN.to_owned(),
+            },
+        );
+        let redacted = redact_draft(draft);
+        let crate::journal::EntryKind::Note { text } = &redacted.kind else {
+            panic!("still a note");
+        };
+        assert!(text.starts_with("[redacted"), "{text}");
+    }
 
     const FAKE_TOKEN: &str = "00abcdefghijABCDEFGHIJ0123456789-_klmnopqr";
 

@@ -42,7 +42,7 @@ pub struct Attempt {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct AttemptKey {
     pub action_kind: String,
-    /// [`Target::key`] of the target.
+    /// [`Target::state_key`] of the target.
     pub target_key: String,
 }
 
@@ -168,14 +168,14 @@ impl JournalView {
     pub fn attempts_for(&self, action_kind: &str, target: &Target) -> Option<Attempt> {
         let key = AttemptKey {
             action_kind: action_kind.to_owned(),
-            target_key: target.key(),
+            target_key: target.state_key(),
         };
         self.attempts.get(&key).copied()
     }
 
     /// When `target`'s cooldown ends, if one is running.
     pub fn cooldown_until(&self, target: &Target) -> Option<DateTime<Utc>> {
-        self.cooldowns.get(&target.key()).copied()
+        self.cooldowns.get(&target.state_key()).copied()
     }
 
     /// Whether the circuit breaker is open.

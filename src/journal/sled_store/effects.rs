@@ -63,7 +63,7 @@ pub(super) fn apply_effect(
         Effect::RecordAttempt { action_kind } => {
             let key = AttemptKey {
                 action_kind: action_kind.clone(),
-                target_key: entry.target.key(),
+                target_key: entry.target.state_key(),
             };
             let db_key = attempt_key(&key);
             let old: Option<(AttemptKey, Attempt)> = tx_read(&tx[T_ATTEMPTS], "attempts", &db_key)?;
@@ -77,7 +77,7 @@ pub(super) fn apply_effect(
         Effect::ResetAttempts { action_kind } => {
             let key = AttemptKey {
                 action_kind: action_kind.clone(),
-                target_key: entry.target.key(),
+                target_key: entry.target.state_key(),
             };
             tx[T_ATTEMPTS].remove(attempt_key(&key))?;
         }
@@ -95,7 +95,10 @@ pub(super) fn apply_effect(
             tx[T_RUN_ACTIONS].insert(run_key, &count.saturating_add(1).to_be_bytes()[..])?;
         }
         Effect::SetCooldown { until } => {
-            tx[T_COOLDOWNS].insert(entry.target.key().as_bytes(), tx_encode("cooldown", until)?)?;
+            tx[T_COOLDOWNS].insert(
+                entry.target.state_key().as_bytes(),
+                tx_encode("cooldown", until)?,
+            )?;
         }
         Effect::BreakerOutcome { ok } => update_breaker(tx, |b| b.push(*ok))?,
         Effect::OpenBreaker { until } => update_breaker(tx, |b| b.open_until = Some(*until))?,
