@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use remediator::act::{self, ActionReport, ExecuteOptions, Org, RunReport};
 use remediator::journal::{Outcome, SledJournal};
 use remediator::plan::{render_table, Action, ActionKind, Plan};
+use remediator::policy::Policy;
 use remediator::reconcile::{
     run_pass, PassProgress, PassReport, PassSettings, PlanSource, Trigger,
 };
@@ -57,13 +58,16 @@ pub fn apply(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
                     .plan
             }
         };
-        let (acting, previewed): (Vec<&Action>, Vec<&Action>) = plan
+        let execute = ExecuteOptions {
+            only,
+            max_actions: args.max_actions,
+            ..ExecuteOptions::new("")
+        };
+        let selected = plan
             .actions
             .iter()
-            .filter(|a| selects(&only, a.kind))
-            .partition(|a| act::enforced(&policy, a.kind));
-        let selected = acting.len();
-        let previewed: Vec<Action> = previewed.into_iter().cloned().collect();
+            .filter(|a| execute.selects(a.kind) && act::enforced(&policy, a.kind))
+            .count();
         if selected > 0 && !args.yes && !confirm(&plan, selected, &org_url)? {
             println!("Nothing was done.");
             return Ok(exit::OK);
@@ -75,17 +79,13 @@ pub fn apply(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         let settings = PassSettings {
             trigger: Trigger::Manual,
             dry_run: false,
-            execute: ExecuteOptions {
-                only,
-                max_actions: args.max_actions,
-                ..ExecuteOptions::new("")
-            },
+            execute,
         };
         let source = PlanSource::Saved(Box::new(plan));
         let report = run_pass(&org, &org_url, source, &settings, &shutdown, &progress).await?;
         bar.finish_and_clear();
         print_summary(&report);
-        print_previewed(&previewed);
+        print_previewed(&previewed(&report.plan, &policy, &settings.execute));
         Ok(if report.partial_failure() {
             exit::PARTIAL_FAILURE
         } else {
@@ -104,12 +104,20 @@ fn parse_kinds(names: &[String]) -> anyhow::Result<Vec<ActionKind>> {
         .collect()
 }
 
-fn selects(only: &[ActionKind], kind: ActionKind) -> bool {
-    only.is_empty() || only.contains(&kind)
+/// The actions `execute` leaves as previews: selected, but their rule is not in enforce mode.
+pub(crate) fn previewed<'a>(
+    plan: &'a Plan,
+    policy: &Policy,
+    options: &ExecuteOptions,
+) -> Vec<&'a Action> {
+    plan.actions
+        .iter()
+        .filter(|a| options.selects(a.kind) && !act::enforced(policy, a.kind))
+        .collect()
 }
 
 /// The actions a rule in `dry-run` mode keeps as previews.
-pub(crate) fn print_previewed(actions: &[Action]) {
+pub(crate) fn print_previewed(actions: &[&Action]) {
     if actions.is_empty() {
         return;
     }

@@ -95,13 +95,7 @@ pub fn demo(output: OutputFormat) -> anyhow::Result<u8> {
         let source = PlanSource::Saved(Box::new(pass.plan));
         let shutdown = CancellationToken::new();
         let report = run_pass(&org, &org_url, source, &settings, &shutdown, &NoProgress).await?;
-        let previewed: Vec<_> = report
-            .plan
-            .actions
-            .iter()
-            .filter(|a| !act::enforced(&policy, a.kind))
-            .cloned()
-            .collect();
+        let previewed = crate::apply_cmd::previewed(&report.plan, &policy, &settings.execute);
         crate::apply_cmd::print_summary(&report);
         crate::apply_cmd::print_previewed(&previewed);
         let view = journal.view(Utc::now())?;

@@ -99,6 +99,18 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `out`'s stdout, once its exit code is `code` (else both streams are shown after `context`).
+fn stdout_if_exit(out: &Output, code: i32, context: &str) -> String {
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{context}{stdout}\n{}",
+        text(&out.stderr)
+    );
+    stdout
+}
+
 #[tokio::test]
 async fn apply_refuses_to_act_without_yes_when_not_on_a_terminal() {
     let setup = Setup::start(scenario("features-disabled")).await;
@@ -113,14 +125,8 @@ async fn apply_refuses_to_act_without_yes_when_not_on_a_terminal() {
 async fn apply_fixes_the_org_and_a_second_plan_has_nothing_to_do() {
     let setup = Setup::start(scenario("all-situations")).await;
     let out = setup.run(&["apply", "--yes"]).await;
-    let stdout = text(&out.stdout);
     // One retry (transient-times:2) fails its first attempt: a partial failure.
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = stdout_if_exit(&out, 3, "");
     assert!(stdout.contains("5 taken, 4 verified, 1 failed"), "{stdout}");
     assert!(stdout.contains("FAILED"), "{stdout}");
     assert!(
@@ -153,13 +159,7 @@ async fn apply_only_and_max_actions() {
             "1",
         ])
         .await;
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = stdout_if_exit(&out, 0, "");
     assert!(stdout.contains("1 taken, 1 verified"), "{stdout}");
     assert!(!stdout.contains("retry-provisioning "), "--only: {stdout}");
     let bad = setup.run(&["apply", "--yes", "--only", "reboot"]).await;
@@ -222,13 +222,7 @@ async fn crash_and_restart(name: &str, step: u32) -> Setup {
         assert!(journal.verify().expect("verify").is_ok());
     }
     let out = setup.run(&["apply", "--yes"]).await;
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{name} step {step}: {stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = stdout_if_exit(&out, 0, &format!("{name} step {step}: "));
     assert!(
         stdout.contains("recovered after a restart"),
         "{name} step {step}: {stdout}"
@@ -253,12 +247,7 @@ async fn a_remove_push_mappings_fix_killed_at_any_step_is_completed_on_restart()
     // 0: after the intent; 1: enable provisioning; 2-3: deactivate; 4-5: delete; 6: disable.
     for step in 0..=6 {
         let setup = crash_and_restart("orphaned-push-mappings", step).await;
-        let state = setup.sim.state_json();
-        let app = state["apps"]
-            .as_array()
-            .and_then(|apps| apps.iter().find(|a| a["id"] == ORG2ORG))
-            .expect("app")
-            .clone();
+        let app = act_support::app_state(&setup.sim, ORG2ORG);
         assert_eq!(app["provisioning"]["enabled"], false, "step {step}");
         assert_eq!(app["mappings"], serde_json::json!([]), "step {step}");
         let sim = &setup.sim;
@@ -384,13 +373,7 @@ async fn a_dry_run_rule_s_actions_stay_previews_and_do_not_fail_the_run() {
         std::fs::copy(&path, policies.join(path.file_name().expect("name"))).expect("copy");
     }
     let out = setup.run(&["apply", "--yes"]).await;
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&out.stderr)
-    );
+    let stdout = stdout_if_exit(&out, 0, "");
     assert!(stdout.contains("previewed only"), "{stdout}");
     assert!(stdout.contains("remove-push-mappings"), "{stdout}");
     assert!(stdout.contains("0 taken"), "{stdout}");
@@ -439,12 +422,7 @@ async fn recovery_never_undoes_what_the_fix_did_not_do() {
         stdout.contains("never began enabling provisioning"),
         "{stdout}"
     );
-    let state = setup.sim.state_json();
-    let app = state["apps"]
-        .as_array()
-        .and_then(|apps| apps.iter().find(|a| a["id"] == ORG2ORG))
-        .expect("app")
-        .clone();
+    let app = act_support::app_state(&setup.sim, ORG2ORG);
     assert_eq!(
         app["provisioning"]["enabled"], true,
         "the admin's provisioning was disabled"

@@ -648,12 +648,7 @@ async fn sigterm_in_the_middle_of_a_multi_step_fix_leaves_journal_and_org_consis
             .any(|e| e.to_string().contains(act_support::PARTNER_TOKEN)),
         "the credential reached the journal"
     );
-    let state = sim.state_json();
-    let app = state["apps"]
-        .as_array()
-        .and_then(|apps| apps.iter().find(|a| a["id"] == ORG2ORG))
-        .expect("app")
-        .clone();
+    let app = act_support::app_state(&sim, ORG2ORG);
     assert_eq!(
         app["provisioning"]["enabled"], false,
         "provisioning left enabled"

@@ -1,15 +1,15 @@
 //! The executor's own safety gate: the planner decided against the journal as it was at
 //! planning time; the executor checks again against the journal as it is when the action is
-//! about to be taken (mode, --max-actions, circuit breaker, unfinished fixes, cooldown,
+//! about to be taken (--max-actions, circuit breaker, unfinished fixes, cooldown,
 //! budgets per run, per hour and per kind).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::journal::{JournalError, JournalStore, Target};
+use crate::journal::{JournalError, JournalStore};
 use crate::plan::{Action, ActionKind};
-use crate::policy::{Mode, Policy, RuleKind};
+use crate::policy::{Policy, RuleKind};
 
 use super::ExecuteOptions;
 
@@ -37,7 +37,8 @@ impl Taken {
     }
 }
 
-/// Why `action` must be held now, or `None` when it may be taken.
+/// Why `action` must be held now, or `None` when it may be taken. (Only actions of rules in
+/// `enforce` mode get here: `execute` leaves the others as previews.)
 pub(crate) fn hold_reason<J: JournalStore + ?Sized>(
     journal: &J,
     policy: &Policy,
@@ -47,13 +48,6 @@ pub(crate) fn hold_reason<J: JournalStore + ?Sized>(
     now: DateTime<Utc>,
 ) -> Result<Option<String>, JournalError> {
     let rule = rule_of(action.kind);
-    let mode = policy.mode_for(rule);
-    if mode != Mode::Enforce {
-        return Ok(Some(format!(
-            "rule {} is in {mode} mode: the executor holds its actions",
-            rule.key()
-        )));
-    }
     if let Some(max) = options.max_actions.filter(|max| taken.total >= *max) {
         return Ok(Some(format!("--max-actions {max} reached")));
     }
@@ -68,7 +62,7 @@ pub(crate) fn hold_reason<J: JournalStore + ?Sized>(
     if let Some(fix) = view
         .unfinished_fixes
         .iter()
-        .find(|f| overlaps(&f.target, &action.target))
+        .find(|f| f.target.overlaps(&action.target))
     {
         return Ok(Some(format!(
             "target busy: unfinished {} fix {}",
@@ -101,15 +95,4 @@ pub(crate) fn hold_reason<J: JournalStore + ?Sized>(
         )));
     }
     Ok(None)
-}
-
-/// Whether two targets touch the same thing (as the planner's gate decides it).
-fn overlaps(a: &Target, b: &Target) -> bool {
-    if a.key() == b.key() {
-        return true;
-    }
-    let app_level = a.user_id.is_none() || b.user_id.is_none();
-    let same_app = a.app_id.is_some() && a.app_id == b.app_id;
-    let same_dir = a.directory_id.is_some() && a.directory_id == b.directory_id;
-    app_level && (same_app || same_dir)
 }

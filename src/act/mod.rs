@@ -101,6 +101,14 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// A report of run `run_id` with no action yet.
+    pub fn new(run_id: impl Into<String>) -> Self {
+        RunReport {
+            run_id: run_id.into(),
+            actions: Vec::new(),
+        }
+    }
+
     /// The totals the journal's `RunFinished` entry records.
     pub fn counts(&self) -> RunCounts {
         let mut counts = RunCounts::default();
@@ -125,11 +133,6 @@ impl RunReport {
                 Outcome::Failed | Outcome::Held | Outcome::Compensated
             )
         })
-    }
-
-    /// Appends another report's actions (recovery before execution).
-    pub fn extend(&mut self, other: RunReport) {
-        self.actions.extend(other.actions);
     }
 }
 

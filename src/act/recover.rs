@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::journal::{EntryFilter, EntryKind, EntryKindTag, FixState, JournalStore, Outcome};
-use crate::okta::{AdminApi, AppId, OrgApi, ProvisioningConnectionStatus};
+use crate::okta::{AdminApi, OrgApi, ProvisioningConnectionStatus};
 use crate::plan::{Action, ActionKind, Step};
 use crate::policy::Mode;
 
@@ -31,10 +31,7 @@ where
     J: JournalStore + ?Sized,
 {
     let (run_id, polling) = (options.run_id.as_str(), options.polling());
-    let mut report = RunReport {
-        run_id: run_id.to_owned(),
-        actions: Vec::new(),
-    };
+    let mut report = RunReport::new(run_id);
     let unfinished = org
         .journal
         .unfinished_fixes()
@@ -199,34 +196,11 @@ where
         };
         let number = compensation_step_number(action);
         let name = format!("compensate: {}", step_name(&step));
-        self.journal
-            .append(
-                (self.clock)(),
-                self.draft(
-                    run_id,
-                    action,
-                    EntryKind::StepStarted {
-                        step: number,
-                        name: name.clone(),
-                    },
-                ),
-                &[],
-            )
-            .map_err(ActError::journal(&action.id.0))?;
-        let result = self
-            .api
-            .deactivate_provisioning_connection(&AppId::new(app_id))
-            .await;
         let mut after = fix.clone();
-        let (ok, detail) = match &result {
-            Ok(()) => {
-                after.mark_done(number, &step);
-                (true, format!("provisioning of {app_id} disabled again"))
-            }
-            Err(error) => (false, error.to_string()),
-        };
-        self.finish_step(run_id, action, &after, number, &name, ok, &detail)?;
-        Ok(if ok { Ok(detail) } else { Err(detail) })
+        let done = self
+            .take_step(run_id, action, &mut after, (number, &name), &step)
+            .await?;
+        Ok(done.map(|_| format!("provisioning of {app_id} disabled again")))
     }
 
     /// A fix whose intent holds no action (it cannot be completed): compensate from its target.

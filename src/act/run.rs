@@ -34,10 +34,7 @@ where
     A: AdminApi,
     J: JournalStore + ?Sized,
 {
-    let mut report = RunReport {
-        run_id: options.run_id.clone(),
-        actions: Vec::new(),
-    };
+    let mut report = RunReport::new(&options.run_id);
     let mut taken = Taken::default();
     let chosen = |a: &&Action| options.selects(a.kind) && super::enforced(org.policy, a.kind);
     for action in plan.actions.iter().filter(chosen) {
@@ -231,7 +228,7 @@ where
                 }
             }
             if let Err(why) = self
-                .take_step(run_id, action, &mut fix, number, step)
+                .take_step(run_id, action, &mut fix, (number, &step_name(step)), step)
                 .await?
             {
                 let why = format!("step failed: {why}");
@@ -242,20 +239,20 @@ where
     }
 
     /// Carries out one step between its `StepStarted` and `StepFinished` entries. The outer
-    /// error is the journal's; the inner one the step's.
-    async fn take_step(
+    /// error is the journal's; the inner one the step's (Ok: the API's answer). `name` is how
+    /// the journal calls the step (a compensation's says so).
+    pub(super) async fn take_step(
         &self,
         run_id: &str,
         action: &Action,
         fix: &mut FixProgress,
-        number: u32,
+        (number, name): (u32, &str),
         step: &Step,
-    ) -> Result<Result<(), String>, ActError> {
+    ) -> Result<Result<String, String>, ActError> {
         let id = action.id.0.as_str();
-        let name = step_name(step);
         let started = EntryKind::StepStarted {
             step: number,
-            name: name.clone(),
+            name: name.to_owned(),
         };
         self.journal
             .append((self.clock)(), self.draft(run_id, action, started), &[])
@@ -272,17 +269,17 @@ where
         if ok {
             fix.mark_done(number, step);
         }
-        self.finish_step(run_id, action, fix, number, &name, ok, &detail)?;
+        self.finish_step(run_id, action, fix, number, name, ok, &detail)?;
         tracing::info!(action = id, step = number, name = %name, ok, detail = %detail, "step finished");
         Ok(if ok {
-            Ok(())
+            Ok(detail)
         } else {
             Err(format!("{name}: {detail}"))
         })
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn finish_step(
+    fn finish_step(
         &self,
         run_id: &str,
         action: &Action,
@@ -441,7 +438,7 @@ where
         Ok(effects)
     }
 
-    pub(super) fn draft(&self, run_id: &str, action: &Action, kind: EntryKind) -> EntryDraft {
+    fn draft(&self, run_id: &str, action: &Action, kind: EntryKind) -> EntryDraft {
         EntryDraft::new(run_id, kind)
             .action(action.id.0.clone())
             .target(action.target.clone())

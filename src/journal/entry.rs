@@ -65,6 +65,19 @@ impl Target {
         parts.join(";")
     }
 
+    /// Whether two targets touch the same thing: the same target, or the same app or directory
+    /// where one of them is the whole app or directory. Never two actions on overlapping
+    /// targets at once (the planner's gate and the executor's both ask this).
+    pub fn overlaps(&self, other: &Target) -> bool {
+        if self.key() == other.key() {
+            return true;
+        }
+        let app_level = self.user_id.is_none() || other.user_id.is_none();
+        let same_app = self.app_id.is_some() && self.app_id == other.app_id;
+        let same_dir = self.directory_id.is_some() && self.directory_id == other.directory_id;
+        app_level && (same_app || same_dir)
+    }
+
     /// The key cooldowns and attempt counters are kept under: [`Target::key`] without the
     /// mapping ids, so a fix planned again for fewer of an app's mappings (some were removed)
     /// still meets the app's cooldown and attempts.

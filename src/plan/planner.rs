@@ -192,7 +192,7 @@ fn refusal(
         .journal
         .unfinished_fixes
         .iter()
-        .find(|f| overlaps(&f.target, &candidate.target))
+        .find(|f| f.target.overlaps(&candidate.target))
     {
         return Some(candidate.skipped(SkipReason::TargetBusy, busy_detail(fix)));
     }
@@ -223,18 +223,6 @@ fn busy_detail(fix: &FixState) -> String {
         fix.started_at.to_rfc3339(),
         fix.steps_done.len()
     )
-}
-
-/// Whether two targets touch the same thing: the same target, or the same app or directory
-/// where one of them is the whole app or directory.
-fn overlaps(a: &Target, b: &Target) -> bool {
-    if a.key() == b.key() {
-        return true;
-    }
-    let app_level = a.user_id.is_none() || b.user_id.is_none();
-    let same_app = a.app_id.is_some() && a.app_id == b.app_id;
-    let same_dir = a.directory_id.is_some() && a.directory_id == b.directory_id;
-    app_level && (same_app || same_dir)
 }
 
 /// Sorts every list of the plan by a total, input-independent order.
@@ -321,12 +309,9 @@ mod tests {
 
     #[test]
     fn app_level_targets_overlap_their_users_but_users_do_not_overlap_each_other() {
-        assert!(overlaps(&t(Some("a"), None), &t(Some("a"), Some("u"))));
-        assert!(overlaps(&t(Some("a"), Some("u")), &t(Some("a"), Some("u"))));
-        assert!(!overlaps(
-            &t(Some("a"), Some("u")),
-            &t(Some("a"), Some("v"))
-        ));
-        assert!(!overlaps(&t(Some("a"), None), &t(Some("b"), None)));
+        assert!(t(Some("a"), None).overlaps(&t(Some("a"), Some("u"))));
+        assert!(t(Some("a"), Some("u")).overlaps(&t(Some("a"), Some("u"))));
+        assert!(!t(Some("a"), Some("u")).overlaps(&t(Some("a"), Some("v"))));
+        assert!(!t(Some("a"), None).overlaps(&t(Some("b"), None)));
     }
 }

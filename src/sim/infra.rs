@@ -74,6 +74,27 @@ impl Default for RateLimitConfig {
     }
 }
 
+impl RateLimitConfig {
+    /// Sets every bucket's requests per window to `limit` (tests and benchmarks that measure
+    /// something other than the limits; the window and the concurrency limit stay).
+    pub fn set_every_bucket(&mut self, limit: u32) {
+        for bucket in [
+            &mut self.apps,
+            &mut self.app_id,
+            &mut self.groups,
+            &mut self.group_id,
+            &mut self.users,
+            &mut self.user_id_write,
+            &mut self.user_id_get,
+            &mut self.logs,
+            &mut self.oauth2,
+            &mut self.other,
+        ] {
+            *bucket = limit;
+        }
+    }
+}
+
 /// One fault-injection rule (scenario `[[faults]]`, or `POST /__sim/faults`).
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]

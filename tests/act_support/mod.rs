@@ -71,21 +71,7 @@ pub fn enforce_policy() -> (tempfile::TempDir, Policy) {
 pub fn scenario(name: &str) -> Scenario {
     let path = scenario_path(name);
     let mut scenario = Scenario::from_toml_file(&path).expect("shipped scenario loads");
-    let r = &mut scenario.rate_limits;
-    for limit in [
-        &mut r.apps,
-        &mut r.app_id,
-        &mut r.groups,
-        &mut r.group_id,
-        &mut r.users,
-        &mut r.user_id_write,
-        &mut r.user_id_get,
-        &mut r.logs,
-        &mut r.oauth2,
-        &mut r.other,
-    ] {
-        *limit = 100_000;
-    }
+    scenario.rate_limits.set_every_bucket(100_000);
     scenario
 }
 
@@ -215,4 +201,11 @@ fn find_app<'a>(state: &'a serde_json::Value, app_id: &str) -> &'a serde_json::V
         .as_array()
         .and_then(|apps| apps.iter().find(|a| a["id"] == app_id))
         .unwrap_or(&serde_json::Value::Null)
+}
+
+/// `app_id` in the sim's state dump (connection, mappings, users), which must hold it.
+pub fn app_state(sim: &SimHandle, app_id: &str) -> serde_json::Value {
+    let app = find_app(&sim.state_json(), app_id).clone();
+    assert!(!app.is_null(), "app {app_id} is in the simulated org");
+    app
 }
