@@ -15,4 +15,3 @@ pub mod okta;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;
-pub mod sim;

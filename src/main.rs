@@ -1,10 +1,6 @@
-//! The `remediator` binary: a thin shell over the library.
+//! The `remediator` binary: a thin shell over the library (the command line is `cli`).
 
-mod apply_cmd;
 mod cli;
-mod demo;
-mod preview;
-mod run_cmd;
 
 fn main() -> std::process::ExitCode {
     cli::main()

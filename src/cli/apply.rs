@@ -7,17 +7,16 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
-use remediator::act::{self, ActionReport, ExecuteOptions, Org, RunReport};
-use remediator::journal::{Outcome, SledJournal};
-use remediator::plan::{render_table, Action, ActionKind, Plan};
-use remediator::policy::Policy;
-use remediator::reconcile::{
-    run_pass, PassProgress, PassReport, PassSettings, PlanSource, Trigger,
-};
+use remediator::act::{self, ActionReport, ExecuteOptions, Org};
+use remediator::journal::SledJournal;
+use remediator::plan::{render_table, ActionKind, Plan};
+use remediator::reconcile::{run_pass, PassProgress, PassSettings, PlanSource, Trigger};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{exit, Global};
-use crate::preview::{connect, load_policy, runtime};
+use super::args::Global;
+use super::exit;
+use super::output::{previewed, print_previewed, print_summary};
+use super::setup::{connect, load_policy, runtime};
 
 /// The options of `apply`.
 pub struct ApplyArgs {
@@ -27,7 +26,7 @@ pub struct ApplyArgs {
     pub max_actions: Option<u32>,
 }
 
-pub fn apply(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
+pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
     if !args.yes && !std::io::stdin().is_terminal() {
         anyhow::bail!("refusing to act without --yes: stdin is not a terminal to confirm on");
     }
@@ -104,36 +103,6 @@ fn parse_kinds(names: &[String]) -> anyhow::Result<Vec<ActionKind>> {
         .collect()
 }
 
-/// The actions `execute` leaves as previews: selected, but their rule is not in enforce mode.
-pub(crate) fn previewed<'a>(
-    plan: &'a Plan,
-    policy: &Policy,
-    options: &ExecuteOptions,
-) -> Vec<&'a Action> {
-    plan.actions
-        .iter()
-        .filter(|a| options.selects(a.kind) && !act::enforced(policy, a.kind))
-        .collect()
-}
-
-/// The actions a rule in `dry-run` mode keeps as previews.
-pub(crate) fn print_previewed(actions: &[&Action]) {
-    if actions.is_empty() {
-        return;
-    }
-    println!(
-        "previewed only (their rule is in dry-run mode; set it to enforce to carry them out):"
-    );
-    for action in actions {
-        println!(
-            "  {:<26} {:<40} {}",
-            action.kind.as_str(),
-            action.target.key(),
-            action.reason
-        );
-    }
-}
-
 /// A plan saved by `plan --out`, with the file named in any error.
 fn read_plan(path: &Path) -> anyhow::Result<Plan> {
     let text = std::fs::read_to_string(path)
@@ -198,50 +167,4 @@ fn progress_bar(len: usize) -> ProgressBar {
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
-}
-
-pub(crate) fn print_summary(report: &PassReport) {
-    let c = &report.counts;
-    println!(
-        "run {}: {} taken, {} verified, {} failed, {} held, {} skipped, {} compensated; {} finding(s)",
-        report.run_id, c.taken, c.verified, c.failed, c.held, c.skipped, c.compensated, c.findings
-    );
-    print_actions("recovered after a restart", &report.recovered);
-    print_actions("actions", &report.executed);
-    if !report.plan.findings.is_empty() {
-        println!("findings (need a person; `remediator plan` shows the manual steps):");
-        for finding in &report.plan.findings {
-            let kind = serde_json::to_value(finding.kind).unwrap_or_default();
-            println!(
-                "  {:<36} {}",
-                kind.as_str().unwrap_or("finding"),
-                finding.reason
-            );
-        }
-    }
-    if report.executed.actions.is_empty() && report.recovered.actions.is_empty() {
-        println!("nothing to do");
-    }
-}
-
-fn print_actions(title: &str, run: &RunReport) {
-    if run.actions.is_empty() {
-        return;
-    }
-    println!("{title}:");
-    for action in &run.actions {
-        let mark = match action.outcome {
-            Outcome::Verified => "verified",
-            Outcome::Failed => "FAILED",
-            Outcome::Held => "held",
-            Outcome::Skipped => "skipped",
-            Outcome::Compensated => "COMPENSATED",
-        };
-        println!(
-            "  {mark:<12} {:<26} {:<40} {}",
-            action.kind,
-            action.target.key(),
-            action.reason
-        );
-    }
 }

@@ -7,19 +7,21 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
+use okta_sim::{Scenario, Sim};
 use remediator::act::{self, ExecuteOptions, Org};
 use remediator::journal::{JournalStore, SledJournal};
 use remediator::okta::{AuthConfig, ClientTuning, OktaClient, OktaConfig};
 use remediator::policy::Policy;
 use remediator::reconcile::{run_pass, NoProgress, PassSettings, PlanSource, Trigger};
-use remediator::sim::{Scenario, Sim};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{exit, OutputFormat};
-use crate::preview::{runtime, show};
+use super::args::OutputFormat;
+use super::exit;
+use super::output::{previewed, print_previewed, print_summary, show};
+use super::setup::runtime;
 
 /// The demo's simulated org: every situation of DESIGN.md's table in one org.
-const DEMO_SCENARIO: &str = include_str!("../tests/scenarios/all-situations.toml");
+const DEMO_SCENARIO: &str = include_str!("../../tests/scenarios/all-situations.toml");
 
 /// The simulated org's `/api/v1/apps*` bucket, per minute. Okta's default (100) with the 50%
 /// headroom would make the demo wait for rate-limit windows between its three passes.
@@ -28,7 +30,7 @@ const DEMO_APPS_RATE_LIMIT: u32 = 1_000;
 /// Verification reads of an app user come quickly in the demo (the simulated org answers at once).
 const DEMO_VERIFY_POLL: Duration = Duration::from_millis(200);
 
-pub fn demo(output: OutputFormat) -> anyhow::Result<u8> {
+pub fn run(output: OutputFormat) -> anyhow::Result<u8> {
     let mut scenario = Scenario::from_toml_str(
         DEMO_SCENARIO,
         Path::new("tests/scenarios/all-situations.toml"),
@@ -95,9 +97,9 @@ pub fn demo(output: OutputFormat) -> anyhow::Result<u8> {
         let source = PlanSource::Saved(Box::new(pass.plan));
         let shutdown = CancellationToken::new();
         let report = run_pass(&org, &org_url, source, &settings, &shutdown, &NoProgress).await?;
-        let previewed = crate::apply_cmd::previewed(&report.plan, &policy, &settings.execute);
-        crate::apply_cmd::print_summary(&report);
-        crate::apply_cmd::print_previewed(&previewed);
+        let previewed = previewed(&report.plan, &policy, &settings.execute);
+        print_summary(&report);
+        print_previewed(&previewed);
         let view = journal.view(Utc::now())?;
         let again = remediator::reconcile::preview(&api, &org_url, &policy, &view, Utc::now()).await;
         println!(

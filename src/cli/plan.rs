@@ -1,18 +1,16 @@
-//! `remediator plan`: observe an org, plan, and show the plan; the connection and policy setup
-//! the other commands share.
+//! `remediator plan`: observe an org, plan, and show the plan; nothing is written to the org.
 
 use std::path::Path;
 
 use anyhow::Context;
 use chrono::Utc;
-use remediator::journal::{JournalStore, JournalView, SledJournal};
-use remediator::okta::{ConfigSources, OktaClient, OktaConfig};
-use remediator::plan::{render_table, Plan};
-use remediator::policy::Policy;
 
-use crate::cli::{exit, Global, OutputFormat};
+use super::args::{Global, OutputFormat};
+use super::exit;
+use super::output::show;
+use super::setup::{connect, journal_view, load_policy, runtime};
 
-pub fn plan_command(
+pub fn run(
     global: &Global,
     output: OutputFormat,
     out: Option<&Path>,
@@ -40,49 +38,4 @@ pub fn plan_command(
     } else {
         exit::OK
     })
-}
-
-/// The policy of `--policies`, or an error listing every problem with file, line and field.
-pub(crate) fn load_policy(global: &Global) -> anyhow::Result<Policy> {
-    Policy::load_dir(&global.policies).map_err(|errors| {
-        anyhow::anyhow!("invalid policy in {}:\n{errors}", global.policies.display())
-    })
-}
-
-/// The Okta client from OKTA_CLIENT_* / okta.yaml, with the non-public admin calls the policy
-/// enables, and the org URL without a trailing slash.
-pub(crate) fn connect(policy: &Policy) -> anyhow::Result<(OktaClient, String)> {
-    let mut config = OktaConfig::load(&ConfigSources::from_process())
-        .context("reading the Okta connection settings (OKTA_CLIENT_* or okta.yaml)")?;
-    config.admin = remediator::act::admin_paths(policy);
-    let org = config.org_url.to_string().trim_end_matches('/').to_owned();
-    let api = OktaClient::new(config).context("building the Okta client")?;
-    Ok((api, org))
-}
-
-pub(crate) fn show(plan: &Plan, output: OutputFormat) -> anyhow::Result<()> {
-    match output {
-        OutputFormat::Table => print!("{}", render_table(plan)),
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(plan)?),
-    }
-    Ok(())
-}
-
-/// The journal's view for planning: budgets, cooldowns and attempts from `--state` when a
-/// journal exists there; an empty view otherwise (planning never creates a journal).
-fn journal_view(state: &Path) -> anyhow::Result<JournalView> {
-    let now = Utc::now();
-    if !state.exists() {
-        return Ok(JournalView::empty(now));
-    }
-    let journal = SledJournal::open(state)
-        .with_context(|| format!("opening the journal at {}", state.display()))?;
-    Ok(journal.view(now)?)
-}
-
-pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
 }

@@ -12,7 +12,8 @@ use remediator::journal::SledJournal;
 use remediator::okta::{ConfigSources, OktaClient};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{exit, Global};
+use super::args::Global;
+use super::exit;
 
 pub fn run(global: &Global, dry_run: bool, listen: Option<SocketAddr>) -> anyhow::Result<u8> {
     let config = match &global.config {

@@ -3,10 +3,11 @@
 //! and apply plan the same, saved plans are carried out only while their state holds, and
 //! faults during apply lose no journal entry and leave no half-done fix.
 
-mod act_support;
+use crate::support::act as act_support;
 
 use act_support::{scenario, Env, PARTNER_TOKEN};
 use chrono::{Duration, Utc};
+use okta_sim::{FaultKind, FaultRule, Scenario};
 use remediator::journal::{EntryKind, EntryKindTag, JournalStore, Outcome};
 use remediator::okta::{
     CapabilitiesCreateObject, CapabilitiesObject, CapabilitiesUpdateObject, EnabledStatus, OrgApi,
@@ -14,7 +15,6 @@ use remediator::okta::{
 };
 use remediator::plan::ActionKind;
 use remediator::reconcile::PlanSource;
-use remediator::sim::{FaultKind, FaultRule, Scenario};
 
 const ORG2ORG: &str = "0oaorphorg2org000001";
 

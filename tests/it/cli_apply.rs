@@ -4,15 +4,15 @@
 //! completes the fix from the journal, no step is done twice, and provisioning is never left
 //! enabled.
 
-mod act_support;
+use crate::support::act as act_support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
 use act_support::{scenario, write_enforce_policy, PARTNER_TOKEN, PARTNER_TOKEN_VAR};
+use okta_sim::{Scenario, Sim, SimHandle};
 use remediator::act::{CRASH_HOOK_ENV, CRASH_HOOK_MARKER};
 use remediator::journal::{JournalStore, SledJournal};
-use remediator::sim::{Scenario, Sim, SimHandle};
 
 const ORG2ORG: &str = "0oaorphorg2org000001";
 

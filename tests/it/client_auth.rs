@@ -1,14 +1,14 @@
 //! Both auth modes over real HTTP (secret redaction: client_secrets.rs).
 
-mod client_support;
+use crate::support::client as client_support;
 
 use client_support::*;
 use remediator::okta::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-const PRIVATE_KEY: &str = include_str!("fixtures/client/TEST-ONLY-rsa-private.pem");
-const PUBLIC_KEY: &str = include_str!("fixtures/client/TEST-ONLY-rsa-public.pem");
+const PRIVATE_KEY: &str = include_str!("../fixtures/client/TEST-ONLY-rsa-private.pem");
+const PUBLIC_KEY: &str = include_str!("../fixtures/client/TEST-ONLY-rsa-public.pem");
 const CLIENT_ID: &str = "0oaServiceApp123";
 
 #[derive(serde::Deserialize)]

@@ -6,7 +6,7 @@ use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::path::Path;
 
-const PRIVATE_KEY: &str = include_str!("fixtures/client/TEST-ONLY-rsa-private.pem");
+const PRIVATE_KEY: &str = include_str!("../fixtures/client/TEST-ONLY-rsa-private.pem");
 
 fn write_yaml(dir: &Path, text: &str) {
     std::fs::create_dir_all(dir.join(".okta")).expect("mkdir");

@@ -1,6 +1,6 @@
 //! The Okta client over real HTTP on loopback against a scripted test server.
 
-mod client_support;
+use crate::support::client as client_support;
 
 use client_support::*;
 use remediator::okta::*;

@@ -1,14 +1,14 @@
 //! Secrets kept out of errors, Debug output and logs (its own test binary: tracing caches
 //! callsite interest per process, so a capturing subscriber must not race other tests).
 
-mod client_support;
+use crate::support::client as client_support;
 
 use client_support::*;
 use remediator::okta::*;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-const PRIVATE_KEY: &str = include_str!("fixtures/client/TEST-ONLY-rsa-private.pem");
+const PRIVATE_KEY: &str = include_str!("../fixtures/client/TEST-ONLY-rsa-private.pem");
 const CLIENT_ID: &str = "0oaServiceApp123";
 const TOKEN: &str = "SSWS-SECRET-00zzTOKENvalue987";
 

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
+use okta_sim::{
+    generate, FaultKind, FaultRule, GenerateSpec, RateLimitConfig, Scenario, Sim, SimHandle,
+    GENERATED_API_TOKEN,
+};
 use remediator::okta::{
     AdminPaths, ApiError, AppId, AuthConfig, ClientTuning, OktaClient, OktaConfig, OrgApi,
     PageRequest, UserId,
-};
-use remediator::sim::{
-    generate, FaultKind, FaultRule, GenerateSpec, RateLimitConfig, Scenario, Sim, SimHandle,
-    GENERATED_API_TOKEN,
 };
 use secrecy::SecretString;
 

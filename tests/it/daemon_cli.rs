@@ -7,15 +7,15 @@
 //! No timed assertions: each test waits for the daemon's metrics, endpoints or journal to show
 //! the reaction, under a generous overall timeout.
 
-mod act_support;
+use crate::support::act as act_support;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use okta_sim::{Scenario, Sim, SimHandle};
 use regex::Regex;
-use remediator::sim::{Scenario, Sim, SimHandle};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 

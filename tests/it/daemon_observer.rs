@@ -3,12 +3,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use okta_sim::{Scenario, Sim};
 use remediator::daemon::Metrics;
 use remediator::okta::{
     AuthConfig, ClientTuning, Endpoint, OktaClient, OktaConfig, OrgApi, PageRequest,
     RequestObserver,
 };
-use remediator::sim::{Scenario, Sim};
 
 #[derive(Default)]
 struct Seen(Mutex<Vec<(String, String, Option<u16>)>>);

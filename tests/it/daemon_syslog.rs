@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use okta_sim::{Scenario, Sim};
 use remediator::daemon::{LogPoll, SystemLogPoller};
 use remediator::journal::{Cursor, EntryFilter, EntryKindTag, JournalStore, SledJournal};
 use remediator::okta::{AuthConfig, ClientTuning, OktaClient, OktaConfig};
-use remediator::sim::{Scenario, Sim};
 use serde_json::json;
 
 async fn inject(base: &str, event: serde_json::Value) {

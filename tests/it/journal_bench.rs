@@ -1,6 +1,6 @@
 //! A rough, criterion-free benchmark of the sled journal: append (with flush), view, list by
 //! target and verify. Ignored by default; run with
-//! `cargo test --release --test journal_bench -- --ignored --nocapture`.
+//! `cargo test --release --test it journal_bench -- --ignored --nocapture`.
 //! It prints timings and asserts only on results, never on time.
 
 use std::time::Instant;

@@ -116,7 +116,7 @@ fn run_and_kill(dir: &Path, run: &str) -> Vec<(EntryId, String)> {
     let exe = std::env::current_exe().expect("test binary path");
     let mut child = Command::new(exe)
         .args([
-            "crash_child",
+            "journal_crash::crash_child",
             "--exact",
             "--ignored",
             "--nocapture",

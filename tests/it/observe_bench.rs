@@ -1,7 +1,7 @@
 //! Benchmark (ignored by default; prints figures, asserts no timings): observe and plan the
 //! generated large org (100k users, 2k apps, 200k assignments, 1% in error) served by okta-sim.
 //!
-//! `cargo test --release --test observe_bench -- --ignored --nocapture`
+//! `cargo test --release --test it observe_bench -- --ignored --nocapture`
 //! Set `BENCH_SIM_URL=http://127.0.0.1:PORT` to observe an okta-sim running in another process
 //! (`okta-sim --generate --users 100000 --apps 2000 --assignments 200000 --error-ratio 0.01
 //! --seed 1 --no-rate-limits --listen 127.0.0.1:PORT`): the peak RSS printed is then the
@@ -13,16 +13,16 @@
 use std::time::Instant;
 
 use chrono::Utc;
+use okta_sim::{generate, GenerateSpec, Sim, GENERATED_API_TOKEN};
 use remediator::journal::JournalView;
 use remediator::observe::{observe, LogStart};
 use remediator::okta::{AdminPaths, AuthConfig, ClientTuning, OktaClient, OktaConfig};
 use remediator::plan::plan;
 use remediator::policy::Policy;
-use remediator::sim::{generate, GenerateSpec, Sim, GENERATED_API_TOKEN};
 
 /// Pages a full observation cannot do without: every page of apps, of each active app's users
 /// and of the System Log window.
-fn minimum_pages(scenario: &remediator::sim::Scenario) -> u64 {
+fn minimum_pages(scenario: &okta_sim::Scenario) -> u64 {
     let ceil = |n: usize, page: usize| n.div_ceil(page).max(1) as u64;
     let apps = ceil(scenario.apps.len(), 200);
     let app_users: u64 = scenario.apps.iter().map(|a| ceil(a.users.len(), 500)).sum();
@@ -184,7 +184,7 @@ async fn observe_a_generated_org_in_another_process() {
     )
     .await;
     let wall = started.elapsed();
-    let stats: remediator::sim::StatsSnapshot = http
+    let stats: okta_sim::StatsSnapshot = http
         .get(format!("{base}/__sim/stats"))
         .send()
         .await

@@ -2,10 +2,10 @@
 //! scenarios, and how a failed read makes a part incomplete rather than empty.
 
 use chrono::Utc;
+use okta_sim::{FaultKind, FaultRule, Scenario, Sim, SimHandle};
 use remediator::observe::{observe, LogStart, Observation};
 use remediator::okta::{AdminPaths, AuthConfig, ClientTuning, OktaClient, OktaConfig};
 use remediator::policy::Policy;
-use remediator::sim::{FaultKind, FaultRule, Scenario, Sim, SimHandle};
 use secrecy::SecretString;
 
 async fn start(scenario: &str) -> (SimHandle, String) {

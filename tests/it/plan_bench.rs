@@ -1,7 +1,7 @@
-//! Planning over a large generated org (ignored: run with `cargo test --release --test plan_bench
+//! Planning over a large generated org (ignored: run with `cargo test --release --test it plan_bench
 //! -- --ignored --nocapture`). Prints the time taken; asserts only what the plan must contain.
 
-mod plan_support;
+use crate::support::plan as plan_support;
 
 use std::time::Instant;
 

@@ -1,6 +1,6 @@
 //! Rules 2 (force-sync), 5 (KPASSWD) and 6 (invalid provisioning credentials).
 
-mod plan_support;
+use crate::support::plan as plan_support;
 
 use chrono::Duration;
 use plan_support::*;

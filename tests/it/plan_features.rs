@@ -1,6 +1,6 @@
 //! Rule 4 (fix-provisioning-features) and its hand-off with rule 1.
 
-mod plan_support;
+use crate::support::plan as plan_support;
 
 use plan_support::*;
 use remediator::observe::Snapshot;

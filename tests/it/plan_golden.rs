@@ -1,13 +1,13 @@
 //! `remediator plan` through the real binary against okta-sim, for every shipped scenario:
 //! the table and the JSON plan are compared with golden files (tests/golden/plan/), after the
 //! values that change between runs (loopback port, times, event uuids, ids derived from them)
-//! are normalized. `UPDATE_GOLDEN=1 cargo test --test plan_golden` rewrites the files.
+//! are normalized. `UPDATE_GOLDEN=1 cargo test --test it plan_golden` rewrites the files.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use okta_sim::{Scenario, Sim};
 use regex::Regex;
-use remediator::sim::{Scenario, Sim};
 
 const SCENARIOS: &[&str] = &[
     "healthy",

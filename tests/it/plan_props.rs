@@ -1,7 +1,7 @@
 //! Properties over random snapshots, journals and budgets: no plan exceeds a budget, no two
 //! actions share a target, and planning twice gives the same JSON.
 
-mod plan_support;
+use crate::support::plan as plan_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 

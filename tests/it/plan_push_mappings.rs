@@ -1,6 +1,6 @@
 //! Rule 3 (remove-push-mappings).
 
-mod plan_support;
+use crate::support::plan as plan_support;
 
 use plan_support::*;
 use remediator::observe::{Part, Snapshot};

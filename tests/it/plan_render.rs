@@ -1,6 +1,6 @@
 //! The terminal table shows actions with steps, findings with manual steps, and skips with why.
 
-mod plan_support;
+use crate::support::plan as plan_support;
 
 use plan_support::*;
 use remediator::plan::render_table;

@@ -1,6 +1,6 @@
 //! Rule 1 (retry-provisioning): one test per branch, on hand-built snapshots.
 
-mod plan_support;
+use crate::support::plan as plan_support;
 
 use plan_support::*;
 use remediator::journal::{Attempt, AttemptKey};

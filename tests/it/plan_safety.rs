@@ -1,6 +1,6 @@
 //! The safety gate: modes, breaker, unfinished fixes, cooldowns and budgets.
 
-mod plan_support;
+use crate::support::plan as plan_support;
 
 use chrono::Duration;
 use plan_support::*;

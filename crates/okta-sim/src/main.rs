@@ -1,7 +1,7 @@
 //! okta-sim: serves an Okta-compatible simulated org from a scenario file (or a generated one).
 
 use clap::Parser;
-use remediator::sim::{generate, GenerateSpec, Scenario, Sim};
+use okta_sim::{generate, GenerateSpec, Scenario, Sim};
 
 /// An Okta-compatible simulated org over HTTP.
 #[derive(Debug, Parser)]

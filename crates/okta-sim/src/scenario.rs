@@ -497,7 +497,7 @@ fn validate_app_user(
     check_enum(&au.status, APP_USER_STATUSES).map_err(|m| ("status".into(), m))?;
     if let Some(cause) = &au.cause {
         cause
-            .parse::<crate::sim::model::Cause>()
+            .parse::<crate::model::Cause>()
             .map_err(|m| ("cause".into(), m))?;
     }
     if let Some(t) = &au.last_sync {

@@ -2,19 +2,17 @@
 //! unless a test wants them), a policy that enforces every fixing rule, a client and a
 //! temporary sled journal.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use okta_sim::{Scenario, Sim, SimHandle};
 use remediator::act::{self, ExecuteOptions, Org};
 use remediator::journal::{Entry, EntryFilter, JournalStore, SledJournal};
 use remediator::okta::{AuthConfig, ClientTuning, OktaClient, OktaConfig};
 use remediator::plan::Plan;
 use remediator::policy::Policy;
 use remediator::reconcile::{run_pass, PassReport, PassSettings, PlanSource, Trigger};
-use remediator::sim::{Scenario, Sim, SimHandle};
 use tokio_util::sync::CancellationToken;
 
 /// The valid token of the orphaned-push-mappings app, read by the policy from this variable.

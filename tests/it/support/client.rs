@@ -1,6 +1,5 @@
 //! A small scripted HTTP/1.1 server on loopback for the client tests: it serves canned,
 //! Okta-shaped responses and can misbehave (drop connections, truncate bodies, hang).
-#![allow(dead_code)]
 
 use remediator::okta::{AuthConfig, ClientTuning, OktaClient, OktaConfig};
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,5 @@
 //! Hand-built inputs for the planner tests: a fixed clock, an empty journal, a permissive policy
 //! and small constructors for snapshot parts.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 

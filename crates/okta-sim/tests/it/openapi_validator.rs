@@ -1,12 +1,10 @@
 //! Proves the OpenAPI response validator accepts Okta's documented bodies and rejects wrong ones.
 
-mod support;
-
-use serde_json::{json, Value};
-use support::openapi::{
+use crate::openapi::{
     assert_conforms, compile_all_components, operation_id, response_examples, schema_enum,
     validate, validate_schema, ERROR_REQUIRED_FIELDS,
 };
+use serde_json::{json, Value};
 
 const APPS: &str = "/api/v1/apps";
 const APP_USER: &str = "/api/v1/apps/0oa1b2c3d4e5f6g7h8i9/users/00u1b2c3d4e5f6g7h8i9";

@@ -2,14 +2,12 @@
 
 use std::path::PathBuf;
 
-use remediator::sim::{Scenario, Sim, SimHandle};
+use okta_sim::{Scenario, Sim, SimHandle};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 
 fn scenario_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/scenarios")
-        .join(name)
+    crate::repo_root().join("tests/scenarios").join(name)
 }
 
 async fn start(name: &str) -> SimHandle {
@@ -263,7 +261,7 @@ async fn app_filter_selects_by_status_and_name() {
 
 #[tokio::test]
 async fn pagination_follows_link_headers_across_many_pages() {
-    let scenario = remediator::sim::generate(remediator::sim::GenerateSpec {
+    let scenario = okta_sim::generate(okta_sim::GenerateSpec {
         users: 1_234,
         apps: 3,
         assignments: 1_500,
@@ -328,8 +326,7 @@ async fn ssws_tokens_are_checked() {
 
 fn client_assertion(base: &str, client_id: &str) -> String {
     let pem = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/TEST-ONLY-oauth-client-private-key.pem"),
+        crate::repo_root().join("tests/fixtures/TEST-ONLY-oauth-client-private-key.pem"),
     )
     .expect("fixture key");
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).expect("fixture key is RSA PEM");

@@ -27,9 +27,11 @@ fn bad_scenario_fails_naming_file_and_line() {
 
 #[test]
 fn serves_a_shipped_scenario() {
-    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios/healthy.toml");
+    let scenario = crate::repo_root().join("tests/scenarios/healthy.toml");
     let mut child = Command::new(env!("CARGO_BIN_EXE_okta-sim"))
-        .args(["--scenario", scenario, "--listen", "127.0.0.1:0"])
+        .arg("--scenario")
+        .arg(&scenario)
+        .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn okta-sim");

@@ -3,18 +3,16 @@
 //! the spec's enum values, carry `X-Okta-Request-Id` and the `X-Rate-Limit-*` headers, and page
 //! with `<url>; rel="next"` links whose `after` cursor is opaque.
 
-mod support;
-
 use std::path::PathBuf;
 
-use remediator::sim::{Scenario, Sim, SimHandle};
-use reqwest::header::HeaderMap;
-use reqwest::{Client, Method};
-use serde_json::{json, Value};
-use support::openapi::{
+use crate::openapi::{
     assert_conforms, operation_id, response_examples, schema_enum, validate_schema,
     ERROR_REQUIRED_FIELDS,
 };
+use okta_sim::{Scenario, Sim, SimHandle};
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
 
 /// The API token of `all-situations.toml`.
 const TOKEN: &str = "test-token-all";
@@ -36,7 +34,7 @@ const UNKNOWN_APP: &str = "0oadoesnotexist00001";
 const UNKNOWN_USER: &str = "00udoesnotexist00001";
 
 fn repo_path(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+    crate::repo_root().join(relative)
 }
 
 async fn start() -> SimHandle {

@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use remediator::sim::{generate, GenerateSpec, Scenario, ScenarioError, Sim};
+use okta_sim::{generate, GenerateSpec, Scenario, ScenarioError, Sim};
 
 fn scenarios_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios")
+    crate::repo_root().join("tests/scenarios")
 }
 
 #[tokio::test]
@@ -217,7 +217,7 @@ async fn generated_org_serves_its_failures_through_the_system_log() {
     );
 }
 
-async fn start_inline(text: &str) -> remediator::sim::SimHandle {
+async fn start_inline(text: &str) -> okta_sim::SimHandle {
     let scenario = parse(text).expect("valid inline scenario");
     Sim::start(scenario, "127.0.0.1:0").await.expect("start")
 }

@@ -1,0 +1,152 @@
+//! The command line's arguments (clap): commands, their options and the global options.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use remediator::journal::{EntryId, EntryKindTag, Outcome, TargetRef};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "remediator",
+    version,
+    about = "Automated remediation operator for Okta provisioning"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Configuration file (orgs, client tuning, daemon settings).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of policy files.
+    #[arg(long, global = true, value_name = "DIR", default_value = "policies")]
+    pub policies: PathBuf,
+    /// Directory of the sled journal.
+    #[arg(long, global = true, value_name = "DIR", default_value = "state")]
+    pub state: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Observe the org and show what would change (dry-run preview).
+    Plan {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        /// Save the plan for a later `apply --plan`.
+        #[arg(long, value_name = "PLAN.json")]
+        out: Option<PathBuf>,
+        /// Exit 2 when changes are pending, 0 when there are none.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Observe, plan and carry out the fixes once.
+    Apply {
+        /// Carry out a saved plan instead of planning anew.
+        #[arg(long, value_name = "PLAN.json")]
+        plan: Option<PathBuf>,
+        /// Do not ask for confirmation (required when not on a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Only actions of this kind (repeatable).
+        #[arg(long, value_name = "KIND")]
+        only: Vec<String>,
+        /// At most this many actions.
+        #[arg(long, value_name = "N")]
+        max_actions: Option<u32>,
+    },
+    /// The daemon: reconcile on the policy's cron schedule and poll the System Log in between.
+    Run {
+        /// Plan and journal the plans, act on nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Address of /healthz, /readyz and /metrics (default: the config file's
+        /// `daemon.listen`, else 127.0.0.1:9464).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Read the journal.
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
+    },
+    /// Policy files.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Start the embedded simulated org with every provisioning problem, plan, carry the plan
+    /// out, and plan again.
+    Demo {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// List entries, oldest first.
+    List {
+        /// Entries at or after this time (RFC 3339).
+        #[arg(long, value_name = "RFC3339")]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only entries of this kind (e.g. intent, outcome, step-finished).
+        #[arg(long)]
+        kind: Option<EntryKindTag>,
+        /// Only entries about this app, user or directory: `app:ID`, `user:ID`, `directory:ID`.
+        #[arg(long, value_parser = parse_target)]
+        target: Option<TargetRef>,
+        /// Only outcomes of this kind (e.g. verified, failed, held).
+        #[arg(long)]
+        outcome: Option<Outcome>,
+        /// At most this many entries.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Show one entry.
+    Show { id: EntryId },
+    /// Export every entry as JSON Lines.
+    Export,
+    /// Check the hash chain.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate the policy files of DIR (default: --policies).
+    Validate { dir: Option<PathBuf> },
+}
+
+fn parse_target(text: &str) -> Result<remediator::journal::TargetRef, String> {
+    let (kind, id) = text
+        .split_once(':')
+        .ok_or_else(|| format!("expected app:ID, user:ID or directory:ID, found {text:?}"))?;
+    match kind {
+        "app" => Ok(TargetRef::App(id.to_owned())),
+        "user" => Ok(TargetRef::User(id.to_owned())),
+        "directory" => Ok(TargetRef::Directory(id.to_owned())),
+        _ => Err(format!(
+            "unknown target kind {kind:?}: expected app, user or directory"
+        )),
+    }
+}

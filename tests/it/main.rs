@@ -1,0 +1,38 @@
+//! The integration tests: one binary, a module per area (its name says which: `act_`, `cli_`,
+//! `client_`, `daemon_`, `journal_`, `observe_`, `plan_`, `policy_`), shared set-up in `support`.
+//! Benchmarks are `#[ignore]`d tests that print figures (BENCHMARKS.md).
+
+mod support;
+
+mod act_sim;
+mod cli_apply;
+mod cli_demo;
+mod cli_journal;
+mod cli_policy;
+mod client_auth;
+mod client_config;
+mod client_http;
+mod client_secrets;
+mod client_sim;
+mod daemon_cli;
+mod daemon_config;
+mod daemon_observer;
+mod daemon_syslog;
+mod journal_bench;
+mod journal_crash;
+mod journal_store;
+mod observe_bench;
+mod observe_sim;
+mod plan_bench;
+mod plan_directory;
+mod plan_features;
+mod plan_golden;
+mod plan_props;
+mod plan_push_mappings;
+mod plan_render;
+mod plan_retry;
+mod plan_safety;
+mod policy_defaults;
+mod policy_invalid;
+mod policy_props;
+mod policy_shipped;

@@ -1,0 +1,8 @@
+//! Shared set-up of the integration tests.
+//!
+//! Not every test module uses every helper.
+#![allow(dead_code)]
+
+pub mod act;
+pub mod client;
+pub mod plan;
