@@ -7,6 +7,11 @@
   checks.py dashboard DASHBOARD.json CONTRACT OUT.yaml
                                               dashboard structure; its queries as a rules file for promtool
   checks.py dockerfile Dockerfile             digests, features, no policy files in the image
+  checks.py crates deny.toml Cargo.lock METADATA.json
+                                              without cargo-deny: licences and sources of the locked
+                                              graph against deny.toml; accepted advisories still apply
+  checks.py license LICENSE Cargo.toml        the Apache-2.0 text, as Cargo.toml declares
+  checks.py promrule RENDERED.yaml OUT.yaml   the rendered PrometheusRule's spec, for promtool
 
 Each prints what it checked and exits 1 with one line per problem.
 """
@@ -35,8 +40,10 @@ def done(what):
 
 # Kinds the overlays may render: the Kubernetes ones are validated against the API schema by
 # kubernetes-validate; the Prometheus Operator ones here.
-CORE_KINDS = {"ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Service", "StatefulSet",
-              "PodDisruptionBudget", "NetworkPolicy"}
+CORE_KINDS = {"ServiceAccount": "v1", "Role": "rbac.authorization.k8s.io/v1",
+              "RoleBinding": "rbac.authorization.k8s.io/v1", "ConfigMap": "v1", "Service": "v1",
+              "StatefulSet": "apps/v1", "PodDisruptionBudget": "policy/v1",
+              "NetworkPolicy": "networking.k8s.io/v1"}
 CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"),
              ("monitoring.coreos.com/v1", "PrometheusRule")}
 DURATION = re.compile(r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$")
@@ -85,7 +92,7 @@ def cmd_manifests(overlay, rendered, rules_file):
     by_kind = {}
     for d in docs:
         kind = d.get("kind")
-        if kind not in CORE_KINDS and (d.get("apiVersion"), kind) not in CRD_KINDS:
+        if CORE_KINDS.get(kind) != d.get("apiVersion") and (d.get("apiVersion"), kind) not in CRD_KINDS:
             problem(f"unexpected kind {d.get('apiVersion')}/{kind}: add it to the checks deliberately")
         by_kind.setdefault(kind, []).append(d)
         if d["metadata"].get("namespace") != "remediator":
@@ -361,9 +368,127 @@ def cmd_dockerfile(path):
     done(f"{path}: {len(froms)} base images pinned by digest, --features kubernetes, no policies in the runtime image")
 
 
+# ---------------------------------------------------------------- crates
+
+
+def spdx_allowed(expr, allowed):
+    """Whether an SPDX expression (A OR B, A AND B, A WITH X, parentheses, legacy A/B) is
+    satisfied by the allowed licences, the way cargo-deny evaluates it."""
+    tokens = re.findall(r"\(|\)|[^\s()]+", expr.replace("/", " OR "))
+    pos = [0]
+
+    def peek():
+        return tokens[pos[0]] if pos[0] < len(tokens) else None
+
+    def take():
+        pos[0] += 1
+        return tokens[pos[0] - 1]
+
+    def primary():
+        if peek() == "(":
+            take()
+            value = disjunction()
+            take()  # ")"
+            return value
+        lic = take()
+        if peek() == "WITH":
+            take()
+            lic = f"{lic} WITH {take()}"
+        return lic in allowed
+
+    def conjunction():
+        value = primary()
+        while peek() == "AND":
+            take()
+            value = primary() and value
+        return value
+
+    def disjunction():
+        value = conjunction()
+        while peek() == "OR":
+            take()
+            value = conjunction() or value
+        return value
+
+    return disjunction()
+
+
+def cmd_crates(deny_toml, lockfile, metadata_json):
+    import tomllib
+    deny = tomllib.load(open(deny_toml, "rb"))
+    allowed = set(deny["licenses"]["allow"])
+    registries = set(deny["sources"].get("allow-registry", []))
+    meta = json.load(open(metadata_json))
+    # The crates that are built into remediator: the resolve graph from the workspace, without
+    # dev-dependency edges (cargo-deny checks no licences of dev-dependencies either: they are
+    # not distributed). Sources are checked for every locked crate.
+    nodes = {n["id"]: n for n in meta["resolve"]["nodes"]}
+    shipped, stack = set(), list(meta["workspace_members"])
+    while stack:
+        node = stack.pop()
+        if node in shipped:
+            continue
+        shipped.add(node)
+        for dep in nodes[node]["deps"]:
+            if any(k.get("kind") != "dev" for k in dep["dep_kinds"]):
+                stack.append(dep["pkg"])
+    used = set()
+    count = 0
+    for pkg in meta["packages"]:
+        if pkg.get("source") is None:
+            continue  # this workspace
+        source = pkg["source"]
+        if not any(source == f"registry+{r}" or source == f"sparse+{r}" for r in registries):
+            problem(f"{pkg['name']} {pkg['version']}: source {source} is not allowed (deny.toml [sources])")
+        if pkg["id"] not in shipped:
+            continue
+        count += 1
+        lic = pkg.get("license")
+        if not lic:
+            problem(f"{pkg['name']} {pkg['version']}: no licence expression (add a [[licenses.clarify]])")
+        elif not spdx_allowed(lic, allowed):
+            problem(f"{pkg['name']} {pkg['version']}: licence {lic!r} is not allowed by deny.toml")
+        else:
+            used |= {l for l in allowed if l in lic}
+    for lic in sorted(allowed - used):
+        problem(f"deny.toml allows {lic!r}, which no locked crate uses: remove it")
+    locked = set(re.findall(r'^name = "([^"]+)"', open(lockfile).read(), re.M))
+    for entry in deny["advisories"].get("ignore", []):
+        crate = entry["reason"].split(":", 1)[0]
+        if crate not in locked:
+            problem(f"deny.toml accepts {entry['id']} for {crate}, which is no longer locked: drop the entry")
+    done(f"{count} crates built into remediator (all features): licences allowed by deny.toml; "
+         f"{len(meta['packages']) - 1} locked crates from crates.io only; "
+         f"{len(deny['advisories'].get('ignore', []))} accepted advisories still name locked crates")
+
+
+def cmd_license(license_file, cargo_toml):
+    import hashlib
+    import tomllib
+    declared = tomllib.load(open(cargo_toml, "rb"))["package"].get("license")
+    if declared != "Apache-2.0":
+        problem(f"Cargo.toml declares license {declared!r}; LICENSE holds Apache-2.0")
+    digest = hashlib.sha256(open(license_file, "rb").read()).hexdigest()
+    # sha256 of the Apache Software Foundation's LICENSE-2.0.txt, unmodified.
+    if digest != "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30":
+        problem(f"{license_file} is not the unmodified Apache License 2.0 text (sha256 {digest})")
+    done(f"{license_file} is the Apache License 2.0 text, as Cargo.toml declares")
+
+
+def cmd_promrule(rendered, out):
+    docs = [d for d in yaml.safe_load_all(open(rendered)) if d and d.get("kind") == "PrometheusRule"]
+    if len(docs) != 1:
+        problem(f"expected one PrometheusRule in {rendered}, found {len(docs)}")
+        done("")
+    with open(out, "w") as f:
+        yaml.safe_dump(docs[0]["spec"], f, sort_keys=False)
+    done(f"PrometheusRule {docs[0]['metadata']['name']}: spec extracted for promtool")
+
+
 if __name__ == "__main__":
     commands = {"manifests": cmd_manifests, "alerts": cmd_alerts, "metrics": cmd_metrics,
-                "dashboard": cmd_dashboard, "dockerfile": cmd_dockerfile}
+                "dashboard": cmd_dashboard, "dockerfile": cmd_dockerfile, "crates": cmd_crates,
+                "license": cmd_license, "promrule": cmd_promrule}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         sys.exit(2)
