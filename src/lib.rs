@@ -8,6 +8,7 @@
 //! used by the tests, the demo and the benchmarks.
 
 pub mod act;
+pub mod config;
 pub mod daemon;
 pub mod journal;
 pub mod observe;

@@ -2,16 +2,13 @@
 //! typed [`Policy`] with every default filled in, and the pure questions the planner asks of it.
 //! See `docs/policy.md` for the file format.
 
-mod credential;
-mod error;
 mod model;
 mod raw;
 mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use credential::{CredentialError, CredentialSource};
-pub use error::{PolicyError, PolicyErrors, Position};
+pub use crate::config::{CredentialError, CredentialSource, PolicyError, PolicyErrors, Position};
 pub use model::{
     defaults, AdminPaths, AllowDeny, AttributePair, Backoff, CircuitBreaker, DomainController,
     ErrorPatterns, ExpectedValue, FeatureAction, ForceSync, Global, Kpasswd, Mode, PathTemplate,
@@ -19,7 +16,7 @@ pub use model::{
     RetryProvisioning, RetryStrategy, RuleKind, Safety, Schedule, Selector, WantedFeatures,
 };
 
-use error::FileErrors;
+use crate::config::FileErrors;
 use raw::RawFile;
 
 /// The shipped example policy files (`policies/`), embedded for the demo: (name, contents).
@@ -141,7 +138,7 @@ impl Policy {
             let (name, text) = (name.as_ref(), text.as_ref());
             match toml::from_str::<RawFile>(text) {
                 Ok(raw) => merge(&mut merged, index, raw, sources, &mut errors),
-                Err(e) => errors.push(error::from_toml(name, text, &e)),
+                Err(e) => errors.push(crate::config::from_toml(name, text, &e)),
             }
         }
         let policy = build(&merged, sources, &mut errors);

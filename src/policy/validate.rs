@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::credential::CredentialSource;
-use super::error::FileErrors;
+use crate::config::{CredentialSource, FileErrors};
 use super::model::{defaults, *};
 use super::raw::*;
 
