@@ -163,7 +163,7 @@ impl ActError {
 pub(crate) enum StepError {
     #[error(transparent)]
     Api(#[from] ApiError),
-    #[error("credential unavailable: {0}")]
+    #[error("credential unavailable")]
     Credential(#[from] CredentialError),
     #[error("policy names no credential for app {app_id} in [remove_push_mappings]")]
     NoCredential { app_id: String },

@@ -329,7 +329,7 @@ pub enum CredentialError {
     },
     #[error("org {org}: credential file {} is empty", path.display())]
     EmptyFile { org: String, path: PathBuf },
-    #[error("org {org}: {source}")]
+    #[error("org {org} (OKTA_CLIENT_* and okta.yaml)")]
     Convention {
         org: String,
         #[source]

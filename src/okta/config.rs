@@ -70,7 +70,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A file could not be read.
-    #[error("{path}: {source}")]
+    #[error("cannot read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,

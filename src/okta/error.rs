@@ -128,8 +128,8 @@ pub enum ApiError {
         /// What was observed.
         message: String,
     },
-    /// Retries for a transient failure ran out.
-    #[error("{endpoint}: gave up after {attempts} attempts: {last}")]
+    /// Retries for a transient failure ran out; the last failure is the source.
+    #[error("gave up after {attempts} attempts")]
     RetriesExhausted {
         /// The call.
         endpoint: Endpoint,
