@@ -264,7 +264,7 @@ where
         if matches!(step, Step::EnableProvisioning { .. }) {
             fix.enable_started = true;
         }
-        let result = run_step(step, self.api, self.admin, self.policy).await;
+        let result = run_step(step, self.api, self.admin, self.policy, self.env).await;
         crash_hook(number);
         let (ok, detail) = match &result {
             Ok(detail) => (true, detail.clone()),

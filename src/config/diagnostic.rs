@@ -1,11 +1,17 @@
-//! Policy validation errors: each names the file, the line and column, the dotted field path,
-//! and what was expected.
+//! Configuration errors located in their file, shared by the policy files, the daemon's
+//! configuration and okta.yaml: each renders as `file:line:column: field: problem`. A problem
+//! never holds a secret value, and what is shown is bounded.
 
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-/// A line and column in a policy file, both counted from 1.
+/// Longest problem text shown, in characters (longer ones end with `…`).
+pub const MAX_PROBLEM_CHARS: usize = 500;
+/// Most problems shown of one set; the rest are counted.
+pub const MAX_SHOWN: usize = 100;
+
+/// A line and column in a file, both counted from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
     /// Line number, from 1.
@@ -29,20 +35,69 @@ impl Position {
     }
 }
 
-/// One problem found in the policy files.
+/// One problem found in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyError {
+pub struct Diagnostic {
     /// The file the problem is in (as named when loading).
     pub file: PathBuf,
     /// Where in the file, when known.
     pub position: Option<Position>,
-    /// The dotted field path, e.g. `retry_provisioning.max_attempts` (empty when not applicable).
+    /// The dotted field path, e.g. `retry_provisioning.max_attempts` or `orgs[1].url` (empty
+    /// when the problem is the whole file).
     pub field: String,
     /// What was found and what was expected. Never contains a credential value.
     pub problem: String,
 }
 
-impl fmt::Display for PolicyError {
+impl Diagnostic {
+    /// A problem with the whole of `file` (unreadable, empty, ...).
+    pub(crate) fn whole_file(file: &Path, field: &str, problem: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_path_buf(),
+            position: None,
+            field: field.to_owned(),
+            problem: problem.into(),
+        }
+    }
+
+    /// A problem at byte `offset` of `source`, the text of `file`.
+    pub(crate) fn at(
+        file: &Path,
+        source: &str,
+        offset: usize,
+        field: &str,
+        problem: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            file: file.to_path_buf(),
+            position: Some(Position::of_offset(source, offset)),
+            field: field.to_owned(),
+            problem: problem.into(),
+        }
+    }
+
+    /// A `toml` parse or deserialize error, with the dotted field path recovered from the
+    /// source around its span. Only the message is kept: toml's own `Display` quotes the
+    /// source line, which could hold a secret.
+    pub(crate) fn from_toml(file: &Path, source: &str, err: &toml::de::Error) -> Self {
+        let offset = err.span().map_or(0, |s| s.start);
+        Diagnostic {
+            file: file.to_path_buf(),
+            position: err.span().map(|s| Position::of_offset(source, s.start)),
+            field: field_path_at(source, offset),
+            problem: plain_message(err.message()),
+        }
+    }
+
+    /// The same problem with every double-quoted value serde quoted (`invalid type: string
+    /// "..."`) replaced by `"…"`: for files where any value could be a misplaced secret.
+    pub(crate) fn without_quoted_values(mut self) -> Self {
+        self.problem = without_quoted_values(&self.problem);
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file.display())?;
         if let Some(p) = self.position {
@@ -51,67 +106,80 @@ impl fmt::Display for PolicyError {
         if !self.field.is_empty() {
             write!(f, ": {}", self.field)?;
         }
-        write!(f, ": {}", self.problem)
-    }
-}
-
-impl std::error::Error for PolicyError {}
-
-/// Every problem found while loading a policy set (never empty).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct PolicyErrors(pub Vec<PolicyError>);
-
-impl PolicyErrors {
-    /// The individual errors, in file then position order.
-    pub fn errors(&self) -> &[PolicyError] {
-        &self.0
-    }
-}
-
-impl fmt::Display for PolicyErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for e in &self.0 {
-            if !first {
-                writeln!(f)?;
-            }
-            first = false;
-            write!(f, "{e}")?;
+        f.write_str(": ")?;
+        let mut chars = self.problem.chars();
+        let shown: String = chars.by_ref().take(MAX_PROBLEM_CHARS).collect();
+        f.write_str(&shown)?;
+        if chars.next().is_some() {
+            f.write_str("…")?;
         }
         Ok(())
     }
 }
 
-/// Collects errors for one file, turning byte spans into positions.
+impl std::error::Error for Diagnostic {}
+
+/// Every problem found while loading a set of files (never empty), in file then position
+/// order. Shows at most [`MAX_SHOWN`] of them, one a line, and counts the rest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// The individual problems.
+    pub fn errors(&self) -> &[Diagnostic] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().take(MAX_SHOWN).enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        if self.0.len() > MAX_SHOWN {
+            write!(f, "\n… and {} more problems", self.0.len() - MAX_SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects the problems of one file, turning byte spans into positions.
 pub(crate) struct FileErrors<'a> {
     pub(crate) file: &'a Path,
     pub(crate) source: &'a str,
-    pub(crate) errors: &'a mut Vec<PolicyError>,
+    pub(crate) errors: &'a mut Vec<Diagnostic>,
 }
 
 impl FileErrors<'_> {
     /// Records a problem at the start of `span`.
     pub(crate) fn at(&mut self, span: Range<usize>, field: &str, problem: impl Into<String>) {
-        self.errors.push(PolicyError {
-            file: self.file.to_path_buf(),
-            position: Some(Position::of_offset(self.source, span.start)),
-            field: field.to_string(),
-            problem: problem.into(),
-        });
+        let d = Diagnostic::at(self.file, self.source, span.start, field, problem);
+        self.errors.push(d);
     }
 }
 
-/// Converts a `toml` parse or deserialize error into a [`PolicyError`], recovering the dotted
-/// field path from the source around the span. Only the message is kept: toml's own `Display`
-/// quotes the source line, which could hold a secret.
-pub(crate) fn from_toml(file: &Path, source: &str, err: &toml::de::Error) -> PolicyError {
-    let offset = err.span().map_or(0, |s| s.start);
-    PolicyError {
-        file: file.to_path_buf(),
-        position: err.span().map(|s| Position::of_offset(source, s.start)),
-        field: field_path_at(source, offset),
-        problem: plain_message(err.message()),
+/// serde quotes the values it rejects (`invalid type: string "..."`); drop them.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut in_quotes = false;
+    for c in message.chars() {
+        match (c, in_quotes) {
+            ('"', false) => {
+                in_quotes = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                in_quotes = false;
+                out.push('"');
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
     }
+    out
 }
 
 /// toml's message on one line, with serde's Rust type names in words.
@@ -135,15 +203,17 @@ fn plain_message(message: &str) -> String {
     text
 }
 
-/// Best-effort dotted path of the key at `offset`: the nearest table header above it, plus the
-/// nearest `key = ...` line at or above the offset's line (so an element of a multi-line array
-/// names its array).
+/// Best-effort dotted path of the key at `offset`: the nearest table header above it (with the
+/// index of each array of tables it is in, `orgs[1].credentials`), plus the nearest
+/// `key = ...` line at or above the offset's line (so an element of a multi-line array names
+/// its array).
 pub(crate) fn field_path_at(source: &str, offset: usize) -> String {
     let Position { line, .. } = Position::of_offset(source, offset);
     let lines: Vec<&str> = source.lines().take(line).collect();
     let mut key = None;
-    for l in lines.iter().rev() {
+    for (i, l) in lines.iter().enumerate().rev() {
         if let Some(header) = header_name(l) {
+            let header = with_array_indices(&header, &lines[..=i]);
             return match key {
                 Some(k) => format!("{header}.{k}"),
                 None => header,
@@ -173,6 +243,36 @@ fn header_name(line: &str) -> Option<String> {
     let inner = t.strip_prefix('[')?;
     let inner = inner.trim_start_matches('[');
     let end = inner.find(']')?;
+    Some(normalize_key(&inner[..end]))
+}
+
+/// `header` with the index of each array of tables it is in, counting the `[[...]]` headers of
+/// `above` (the lines up to and including the header's): the `[orgs.credentials]` under the
+/// second `[[orgs]]` is `orgs[1].credentials`.
+fn with_array_indices(header: &str, above: &[&str]) -> String {
+    let parts: Vec<&str> = header.split('.').collect();
+    let mut out = String::new();
+    for (n, part) in parts.iter().enumerate() {
+        if n > 0 {
+            out.push('.');
+        }
+        out.push_str(part);
+        let prefix = parts[..=n].join(".");
+        let count = above
+            .iter()
+            .filter(|l| array_header_name(l).as_deref() == Some(prefix.as_str()))
+            .count();
+        if let Some(index) = count.checked_sub(1) {
+            out.push_str(&format!("[{index}]"));
+        }
+    }
+    out
+}
+
+/// The dotted name of an `[[array]]` header line, if `line` is one.
+fn array_header_name(line: &str) -> Option<String> {
+    let inner = line.trim().strip_prefix("[[")?;
+    let end = inner.find("]]")?;
     Some(normalize_key(&inner[..end]))
 }
 
@@ -219,6 +319,58 @@ mod tests {
         assert_eq!(
             field_path_at(src, off),
             "remove_push_mappings.apps.Acme SCIM.credential"
+        );
+    }
+
+    #[test]
+    fn field_path_numbers_arrays_of_tables() {
+        let src = "[[orgs]]\nname = \"a\"\n[[orgs]]\nname = \"b\"\n[orgs.credentials]\nx = 1\n";
+        assert_eq!(
+            field_path_at(src, src.rfind("name").unwrap()),
+            "orgs[1].name"
+        );
+        assert_eq!(
+            field_path_at(src, src.find("name").unwrap()),
+            "orgs[0].name"
+        );
+        assert_eq!(
+            field_path_at(src, src.find("x =").unwrap()),
+            "orgs[1].credentials.x"
+        );
+    }
+
+    #[test]
+    fn display_is_located_and_bounded() {
+        let d = Diagnostic::at(
+            Path::new("a.toml"),
+            "x = 1\ny = 2\n",
+            6,
+            "y",
+            "p".repeat(900),
+        );
+        let shown = d.to_string();
+        assert!(shown.starts_with("a.toml:2:1: y: ppp"), "{shown}");
+        assert_eq!(
+            shown.chars().count(),
+            "a.toml:2:1: y: ".len() + MAX_PROBLEM_CHARS + 1
+        );
+        let many = Diagnostics(vec![d; MAX_SHOWN + 3]);
+        let text = many.to_string();
+        assert_eq!(text.lines().count(), MAX_SHOWN + 1);
+        assert!(text.ends_with("… and 3 more problems"), "{text}");
+    }
+
+    #[test]
+    fn quoted_values_can_be_dropped() {
+        let d = Diagnostic::whole_file(
+            Path::new("c.toml"),
+            "",
+            "invalid type: string \"00SECRET\", expected a table",
+        );
+        let shown = d.without_quoted_values().to_string();
+        assert_eq!(
+            shown,
+            "c.toml: invalid type: string \"…\", expected a table"
         );
     }
 }
