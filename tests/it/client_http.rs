@@ -413,8 +413,8 @@ async fn invalid_token_401_is_mapped_and_not_retried() {
     assert!(err.is_unauthorized());
     assert_eq!(err.error_code(), Some("E0000011"));
     assert!(!err.is_not_found());
-    let ApiError::Okta { error, .. } = &err else {
-        panic!("expected Okta error: {err:?}")
+    let ApiError::Auth { error, .. } = &err else {
+        panic!("expected an authentication error: {err:?}")
     };
     assert_eq!(error.id.as_deref(), Some("oae-401"));
     assert_eq!(error.causes, ["cause of E0000011"]);
