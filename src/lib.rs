@@ -4,11 +4,14 @@
 //! `observe` (through the `okta` client) go into the pure planner (`plan`); the executor (`act`)
 //! carries out the plan and the `journal` records every step. `reconcile` is one pass of that
 //! pipeline, shared by `remediator apply` and the `daemon` (`remediator run`: schedule, System
-//! Log polling, metrics, leader election). `sim` is okta-sim, the Okta-compatible simulated org
-//! used by the tests, the demo and the benchmarks.
+//! Log polling, metrics, leader election). `config` is what the policy files, the daemon's
+//! configuration and the Okta connection settings share (located errors, credential sources,
+//! the environment lookup); `error_chain` shows an error with its causes on one line.
 
 pub mod act;
+pub mod config;
 pub mod daemon;
+pub mod error_chain;
 pub mod journal;
 pub mod observe;
 pub mod okta;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::config::Env;
 use crate::okta::{
     AdminApi, AppId, AppUserUpdateRequest, CapabilitiesCreateObject, CapabilitiesObject,
     CapabilitiesUpdateObject, EnabledStatus, MappingId, OrgApi, PushMappingTarget, StatusHolder,
@@ -85,6 +86,7 @@ pub(crate) async fn run_step<O: OrgApi, A: AdminApi>(
     api: &O,
     admin: &A,
     policy: &Policy,
+    env: &dyn Env,
 ) -> Result<String, StepError> {
     match step {
         Step::RepushAppUser { app_id, user_id } => {
@@ -112,7 +114,9 @@ pub(crate) async fn run_step<O: OrgApi, A: AdminApi>(
                 .await?;
             Ok("Force Sync requested".to_owned())
         }
-        Step::EnableProvisioning { app_id, .. } => enable_provisioning(api, policy, app_id).await,
+        Step::EnableProvisioning { app_id, .. } => {
+            enable_provisioning(api, policy, env, app_id).await
+        }
         Step::DeactivatePushMapping { app_id, mapping_id } => {
             api.update_push_mapping_status(
                 &AppId::new(app_id),
@@ -160,6 +164,7 @@ pub(crate) async fn run_step<O: OrgApi, A: AdminApi>(
 async fn enable_provisioning<O: OrgApi>(
     api: &O,
     policy: &Policy,
+    env: &dyn Env,
     app_id: &str,
 ) -> Result<String, StepError> {
     let app = AppId::new(app_id);
@@ -170,7 +175,7 @@ async fn enable_provisioning<O: OrgApi>(
         .ok_or_else(|| StepError::NoCredential {
             app_id: app_id.to_owned(),
         })?;
-    let token = removal.credential.resolve()?;
+    let token = removal.credential.resolve(env)?;
     let connection = api
         .set_provisioning_connection_token(&app, &token, true)
         .await?;

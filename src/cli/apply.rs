@@ -8,6 +8,7 @@ use anyhow::Context;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 use remediator::act::{self, ActionReport, ExecuteOptions, Org};
+use remediator::config::ProcessEnv;
 use remediator::journal::SledJournal;
 use remediator::plan::{render_table, ActionKind, Plan};
 use remediator::reconcile::{run_pass, PassProgress, PassSettings, PlanSource, Trigger};
@@ -45,6 +46,7 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         journal: &journal,
         policy: &policy,
         clock: &clock,
+        env: &ProcessEnv,
     };
     let runtime = runtime()?;
     runtime.block_on(async {

@@ -25,8 +25,8 @@ use std::future::Future;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{
-    ConfigError, CredentialError, CredentialSource, DaemonConfig, KeySource, OrgConfig,
-    DEFAULT_LISTEN, DEFAULT_ORG_NAME, MAX_ORGS, MAX_ORG_NAME_LEN,
+    CredentialError, DaemonConfig, OrgConfig, OrgCredentials, DEFAULT_LISTEN, DEFAULT_ORG_NAME,
+    MAX_ORGS, MAX_ORG_NAME_LEN,
 };
 pub use health::Health;
 pub use http::{HttpError, METRICS_CONTENT_TYPE};

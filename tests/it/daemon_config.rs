@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use remediator::daemon::{CredentialSource, DaemonConfig};
+use remediator::config::CredentialSource;
+use remediator::daemon::{DaemonConfig, OrgCredentials};
 use serde_yaml_ng::Value;
 
 fn yaml_documents(path: &str) -> Vec<Value> {
@@ -22,7 +23,9 @@ fn the_systemd_example_config_is_valid() {
     assert_eq!(config.orgs[0].name, "prod");
     assert_eq!(
         config.orgs[0].credentials,
-        CredentialSource::TokenFile("/run/credentials/remediator.service/prod-token".into())
+        OrgCredentials::Token(CredentialSource::File(
+            "/run/credentials/remediator.service/prod-token".into()
+        ))
     );
     let unit = std::fs::read_to_string("deploy/systemd/remediator.service").expect("unit");
     assert!(unit.contains("LoadCredential=prod-token:"), "{unit}");
@@ -45,7 +48,7 @@ fn the_kubernetes_config_map_holds_a_valid_config() {
     let config =
         DaemonConfig::parse(Path::new("configmap.yaml"), text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(config.listen.to_string(), "0.0.0.0:9464");
-    let CredentialSource::TokenFile(path) = &config.orgs[0].credentials else {
+    let OrgCredentials::Token(CredentialSource::File(path)) = &config.orgs[0].credentials else {
         panic!("the ConfigMap names the token file of the mounted Secret");
     };
     assert!(path.starts_with("/run/secrets/remediator"));

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use okta_sim::{Scenario, Sim, SimHandle};
 use remediator::act::{self, ExecuteOptions, Org};
+use remediator::config::MapEnv;
 use remediator::journal::{Entry, EntryFilter, JournalStore, SledJournal};
 use remediator::okta::{AuthConfig, ClientTuning, OktaClient, OktaConfig};
 use remediator::plan::Plan;
@@ -83,12 +84,13 @@ pub struct Env {
     pub api: OktaClient,
     pub policy: Policy,
     pub journal: SledJournal,
+    /// What the executor reads credentials from: the partner token, nothing else.
+    pub env: MapEnv,
     _policy_dir: tempfile::TempDir,
 }
 
 impl Env {
     pub async fn start(scenario: Scenario) -> Env {
-        std::env::set_var(PARTNER_TOKEN_VAR, PARTNER_TOKEN);
         let token = scenario.org.api_tokens[0].clone();
         let sim = Sim::start(scenario, "127.0.0.1:0")
             .await
@@ -108,6 +110,7 @@ impl Env {
             api,
             policy,
             journal: SledJournal::temporary().expect("journal"),
+            env: MapEnv::new().with(PARTNER_TOKEN_VAR, PARTNER_TOKEN),
             _policy_dir: dir,
         }
     }
@@ -122,6 +125,7 @@ impl Env {
             journal: &self.journal,
             policy: &self.policy,
             clock,
+            env: &self.env,
         }
     }
 
