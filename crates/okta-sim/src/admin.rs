@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::errors::{parse_body, validation, ApiError, ApiResult};
 use super::model::Actor;
-use super::server::Shared;
+use super::state::Shared;
 
 /// Most user ids one retry request may name.
 const MAX_RETRY_USERS: usize = 1000;

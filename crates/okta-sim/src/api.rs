@@ -13,7 +13,7 @@ use super::errors::{parse_body, validation, ApiError, ApiResult};
 use super::events::strip_nulls;
 use super::model::{ts, Actor, App, AppUser, Org, User};
 use super::paging::{paged, Params};
-use super::server::{Shared, SimState};
+use super::state::{Shared, SimState};
 
 /// Default and maximum page sizes, as Okta documents them.
 const APPS_LIMIT: (usize, usize) = (20, 200);

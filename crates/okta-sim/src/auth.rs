@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::errors::ApiError;
-use super::infra;
 use super::model::Actor;
-use super::server::{Shared, SimState};
+use super::state::{Shared, SimState};
+use super::stats::RequestId;
 
 /// The OAuth scope an endpoint needs.
 fn required_scope(method: &Method, path: &str) -> &'static str {
@@ -126,10 +126,7 @@ pub(crate) async fn authenticate(
     let method = request.method().clone();
     match actor_for(&state, request.headers(), &method, &path) {
         Ok(mut actor) => {
-            actor.request_id = request
-                .extensions()
-                .get::<infra::RequestId>()
-                .map(|r| r.0.clone());
+            actor.request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone());
             request.extensions_mut().insert(actor);
             next.run(request).await
         }

@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::infra::okta_error;
+use super::stats::new_request_id;
 
 /// An API error answered as an Okta error object.
 #[derive(Debug)]
@@ -87,4 +87,25 @@ pub(crate) type ApiResult = Result<Response, ApiError>;
 /// Parses a JSON request body; malformed JSON is Okta's E0000003.
 pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|_| ApiError::BadJson)
+}
+
+/// An Okta error object (`errorCode`, `errorSummary`, `errorLink`, `errorId`, `errorCauses`).
+pub(crate) fn okta_error(
+    status: StatusCode,
+    code: &str,
+    summary: &str,
+    causes: &[&str],
+) -> Response {
+    let causes: Vec<serde_json::Value> = causes
+        .iter()
+        .map(|c| serde_json::json!({ "errorSummary": c }))
+        .collect();
+    let body = serde_json::json!({
+        "errorCode": code,
+        "errorSummary": summary,
+        "errorLink": code,
+        "errorId": format!("oae{}", &new_request_id()[..19]),
+        "errorCauses": causes,
+    });
+    (status, axum::Json(body)).into_response()
 }

@@ -15,7 +15,7 @@ use super::errors::{parse_body, provisioning_not_enabled, validation, ApiError, 
 use super::model::{ts, Actor, App, Mapping, Org};
 use super::paging::{paged, Params};
 use super::scenario::TokenState;
-use super::server::{Shared, SimState};
+use super::state::{Shared, SimState};
 
 /// Default and maximum page size of the mappings list, as Okta documents them.
 const MAPPINGS_LIMIT: (usize, usize) = (100, 1000);

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::errors::ApiError;
 use super::model::Event;
 use super::paging::{decode_cursor, encode_cursor, link_header, list_response, Params};
-use super::server::Shared;
+use super::state::Shared;
 
 /// Default and maximum `limit`.
 const LOGS_DEFAULT_LIMIT: usize = 100;

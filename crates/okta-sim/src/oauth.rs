@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::scenario::ServiceAppSpec;
-use super::server::{IssuedToken, Shared, SimState, ACCESS_TOKEN_TTL_SECS};
+use super::state::{IssuedToken, Shared, SimState, ACCESS_TOKEN_TTL_SECS};
 
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Length of an issued access token.

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
 use super::errors::{validation, ApiError, ApiResult};
-use super::server::SimState;
+use super::state::SimState;
 
 /// Decoded query parameters (first value wins).
 #[derive(Debug, Default)]

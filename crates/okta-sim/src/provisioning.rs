@@ -15,7 +15,7 @@ use super::errors::{parse_body, provisioning_not_enabled, validation, ApiError, 
 use super::model::{Actor, App, Org};
 use super::paging::Params;
 use super::scenario::TokenState;
-use super::server::{Shared, SimState};
+use super::state::{Shared, SimState};
 
 /// Catalog apps whose Features API Okta documents.
 const FEATURE_APPS: &[&str] = &[

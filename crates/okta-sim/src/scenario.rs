@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::infra::{FaultRule, InfraConfig, RateLimitConfig};
+use super::faults::FaultRule;
+use super::rate_limit::RateLimitConfig;
+use super::transport::InfraConfig;
 
 /// A whole simulated org. See `docs/okta-sim.md` for the format.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -26,10 +28,10 @@ pub struct Scenario {
     /// System Log events, each a full `LogEvent` (`published` may be relative, e.g. "-2h").
     #[serde(default)]
     pub events: Vec<serde_json::Value>,
-    /// Transport-layer rate limits (see `infra`).
+    /// Transport-layer rate limits (see `rate_limit`).
     #[serde(default)]
     pub rate_limits: RateLimitConfig,
-    /// Transport-layer faults (see `infra`).
+    /// Transport-layer faults (see `faults`).
     #[serde(default)]
     pub faults: Vec<FaultRule>,
 }
