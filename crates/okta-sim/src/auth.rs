@@ -101,11 +101,11 @@ fn actor_for(
     if issued.expires <= Utc::now() {
         return Err(ApiError::InvalidToken);
     }
-    if !required_scopes(method, path)
-        .iter()
-        .all(|needed| scope_covers(&issued.scopes, needed))
+    if let Some(missing) = required_scopes(method, path)
+        .into_iter()
+        .find(|needed| !scope_covers(&issued.scopes, needed))
     {
-        return Err(ApiError::Forbidden);
+        return Err(ApiError::MissingScope(missing));
     }
     Ok(Actor {
         id: issued.client_id.clone(),

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::errors::{parse_body, validation, ApiError, ApiResult};
+use super::errors::{parse_body, validation, ApiError, ApiResult, Resource};
 use super::events::complete_event;
 use super::faults::{FaultRule, FaultStatus};
 use super::model::{ts, Org};
@@ -21,7 +21,7 @@ use super::rate_limit::RateLimitConfig;
 use super::scenario::parse_time;
 use super::state::Shared;
 use super::stats::StatsSnapshot;
-use super::transport::{lock, Infra};
+use super::transport::Infra;
 
 pub(crate) fn routes(state: Shared) -> Router {
     Router::new()
@@ -65,7 +65,7 @@ async fn set_kpasswd(
     let mut org = state.org();
     let i = org
         .app_pos(&app_id)
-        .ok_or_else(|| ApiError::NotFound(app_id.clone()))?;
+        .ok_or_else(|| ApiError::not_found(&app_id, Resource::App))?;
     let Some(dir) = org.apps[i].directory.as_mut() else {
         return Err(validation(
             "Api validation failed: app",
@@ -131,14 +131,7 @@ async fn reset_stats(State(infra): State<Arc<Infra>>) -> StatusCode {
 }
 
 async fn list_faults(State(infra): State<Arc<Infra>>) -> axum::Json<Vec<FaultStatus>> {
-    let faults = lock(&infra.faults)
-        .iter()
-        .map(|f| FaultStatus {
-            rule: f.rule.clone(),
-            applied: f.applied,
-        })
-        .collect();
-    axum::Json(faults)
+    axum::Json(infra.fault_statuses())
 }
 
 async fn add_fault(
@@ -160,7 +153,7 @@ async fn clear_faults(State(infra): State<Arc<Infra>>) -> StatusCode {
 }
 
 async fn get_limits(State(infra): State<Arc<Infra>>) -> Response {
-    let limits = lock(&infra.limits).clone();
+    let limits = infra.rate_limits();
     axum::Json(limits).into_response()
 }
 
@@ -178,6 +171,6 @@ async fn put_limits(
 }
 
 async fn reset_windows(State(infra): State<Arc<Infra>>) -> StatusCode {
-    lock(&infra.windows).clear();
+    infra.reset_windows();
     StatusCode::NO_CONTENT
 }

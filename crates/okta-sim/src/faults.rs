@@ -46,6 +46,10 @@ pub enum FaultKind {
     Latency { millis: u64 },
     /// Answer with this 5xx status and an Okta error body.
     ServerError { status: u16 },
+    /// Okta's transient failure as recorded: 500 with `E0000009` "Internal Server Error" and
+    /// empty `errorCauses` (seen twice on one `DELETE`, which succeeded on the third try). With
+    /// `count = N` the next N matching requests fail, then they succeed.
+    InternalError,
     /// Answer 429 `E0000047` with the bucket's headers, as if the bucket were empty.
     RateLimited,
     /// Answer 200 with a body that is not JSON.
@@ -58,12 +62,20 @@ pub enum FaultKind {
 
 #[derive(Debug)]
 pub(crate) struct ActiveFault {
-    pub(crate) rule: FaultRule,
-    pub(crate) matched: u64,
-    pub(crate) applied: u64,
+    rule: FaultRule,
+    matched: u64,
+    applied: u64,
 }
 
 impl ActiveFault {
+    pub(crate) fn new(rule: FaultRule) -> Self {
+        ActiveFault {
+            rule,
+            matched: 0,
+            applied: 0,
+        }
+    }
+
     fn matches(&self, method: &Method, path: &str) -> bool {
         let method_ok = self
             .rule
@@ -106,15 +118,22 @@ pub struct FaultStatus {
 
 impl Infra {
     pub(crate) fn add_fault(&self, rule: FaultRule) {
-        lock(&self.faults).push(ActiveFault {
-            rule,
-            matched: 0,
-            applied: 0,
-        });
+        lock(&self.faults).push(ActiveFault::new(rule));
     }
 
     pub(crate) fn clear_faults(&self) {
         lock(&self.faults).clear();
+    }
+
+    /// The rules with how often each has fired (`GET /__sim/faults`).
+    pub(crate) fn fault_statuses(&self) -> Vec<FaultStatus> {
+        lock(&self.faults)
+            .iter()
+            .map(|f| FaultStatus {
+                rule: f.rule.clone(),
+                applied: f.applied,
+            })
+            .collect()
     }
 
     pub(crate) fn next_fault(&self, method: &Method, path: &str) -> Option<FaultKind> {
@@ -148,6 +167,13 @@ pub(crate) async fn inject_faults(
         FaultKind::Latency { millis } => {
             tokio::time::sleep(Duration::from_millis(millis)).await;
             next.run(request).await
+        }
+        FaultKind::InternalError => {
+            let mut response = server_error(StatusCode::INTERNAL_SERVER_ERROR.as_u16());
+            infra
+                .current_verdict(Bucket::classify(&method, &path), SystemTime::now())
+                .apply_headers(response.headers_mut());
+            response
         }
         FaultKind::ServerError { status } => {
             let mut response = server_error(status);

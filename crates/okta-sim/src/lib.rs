@@ -30,9 +30,9 @@ pub use generate::{generate, GenerateSpec, GENERATED_API_TOKEN};
 pub use model::Cause;
 pub use rate_limit::{Bucket, RateLimitConfig};
 pub use scenario::{
-    AgentPoolSpec, AgentSpec, AppSpec, AppUserSpec, CapabilitiesSpec, DirectorySpec, GroupPushSpec,
-    GroupSpec, OrgSettings, ProvisioningSpec, Scenario, ScenarioError, ServiceAppSpec, TokenState,
-    UserSpec,
+    AgentPoolSpec, AgentSpec, AppSpec, AppUserSpec, CapabilitiesSpec, DirectorySpec,
+    EndpointAvailability, EventHookSpec, GroupPushSpec, GroupSpec, OrgSettings, ProvisioningSpec,
+    Scenario, ScenarioError, ServiceAppSpec, TokenState, UserSpec,
 };
 pub use server::{Sim, SimHandle, StartError};
 pub use stats::{endpoint_template, EndpointStats, StatsSnapshot};

@@ -190,6 +190,16 @@ fn epoch_secs_ceil(t: SystemTime) -> u64 {
 }
 
 impl Infra {
+    /// The rate-limit settings in force.
+    pub(crate) fn rate_limits(&self) -> RateLimitConfig {
+        lock(&self.limits).clone()
+    }
+
+    /// Starts every bucket's window afresh.
+    pub(crate) fn reset_windows(&self) {
+        lock(&self.windows).clear();
+    }
+
     pub(crate) fn set_rate_limits(&self, config: RateLimitConfig) {
         *lock(&self.limits) = config;
         lock(&self.windows).clear();

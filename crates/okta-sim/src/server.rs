@@ -93,7 +93,7 @@ fn router(state: Shared, infra: &Arc<Infra>) -> Router {
             ));
     let api = protected
         .merge(super::oauth::routes())
-        .fallback(|| async { ApiError::NotFound("path".into()) })
+        .fallback(|uri: axum::http::Uri| async move { ApiError::NoRoute(uri.path().to_owned()) })
         .method_not_allowed_fallback(|| async { ApiError::Method })
         .with_state(state.clone());
     infra

@@ -10,8 +10,6 @@ use super::model::Org;
 
 /// Default delay of a Force Sync job.
 pub(crate) const DEFAULT_FORCE_SYNC_DELAY_MS: u64 = 300;
-/// Lifetime of an OAuth access token, seconds.
-pub(crate) const ACCESS_TOKEN_TTL_SECS: i64 = 3600;
 
 /// An issued OAuth access token.
 #[derive(Clone)]

@@ -43,15 +43,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Infra {
     pub(crate) fn new(config: InfraConfig) -> Arc<Self> {
-        let faults = config
-            .faults
-            .into_iter()
-            .map(|rule| ActiveFault {
-                rule,
-                matched: 0,
-                applied: 0,
-            })
-            .collect();
+        let faults = config.faults.into_iter().map(ActiveFault::new).collect();
         Arc::new(Self {
             limits: Mutex::new(config.rate_limits),
             windows: Mutex::new(HashMap::new()),
@@ -271,7 +263,7 @@ mod tests {
 
         // Every rule fired once; the API is healthy again.
         assert_eq!(http.get(&url).send().await.expect("send").status(), 200);
-        assert!(lock(&infra.faults).iter().all(|f| f.applied == 1));
+        assert!(infra.fault_statuses().iter().all(|f| f.applied == 1));
         let stats = infra.stats();
         assert_eq!(stats.faults_injected, 6);
         assert_eq!(
