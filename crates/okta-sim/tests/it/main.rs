@@ -3,6 +3,7 @@
 mod okta_answers;
 mod openapi;
 mod openapi_validator;
+mod recorded_conformance;
 mod sim_api;
 mod sim_cli;
 mod sim_conformance;
