@@ -13,6 +13,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::errors::okta_error;
+use super::hostile;
 use super::rate_limit::{too_many_requests, Bucket};
 use super::serve::ConnectionKill;
 use super::stats::endpoint_template;
@@ -52,12 +53,40 @@ pub enum FaultKind {
     InternalError,
     /// Answer 429 `E0000047` with the bucket's headers, as if the bucket were empty.
     RateLimited,
-    /// Answer 200 with a body that is not JSON.
+    /// Answer 200 with a body that is not JSON (garbage JSON).
+    #[serde(alias = "garbage-json")]
     Malformed,
     /// Send the real body cut in half (the connection closes early).
     Truncated,
+    /// A complete answer whose JSON stops half way (`Content-Length` matches the cut body).
+    TruncatedJson,
     /// Close the connection without any response.
     Drop,
+    /// Lists: the next page starts `overlap` items (default 1) before the end of this one, so
+    /// items repeat across pages. The System Log (no item ids) serves this same page again.
+    DuplicateItems {
+        #[serde(default)]
+        overlap: Option<usize>,
+    },
+    /// Lists: the `next` link points back at the first page, already read (a loop).
+    NextLoop,
+    /// Lists: an empty page whose `next` link is the same request again.
+    EmptyPageLoop,
+    /// Lists: the `next` link names another origin (default
+    /// `https://okta-sim-foreign.invalid:8443`); a client must not follow it with its token.
+    ForeignNext {
+        #[serde(default)]
+        origin: Option<String>,
+    },
+    /// The real JSON padded with `mebibytes` of whitespace, streamed without `Content-Length`.
+    HugeBody { mebibytes: u64 },
+    /// Headers and the first `after_bytes` (default half) of the body, then nothing for
+    /// `millis`, then the rest.
+    Stall {
+        millis: u64,
+        #[serde(default)]
+        after_bytes: Option<u64>,
+    },
 }
 
 #[derive(Debug)]
@@ -159,6 +188,7 @@ pub(crate) async fn inject_faults(
         return next.run(request).await;
     }
     let method = request.method().clone();
+    let uri = request.uri().clone();
     let Some(kind) = infra.next_fault(&method, &path) else {
         return next.run(request).await;
     };
@@ -196,6 +226,23 @@ pub(crate) async fn inject_faults(
         )
             .into_response(),
         FaultKind::Truncated => truncate(next.run(request).await).await,
+        FaultKind::TruncatedJson => hostile::truncated_json(next.run(request).await).await,
+        FaultKind::DuplicateItems { overlap } => {
+            hostile::duplicate_items(next.run(request).await, &uri, overlap.unwrap_or(1)).await
+        }
+        FaultKind::NextLoop => hostile::next_loop(next.run(request).await, &uri).await,
+        FaultKind::EmptyPageLoop => hostile::empty_page_loop(next.run(request).await, &uri).await,
+        FaultKind::ForeignNext { origin } => {
+            let origin = origin.as_deref().unwrap_or(hostile::DEFAULT_FOREIGN_ORIGIN);
+            hostile::foreign_next(next.run(request).await, &uri, origin).await
+        }
+        FaultKind::HugeBody { mebibytes } => {
+            hostile::huge_body(next.run(request).await, mebibytes).await
+        }
+        FaultKind::Stall {
+            millis,
+            after_bytes,
+        } => hostile::stall(next.run(request).await, millis, after_bytes).await,
         FaultKind::Drop => {
             let Some(kill) = request.extensions().get::<ConnectionKill>() else {
                 // Served outside `serve` (no way to close the socket): the nearest thing.

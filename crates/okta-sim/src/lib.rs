@@ -12,6 +12,7 @@ mod events;
 mod faults;
 mod generate;
 mod group_push;
+mod hostile;
 mod logs;
 mod model;
 mod oauth;
