@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod control;
 mod errors;
+mod event_hooks;
 mod events;
 mod faults;
 mod generate;
@@ -26,6 +27,7 @@ mod state;
 mod stats;
 mod transport;
 
+pub use event_hooks::HookVerificationError;
 pub use faults::{FaultKind, FaultRule, FaultStatus};
 pub use generate::{generate, GenerateSpec, GENERATED_API_TOKEN};
 pub use model::Cause;

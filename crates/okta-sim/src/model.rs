@@ -6,6 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, SecondsFormat, SubsecRound as _, Utc};
 use serde_json::{json, Map, Value};
 
+use super::event_hooks::EventSink;
 use super::events::{
     actor_json, complete_event, display_message_of, has_own_event, transaction_json,
 };
@@ -304,6 +305,8 @@ pub(crate) struct Org {
     /// Sorted by (published, seq).
     pub events: Vec<Event>,
     next_seq: u64,
+    /// Where appended events go for Event Hook delivery (set once the simulator serves).
+    pub event_sink: Option<EventSink>,
 }
 
 impl Org {
@@ -389,6 +392,7 @@ impl Org {
             pools,
             events: Vec::new(),
             next_seq: 0,
+            event_sink: None,
         };
         org.reindex();
         org.default_user_names();
@@ -499,6 +503,9 @@ impl Org {
 
     /// Appends an event published at `at`, keeping the log sorted.
     pub fn push_event_at(&mut self, at: DateTime<Utc>, body: Value) {
+        if let Some(sink) = &self.event_sink {
+            sink.send(&body);
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
         let event = Event {
@@ -638,6 +645,48 @@ impl Org {
         let body = self.push_event_body(app, user_id, event_type, true, None, actor, now);
         self.push_event_at(now, body);
         true
+    }
+
+    /// Makes one app user fail now, as a failed push in Okta: syncState ERROR, the cause and text
+    /// kept for later retries, and the System Log FAILURE event (actor Okta System, a JOB
+    /// transaction). Returns the event, or None when the app has no such user.
+    pub fn fail_app_user(
+        &mut self,
+        app: usize,
+        user_id: &str,
+        cause: Cause,
+        reason: Option<String>,
+        event_type: Option<String>,
+    ) -> Option<Value> {
+        let now = Utc::now();
+        let label = self.apps[app].label.clone();
+        let name = self
+            .user(user_id)
+            .map(display_name)
+            .unwrap_or_else(|| user_id.to_owned());
+        let au = self.apps[app].app_user_mut(user_id)?;
+        au.sync_state = "ERROR".into();
+        au.last_updated = now;
+        au.cause = Some(cause);
+        au.error_text = Some(reason.unwrap_or_else(|| {
+            format!("Automatic provisioning of user {name} to app {label} failed: Error while pushing user: the simulated target application refused the change")
+        }));
+        if let Some(t) = event_type {
+            au.error_event_type = t;
+        }
+        let reason = au.error_text.clone();
+        let event_type = au.error_event_type.clone();
+        let body = self.push_event_body(
+            app,
+            user_id,
+            &event_type,
+            false,
+            reason.as_deref(),
+            &Actor::system(),
+            now,
+        );
+        self.push_event_at(now, body.clone());
+        Some(body)
     }
 
     /// Whether the app user's failure cause survives one more attempt (consumes transient counts).

@@ -115,7 +115,7 @@ impl std::fmt::Debug for EventHookSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventHookSpec")
             .field("name", &self.name)
-            .field("url", &self.url)
+            .field("url", &crate::event_hooks::origin_of(&self.url))
             .field("auth_header_name", &self.auth_header_name)
             .field("auth_header_value", &"<redacted>")
             .field("event_types", &self.event_types)

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::errors::ApiError;
+use super::event_hooks::{EventHooks, HookVerificationError};
 use super::model::Org;
 use super::scenario::Scenario;
 use super::serve::serve;
@@ -28,6 +29,12 @@ pub enum StartError {
         addr: String,
         #[source]
         source: std::io::Error,
+    },
+    /// A scenario event hook's receiver did not pass Okta's verification.
+    #[error("cannot register the scenario's event hooks")]
+    EventHook {
+        #[source]
+        source: HookVerificationError,
     },
 }
 
@@ -48,6 +55,10 @@ impl Sim {
         let base_url = base_url_for(addr);
         let infra = Infra::new(scenario.infra_config());
         let settings = std::mem::take(&mut scenario.org);
+        let scenario_hooks = settings.event_hooks.clone();
+        let (hooks, sink, hook_events) = EventHooks::new(base_url.clone());
+        let mut org = Org::from_scenario(scenario, Utc::now());
+        org.event_sink = Some(sink);
         let state: Shared = Arc::new(SimState {
             force_sync_delay: std::time::Duration::from_millis(
                 settings
@@ -55,12 +66,20 @@ impl Sim {
                     .unwrap_or(DEFAULT_FORCE_SYNC_DELAY_MS),
             ),
             scenario_org: settings,
-            org: Mutex::new(Org::from_scenario(scenario, Utc::now())),
+            org: Mutex::new(org),
             base_url: base_url.clone(),
             access_tokens: Mutex::new(HashMap::new()),
+            hooks: hooks.clone(),
         });
-        let app = router(state.clone(), &infra);
         let shutdown = CancellationToken::new();
+        tokio::spawn(hooks.clone().run(hook_events, shutdown.clone()));
+        for spec in scenario_hooks {
+            if let Err(source) = hooks.register(spec).await {
+                shutdown.cancel();
+                return Err(StartError::EventHook { source });
+            }
+        }
+        let app = router(state.clone(), &infra);
         let task = tokio::spawn(serve(listener, app, shutdown.clone()));
         Ok(SimHandle {
             addr,

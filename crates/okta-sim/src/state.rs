@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
+use super::event_hooks::EventHooks;
 use super::model::Org;
 
 /// Default delay of a Force Sync job.
@@ -26,6 +27,8 @@ pub(crate) struct SimState {
     pub scenario_org: super::scenario::OrgSettings,
     pub access_tokens: Mutex<HashMap<String, IssuedToken>>,
     pub force_sync_delay: std::time::Duration,
+    /// The registered Okta Event Hooks.
+    pub hooks: Arc<EventHooks>,
 }
 
 impl SimState {

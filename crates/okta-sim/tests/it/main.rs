@@ -1,5 +1,6 @@
 //! okta-sim's integration tests: one binary, a module per area.
 
+mod event_driven;
 mod hostile_faults;
 mod okta_answers;
 mod openapi;
