@@ -4,8 +4,8 @@
 //! `observe` (through the `okta` client) go into the pure planner (`plan`); the executor (`act`)
 //! carries out the plan and the `journal` records every step. `reconcile` is one pass of that
 //! pipeline, shared by `remediator apply` and the `daemon` (`remediator run`: schedule, System
-//! Log polling, metrics, leader election). `sim` is okta-sim, the Okta-compatible simulated org
-//! used by the tests, the demo and the benchmarks.
+//! Log polling, metrics, leader election). `vocab` holds the names every stage shares: targets,
+//! ids and kinds.
 
 pub mod act;
 pub mod daemon;
@@ -15,3 +15,4 @@ pub mod okta;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;
+pub mod vocab;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::entry::{Entry, EntryKindTag, Outcome, TargetRef};
+use super::entry::{target_refs, Entry, EntryKindTag, Outcome, TargetRef};
 
 /// Criteria for `JournalStore::list`; every field set must match. `Default` matches everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,7 +31,7 @@ impl EntryFilter {
             && self
                 .target
                 .as_ref()
-                .is_none_or(|t| entry.target.refs().contains(t))
+                .is_none_or(|t| target_refs(&entry.target).contains(t))
             && self.outcome.is_none_or(|o| entry.outcome() == Some(o))
             && self.run_id.as_ref().is_none_or(|run| &entry.run_id == run)
             && self

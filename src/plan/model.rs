@@ -2,15 +2,13 @@
 //! safely, and the candidates that were not taken with the reason. Its JSON form is the contract
 //! of `remediator plan --output json` (DESIGN.md).
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-/// What an action or finding is about (the journal's target: one notion of "the same target"
-/// for cooldowns, attempts and the journal's indices).
-pub use crate::journal::Target;
+/// What an action or finding is about (one notion of "the same target" for cooldowns,
+/// attempts and the journal's indices).
+pub use crate::vocab::Target;
+pub use crate::vocab::{ActionId, ActionKind, FindingKind, SkipReason};
 
 /// A plan for one org at one time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,82 +27,6 @@ impl Plan {
     /// Whether carrying out the plan would change anything.
     pub fn has_changes(&self) -> bool {
         !self.actions.is_empty()
-    }
-}
-
-/// The kinds of fixes remediator carries out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ActionKind {
-    RetryProvisioning,
-    ForceSync,
-    RemovePushMappings,
-    FixProvisioningFeatures,
-}
-
-impl ActionKind {
-    pub const ALL: [ActionKind; 4] = [
-        ActionKind::RetryProvisioning,
-        ActionKind::ForceSync,
-        ActionKind::RemovePushMappings,
-        ActionKind::FixProvisioningFeatures,
-    ];
-
-    /// The spelling used on the command line and in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionKind::RetryProvisioning => "retry-provisioning",
-            ActionKind::ForceSync => "force-sync",
-            ActionKind::RemovePushMappings => "remove-push-mappings",
-            ActionKind::FixProvisioningFeatures => "fix-provisioning-features",
-        }
-    }
-}
-
-impl fmt::Display for ActionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for ActionKind {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        ActionKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == text)
-            .ok_or_else(|| {
-                format!(
-                    "unknown action kind {text:?}: expected one of retry-provisioning, force-sync, \
-                     remove-push-mappings, fix-provisioning-features"
-                )
-            })
-    }
-}
-
-/// A stable, deterministic action id: the same candidate in the same state gets the same id.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ActionId(pub String);
-
-impl ActionId {
-    /// `act-` and the first 16 hex digits of sha256(kind, target key, state fingerprint).
-    pub fn derive(kind: ActionKind, target: &Target, fingerprint: &str) -> ActionId {
-        let mut hasher = Sha256::new();
-        hasher.update(kind.as_str().as_bytes());
-        hasher.update([0]);
-        hasher.update(target.key().as_bytes());
-        hasher.update([0]);
-        hasher.update(fingerprint.as_bytes());
-        let digest = hex::encode(hasher.finalize());
-        ActionId(format!("act-{}", &digest[..16]))
-    }
-}
-
-impl fmt::Display for ActionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -255,26 +177,6 @@ pub enum Precondition {
     },
 }
 
-/// The kinds of findings: problems reported with evidence and manual steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FindingKind {
-    KpasswdBlocked,
-    ForceSyncWouldNotHelp,
-    ProvisioningCredentialsInvalid,
-    PushMappingsOrphanedNoCredential,
-    /// Orphaned Group Push mappings that policy does not let remediator remove.
-    PushMappingsOrphaned,
-    ProvisioningFeaturesDrift,
-    /// A retry that policy forbids or that already failed its attempts.
-    RetryNotSafe,
-    /// A fix that did not verify after its attempts (quarantined).
-    FixQuarantined,
-    /// A directory needs a Force Sync that policy does not let remediator call (the call is
-    /// non-public): the Admin Console steps are given instead.
-    ForceSyncNeeded,
-}
-
 /// A problem that is reported, not fixed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -295,45 +197,9 @@ pub struct Skipped {
     pub detail: String,
 }
 
-/// Why a candidate was not taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SkipReason {
-    Budget,
-    Cooldown,
-    Backoff,
-    MaxAttempts,
-    Mode,
-    IncompleteRead,
-    DeniedByPolicy,
-    CircuitBreakerOpen,
-    TooRecent,
-    TargetBusy,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn action_ids_are_stable_and_depend_on_kind_target_and_state() {
-        let target = Target {
-            app_id: Some("0oa1".into()),
-            user_id: Some("00u1".into()),
-            ..Target::default()
-        };
-        let a = ActionId::derive(ActionKind::RetryProvisioning, &target, "evt-1");
-        assert_eq!(
-            a,
-            ActionId::derive(ActionKind::RetryProvisioning, &target, "evt-1")
-        );
-        assert_ne!(a, ActionId::derive(ActionKind::ForceSync, &target, "evt-1"));
-        assert_ne!(
-            a,
-            ActionId::derive(ActionKind::RetryProvisioning, &target, "evt-2")
-        );
-        assert!(a.0.starts_with("act-") && a.0.len() == 20);
-    }
 
     #[test]
     fn json_shape_matches_the_cli_contract() {

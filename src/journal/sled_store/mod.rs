@@ -20,7 +20,7 @@ use self::layout::{
     T_ATTEMPTS, T_COOLDOWNS, T_ENTRIES, T_FIXES, T_IDX_ACTION, T_IDX_RUN, T_IDX_TARGET, T_META,
     T_RUN_ACTIONS, T_SEEN, T_STATE,
 };
-use super::entry::{length_prefixed, Entry, EntryDraft, TargetRef, GENESIS_HASH};
+use super::entry::{length_prefixed, target_refs, Entry, EntryDraft, TargetRef, GENESIS_HASH};
 use super::error::JournalError;
 use super::filter::EntryFilter;
 use super::id::{EntryId, ID_KEY_LEN};
@@ -267,9 +267,7 @@ impl SledJournal {
                 hash: entry.hash.clone(),
             },
         )?;
-        let mut index_keys: Vec<(usize, Vec<u8>)> = entry
-            .target
-            .refs()
+        let mut index_keys: Vec<(usize, Vec<u8>)> = target_refs(&entry.target)
             .iter()
             .map(|t| (T_IDX_TARGET, with_id(t.index_prefix(), entry.id)))
             .collect();
