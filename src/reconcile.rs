@@ -16,6 +16,7 @@ use crate::observe::{observe, LogStart, Observation};
 use crate::okta::{AdminApi, OrgApi};
 use crate::plan::{plan, Plan};
 use crate::policy::Policy;
+use crate::vocab::RunId;
 
 /// What one pass saw and decided.
 #[derive(Debug)]
@@ -90,7 +91,7 @@ pub struct PassSettings {
 /// What a pass did.
 #[derive(Debug)]
 pub struct PassReport {
-    pub run_id: String,
+    pub run_id: RunId,
     /// The plan carried out (or, in dry-run, previewed).
     pub plan: Plan,
     /// The observation, when the pass observed the org (not for a saved plan).
@@ -129,7 +130,7 @@ impl PassProgress for NoProgress {}
 pub enum ReconcileError {
     #[error("journal failure in run {run_id}")]
     Journal {
-        run_id: String,
+        run_id: RunId,
         #[source]
         source: JournalError,
     },
@@ -176,7 +177,7 @@ where
         trigger: settings.trigger.as_str().to_owned(),
         dry_run: settings.dry_run,
     };
-    let draft = EntryDraft::new(&run_id, started).payload(json!({ "org": org_url }));
+    let draft = EntryDraft::new(run_id.clone(), started).payload(json!({ "org": org_url }));
     org.journal
         .append((org.clock)(), draft, &[])
         .map_err(journal_error)?;
@@ -207,7 +208,7 @@ where
     let mut counts = recovered.counts();
     counts.add(&executed.counts());
     counts.findings = u32::try_from(plan.findings.len()).unwrap_or(u32::MAX);
-    let finished = EntryDraft::new(&run_id, EntryKind::RunFinished { counts });
+    let finished = EntryDraft::new(run_id.clone(), EntryKind::RunFinished { counts });
     org.journal
         .append((org.clock)(), finished, &[])
         .map_err(journal_error)?;
@@ -223,7 +224,7 @@ where
 
 fn record_plan<O, A, J: JournalStore + ?Sized>(
     org: &Org<'_, O, A, J>,
-    run_id: &str,
+    run_id: &RunId,
     plan: &Plan,
 ) -> Result<(), JournalError> {
     let summary = format!(
@@ -244,14 +245,18 @@ fn record_plan<O, A, J: JournalStore + ?Sized>(
     };
     org.journal.append(
         (org.clock)(),
-        redact_draft(EntryDraft::new(run_id, kind)),
+        redact_draft(EntryDraft::new(run_id.clone(), kind)),
         &[],
     )?;
     Ok(())
 }
 
 /// A time-ordered, unique run id: `run-20261123T114500Z-1a2b3c4d`.
-fn new_run_id(now: DateTime<Utc>) -> String {
+fn new_run_id(now: DateTime<Utc>) -> RunId {
     let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("run-{}-{}", now.format("%Y%m%dT%H%M%SZ"), &random[..8])
+    RunId::new(format!(
+        "run-{}-{}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        &random[..8]
+    ))
 }

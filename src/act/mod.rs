@@ -17,9 +17,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::journal::{JournalError, Outcome, RunCounts, Target};
-use crate::okta::{AdminPaths, ApiError};
+use crate::okta::{AdminPaths, ApiError, AppId};
 use crate::plan::{ActionKind, Plan};
 use crate::policy::{CredentialError, Policy, RetryStrategy};
+use crate::vocab::{ActionId, RunId};
 
 pub use org::APP_USER_VERIFY_POLLS;
 pub use recover::{recover, MAX_RESUME_AGE};
@@ -46,7 +47,7 @@ pub type Clock<'a> = &'a (dyn Fn() -> DateTime<Utc> + Send + Sync);
 #[derive(Debug, Clone)]
 pub struct ExecuteOptions {
     /// The run every journal entry belongs to.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Only actions of these kinds (empty: every kind); the others are left alone.
     pub only: Vec<ActionKind>,
     /// At most this many actions are taken in this execution; the rest are held.
@@ -58,7 +59,7 @@ pub struct ExecuteOptions {
 
 impl ExecuteOptions {
     /// Every kind, no extra limit, the default polling.
-    pub fn new(run_id: impl Into<String>) -> Self {
+    pub fn new(run_id: impl Into<RunId>) -> Self {
         ExecuteOptions {
             run_id: run_id.into(),
             only: Vec::new(),
@@ -82,9 +83,8 @@ impl ExecuteOptions {
 /// How one action (or one recovered fix) ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActionReport {
-    pub action_id: String,
-    /// The action kind as spelled in plans (`remove-push-mappings`).
-    pub kind: String,
+    pub action_id: ActionId,
+    pub kind: ActionKind,
     pub target: Target,
     pub outcome: Outcome,
     /// Why, in one sentence.
@@ -96,13 +96,13 @@ pub struct ActionReport {
 /// What an execution (or a recovery) did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunReport {
-    pub run_id: String,
+    pub run_id: RunId,
     pub actions: Vec<ActionReport>,
 }
 
 impl RunReport {
     /// A report of run `run_id` with no action yet.
-    pub fn new(run_id: impl Into<String>) -> Self {
+    pub fn new(run_id: impl Into<RunId>) -> Self {
         RunReport {
             run_id: run_id.into(),
             actions: Vec::new(),
@@ -166,7 +166,7 @@ pub(crate) enum StepError {
     #[error("credential unavailable: {0}")]
     Credential(#[from] CredentialError),
     #[error("policy names no credential for app {app_id} in [remove_push_mappings]")]
-    NoCredential { app_id: String },
+    NoCredential { app_id: AppId },
 }
 
 /// Whether the executor carries out actions of `kind` under `policy`: only rules in `enforce`
@@ -189,6 +189,6 @@ pub fn admin_paths(policy: &Policy) -> AdminPaths {
 }
 
 /// The idempotency key of an action in a plan: its id and the plan's time.
-pub(crate) fn idempotency_key(plan: &Plan, action_id: &str) -> String {
+pub(crate) fn idempotency_key(plan: &Plan, action_id: &ActionId) -> String {
     format!("{action_id}@{}", plan.generated_at.to_rfc3339())
 }

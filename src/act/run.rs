@@ -11,6 +11,7 @@ use crate::journal::{
 };
 use crate::okta::{AdminApi, OrgApi};
 use crate::plan::{Action, ActionKind, Plan, Step};
+use crate::vocab::RunId;
 
 use super::gate::{hold_reason, Taken};
 use super::org::{stale_precondition, verification_details, verify, Polling};
@@ -62,8 +63,8 @@ where
         options: &ExecuteOptions,
         taken: &mut Taken,
     ) -> Result<ActionReport, ActError> {
-        let id = action.id.0.as_str();
-        let key = idempotency_key(plan, id);
+        let id = action.id.as_str();
+        let key = idempotency_key(plan, &action.id);
         if self.journal.seen(&key).map_err(ActError::journal(id))? {
             let why = "already carried out from this plan (its idempotency key is in the journal)";
             return self.not_taken(options, action, Outcome::Skipped, why);
@@ -143,7 +144,7 @@ where
         outcome: Outcome,
         why: &str,
     ) -> Result<ActionReport, ActError> {
-        let id = action.id.0.as_str();
+        let id = action.id.as_str();
         let draft = self
             .draft(&options.run_id, action, outcome_kind(outcome, why))
             .payload(json!({ "taken": false }));
@@ -157,11 +158,11 @@ where
     /// The intent, with the action itself as payload so a restart can finish it; written with
     /// the idempotency key, the attempt and the budget use in one transaction.
     fn begin(&self, options: &ExecuteOptions, action: &Action, key: &str) -> Result<(), ActError> {
-        let id = action.id.0.as_str();
-        let kind = action.kind.as_str().to_owned();
+        let id = action.id.as_str();
+        let kind = action.kind;
         let evidence = serde_json::to_value(&action.evidence).unwrap_or(Value::Null);
         let intent = EntryKind::Intent {
-            action_kind: kind.clone(),
+            action_kind: kind,
             evidence,
             steps: action.steps.iter().map(step_name).collect(),
             idempotency_key: key.to_owned(),
@@ -172,9 +173,7 @@ where
             Effect::MarkSeen {
                 idempotency_key: key.to_owned(),
             },
-            Effect::RecordAttempt {
-                action_kind: kind.clone(),
-            },
+            Effect::RecordAttempt { action_kind: kind },
             Effect::RecordAction { action_kind: kind },
         ];
         self.journal
@@ -191,7 +190,7 @@ where
     /// step not recorded as done is first looked for in the org, so none is done twice.
     pub(super) async fn run_fix(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         action: &Action,
         mut fix: FixProgress,
         polling: Polling,
@@ -243,13 +242,13 @@ where
     /// the journal calls the step (a compensation's says so).
     pub(super) async fn take_step(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         action: &Action,
         fix: &mut FixProgress,
         (number, name): (u32, &str),
         step: &Step,
     ) -> Result<Result<String, String>, ActError> {
-        let id = action.id.0.as_str();
+        let id = action.id.as_str();
         let started = EntryKind::StepStarted {
             step: number,
             name: name.to_owned(),
@@ -281,7 +280,7 @@ where
     #[allow(clippy::too_many_arguments)]
     fn finish_step(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         action: &Action,
         fix: &FixProgress,
         number: u32,
@@ -303,19 +302,19 @@ where
                 redact_draft(self.draft(run_id, action, finished)),
                 fix.provisioning_enabled,
             )
-            .map_err(ActError::journal(&action.id.0))?;
+            .map_err(ActError::journal(action.id.as_str()))?;
         Ok(())
     }
 
     /// Reads the postcondition back, journals the verification and finishes the fix.
     async fn verify_and_finish(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         action: &Action,
         fix: &FixProgress,
         polling: Polling,
     ) -> Result<ActionReport, ActError> {
-        let id = action.id.0.as_str();
+        let id = action.id.as_str();
         let problems = match verify(self.api, self.policy, action, polling).await {
             Ok(problems) => problems,
             Err(error) => vec![format!("the postcondition could not be read: {error}")],
@@ -350,7 +349,7 @@ where
     /// next start tries again.
     pub(super) async fn abandon(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         action: &Action,
         fix: &FixProgress,
         why: &str,
@@ -378,12 +377,12 @@ where
     /// (once verified) the reset attempts in the same transaction.
     pub(super) fn finish(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         action: &Action,
         outcome: Outcome,
         why: &str,
     ) -> Result<ActionReport, ActError> {
-        let id = action.id.0.as_str();
+        let id = action.id.as_str();
         let now = (self.clock)();
         let effects = self
             .outcome_effects(action, outcome, now)
@@ -413,7 +412,7 @@ where
         ];
         if ok {
             effects.push(Effect::ResetAttempts {
-                action_kind: action.kind.as_str().to_owned(),
+                action_kind: action.kind,
             });
             return Ok(effects);
         }
@@ -438,9 +437,9 @@ where
         Ok(effects)
     }
 
-    fn draft(&self, run_id: &str, action: &Action, kind: EntryKind) -> EntryDraft {
+    fn draft(&self, run_id: &RunId, action: &Action, kind: EntryKind) -> EntryDraft {
         EntryDraft::new(run_id, kind)
-            .action(action.id.0.clone())
+            .action(action.id.clone())
             .target(action.target.clone())
     }
 }
@@ -497,8 +496,8 @@ fn outcome_kind(outcome: Outcome, why: &str) -> EntryKind {
 
 pub(super) fn report(action: &Action, outcome: Outcome, why: &str, taken: bool) -> ActionReport {
     ActionReport {
-        action_id: action.id.0.clone(),
-        kind: action.kind.as_str().to_owned(),
+        action_id: action.id.clone(),
+        kind: action.kind,
         target: action.target.clone(),
         outcome,
         reason: why.to_owned(),

@@ -142,9 +142,9 @@ fn parse_target(text: &str) -> Result<remediator::journal::TargetRef, String> {
         .split_once(':')
         .ok_or_else(|| format!("expected app:ID, user:ID or directory:ID, found {text:?}"))?;
     match kind {
-        "app" => Ok(TargetRef::App(id.to_owned())),
-        "user" => Ok(TargetRef::User(id.to_owned())),
-        "directory" => Ok(TargetRef::Directory(id.to_owned())),
+        "app" => Ok(TargetRef::App(id.into())),
+        "user" => Ok(TargetRef::User(id.into())),
+        "directory" => Ok(TargetRef::Directory(id.into())),
         _ => Err(format!(
             "unknown target kind {kind:?}: expected app, user or directory"
         )),

@@ -54,12 +54,7 @@ pub fn print_summary(report: &PassReport) {
     if !report.plan.findings.is_empty() {
         println!("findings (need a person; `remediator plan` shows the manual steps):");
         for finding in &report.plan.findings {
-            let kind = serde_json::to_value(finding.kind).unwrap_or_default();
-            println!(
-                "  {:<36} {}",
-                kind.as_str().unwrap_or("finding"),
-                finding.reason
-            );
+            println!("  {:<36} {}", finding.kind.as_str(), finding.reason);
         }
     }
     if report.executed.actions.is_empty() && report.recovered.actions.is_empty() {

@@ -24,6 +24,9 @@ use std::future::Future;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::journal::Outcome;
+use crate::vocab::{ActionKind, FindingKind, RunId};
+
 pub use config::{
     ConfigError, CredentialError, CredentialSource, DaemonConfig, KeySource, OrgConfig,
     DEFAULT_LISTEN, DEFAULT_ORG_NAME, MAX_ORGS, MAX_ORG_NAME_LEN,
@@ -66,17 +69,17 @@ impl RunResult {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReconcileSummary {
     /// The run's id in the journal.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The org answered (its apps could be listed): what readiness follows.
     pub reachable: bool,
     /// Every part of the observation was read.
     pub complete: bool,
-    /// Planned actions per kind (`retry-provisioning`, ...).
-    pub planned: BTreeMap<String, u32>,
-    /// Findings per kind (`kpasswd-blocked`, ...).
-    pub findings: BTreeMap<String, u32>,
+    /// Planned actions per kind.
+    pub planned: BTreeMap<ActionKind, u32>,
+    /// Findings per kind.
+    pub findings: BTreeMap<FindingKind, u32>,
     /// Actions carried out: (kind, outcome) per action; empty in dry-run.
-    pub actions: Vec<(String, String)>,
+    pub actions: Vec<(ActionKind, Outcome)>,
     /// Some action failed, was compensated or was held.
     pub partial_failure: bool,
     /// The circuit breaker was open at the end of the run.

@@ -81,14 +81,7 @@ impl PassProgress for RunProgress<'_> {
     }
 }
 
-fn kind_name<T: serde::Serialize>(kind: &T) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn per_kind(kinds: impl Iterator<Item = String>) -> BTreeMap<String, u32> {
+fn per_kind<K: Ord>(kinds: impl Iterator<Item = K>) -> BTreeMap<K, u32> {
     let mut counts = BTreeMap::new();
     for kind in kinds {
         *counts.entry(kind).or_insert(0) += 1;
@@ -124,14 +117,14 @@ impl<O, J: ?Sized> OrgReconciler<O, J> {
             .actions
             .iter()
             .chain(&report.executed.actions)
-            .map(|a| (a.kind.clone(), a.outcome.as_str().to_owned()))
+            .map(|a| (a.kind, a.outcome))
             .collect();
         ReconcileSummary {
             run_id: report.run_id,
             reachable,
             complete,
-            planned: per_kind(plan.actions.iter().map(|a| a.kind.as_str().to_owned())),
-            findings: per_kind(plan.findings.iter().map(|f| kind_name(&f.kind))),
+            planned: per_kind(plan.actions.iter().map(|a| a.kind)),
+            findings: per_kind(plan.findings.iter().map(|f| f.kind)),
             actions,
             partial_failure,
             breaker_open,

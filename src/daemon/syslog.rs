@@ -11,6 +11,7 @@ use super::{LogPoll, PollError, PollOutcome};
 use crate::journal::{Cursor, JournalStore};
 use crate::observe::RELEVANT_EVENTS_FILTER;
 use crate::okta::{LogEvent, LogsRequest, NextPage, OrgApi, LOGS_PAGE_LIMIT};
+use crate::vocab::RunId;
 
 /// Most System Log pages read in one poll; the rest is read by the next poll.
 pub const MAX_POLL_PAGES: usize = 20;
@@ -59,7 +60,7 @@ pub struct SystemLogPoller<O, J: ?Sized> {
     /// Where polling starts when the journal holds no usable cursor.
     start: DateTime<Utc>,
     /// The run id of the `CursorAdvanced` entries this poller writes.
-    run_id: String,
+    run_id: RunId,
     last_sync_failure: Mutex<Option<DateTime<Utc>>>,
 }
 
@@ -79,7 +80,7 @@ impl<O, J: ?Sized> SystemLogPoller<O, J> {
             api,
             journal,
             start,
-            run_id: format!("poll-{}", uuid::Uuid::new_v4()),
+            run_id: RunId::new(format!("poll-{}", uuid::Uuid::new_v4())),
             last_sync_failure: Mutex::new(None),
         }
     }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::entry::{target_refs, Entry, EntryKindTag, Outcome, TargetRef};
+use crate::vocab::{ActionId, RunId};
 
 /// Criteria for `JournalStore::list`; every field set must match. `Default` matches everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -16,8 +17,8 @@ pub struct EntryFilter {
     pub target: Option<TargetRef>,
     /// Only `Outcome` entries with this outcome.
     pub outcome: Option<Outcome>,
-    pub run_id: Option<String>,
-    pub action_id: Option<String>,
+    pub run_id: Option<RunId>,
+    pub action_id: Option<ActionId>,
     /// At most this many entries (the oldest matching ones).
     pub limit: Option<usize>,
 }

@@ -21,7 +21,8 @@ pub use config::{
     DEFAULT_RETRY_TASKS_PATH, DEFAULT_SCOPES, MAX_CONCURRENCY_LIMIT,
 };
 pub use error::{ApiError, Endpoint, OktaError};
-pub use ids::{AgentPoolId, AppId, GroupId, MappingId, UserId};
+pub(crate) use ids::string_id;
+pub use ids::{AgentId, AgentPoolId, AppId, GroupId, MappingId, UserId};
 pub use model::*;
 pub use ratelimit::{classify, Bucket, GovernorStats};
 

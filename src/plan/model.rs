@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::okta::{AgentId, AppId, GroupId, MappingId, UserId};
+
 /// What an action or finding is about (one notion of "the same target" for cooldowns,
 /// attempts and the journal's indices).
 pub use crate::vocab::Target;
@@ -52,8 +54,8 @@ pub struct Action {
 pub enum Evidence {
     /// An app user in provisioning error.
     AppUser {
-        app_id: String,
-        user_id: String,
+        app_id: AppId,
+        user_id: UserId,
         status: String,
         sync_state: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,11 +71,11 @@ pub enum Evidence {
         reason: Option<String>,
         display_message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        user_id: Option<String>,
+        user_id: Option<UserId>,
     },
     /// A directory attribute compared with the Okta profile.
     Attribute {
-        user_id: String,
+        user_id: UserId,
         app_user_attribute: String,
         app_user_value: Option<serde_json::Value>,
         okta_attribute: String,
@@ -81,25 +83,25 @@ pub enum Evidence {
     },
     /// A provisioning feature's wanted and actual state.
     Feature {
-        app_id: String,
+        app_id: AppId,
         feature: String,
         wanted: bool,
         actual: bool,
     },
     /// A Group Push mapping.
     PushMapping {
-        app_id: String,
-        mapping_id: String,
+        app_id: AppId,
+        mapping_id: MappingId,
         status: String,
-        source_group_id: String,
+        source_group_id: GroupId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        target_group_id: Option<String>,
+        target_group_id: Option<GroupId>,
     },
     /// An app's provisioning connection.
-    Connection { app_id: String, status: String },
+    Connection { app_id: AppId, status: String },
     /// A directory agent's health.
     Agent {
-        agent_id: String,
+        agent_id: AgentId,
         name: String,
         operational_status: String,
     },
@@ -112,33 +114,36 @@ pub enum Evidence {
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Step {
     /// `POST /api/v1/apps/{appId}/users/{userId}` with the current profile.
-    RepushAppUser { app_id: String, user_id: String },
+    RepushAppUser { app_id: AppId, user_id: UserId },
     /// The configured non-public task-retry call.
     RetryTasks {
-        app_id: String,
-        user_ids: Vec<String>,
+        app_id: AppId,
+        user_ids: Vec<UserId>,
     },
     /// The configured non-public Force Sync call.
-    ForceSyncDirectory { directory_id: String },
+    ForceSyncDirectory { directory_id: AppId },
     /// Set a provisioning connection token from a credential source named in policy and activate it.
     EnableProvisioning {
-        app_id: String,
+        app_id: AppId,
         /// Where the credential comes from (an env var or file name, never the value).
         credential: String,
     },
     /// `PATCH` a Group Push mapping to INACTIVE.
-    DeactivatePushMapping { app_id: String, mapping_id: String },
+    DeactivatePushMapping {
+        app_id: AppId,
+        mapping_id: MappingId,
+    },
     /// `DELETE` a Group Push mapping.
     DeletePushMapping {
-        app_id: String,
-        mapping_id: String,
+        app_id: AppId,
+        mapping_id: MappingId,
         delete_target_group: bool,
     },
     /// Deactivate the provisioning connection again.
-    DisableProvisioning { app_id: String },
+    DisableProvisioning { app_id: AppId },
     /// `PUT /api/v1/apps/{appId}/features/USER_PROVISIONING` (partial update).
     UpdateProvisioningFeatures {
-        app_id: String,
+        app_id: AppId,
         create_users: Option<bool>,
         update_attributes: Option<bool>,
         deactivate_users: Option<bool>,
@@ -152,26 +157,26 @@ pub enum Step {
 #[serde(tag = "check", rename_all = "kebab-case")]
 pub enum Precondition {
     AppUserSyncState {
-        app_id: String,
-        user_id: String,
+        app_id: AppId,
+        user_id: UserId,
         sync_state: String,
     },
     ConnectionStatus {
-        app_id: String,
+        app_id: AppId,
         status: String,
     },
     PushMappingStatus {
-        app_id: String,
-        mapping_id: String,
+        app_id: AppId,
+        mapping_id: MappingId,
         status: String,
     },
     AttributeDiffers {
-        user_id: String,
+        user_id: UserId,
         okta_attribute: String,
         expected: Option<serde_json::Value>,
     },
     FeatureState {
-        app_id: String,
+        app_id: AppId,
         feature: String,
         enabled: bool,
     },
@@ -210,7 +215,7 @@ mod tests {
                 .with_timezone(&Utc),
             complete: true,
             actions: vec![Action {
-                id: ActionId("act-0123456789abcdef".into()),
+                id: ActionId::new("act-0123456789abcdef"),
                 kind: ActionKind::RemovePushMappings,
                 target: Target {
                     app_id: Some("0oa1".into()),

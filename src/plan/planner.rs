@@ -126,7 +126,7 @@ fn quarantine(ctx: &Context<'_>, candidate: &Candidate) -> Option<Finding> {
     }
     let attempts = ctx
         .journal
-        .attempts_for(candidate.kind.as_str(), &candidate.target)?;
+        .attempts_for(candidate.kind, &candidate.target)?;
     if attempts.count < MAX_UNVERIFIED_FIX_ATTEMPTS {
         return None;
     }
@@ -301,8 +301,8 @@ mod tests {
 
     fn t(app: Option<&str>, user: Option<&str>) -> Target {
         Target {
-            app_id: app.map(str::to_string),
-            user_id: user.map(str::to_string),
+            app_id: app.map(Into::into),
+            user_id: user.map(Into::into),
             ..Target::default()
         }
     }

@@ -1,63 +1,24 @@
-//! The kinds of remediator's actions and findings, and the reasons a candidate is not taken.
+//! The kinds of remediator's actions and findings, and the reasons a candidate is not taken,
+//! each named once (kebab-case, as in plans, the journal, metrics and on the command line).
 
-use std::fmt;
+use strum::{EnumIter, IntoStaticStr};
 
-use serde::{Deserialize, Serialize};
+use super::names::named;
 
 /// The kinds of fixes remediator carries out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum ActionKind {
     RetryProvisioning,
     ForceSync,
     RemovePushMappings,
     FixProvisioningFeatures,
 }
-
-impl ActionKind {
-    pub const ALL: [ActionKind; 4] = [
-        ActionKind::RetryProvisioning,
-        ActionKind::ForceSync,
-        ActionKind::RemovePushMappings,
-        ActionKind::FixProvisioningFeatures,
-    ];
-
-    /// The spelling used on the command line and in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionKind::RetryProvisioning => "retry-provisioning",
-            ActionKind::ForceSync => "force-sync",
-            ActionKind::RemovePushMappings => "remove-push-mappings",
-            ActionKind::FixProvisioningFeatures => "fix-provisioning-features",
-        }
-    }
-}
-
-impl fmt::Display for ActionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for ActionKind {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        ActionKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == text)
-            .ok_or_else(|| {
-                format!(
-                    "unknown action kind {text:?}: expected one of retry-provisioning, force-sync, \
-                     remove-push-mappings, fix-provisioning-features"
-                )
-            })
-    }
-}
+named!(ActionKind, "action kind");
 
 /// The kinds of findings: problems reported with evidence and manual steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum FindingKind {
     KpasswdBlocked,
     ForceSyncWouldNotHelp,
@@ -74,10 +35,12 @@ pub enum FindingKind {
     /// non-public): the Admin Console steps are given instead.
     ForceSyncNeeded,
 }
+named!(FindingKind, "finding kind");
 
-/// Why a candidate was not taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+/// Why a candidate was not taken (by a rule or the safety gate), or an action was held by the
+/// executor's gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum SkipReason {
     Budget,
     Cooldown,
@@ -89,4 +52,60 @@ pub enum SkipReason {
     CircuitBreakerOpen,
     TooRecent,
     TargetBusy,
+    /// `apply --max-actions` reached (the executor's gate only).
+    MaxActions,
+}
+named!(SkipReason, "skip reason");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::Named;
+
+    #[test]
+    fn names_are_kebab_case_and_round_trip_through_text_and_json() {
+        assert_eq!(
+            ActionKind::FixProvisioningFeatures.as_str(),
+            "fix-provisioning-features"
+        );
+        assert_eq!(
+            FindingKind::PushMappingsOrphanedNoCredential.as_str(),
+            "push-mappings-orphaned-no-credential"
+        );
+        assert_eq!(
+            SkipReason::CircuitBreakerOpen.as_str(),
+            "circuit-breaker-open"
+        );
+        fn round_trip<
+            K: Named
+                + std::fmt::Debug
+                + serde::Serialize
+                + serde::de::DeserializeOwned
+                + std::str::FromStr,
+        >() {
+            for kind in K::iter() {
+                let json = serde_json::to_value(kind).expect("serializes");
+                assert_eq!(json, kind.name());
+                assert_eq!(
+                    serde_json::from_value::<K>(json).expect("deserializes"),
+                    kind
+                );
+                assert!(kind.name().parse::<K>().is_ok_and(|k| k == kind));
+            }
+        }
+        round_trip::<ActionKind>();
+        round_trip::<FindingKind>();
+        round_trip::<SkipReason>();
+    }
+
+    #[test]
+    fn an_unknown_name_is_refused_with_the_names_expected() {
+        let err = "retry".parse::<ActionKind>().expect_err("not a kind");
+        assert_eq!(
+            err.to_string(),
+            "unknown action kind \"retry\": expected one of retry-provisioning, force-sync, \
+             remove-push-mappings, fix-provisioning-features"
+        );
+        assert!(serde_json::from_str::<FindingKind>("\"nope\"").is_err());
+    }
 }

@@ -2,22 +2,25 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What an entry is about. Ids are Okta ids as strings (`0oa...`, `00u...`).
+use crate::okta::{AppId, MappingId, UserId};
+
+/// What an action, finding or journal entry is about, by Okta ids. A directory is named by
+/// its app instance id.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app_id: Option<String>,
+    pub app_id: Option<AppId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub directory_id: Option<String>,
+    pub directory_id: Option<AppId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mapping_ids: Vec<String>,
+    pub mapping_ids: Vec<MappingId>,
 }
 
 impl Target {
     /// A target naming only an app.
-    pub fn app(app_id: impl Into<String>) -> Self {
+    pub fn app(app_id: impl Into<AppId>) -> Self {
         Target {
             app_id: Some(app_id.into()),
             ..Target::default()
@@ -25,7 +28,7 @@ impl Target {
     }
 
     /// A target naming an app user (an assignment).
-    pub fn app_user(app_id: impl Into<String>, user_id: impl Into<String>) -> Self {
+    pub fn app_user(app_id: impl Into<AppId>, user_id: impl Into<UserId>) -> Self {
         Target {
             app_id: Some(app_id.into()),
             user_id: Some(user_id.into()),
@@ -47,7 +50,8 @@ impl Target {
             parts.push(format!("dir={dir}"));
         }
         if !self.mapping_ids.is_empty() {
-            parts.push(format!("mappings={}", self.mapping_ids.join(",")));
+            let mappings: Vec<&str> = self.mapping_ids.iter().map(MappingId::as_str).collect();
+            parts.push(format!("mappings={}", mappings.join(",")));
         }
         parts.join(";")
     }

@@ -18,12 +18,12 @@ use remediator::reconcile::PlanSource;
 
 const ORG2ORG: &str = "0oaorphorg2org000001";
 
-fn outcomes(report: &remediator::reconcile::PassReport) -> Vec<(String, Outcome)> {
+fn outcomes(report: &remediator::reconcile::PassReport) -> Vec<(ActionKind, Outcome)> {
     report
         .executed
         .actions
         .iter()
-        .map(|a| (a.kind.clone(), a.outcome))
+        .map(|a| (a.kind, a.outcome))
         .collect()
 }
 
@@ -73,12 +73,12 @@ async fn a_failed_retry_is_retried_on_later_runs_until_it_verifies() {
     let now = Utc::now();
     let first = env.pass_at(now, PlanSource::Observe, false).await;
     let mut first_outcomes = outcomes(&first);
-    first_outcomes.sort_by_key(|(kind, outcome)| (kind.clone(), outcome.as_str()));
+    first_outcomes.sort_by_key(|(kind, outcome)| (*kind, outcome.as_str()));
     assert_eq!(
         first_outcomes,
         vec![
-            ("retry-provisioning".to_owned(), Outcome::Failed),
-            ("retry-provisioning".to_owned(), Outcome::Verified),
+            (ActionKind::RetryProvisioning, Outcome::Failed),
+            (ActionKind::RetryProvisioning, Outcome::Verified),
         ],
         "transient-times:2 fails its first retry"
     );
@@ -89,7 +89,7 @@ async fn a_failed_retry_is_retried_on_later_runs_until_it_verifies() {
     for _ in 0..3 {
         at += Duration::hours(2);
         let pass = env.pass_at(at, PlanSource::Observe, false).await;
-        if outcomes(&pass).contains(&("retry-provisioning".to_owned(), Outcome::Verified)) {
+        if outcomes(&pass).contains(&(ActionKind::RetryProvisioning, Outcome::Verified)) {
             verified = true;
             break;
         }
@@ -366,10 +366,7 @@ async fn a_failed_compensation_is_finished_by_the_next_run() {
     assert!(env.provisioning_enabled(ORG2ORG));
     let unfinished = env.journal.unfinished_fixes().expect("fixes");
     assert_eq!(unfinished.len(), 1, "the fix stays unfinished");
-    assert_eq!(
-        unfinished[0].action_kind,
-        ActionKind::RemovePushMappings.as_str()
-    );
+    assert_eq!(unfinished[0].action_kind, ActionKind::RemovePushMappings);
     // The org recovers; the next run finishes the fix first.
     reqwest::Client::new()
         .delete(format!("{}/__sim/faults", env.sim.base_url()))
@@ -454,7 +451,7 @@ async fn a_fix_that_never_verifies_is_quarantined_after_its_attempts() {
         let report = env.pass_at(at, PlanSource::Observe, false).await;
         assert_eq!(
             outcomes(&report),
-            vec![("remove-push-mappings".to_owned(), Outcome::Compensated)],
+            vec![(ActionKind::RemovePushMappings, Outcome::Compensated)],
             "attempt {attempt}"
         );
         at += Duration::hours(1);

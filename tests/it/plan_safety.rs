@@ -82,7 +82,7 @@ fn busy(target: Target) -> JournalView {
     let mut j = journal();
     j.unfinished_fixes.push(FixState {
         action_id: "act-0000000000000000".into(),
-        action_kind: "remove-push-mappings".into(),
+        action_kind: ActionKind::RemovePushMappings,
         target,
         steps_done: vec![],
         compensation_needed: true,

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::observe::{AppInfo, Capabilities, FailedAssignment};
+use crate::okta::{AppId, UserId};
 use crate::policy::{FeatureAction, RuleKind, WantedFeatures};
 
 use super::super::candidate::{Candidate, Outcome};
@@ -98,7 +99,7 @@ struct Drift {
 
 /// Plans the feature fixes and returns the failed assignments (app id, user id) a drift explains:
 /// those are retried inside the fix or listed in the drift finding, never retried on their own.
-pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) -> BTreeSet<(String, String)> {
+pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) -> BTreeSet<(AppId, UserId)> {
     let mut explained_all = BTreeSet::new();
     let mut apps: Vec<&AppInfo> = ctx.snapshot.apps.value.iter().collect();
     apps.sort_by(|a, b| a.id.cmp(&b.id));

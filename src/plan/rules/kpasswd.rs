@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Duration;
 
 use crate::observe::EventInfo;
+use crate::okta::{AppId, UserId};
 
 use super::super::candidate::Outcome;
 use super::super::model::{Evidence, Finding, FindingKind, Target};
@@ -22,15 +23,15 @@ pub(crate) const INVOKE_DIR: &str = "system.agent.ad.invoke_dir";
 
 /// One user caught in the pattern: the three events.
 struct Match<'a> {
-    user_id: String,
-    directory_id: Option<String>,
+    user_id: UserId,
+    directory_id: Option<AppId>,
     events: [&'a EventInfo; 3],
 }
 
 /// The users caught in the pattern and whether they may be retried.
 #[derive(Debug, Default)]
 pub(crate) struct KpasswdUsers {
-    pub caught: BTreeSet<String>,
+    pub caught: BTreeSet<UserId>,
     /// Policy probes the domain controllers, every probe passed, and policy asks for the retry.
     pub cleared: bool,
 }
@@ -42,7 +43,7 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) -> KpasswdUsers {
         return KpasswdUsers::default();
     };
     let matches = find_matches(&ctx.snapshot.events.value, max_gap);
-    let mut by_directory: BTreeMap<Option<String>, Vec<Match<'_>>> = BTreeMap::new();
+    let mut by_directory: BTreeMap<Option<AppId>, Vec<Match<'_>>> = BTreeMap::new();
     for m in matches {
         let label = m
             .directory_id
@@ -107,9 +108,9 @@ fn find_matches(events: &[EventInfo], max_gap: Duration) -> Vec<Match<'_>> {
             let directory_id = [write, sync, invoke]
                 .iter()
                 .find_map(|e| e.target_id("AppInstance"))
-                .map(str::to_string);
+                .map(AppId::from);
             matches.push(Match {
-                user_id: user.to_string(),
+                user_id: user.into(),
                 directory_id,
                 events: [write, sync, invoke],
             });
@@ -133,7 +134,7 @@ fn is_invoke(e: &EventInfo) -> bool {
 /// The KPASSWD finding of one directory.
 fn finding(
     ctx: &Context<'_>,
-    directory_id: Option<String>,
+    directory_id: Option<AppId>,
     matches: &[Match<'_>],
     cleared: bool,
 ) -> Finding {

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::observe::FailedAssignment;
+use crate::okta::{AppId, UserId};
 use crate::policy::{RetryStrategy, RuleKind};
 
 use super::super::candidate::{Candidate, Outcome};
@@ -39,7 +40,7 @@ pub(crate) const TRANSIENT_ERRORS: &[&str] = &[
 /// Plans a retry per failed assignment the rule applies to.
 pub(super) fn plan(
     ctx: &Context<'_>,
-    explained: &BTreeSet<(String, String)>,
+    explained: &BTreeSet<(AppId, UserId)>,
     kpasswd: &KpasswdUsers,
     out: &mut Outcome,
 ) {
@@ -98,7 +99,7 @@ fn decide(
     ctx: &Context<'_>,
     fa: &FailedAssignment,
     label: &str,
-    explained: &BTreeSet<(String, String)>,
+    explained: &BTreeSet<(AppId, UserId)>,
     kpasswd: &KpasswdUsers,
 ) -> Decision {
     let policy = &ctx.policy.retry_provisioning;
@@ -165,7 +166,7 @@ fn timing(ctx: &Context<'_>, fa: &FailedAssignment) -> Option<Decision> {
     let target = Target::app_user(&fa.app_id, &fa.user_id);
     let attempt = ctx
         .journal
-        .attempts_for(ActionKind::RetryProvisioning.as_str(), &target)?;
+        .attempts_for(ActionKind::RetryProvisioning, &target)?;
     if attempt.count >= policy.max_attempts {
         return Some(Decision::Quarantine(
             quarantined(fa, attempt.count),

@@ -166,7 +166,7 @@ impl Env {
     pub fn entries_of(&self, action_id: &str) -> Vec<Entry> {
         self.journal
             .list(&EntryFilter {
-                action_id: Some(action_id.to_owned()),
+                action_id: Some(action_id.into()),
                 ..EntryFilter::default()
             })
             .expect("list")
