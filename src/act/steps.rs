@@ -37,29 +37,24 @@ pub(crate) fn crash_hook(step: u32) {
     std::process::abort();
 }
 
-/// A short, secret-free name of a step for the journal (`deactivate-push-mapping gPm1`).
+/// A short, secret-free name of a step for the journal: its operation and what it acts on
+/// (`deactivate-push-mapping 0oa1/gPm1`).
 pub(crate) fn step_name(step: &Step) -> String {
-    match step {
-        Step::RepushAppUser { app_id, user_id } => format!("repush-app-user {app_id}/{user_id}"),
-        Step::RetryTasks { app_id, user_ids } => {
-            format!("retry-tasks {app_id} ({} users)", user_ids.len())
-        }
-        Step::ForceSyncDirectory { directory_id } => format!("force-sync {directory_id}"),
-        Step::EnableProvisioning { app_id, credential } => {
-            format!("enable-provisioning {app_id} with {credential}")
-        }
-        Step::DeactivatePushMapping { app_id, mapping_id } => {
-            format!("deactivate-push-mapping {app_id}/{mapping_id}")
-        }
-        Step::DeletePushMapping {
+    let subject = match step {
+        Step::RepushAppUser { app_id, user_id } => format!("{app_id}/{user_id}"),
+        Step::RetryTasks { app_id, user_ids } => format!("{app_id} ({} users)", user_ids.len()),
+        Step::ForceSyncDirectory { directory_id } => directory_id.to_string(),
+        Step::EnableProvisioning { app_id, credential } => format!("{app_id} with {credential}"),
+        Step::DeactivatePushMapping { app_id, mapping_id }
+        | Step::DeletePushMapping {
             app_id, mapping_id, ..
-        } => format!("delete-push-mapping {app_id}/{mapping_id}"),
-        Step::DisableProvisioning { app_id } => format!("disable-provisioning {app_id}"),
-        Step::UpdateProvisioningFeatures { app_id, .. } => {
-            format!("update-provisioning-features {app_id}")
+        } => format!("{app_id}/{mapping_id}"),
+        Step::DisableProvisioning { app_id } | Step::UpdateProvisioningFeatures { app_id, .. } => {
+            app_id.to_string()
         }
-        Step::Verify { what } => format!("verify: {what}"),
-    }
+        Step::Verify { what } => what.clone(),
+    };
+    format!("{} {subject}", step.op())
 }
 
 /// Whether a step changes the org (a `Verify` step is the postcondition check instead).

@@ -27,10 +27,10 @@ pub struct ApplyArgs {
 }
 
 pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
+    let only = parse_kinds(&args.only)?;
     if !args.yes && !std::io::stdin().is_terminal() {
         anyhow::bail!("refusing to act without --yes: stdin is not a terminal to confirm on");
     }
-    let only = parse_kinds(&args.only)?;
     let saved = args.plan.as_deref().map(read_plan).transpose()?;
     let policy = load_policy(global)?;
     let (api, org_url) = connect(&policy)?;

@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use remediator::journal::{EntryId, EntryKindTag, Outcome, TargetRef};
+use remediator::plan::ActionKind;
+use remediator::vocab::Named;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -69,7 +72,7 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
         /// Only actions of this kind (repeatable).
-        #[arg(long, value_name = "KIND")]
+        #[arg(long, value_name = "KIND", help = listing::<ActionKind>("Only actions of this kind (repeatable)"))]
         only: Vec<String>,
         /// At most this many actions.
         #[arg(long, value_name = "N")]
@@ -110,14 +113,14 @@ pub enum JournalCommand {
         /// Entries at or after this time (RFC 3339).
         #[arg(long, value_name = "RFC3339")]
         since: Option<chrono::DateTime<chrono::Utc>>,
-        /// Only entries of this kind (e.g. intent, outcome, step-finished).
-        #[arg(long)]
+        /// Only entries of this kind (e.g. intent, outcome, step-finished: `-` may stand for `_`).
+        #[arg(long, value_parser = named::<EntryKindTag>())]
         kind: Option<EntryKindTag>,
         /// Only entries about this app, user or directory: `app:ID`, `user:ID`, `directory:ID`.
         #[arg(long, value_parser = parse_target)]
         target: Option<TargetRef>,
         /// Only outcomes of this kind (e.g. verified, failed, held).
-        #[arg(long)]
+        #[arg(long, value_parser = named::<Outcome>())]
         outcome: Option<Outcome>,
         /// At most this many entries.
         #[arg(long)]
@@ -135,6 +138,32 @@ pub enum JournalCommand {
 pub enum PolicyCommand {
     /// Validate the policy files of DIR (default: --policies).
     Validate { dir: Option<PathBuf> },
+}
+
+/// A parser for a value of kind `K`: its possible values, shown by `--help` and in errors, are
+/// the kind's names (with `-` for `_` accepted too).
+fn named<K: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = K> {
+    let values = K::names().into_iter().map(|name| {
+        let value = PossibleValue::new(name);
+        if name.contains('_') {
+            value.alias(name.replace('_', "-"))
+        } else {
+            value
+        }
+    });
+    PossibleValuesParser::new(values).map(|text| {
+        let name = K::names()
+            .into_iter()
+            .find(|name| *name == text || name.replace('_', "-") == text)
+            .expect("clap accepts only the names and their aliases");
+        K::from_name(name).expect("a name of the kind parses")
+    })
+}
+
+/// `text` and every name of kind `K`, for an option parsed after clap (its errors are the
+/// command's own, exit code 1).
+fn listing<K: Named>(text: &str) -> String {
+    format!("{text}: {}", K::names().join(", "))
 }
 
 fn parse_target(text: &str) -> Result<remediator::journal::TargetRef, String> {

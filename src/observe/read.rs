@@ -12,8 +12,9 @@ use super::snapshot::{
     EventTarget, FailedAssignment, Part, PushMappingInfo, Snapshot,
 };
 use crate::okta::{
-    ApiError, AppId, AppUser, AppUserSyncState, Application, EnabledStatus, GroupId, LogEvent,
-    LogsRequest, OrgApi, PageRequest, ProvisioningConnectionStatus, UserId,
+    relevant_events_filter, ApiError, AppId, AppUser, AppUserSyncState, Application, EnabledStatus,
+    EventFamily, EventType, GroupId, LogEvent, LogsRequest, OrgApi, PageRequest,
+    ProvisioningConnectionStatus, UserId,
 };
 use crate::policy::Policy;
 
@@ -26,14 +27,6 @@ pub const MAX_EVENTS_KEPT: usize = 50_000;
 pub const MAX_LOG_PAGES: usize = 200;
 /// Most attribute differences kept per directory.
 pub const MAX_DIFFS_PER_DIRECTORY: usize = 10_000;
-
-/// The System Log events the rules read: provisioning pushes and syncs, AD agent operations,
-/// app credential failures, Group Push failures, imports and Force Sync jobs.
-pub const RELEVANT_EVENTS_FILTER: &str = "eventType sw \"application.provision\" \
-     or eventType sw \"system.agent.ad\" \
-     or eventType eq \"application.integration.authentication_failure\" \
-     or eventType sw \"system.import\" \
-     or eventType sw \"app.app_instance.provision_sync_job\"";
 
 /// Integration names of directory apps (AD and LDAP).
 const DIRECTORY_APP_NAMES: &[&str] = &["active_directory", "ldap_sun_one", "ldap_interface"];
@@ -148,7 +141,7 @@ async fn read_events<O: OrgApi>(
     let mut request = match start {
         LogStart::Since(since) => LogsRequest::Since {
             since,
-            filter: Some(RELEVANT_EVENTS_FILTER.to_owned()),
+            filter: Some(relevant_events_filter()),
         },
         LogStart::Next(url) => LogsRequest::Next(crate::okta::NextPage::from_url(url)),
     };
@@ -304,7 +297,7 @@ async fn failed_app_users<O: OrgApi>(api: &O, app: &str) -> (Result<Vec<AppUser>
 fn latest_failures(events: &[EventInfo]) -> BTreeMap<(AppId, UserId), EventInfo> {
     let mut latest: BTreeMap<(AppId, UserId), EventInfo> = BTreeMap::new();
     for event in events.iter().filter(|e| e.failed()) {
-        if !event.event_type.starts_with("application.provision.user") {
+        if !EventFamily::UserProvisioning.contains(&event.event_type) {
             continue;
         }
         let (Some(app), Some(user)) = (event.target_id("AppInstance"), event.user_id()) else {
@@ -335,11 +328,10 @@ fn interesting_apps(policy: &Policy, snapshot: &Snapshot) -> BTreeSet<AppId> {
         }
     }
     for event in &snapshot.events.value {
-        let points_at_app = event.event_type == "application.integration.authentication_failure"
-            || event
-                .event_type
-                .starts_with("application.provision.group_push")
-            || (event.event_type.starts_with("system.import") && event.failed());
+        let kind = event.event_type.as_str();
+        let points_at_app = EventType::AuthenticationFailure.is(kind)
+            || EventFamily::GroupPush.contains(kind)
+            || (EventFamily::Import.contains(kind) && event.failed());
         if points_at_app {
             if let Some(app) = event.target_id("AppInstance") {
                 ids.insert(AppId::from(app));

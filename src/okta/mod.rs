@@ -2,13 +2,15 @@
 //!
 //! Submodules: `config` (SDK-style settings), `auth` (SSWS and OAuth 2.0 private_key_jwt),
 //! `ratelimit` (per-bucket governor), `client` (transport, retries, paging), `model` (wire
-//! types), `ids` (typed ids), `error` (`ApiError`), `admin` (non-public admin calls).
+//! types), `ids` (typed ids), `events` (System Log event types), `error` (`ApiError`), `admin`
+//! (non-public admin calls).
 
 mod admin;
 mod auth;
 mod client;
 mod config;
 mod error;
+mod events;
 mod ids;
 mod model;
 mod ratelimit;
@@ -21,6 +23,9 @@ pub use config::{
     DEFAULT_RETRY_TASKS_PATH, DEFAULT_SCOPES, MAX_CONCURRENCY_LIMIT,
 };
 pub use error::{ApiError, Endpoint, OktaError};
+pub use events::{
+    is_relevant, relevant_events_filter, EventFamily, EventType, Selector, RELEVANT_EVENTS,
+};
 pub(crate) use ids::string_id;
 pub use ids::{AgentId, AgentPoolId, AppId, GroupId, MappingId, UserId};
 pub use model::*;

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use strum::IntoStaticStr;
 
 use crate::okta::{AgentId, AppId, GroupId, MappingId, UserId};
 
@@ -109,9 +110,11 @@ pub enum Evidence {
     Note { text: String },
 }
 
-/// One step of an action, fully resolved.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One step of an action, fully resolved. Its `op` (serde's tag) and [`Step::op`] are both the
+/// variant's name in kebab-case; a test holds them equal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, IntoStaticStr)]
 #[serde(tag = "op", rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Step {
     /// `POST /api/v1/apps/{appId}/users/{userId}` with the current profile.
     RepushAppUser { app_id: AppId, user_id: UserId },
@@ -150,6 +153,14 @@ pub enum Step {
     },
     /// Read back and check the postcondition.
     Verify { what: String },
+}
+
+impl Step {
+    /// The step's operation (`delete-push-mapping`), as in the plan's `op` and the journal's
+    /// step names.
+    pub fn op(&self) -> &'static str {
+        self.into()
+    }
 }
 
 /// A condition the executor re-checks against fresh state before acting.
@@ -205,6 +216,51 @@ pub struct Skipped {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_step_s_op_is_its_serialized_tag() {
+        let (app, user) = (AppId::new("0oa1"), UserId::new("00u1"));
+        let steps = [
+            Step::RepushAppUser {
+                app_id: app.clone(),
+                user_id: user.clone(),
+            },
+            Step::RetryTasks {
+                app_id: app.clone(),
+                user_ids: vec![user],
+            },
+            Step::ForceSyncDirectory {
+                directory_id: app.clone(),
+            },
+            Step::EnableProvisioning {
+                app_id: app.clone(),
+                credential: "environment variable X".into(),
+            },
+            Step::DeactivatePushMapping {
+                app_id: app.clone(),
+                mapping_id: "gPm1".into(),
+            },
+            Step::DeletePushMapping {
+                app_id: app.clone(),
+                mapping_id: "gPm1".into(),
+                delete_target_group: false,
+            },
+            Step::DisableProvisioning {
+                app_id: app.clone(),
+            },
+            Step::UpdateProvisioningFeatures {
+                app_id: app,
+                create_users: Some(true),
+                update_attributes: None,
+                deactivate_users: None,
+            },
+            Step::Verify { what: "x".into() },
+        ];
+        for step in &steps {
+            let json = serde_json::to_value(step).expect("step serializes");
+            assert_eq!(json["op"], step.op());
+        }
+    }
 
     #[test]
     fn json_shape_matches_the_cli_contract() {

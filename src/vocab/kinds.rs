@@ -54,6 +54,8 @@ pub enum SkipReason {
     TargetBusy,
     /// `apply --max-actions` reached (the executor's gate only).
     MaxActions,
+    /// A shutdown was requested before the executor reached the action.
+    Shutdown,
 }
 named!(SkipReason, "skip reason");
 

@@ -3,6 +3,7 @@
 //! with a credential policy names, removes the mappings, and disables provisioning again.
 
 use crate::observe::{AppInfo, EventInfo, PushMappingInfo};
+use crate::okta::{EventFamily, EventType};
 use crate::policy::{CredentialSource, RuleKind};
 
 use super::super::candidate::{Candidate, Outcome};
@@ -10,13 +11,10 @@ use super::super::model::{
     ActionKind, Evidence, Finding, FindingKind, Precondition, SkipReason, Step, Target,
 };
 use super::super::planner::Context;
-use super::credentials::AUTHENTICATION_FAILURE;
 use super::event_evidence;
 
 /// The connection status this rule acts on.
 const DISABLED: &str = "DISABLED";
-/// Prefix of Group Push event types.
-const GROUP_PUSH_EVENTS: &str = "application.provision.group_push";
 /// Error text (lowercase) of an import or push rejected for credentials.
 const INVALID_CREDENTIALS: &str = "invalid credentials";
 
@@ -194,10 +192,11 @@ fn symptom(event: &EventInfo, app_id: &str) -> bool {
         event.display_message
     )
     .to_ascii_lowercase();
-    let import_rejected = event.event_type.contains("import") && text.contains(INVALID_CREDENTIALS);
-    let push_failed = event.event_type.starts_with(GROUP_PUSH_EVENTS)
-        && (event.failed() || event.event_type.contains("failed"));
-    import_rejected || push_failed || event.event_type == AUTHENTICATION_FAILURE
+    let kind = event.event_type.as_str();
+    let import_rejected = EventFamily::Import.contains(kind) && text.contains(INVALID_CREDENTIALS);
+    let push_failed =
+        EventFamily::GroupPush.contains(kind) && (event.failed() || kind.contains("failed"));
+    import_rejected || push_failed || EventType::AuthenticationFailure.is(kind)
 }
 
 /// The orphaned mappings as a finding, with the symptoms as evidence and the manual workaround.
