@@ -11,7 +11,7 @@ use crate::okta::{AgentId, AppId, GroupId, MappingId, UserId};
 /// What an action or finding is about (one notion of "the same target" for cooldowns,
 /// attempts and the journal's indices).
 pub use crate::vocab::Target;
-pub use crate::vocab::{ActionId, ActionKind, FindingKind, SkipReason};
+pub use crate::vocab::{ActionId, ActionKind, FindingId, FindingKind, SkipReason};
 
 /// A plan for one org at one time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -196,11 +196,34 @@ pub enum Precondition {
 /// A problem that is reported, not fixed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
+    /// Derived from the kind and the target only: the same problem on the same target has the
+    /// same id on every run, whatever its evidence or wording.
+    pub id: FindingId,
     pub kind: FindingKind,
     pub target: Target,
     pub reason: String,
     pub evidence: Vec<Evidence>,
     pub manual_steps: Vec<String>,
+}
+
+impl Finding {
+    /// A finding of `kind` about `target`, with its id derived from both.
+    pub fn new(
+        kind: FindingKind,
+        target: Target,
+        reason: impl Into<String>,
+        evidence: Vec<Evidence>,
+        manual_steps: Vec<String>,
+    ) -> Finding {
+        Finding {
+            id: FindingId::derive(kind, &target),
+            kind,
+            target,
+            reason: reason.into(),
+            evidence,
+            manual_steps,
+        }
+    }
 }
 
 /// A candidate action that was not taken.

@@ -130,25 +130,25 @@ fn quarantine(ctx: &Context<'_>, candidate: &Candidate) -> Option<Finding> {
     if attempts.count < MAX_UNVERIFIED_FIX_ATTEMPTS {
         return None;
     }
-    Some(Finding {
-        kind: FindingKind::FixQuarantined,
-        target: candidate.target.clone(),
-        reason: format!(
+    Some(Finding::new(
+        FindingKind::FixQuarantined,
+        candidate.target.clone(),
+        format!(
             "{} was carried out {} time(s) without verifying (last at {}); no more automatic \
              attempts",
             candidate.kind,
             attempts.count,
             attempts.last_attempt_at.to_rfc3339()
         ),
-        evidence: candidate.evidence.clone(),
-        manual_steps: vec![
+        candidate.evidence.clone(),
+        vec![
             format!(
                 "Read the journal: remediator journal list --kind outcome --target {}",
                 journal_target(&candidate.target)
             ),
             format!("Fix the cause by hand: {}", candidate.reason),
         ],
-    })
+    ))
 }
 
 fn journal_target(target: &Target) -> String {

@@ -1,5 +1,5 @@
 //! Properties over random snapshots, journals and budgets: no plan exceeds a budget, no two
-//! actions share a target, and planning twice gives the same JSON.
+//! actions share a target, no two findings share an id, and planning twice gives the same JSON.
 
 use crate::support::plan as plan_support;
 
@@ -223,6 +223,9 @@ proptest! {
 
         let targets: BTreeSet<String> = plan.actions.iter().map(|a| a.target.key()).collect();
         prop_assert_eq!(targets.len(), plan.actions.len(), "two actions share a target");
+
+        let finding_ids: BTreeSet<_> = plan.findings.iter().map(|f| f.id.clone()).collect();
+        prop_assert_eq!(finding_ids.len(), plan.findings.len(), "two findings share an id");
 
         for a in &plan.actions {
             prop_assert!(j.cooldown_until(&a.target).is_none(), "action on a cooling target");

@@ -83,21 +83,21 @@ fn finding(app_id: &str, label: &str, evidence: Vec<Evidence>, users: &[&str]) -
     if !users.is_empty() {
         retry = format!("{retry} (users: {})", users.join(", "));
     }
-    Finding {
-        kind: FindingKind::ProvisioningCredentialsInvalid,
-        target: Target::app(app_id),
-        reason: format!(
+    Finding::new(
+        FindingKind::ProvisioningCredentialsInvalid,
+        Target::app(app_id),
+        format!(
             "the provisioning credentials of {label} are rejected by the app ({} failed \
              assignment(s) blocked)",
             users.len()
         ),
         evidence,
-        manual_steps: vec![
+        vec![
             format!(
                 "Applications > {label} > Provisioning > Integration > Edit > re-enter the API \
                  credentials > Test API Credentials > Save"
             ),
             retry,
         ],
-    }
+    )
 }

@@ -246,10 +246,10 @@ fn drift_finding(app: &AppInfo, drifts: &[Drift], explained: &[&FailedAssignment
     }
     let mut evidence = feature_evidence(app, drifts);
     evidence.extend(explained.iter().flat_map(|fa| assignment_evidence(fa)));
-    Finding {
-        kind: FindingKind::ProvisioningFeaturesDrift,
-        target: Target::app(&app.id),
-        reason: format!(
+    Finding::new(
+        FindingKind::ProvisioningFeaturesDrift,
+        Target::app(&app.id),
+        format!(
             "provisioning features of {} differ from policy: {}; {} failed assignment(s) explained \
              by the drift",
             app.label,
@@ -258,7 +258,7 @@ fn drift_finding(app: &AppInfo, drifts: &[Drift], explained: &[&FailedAssignment
         ),
         evidence,
         manual_steps,
-    }
+    )
 }
 
 /// The fix: a partial feature update, a re-push per explained user, then a check.

@@ -158,26 +158,26 @@ fn finding(
     } else {
         "the users are not retried until KPASSWD is reachable"
     };
-    Finding {
-        kind: FindingKind::KpasswdBlocked,
-        target: Target {
+    Finding::new(
+        FindingKind::KpasswdBlocked,
+        Target {
             directory_id,
             ..Target::default()
         },
-        reason: format!(
+        format!(
             "AD agent LDAP write succeeded, then provisioning sync failed without a reason within \
              {}s, then a directory invoke succeeded, for users {users}: KPASSWD (TCP/UDP 464) \
              looks blocked between the AD agents and the domain controllers; {retry_note}",
             ctx.policy.kpasswd.max_gap.as_secs()
         ),
         evidence,
-        manual_steps: vec![
+        vec![
             "Allow TCP and UDP port 464 (KPASSWD) from every AD agent host to the domain controllers"
                 .to_string(),
             format!("Re-enable the AD accounts that were left disabled: {users}"),
             RETRY_TASKS_MANUALLY.to_string(),
         ],
-    }
+    )
 }
 
 #[cfg(test)]

@@ -218,16 +218,16 @@ fn orphaned(
     events.sort_by(|a, b| (a.published, &a.uuid).cmp(&(b.published, &b.uuid)));
     let mut evidence: Vec<Evidence> = events.into_iter().map(event_evidence).collect();
     evidence.extend(mapping_evidence(app, mappings));
-    Finding {
+    Finding::new(
         kind,
         target,
-        reason: format!(
+        format!(
             "{} has provisioning disabled and {} Group Push mapping(s); {why}",
             app.label,
             mappings.len()
         ),
         evidence,
-        manual_steps: vec![
+        vec![
             format!(
                 "Applications > {} > Provisioning > Integration > Edit > enable API integration \
                  with a valid API token > Save",
@@ -247,5 +247,5 @@ fn orphaned(
              by the mapping"
                 .to_string(),
         ],
-    }
+    )
 }

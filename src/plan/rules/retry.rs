@@ -192,39 +192,39 @@ fn timing(ctx: &Context<'_>, fa: &FailedAssignment) -> Option<Decision> {
 }
 
 fn not_safe(fa: &FailedAssignment, label: &str, why: String) -> Finding {
-    Finding {
-        kind: FindingKind::RetryNotSafe,
-        target: Target::app_user(&fa.app_id, &fa.user_id),
-        reason: format!("user {} on {label} is not retried: {why}", fa.user_id),
-        evidence: assignment_evidence(fa),
-        manual_steps: vec![
+    Finding::new(
+        FindingKind::RetryNotSafe,
+        Target::app_user(&fa.app_id, &fa.user_id),
+        format!("user {} on {label} is not retried: {why}", fa.user_id),
+        assignment_evidence(fa),
+        vec![
             format!(
                 "Find the cause of the error in the System Log for user {}",
                 fa.user_id
             ),
             format!("{RETRY_TASKS_MANUALLY} (users: {})", fa.user_id),
         ],
-    }
+    )
 }
 
 fn quarantined(fa: &FailedAssignment, attempts: u32) -> Finding {
-    Finding {
-        kind: FindingKind::FixQuarantined,
-        target: Target::app_user(&fa.app_id, &fa.user_id),
-        reason: format!(
+    Finding::new(
+        FindingKind::FixQuarantined,
+        Target::app_user(&fa.app_id, &fa.user_id),
+        format!(
             "retry of user {} failed {attempts} time(s), reaching max_attempts; no more automatic \
              retries",
             fa.user_id
         ),
-        evidence: assignment_evidence(fa),
-        manual_steps: vec![
+        assignment_evidence(fa),
+        vec![
             format!(
                 "Find the cause of the error in the System Log for user {}",
                 fa.user_id
             ),
             format!("{RETRY_TASKS_MANUALLY} (users: {})", fa.user_id),
         ],
-    }
+    )
 }
 
 /// The retry action, or a finding when its strategy cannot be carried out.
