@@ -1,7 +1,7 @@
 //! The plan stage: the pure planner and the plan it produces.
 
-mod budget;
 mod candidate;
+mod gate;
 mod model;
 mod planner;
 mod render;

@@ -9,7 +9,7 @@ use crate::journal::{FixState, JournalView};
 use crate::observe::{FailedAssignment, Snapshot};
 use crate::policy::{Mode, Policy};
 
-use super::budget::Budgets;
+use super::gate::Budgets;
 use super::candidate::{Candidate, Outcome};
 use super::model::{Action, ActionKind, Finding, FindingKind, Plan, SkipReason, Skipped, Target};
 use super::rules;
