@@ -5,7 +5,6 @@
 //! Actions run strictly one after another, so two actions never touch one target at once (the
 //! planner also never plans two actions on one target, and an unfinished fix holds its target).
 
-mod gate;
 mod org;
 mod recover;
 mod run;
@@ -18,7 +17,7 @@ use serde::Serialize;
 
 use crate::journal::{JournalError, Outcome, RunCounts, Target};
 use crate::okta::{AdminPaths, ApiError, AppId};
-use crate::plan::{ActionKind, Plan};
+use crate::plan::{Action, ActionKind, ActionMode, Plan, SkipReason};
 use crate::policy::{CredentialError, Policy, RetryStrategy};
 use crate::vocab::{ActionId, RunId};
 
@@ -73,6 +72,26 @@ impl ExecuteOptions {
         self.only.is_empty() || self.only.contains(&kind)
     }
 
+    /// The actions of `plan` this execution carries out, in plan order: selected, and planned
+    /// in `enforce` mode (their plan's `mode`, set by the planner from the rule's mode).
+    pub fn carried_out<'p>(&self, plan: &'p Plan) -> Vec<&'p Action> {
+        self.chosen(plan, ActionMode::Enforce)
+    }
+
+    /// The actions of `plan` this execution leaves as previews: selected, but planned in
+    /// `preview` mode (their rule is in `dry-run` mode). They are neither carried out nor
+    /// journaled as outcomes.
+    pub fn previewed<'p>(&self, plan: &'p Plan) -> Vec<&'p Action> {
+        self.chosen(plan, ActionMode::Preview)
+    }
+
+    fn chosen<'p>(&self, plan: &'p Plan, mode: ActionMode) -> Vec<&'p Action> {
+        plan.actions
+            .iter()
+            .filter(|a| a.mode == mode && self.selects(a.kind))
+            .collect()
+    }
+
     pub(crate) fn polling(&self) -> org::Polling {
         org::Polling {
             app_user_interval: self.verify_poll_interval,
@@ -89,6 +108,10 @@ pub struct ActionReport {
     pub outcome: Outcome,
     /// Why, in one sentence.
     pub reason: String,
+    /// Why it was not taken, as a tag (the safety gate's check, a shutdown, ...), when the
+    /// executor held it for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<SkipReason>,
     /// Whether the org was changed (the intent was journaled and steps were carried out).
     pub taken: bool,
 }
@@ -167,12 +190,6 @@ pub(crate) enum StepError {
     Credential(#[from] CredentialError),
     #[error("policy names no credential for app {app_id} in [remove_push_mappings]")]
     NoCredential { app_id: AppId },
-}
-
-/// Whether the executor carries out actions of `kind` under `policy`: only rules in `enforce`
-/// mode act; a `dry-run` rule's actions are previewed in the plan and left alone.
-pub fn enforced(policy: &Policy, kind: ActionKind) -> bool {
-    policy.mode_for(gate::rule_of(kind)) == crate::policy::Mode::Enforce
 }
 
 /// The non-public admin calls the executor may make under `policy`: each is off unless its

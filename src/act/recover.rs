@@ -6,11 +6,10 @@ use chrono::{DateTime, Utc};
 
 use crate::journal::{EntryFilter, EntryKind, EntryKindTag, FixState, JournalStore, Outcome};
 use crate::okta::{AdminApi, OrgApi, ProvisioningConnectionStatus};
-use crate::plan::{Action, ActionKind, Step};
-use crate::policy::Mode;
+use crate::plan::gate::{self, Asker};
+use crate::plan::{Action, ActionKind, ActionMode, Step};
 use crate::vocab::{ActionId, RunId};
 
-use super::gate::rule_of;
 use super::org::{connection_status, step_already_done, Polling};
 use super::run::FixProgress;
 use super::steps::step_name;
@@ -123,10 +122,8 @@ where
         if started.contains(&compensation_step_number(action)) {
             return Some("its compensation had begun before the restart".to_owned());
         }
-        let rule = rule_of(action.kind);
-        let mode = self.policy.mode_for(rule);
-        if mode != Mode::Enforce {
-            return Some(format!("rule {} is now in {mode} mode", rule.key()));
+        if let Err(hold) = gate::mode(self.policy, Asker::Executor, action.kind) {
+            return Some(format!("{} now", hold.detail()));
         }
         let age = now.signed_duration_since(state.started_at);
         if age > MAX_RESUME_AGE {
@@ -215,6 +212,8 @@ where
         let action = Action {
             id: state.action_id.clone(),
             kind: state.action_kind,
+            // Only enforce actions are begun.
+            mode: ActionMode::Enforce,
             target: state.target.clone(),
             reason: "recovered from the journal without its plan".to_owned(),
             evidence: Vec::new(),

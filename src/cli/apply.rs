@@ -7,15 +7,16 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
-use remediator::act::{self, ActionReport, ExecuteOptions, Org};
+use remediator::act::{ActionReport, ExecuteOptions, Org};
 use remediator::journal::SledJournal;
-use remediator::plan::{render_table, ActionKind, Plan};
+use remediator::plan::{read_saved, render_table, ActionKind, Plan};
+use remediator::policy::Policy;
 use remediator::reconcile::{run_pass, PassProgress, PassSettings, PlanSource, Trigger};
 use tokio_util::sync::CancellationToken;
 
 use super::args::Global;
 use super::exit;
-use super::output::{previewed, print_previewed, print_summary};
+use super::output::{print_previewed, print_summary};
 use super::setup::{connect, load_policy, runtime};
 
 /// The options of `apply`.
@@ -31,8 +32,12 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
     if !args.yes && !std::io::stdin().is_terminal() {
         anyhow::bail!("refusing to act without --yes: stdin is not a terminal to confirm on");
     }
-    let saved = args.plan.as_deref().map(read_plan).transpose()?;
     let policy = load_policy(global)?;
+    let saved = args
+        .plan
+        .as_deref()
+        .map(|path| read_plan(path, &policy))
+        .transpose()?;
     let (api, org_url) = connect(&policy)?;
     std::fs::create_dir_all(&global.state)
         .with_context(|| format!("creating the state directory {}", global.state.display()))?;
@@ -62,11 +67,7 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
             max_actions: args.max_actions,
             ..ExecuteOptions::new("")
         };
-        let selected = plan
-            .actions
-            .iter()
-            .filter(|a| execute.selects(a.kind) && act::enforced(&policy, a.kind))
-            .count();
+        let selected = execute.carried_out(&plan).len();
         if selected > 0 && !args.yes && !confirm(&plan, selected, &org_url)? {
             println!("Nothing was done.");
             return Ok(exit::OK);
@@ -84,7 +85,7 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         let report = run_pass(&org, &org_url, source, &settings, &shutdown, &progress).await?;
         bar.finish_and_clear();
         print_summary(&report);
-        print_previewed(&previewed(&report.plan, &policy, &settings.execute));
+        print_previewed(&settings.execute.previewed(&report.plan));
         Ok(if report.partial_failure() {
             exit::PARTIAL_FAILURE
         } else {
@@ -103,11 +104,12 @@ fn parse_kinds(names: &[String]) -> anyhow::Result<Vec<ActionKind>> {
         .collect()
 }
 
-/// A plan saved by `plan --out`, with the file named in any error.
-fn read_plan(path: &Path) -> anyhow::Result<Plan> {
+/// A plan saved by `plan --out`, with the file named in any error (an older plan's actions
+/// get their mode from `policy`).
+fn read_plan(path: &Path, policy: &Policy) -> anyhow::Result<Plan> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the plan {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: not a plan", path.display()))
+    read_saved(&text, policy).with_context(|| format!("{}: not a plan", path.display()))
 }
 
 /// Shows the plan and asks on the terminal.

@@ -10,7 +10,7 @@ use super::error::JournalError;
 use super::id::EntryId;
 use super::state::Cursor;
 use crate::okta::{AppId, UserId};
-use crate::vocab::{named, ActionId, ActionKind, FindingKind, RunId};
+use crate::vocab::{named, ActionId, ActionKind, FindingKind, RunId, SkipReason};
 
 /// What an entry is about.
 pub use crate::vocab::Target;
@@ -144,8 +144,14 @@ pub enum EntryKind {
     },
     /// The postcondition check after a fix.
     Verification { ok: bool, details: Value },
-    /// How an action ended, and why.
-    Outcome { outcome: Outcome, reason: String },
+    /// How an action ended, and why: `reason` in words; `why` the tag of the reason an action
+    /// was held or skipped for, when it has one (the safety gate's check, a shutdown).
+    Outcome {
+        outcome: Outcome,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<SkipReason>,
+    },
     /// Something that needs a person (a quarantined fix, a diagnosis), with its evidence.
     Finding {
         finding_kind: FindingKind,
@@ -357,6 +363,7 @@ mod tests {
             EntryKind::Outcome {
                 outcome: Outcome::Verified,
                 reason: String::new(),
+                why: Some(SkipReason::Cooldown),
             },
             EntryKind::Finding {
                 finding_kind: FindingKind::FixQuarantined,

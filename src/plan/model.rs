@@ -4,9 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use strum::IntoStaticStr;
+use strum::{EnumIter, IntoStaticStr};
 
 use crate::okta::{AgentId, AppId, GroupId, MappingId, UserId};
+use crate::vocab::named;
 
 /// What an action or finding is about (one notion of "the same target" for cooldowns,
 /// attempts and the journal's indices).
@@ -33,11 +34,25 @@ impl Plan {
     }
 }
 
+/// Whether an action is carried out or only shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
+pub enum ActionMode {
+    /// Its rule is in `enforce` mode: `apply` and the daemon carry it out.
+    Enforce,
+    /// Its rule is in `dry-run` mode: planned and shown, never carried out.
+    Preview,
+}
+named!(ActionMode, "action mode");
+
 /// One fix to carry out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {
     pub id: ActionId,
     pub kind: ActionKind,
+    /// Set by the planner from the rule's mode; the executor carries out only `enforce`
+    /// actions (and checks the rule is still in `enforce` mode when it does).
+    pub mode: ActionMode,
     pub target: Target,
     /// Why, in one sentence.
     pub reason: String,
@@ -296,6 +311,7 @@ mod tests {
             actions: vec![Action {
                 id: ActionId::new("act-0123456789abcdef"),
                 kind: ActionKind::RemovePushMappings,
+                mode: ActionMode::Preview,
                 target: Target {
                     app_id: Some("0oa1".into()),
                     mapping_ids: vec!["gPm1".into()],
@@ -329,6 +345,7 @@ mod tests {
         }
         let action = &json["actions"][0];
         assert_eq!(action["kind"], "remove-push-mappings");
+        assert_eq!(action["mode"], "preview");
         assert_eq!(action["target"]["mapping_ids"][0], "gPm1");
         assert!(action["target"].get("user_id").is_none());
         assert_eq!(action["steps"][0]["op"], "delete-push-mapping");

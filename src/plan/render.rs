@@ -1,12 +1,14 @@
 //! The plan as a terminal table: actions with their steps, findings with their manual steps,
 //! and skipped candidates with why.
 
-use super::model::{Plan, Step};
+use super::model::{ActionMode, Plan, Step};
 
 /// Column separator of the tables.
 const SEPARATOR: &str = "  ";
 /// Indentation of the steps under a row.
 const INDENT: &str = "    ";
+/// What the table says of a `preview` action.
+const PREVIEW_NOTE: &str = "dry-run: previewed only, not carried out";
 
 /// Renders the plan for a terminal.
 pub fn render_table(plan: &Plan) -> String {
@@ -29,13 +31,12 @@ pub fn render_table(plan: &Plan) -> String {
             .enumerate()
             .map(|(i, s)| format!("{}. {}", i + 1, describe(s)))
             .collect();
+        let reason = match a.mode {
+            ActionMode::Enforce => a.reason.clone(),
+            ActionMode::Preview => format!("{} ({PREVIEW_NOTE})", a.reason),
+        };
         table.row(
-            vec![
-                a.id.to_string(),
-                a.kind.to_string(),
-                a.target.key(),
-                a.reason.clone(),
-            ],
+            vec![a.id.to_string(), a.kind.to_string(), a.target.key(), reason],
             details,
         );
     }

@@ -4,6 +4,7 @@
 use strum::{EnumIter, IntoStaticStr};
 
 use super::names::named;
+use crate::policy::RuleKind;
 
 /// The kinds of fixes remediator carries out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, IntoStaticStr)]
@@ -15,6 +16,18 @@ pub enum ActionKind {
     FixProvisioningFeatures,
 }
 named!(ActionKind, "action kind");
+
+impl ActionKind {
+    /// The policy rule whose mode and budget govern this kind of action.
+    pub fn rule(self) -> RuleKind {
+        match self {
+            ActionKind::RetryProvisioning => RuleKind::RetryProvisioning,
+            ActionKind::ForceSync => RuleKind::ForceSync,
+            ActionKind::RemovePushMappings => RuleKind::RemovePushMappings,
+            ActionKind::FixProvisioningFeatures => RuleKind::ProvisioningFeatures,
+        }
+    }
+}
 
 /// The kinds of findings: problems reported with evidence and manual steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, IntoStaticStr)]

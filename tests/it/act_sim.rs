@@ -13,7 +13,8 @@ use remediator::okta::{
     CapabilitiesCreateObject, CapabilitiesObject, CapabilitiesUpdateObject, EnabledStatus, OrgApi,
     StatusHolder,
 };
-use remediator::plan::ActionKind;
+use remediator::plan::{ActionKind, ActionMode, SkipReason};
+use remediator::policy::{Mode, RuleKind};
 use remediator::reconcile::PlanSource;
 
 const ORG2ORG: &str = "0oaorphorg2org000001";
@@ -433,7 +434,95 @@ async fn max_actions_holds_the_rest() {
         .collect();
     assert_eq!(held.len(), kinds.len() - 1);
     assert!(held.iter().all(|a| a.reason.contains("--max-actions 1")));
+    assert!(held.iter().all(|a| a.why == Some(SkipReason::MaxActions)));
+    assert_held_in_the_journal(&env, &held, SkipReason::MaxActions);
     assert!(report.partial_failure());
+}
+
+/// Each held action's `outcome` entry carries the gate's reason: its text and its tag.
+fn assert_held_in_the_journal(env: &Env, held: &[&remediator::act::ActionReport], why: SkipReason) {
+    for action in held {
+        let outcome = env
+            .entries_of(action.action_id.as_str())
+            .into_iter()
+            .find_map(|e| match e.kind {
+                EntryKind::Outcome {
+                    outcome,
+                    reason,
+                    why,
+                } => Some((outcome, reason, why)),
+                _ => None,
+            })
+            .expect("the held action's outcome is journaled");
+        assert_eq!(
+            outcome,
+            (Outcome::Held, action.reason.clone(), Some(why)),
+            "{}",
+            action.action_id
+        );
+    }
+}
+
+/// A plan saved while its rule was in enforce mode is held by the executor's gate once the rule
+/// is not: the executor checks the mode again, against the policy in force.
+#[tokio::test]
+async fn an_enforce_action_whose_rule_left_enforce_mode_is_held() {
+    let mut env = Env::start(scenario("features-disabled")).await;
+    let plan = env.dry_run().await;
+    assert_eq!(plan.actions.len(), 1, "{:?}", plan.actions);
+    assert_eq!(plan.actions[0].mode, ActionMode::Enforce);
+    env.policy
+        .global
+        .modes
+        .insert(RuleKind::ProvisioningFeatures, Mode::DryRun);
+    let report = env
+        .pass_at(Utc::now(), PlanSource::Saved(Box::new(plan)), false)
+        .await;
+    let held: Vec<_> = report.executed.actions.iter().collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].outcome, Outcome::Held);
+    assert_eq!(held[0].why, Some(SkipReason::Mode));
+    assert_eq!(
+        held[0].reason,
+        "rule provisioning_features is in dry-run mode"
+    );
+    assert!(!held[0].taken);
+    assert_held_in_the_journal(&env, &held, SkipReason::Mode);
+}
+
+/// The executor's gate reads the journal as it is when the action is about to be taken: a
+/// saved plan whose target is cooling down since it was planned is held, not carried out.
+#[tokio::test]
+async fn a_saved_action_on_a_target_cooling_down_since_planning_is_held() {
+    let env = Env::start(scenario("features-disabled")).await;
+    let plan = env.dry_run().await;
+    let action = plan.actions[0].clone();
+    let until = Utc::now() + Duration::minutes(30);
+    env.journal
+        .append(
+            Utc::now(),
+            remediator::journal::EntryDraft::new(
+                "run-elsewhere",
+                EntryKind::Note {
+                    text: "another fix finished here".into(),
+                },
+            )
+            .target(action.target.clone()),
+            &[remediator::journal::Effect::SetCooldown { until }],
+        )
+        .expect("cooldown journaled");
+    let report = env
+        .pass_at(Utc::now(), PlanSource::Saved(Box::new(plan)), false)
+        .await;
+    let held: Vec<_> = report.executed.actions.iter().collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].why, Some(SkipReason::Cooldown));
+    assert!(
+        held[0].reason.starts_with("cooldown until "),
+        "{}",
+        held[0].reason
+    );
+    assert_held_in_the_journal(&env, &held, SkipReason::Cooldown);
 }
 
 #[tokio::test]
@@ -497,7 +586,10 @@ async fn the_circuit_breaker_opens_on_failures_and_holds_the_rest() {
             "{}",
             action.reason
         );
+        assert_eq!(action.why, Some(SkipReason::CircuitBreakerOpen));
     }
+    let held: Vec<_> = after.iter().collect();
+    assert_held_in_the_journal(&env, &held, SkipReason::CircuitBreakerOpen);
     let view = env.journal.view(Utc::now()).expect("view");
     assert!(view.breaker_open());
     let plan = env.dry_run().await;

@@ -105,6 +105,7 @@ fn finished(run: &str, action: &str) -> EntryDraft {
     let kind = EntryKind::Outcome {
         outcome: Outcome::Verified,
         reason: "ok".to_owned(),
+        why: None,
     };
     EntryDraft::new(run, kind)
         .action(action)

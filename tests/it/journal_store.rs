@@ -35,6 +35,7 @@ fn outcome(run: &str, action: &str, target: Target, outcome: Outcome) -> EntryDr
         EntryKind::Outcome {
             outcome,
             reason: format!("{outcome:?}"),
+            why: None,
         },
     )
     .action(action)
@@ -346,6 +347,7 @@ fn verify_detects_a_modified_entry_whose_hash_was_recomputed() {
     entry.kind = EntryKind::Outcome {
         outcome: Outcome::Failed,
         reason: "forged".to_owned(),
+        why: None,
     };
     entry.hash = entry.compute_hash().expect("hash");
     tree.insert(&key, serde_json::to_vec(&entry).expect("encode"))

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::observe::{AppInfo, Capabilities, FailedAssignment};
 use crate::okta::{AppId, UserId};
-use crate::policy::{FeatureAction, RuleKind, WantedFeatures};
+use crate::policy::{FeatureAction, WantedFeatures};
 
 use super::super::candidate::{Candidate, Outcome};
 use super::super::model::{
@@ -306,7 +306,6 @@ fn candidate(
         .then(|| format!("app {} ({}) is excluded by safety.apps", app.label, app.id));
     Candidate {
         kind: ActionKind::FixProvisioningFeatures,
-        rule: RuleKind::ProvisioningFeatures,
         target: Target::app(&app.id),
         reason: format!(
             "provisioning features of {} drifted from policy; {} failed assignment(s) are \

@@ -3,7 +3,6 @@
 //! but the app-user profile does not hold is a finding: Force Sync would not help there.
 
 use crate::observe::{AttributeDiff, DirectoryInfo};
-use crate::policy::RuleKind;
 
 use super::super::candidate::{Candidate, Outcome};
 use super::super::model::{
@@ -177,7 +176,6 @@ fn candidate(
 ) -> Candidate {
     Candidate {
         kind: ActionKind::ForceSync,
-        rule: RuleKind::ForceSync,
         target: directory_target(dir),
         reason: format!(
             "{} attribute(s) of {} user(s) in {} differ from the Okta profile",

@@ -4,7 +4,7 @@
 
 use crate::observe::{AppInfo, EventInfo, PushMappingInfo};
 use crate::okta::{EventFamily, EventType};
-use crate::policy::{CredentialSource, RuleKind};
+use crate::policy::CredentialSource;
 
 use super::super::candidate::{Candidate, Outcome};
 use super::super::model::{
@@ -78,7 +78,6 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) {
             .then(|| format!("app {} ({}) is excluded by safety.apps", app.label, app.id));
         out.candidates.push(Candidate {
             kind: ActionKind::RemovePushMappings,
-            rule: RuleKind::RemovePushMappings,
             reason: format!(
                 "{} has provisioning disabled and {} Group Push mapping(s) that cannot be removed \
                  while it is",

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::observe::FailedAssignment;
 use crate::okta::{AppId, UserId};
-use crate::policy::{RetryStrategy, RuleKind};
+use crate::policy::RetryStrategy;
 
 use super::super::candidate::{Candidate, Outcome};
 use super::super::model::{
@@ -251,7 +251,6 @@ fn retry(ctx: &Context<'_>, fa: &FailedAssignment, label: &str) -> Decision {
     };
     Decision::Retry(Box::new(Candidate {
         kind: ActionKind::RetryProvisioning,
-        rule: RuleKind::RetryProvisioning,
         target: Target::app_user(&fa.app_id, &fa.user_id),
         reason: format!(
             "user {} on {label} is in provisioning error: {}",
