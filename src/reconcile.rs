@@ -14,7 +14,7 @@ use crate::journal::{
 };
 use crate::observe::{observe, LogStart, Observation};
 use crate::okta::{AdminApi, OrgApi};
-use crate::plan::{plan, Plan};
+use crate::plan::{plan, Action, Plan};
 use crate::policy::Policy;
 use crate::vocab::RunId;
 
@@ -100,6 +100,8 @@ pub struct PassReport {
     pub recovered: RunReport,
     /// The plan's actions.
     pub executed: RunReport,
+    /// The plan was not carried out: [`PassProgress::approve`] said no.
+    pub declined: bool,
     /// The totals journaled with `RunFinished`.
     pub counts: RunCounts,
 }
@@ -111,10 +113,16 @@ impl PassReport {
     }
 }
 
-/// What a pass reports while it runs (progress bars, readiness, logs).
+/// What a pass reports while it runs (progress bars, readiness, logs), and the one question it
+/// asks: whether to carry the plan out.
 pub trait PassProgress: Sync {
     /// The org was observed, before the plan is made and carried out.
     fn observed(&self, _observation: &Observation) {}
+    /// The plan is made (after recovery) and journaled: whether to carry out `actions`, the
+    /// ones the executor would take (`apply` asks on a terminal). Default: yes.
+    fn approve(&self, _plan: &Plan, _actions: &[&Action]) -> bool {
+        true
+    }
     /// An action (or a recovered fix) ended.
     fn action_done(&self, _report: &ActionReport) {}
 }
@@ -141,8 +149,12 @@ pub enum ReconcileError {
 }
 
 /// One pass: `RunStarted`, recovery of unfinished fixes, the plan (observed or saved) journaled
-/// as `PlanRecorded`, its execution, `RunFinished` with the totals. Stops between actions once
-/// `shutdown` is cancelled.
+/// as `PlanRecorded`, the approval, its execution, `RunFinished` with the totals. Stops between
+/// actions once `shutdown` is cancelled.
+///
+/// This is the one place fixes a crash left unfinished are recovered, for `apply` and the
+/// daemon alike: before the org is observed and planned, so the plan sees the org as recovery
+/// left it and no recovered target is held as busy.
 pub async fn run_pass<O, A, J>(
     org: &Org<'_, O, A, J>,
     org_url: &str,
@@ -197,8 +209,17 @@ where
         PlanSource::Saved(plan) => (*plan, None),
     };
     record_plan(org, &run_id, &plan).map_err(journal_error)?;
-    let executed = if settings.dry_run {
-        RunReport::default()
+    let declined = !settings.dry_run && !progress.approve(&plan, &options.carried_out(&plan));
+    if declined {
+        let note = EntryKind::Note {
+            text: "the plan was not carried out: declined at the confirmation".to_owned(),
+        };
+        org.journal
+            .append((org.clock)(), EntryDraft::new(run_id.clone(), note), &[])
+            .map_err(journal_error)?;
+    }
+    let executed = if settings.dry_run || declined {
+        RunReport::new(run_id.clone())
     } else {
         act::execute(org, &plan, &options, shutdown, &|done| {
             progress.action_done(done)
@@ -218,6 +239,7 @@ where
         observation,
         recovered,
         executed,
+        declined,
         counts,
     })
 }

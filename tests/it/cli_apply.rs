@@ -211,7 +211,7 @@ fn count(sim: &SimHandle, endpoint: &str) -> u64 {
 async fn crash_and_restart(name: &str, step: u32) -> Setup {
     let setup = Setup::start(scenario(name)).await;
     setup.apply_and_kill_at(step).await;
-    {
+    let recovered = {
         let journal = setup.journal();
         let unfinished = journal.unfinished_fixes().expect("fixes");
         assert_eq!(
@@ -220,7 +220,8 @@ async fn crash_and_restart(name: &str, step: u32) -> Setup {
             "{name} step {step}: one unfinished fix"
         );
         assert!(journal.verify().expect("verify").is_ok());
-    }
+        unfinished[0].action_id.clone()
+    };
     let out = setup.run(&["apply", "--yes"]).await;
     let stdout = stdout_if_exit(&out, 0, &format!("{name} step {step}: "));
     assert!(
@@ -231,6 +232,9 @@ async fn crash_and_restart(name: &str, step: u32) -> Setup {
     let journal = setup.journal();
     assert!(journal.unfinished_fixes().expect("fixes").is_empty());
     assert!(journal.verify().expect("verify").is_ok());
+    // apply recovers where the daemon does: at the start of the pass, before it plans.
+    let run = act_support::latest_run(&journal);
+    act_support::assert_recovered_before_planning(&journal, &run, &recovered);
     drop(journal);
     let plan = setup.run(&["plan", "--detailed-exitcode"]).await;
     assert_eq!(
@@ -356,6 +360,20 @@ async fn on_a_terminal_apply_shows_the_plan_and_asks_first() {
         0,
         "no answer, no change"
     );
+    {
+        let journal = setup.journal();
+        let run = act_support::latest_run(&journal);
+        let entries = journal
+            .list(&remediator::journal::EntryFilter {
+                run_id: Some(run),
+                ..Default::default()
+            })
+            .expect("list");
+        let declined = entries.iter().any(|e| {
+            matches!(&e.kind, remediator::journal::EntryKind::Note { text } if text.contains("declined"))
+        });
+        assert!(declined, "the journal says the plan was declined");
+    }
     let Some((code, stdout)) = apply_on_a_terminal(&setup, "y\n").await else {
         return;
     };

@@ -19,6 +19,7 @@ mod client_sim;
 mod daemon_cli;
 mod daemon_config;
 mod daemon_observer;
+mod daemon_recovery;
 mod daemon_syslog;
 mod docs_names;
 mod journal_bench;
