@@ -1,6 +1,13 @@
 //! One reconcile pass over an org: observe it, then plan against the policy and the journal's
-//! view, and (unless dry-run) carry the plan out. The same pass serves `plan` (dry-run
-//! preview), `apply` and the daemon, so a preview and a run cannot disagree about what they saw.
+//! view, and (unless observe-only) carry the plan out. The same observation and planning serve
+//! `plan` (a preview, [`preview`]), `apply` and the daemon ([`run_pass`]), so a preview and a
+//! run cannot disagree about what they saw.
+//!
+//! Three things are easily called "dry-run"; they have distinct names here: a rule in policy
+//! mode `dry-run` plans its actions in `preview` mode (the plan's `mode`), shown and never
+//! carried out; an *observe-only* pass (`remediator run --observe-only`, formerly `--dry-run`)
+//! plans and journals but acts on nothing; and `remediator plan` is a *preview*: it observes
+//! and plans and writes nothing, not even the journal.
 
 use std::fmt;
 
@@ -82,8 +89,8 @@ pub enum PlanSource {
 #[derive(Debug, Clone)]
 pub struct PassSettings {
     pub trigger: Trigger,
-    /// Plan and journal the plan; act on nothing (and recover nothing).
-    pub dry_run: bool,
+    /// Observe-only: plan and journal the plan; act on nothing (and recover nothing).
+    pub observe_only: bool,
     /// The executor's options; its `run_id` is replaced by the pass's own.
     pub execute: ExecuteOptions,
 }
@@ -92,7 +99,7 @@ pub struct PassSettings {
 #[derive(Debug)]
 pub struct PassReport {
     pub run_id: RunId,
-    /// The plan carried out (or, in dry-run, previewed).
+    /// The plan carried out (or, observe-only, journaled).
     pub plan: Plan,
     /// The observation, when the pass observed the org (not for a saved plan).
     pub observation: Option<Observation>,
@@ -187,13 +194,13 @@ where
     };
     let started = EntryKind::RunStarted {
         trigger: settings.trigger.as_str().to_owned(),
-        dry_run: settings.dry_run,
+        observe_only: settings.observe_only,
     };
     let draft = EntryDraft::new(run_id.clone(), started).payload(json!({ "org": org_url }));
     org.journal
         .append((org.clock)(), draft, &[])
         .map_err(journal_error)?;
-    let recovered = if settings.dry_run {
+    let recovered = if settings.observe_only {
         RunReport::default()
     } else {
         act::recover(org, &options).await?
@@ -209,7 +216,7 @@ where
         PlanSource::Saved(plan) => (*plan, None),
     };
     record_plan(org, &run_id, &plan).map_err(journal_error)?;
-    let declined = !settings.dry_run && !progress.approve(&plan, &options.carried_out(&plan));
+    let declined = !settings.observe_only && !progress.approve(&plan, &options.carried_out(&plan));
     if declined {
         let note = EntryKind::Note {
             text: "the plan was not carried out: declined at the confirmation".to_owned(),
@@ -218,7 +225,7 @@ where
             .append((org.clock)(), EntryDraft::new(run_id.clone(), note), &[])
             .map_err(journal_error)?;
     }
-    let executed = if settings.dry_run || declined {
+    let executed = if settings.observe_only || declined {
         RunReport::new(run_id.clone())
     } else {
         act::execute(org, &plan, &options, shutdown, &|done| {

@@ -60,7 +60,7 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
     };
     let settings = PassSettings {
         trigger: Trigger::Manual,
-        dry_run: false,
+        observe_only: false,
         execute,
     };
     let source = match saved {

@@ -52,7 +52,7 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Observe the org and show what would change (dry-run preview).
+    /// Observe the org and show what would change (a preview: nothing is changed or journaled).
     Plan {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
@@ -80,9 +80,9 @@ pub enum Command {
     },
     /// The daemon: reconcile on the policy's cron schedule and poll the System Log in between.
     Run {
-        /// Plan and journal the plans, act on nothing.
-        #[arg(long)]
-        dry_run: bool,
+        /// Observe, plan and journal the plans; act on nothing and recover nothing.
+        #[arg(long = "observe-only", visible_alias = "dry-run")]
+        observe_only: bool,
         /// Address of /healthz, /readyz and /metrics (default: the config file's
         /// `daemon.listen`, else 127.0.0.1:9464).
         #[arg(long, value_name = "ADDR:PORT")]

@@ -88,7 +88,7 @@ pub fn run(output: OutputFormat) -> anyhow::Result<u8> {
         };
         let settings = PassSettings {
             trigger: Trigger::Manual,
-            dry_run: false,
+            observe_only: false,
             execute: ExecuteOptions {
                 verify_poll_interval: DEMO_VERIFY_POLL,
                 ..ExecuteOptions::new("")

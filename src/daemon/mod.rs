@@ -78,7 +78,7 @@ pub struct ReconcileSummary {
     pub planned: BTreeMap<ActionKind, u32>,
     /// Findings per kind.
     pub findings: BTreeMap<FindingKind, u32>,
-    /// Actions carried out: (kind, outcome) per action; empty in dry-run.
+    /// Actions carried out: (kind, outcome) per action; empty when observe-only.
     pub actions: Vec<(ActionKind, Outcome)>,
     /// Some action failed, was compensated or was held.
     pub partial_failure: bool,
@@ -109,7 +109,7 @@ pub enum ReconcileError {
     },
 }
 
-/// One reconcile pass over one org: observe, plan, journal and (unless `dry_run`) act.
+/// One reconcile pass over one org: observe, plan, journal and (unless `observe_only`) act.
 ///
 /// `shutdown` is cancelled on the first SIGTERM/SIGINT: an implementation finishes the step it
 /// is in, journals it, and returns without starting another.
@@ -117,7 +117,7 @@ pub trait Reconcile: Send + Sync {
     fn reconcile(
         &self,
         trigger: Trigger,
-        dry_run: bool,
+        observe_only: bool,
         shutdown: &CancellationToken,
     ) -> impl Future<Output = Result<ReconcileSummary, ReconcileError>> + Send;
 }

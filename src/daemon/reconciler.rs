@@ -1,8 +1,8 @@
 //! [`OrgReconciler`]: the real [`Reconcile`] over the Okta client and the org's journal, one
 //! `reconcile::run_pass` per run, the code path `remediator apply` takes: `RunStarted` (trigger,
-//! dry-run), recovery of fixes a crash left unfinished, observe and plan, `PlanRecorded`, the
-//! executor unless in dry-run (stopping between actions once the shutdown token is cancelled),
-//! `RunFinished` with the totals.
+//! observe-only), recovery of fixes a crash left unfinished, observe and plan, `PlanRecorded`,
+//! the executor unless observe-only (stopping between actions once the shutdown token is
+//! cancelled), `RunFinished` with the totals.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -136,7 +136,7 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
     async fn reconcile(
         &self,
         trigger: Trigger,
-        dry_run: bool,
+        observe_only: bool,
         shutdown: &CancellationToken,
     ) -> Result<ReconcileSummary, ReconcileError> {
         let policy = self.policy.borrow().clone();
@@ -150,7 +150,7 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
         };
         let settings = PassSettings {
             trigger,
-            dry_run,
+            observe_only,
             // run_pass replaces the run id with its own.
             execute: ExecuteOptions::new(""),
         };

@@ -121,8 +121,13 @@ pub struct StepOutcome {
     doc = "The kind of an entry without its data; for filters (`journal list --kind intent`)."
 )]
 pub enum EntryKind {
-    /// A reconcile run began (`trigger`: timer, system_log, manual).
-    RunStarted { trigger: String, dry_run: bool },
+    /// A reconcile run began (`trigger`: timer, system_log, manual; `dry_run`: the pass was
+    /// observe-only, the older name it keeps in the journal).
+    RunStarted {
+        trigger: String,
+        #[serde(rename = "dry_run")]
+        observe_only: bool,
+    },
     /// A run ended, with its totals.
     RunFinished { counts: RunCounts },
     /// The plan a run carries out (its JSON form) and a one-line summary.
@@ -329,7 +334,7 @@ mod tests {
         vec![
             EntryKind::RunStarted {
                 trigger: "manual".to_owned(),
-                dry_run: false,
+                observe_only: false,
             },
             EntryKind::RunFinished {
                 counts: RunCounts::default(),

@@ -1,7 +1,8 @@
 //! The executor against okta-sim over loopback HTTP, with a real sled journal: each situation
-//! is fixed and a second plan has no actions left, the journal tells the whole story, dry-run
-//! and apply plan the same, saved plans are carried out only while their state holds, and
-//! faults during apply lose no journal entry and leave no half-done fix.
+//! is fixed and a second plan has no actions left, the journal tells the whole story, an
+//! observe-only pass and apply plan the same, saved plans are carried out only while their
+//! state holds, the executor's gate holds actions with typed reasons, and faults during apply
+//! lose no journal entry and leave no half-done fix.
 
 use crate::support::act as act_support;
 
@@ -56,7 +57,7 @@ async fn each_situation_is_fixed_and_a_second_plan_has_no_actions() {
                 action.reason
             );
         }
-        let second = env.dry_run().await;
+        let second = env.observe_only().await;
         assert!(
             second.actions.is_empty(),
             "{name}: second plan still has actions: {:?}",
@@ -166,11 +167,14 @@ async fn the_journal_tells_the_whole_story_of_a_multi_step_fix() {
 }
 
 #[tokio::test]
-async fn dry_run_and_apply_plan_the_same() {
+async fn an_observe_only_pass_and_apply_plan_the_same() {
     let env = Env::start(scenario("all-situations")).await;
     let at = Utc::now();
     let dry = env.pass_at(at, PlanSource::Observe, true).await;
-    assert!(dry.executed.actions.is_empty(), "dry-run acts on nothing");
+    assert!(
+        dry.executed.actions.is_empty(),
+        "an observe-only pass acts on nothing"
+    );
     let applied = env.pass_at(at, PlanSource::Observe, false).await;
     assert_eq!(
         serde_json::to_value(&dry.plan).expect("json"),
@@ -182,7 +186,7 @@ async fn dry_run_and_apply_plan_the_same() {
 #[tokio::test]
 async fn a_saved_plan_runs_each_action_once() {
     let env = Env::start(scenario("features-disabled")).await;
-    let saved = env.dry_run().await;
+    let saved = env.observe_only().await;
     assert_eq!(saved.actions.len(), 1);
     let first = env
         .pass_at(
@@ -203,7 +207,7 @@ async fn a_saved_plan_runs_each_action_once() {
 #[tokio::test]
 async fn a_saved_plan_whose_state_changed_is_skipped() {
     let env = Env::start(scenario("features-disabled")).await;
-    let saved = env.dry_run().await;
+    let saved = env.observe_only().await;
     assert_eq!(saved.actions.len(), 1);
     // An admin turns the features on by hand before the saved plan is applied.
     let slack = remediator::okta::AppId::new("0oafeatslack00000001");
@@ -240,7 +244,7 @@ async fn a_saved_plan_whose_state_changed_is_skipped() {
 #[tokio::test]
 async fn a_saved_plan_for_another_org_is_refused() {
     let env = Env::start(scenario("features-disabled")).await;
-    let mut plan = env.dry_run().await;
+    let mut plan = env.observe_only().await;
     plan.org = "https://other.okta.com".to_owned();
     let clock = Utc::now;
     let error = remediator::reconcile::run_pass(
@@ -249,7 +253,7 @@ async fn a_saved_plan_for_another_org_is_refused() {
         PlanSource::Saved(Box::new(plan)),
         &remediator::reconcile::PassSettings {
             trigger: remediator::reconcile::Trigger::Manual,
-            dry_run: false,
+            observe_only: false,
             execute: remediator::act::ExecuteOptions::new(""),
         },
         &tokio_util::sync::CancellationToken::new(),
@@ -390,7 +394,7 @@ async fn max_actions_holds_the_rest() {
     let env = Env::start(scenario("all-situations")).await;
     let settings = remediator::reconcile::PassSettings {
         trigger: remediator::reconcile::Trigger::Manual,
-        dry_run: false,
+        observe_only: false,
         execute: remediator::act::ExecuteOptions {
             max_actions: Some(1),
             only: vec![
@@ -468,7 +472,7 @@ fn assert_held_in_the_journal(env: &Env, held: &[&remediator::act::ActionReport]
 #[tokio::test]
 async fn an_enforce_action_whose_rule_left_enforce_mode_is_held() {
     let mut env = Env::start(scenario("features-disabled")).await;
-    let plan = env.dry_run().await;
+    let plan = env.observe_only().await;
     assert_eq!(plan.actions.len(), 1, "{:?}", plan.actions);
     assert_eq!(plan.actions[0].mode, ActionMode::Enforce);
     env.policy
@@ -495,7 +499,7 @@ async fn an_enforce_action_whose_rule_left_enforce_mode_is_held() {
 #[tokio::test]
 async fn a_saved_action_on_a_target_cooling_down_since_planning_is_held() {
     let env = Env::start(scenario("features-disabled")).await;
-    let plan = env.dry_run().await;
+    let plan = env.observe_only().await;
     let action = plan.actions[0].clone();
     let until = Utc::now() + Duration::minutes(30);
     env.journal
@@ -592,7 +596,7 @@ async fn the_circuit_breaker_opens_on_failures_and_holds_the_rest() {
     assert_held_in_the_journal(&env, &held, SkipReason::CircuitBreakerOpen);
     let view = env.journal.view(Utc::now()).expect("view");
     assert!(view.breaker_open());
-    let plan = env.dry_run().await;
+    let plan = env.observe_only().await;
     assert!(plan.actions.is_empty());
     assert!(plan
         .skipped
@@ -631,7 +635,7 @@ async fn org_data_that_looks_like_a_token_is_redacted_not_fatal() {
 #[tokio::test]
 async fn an_edited_removal_that_would_leave_provisioning_enabled_is_refused() {
     let env = Env::start(scenario("orphaned-push-mappings")).await;
-    let mut plan = env.dry_run().await;
+    let mut plan = env.observe_only().await;
     let action = &mut plan.actions[0];
     action
         .steps

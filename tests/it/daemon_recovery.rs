@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 #[tokio::test]
 async fn the_daemon_recovers_an_unfinished_fix_before_it_plans() {
     let env = Env::start(scenario("features-disabled")).await;
-    let plan = env.dry_run().await;
+    let plan = env.observe_only().await;
     let action = plan
         .actions
         .iter()

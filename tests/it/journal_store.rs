@@ -67,7 +67,7 @@ fn sample(journal: &SledJournal) {
     let u2 = Target::app_user("0oaAPP2", "00uUSER2");
     let started = EntryKind::RunStarted {
         trigger: "timer".to_owned(),
-        dry_run: false,
+        observe_only: false,
     };
     let drafts = vec![
         (t(0), EntryDraft::new("run-1", started)),

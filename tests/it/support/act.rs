@@ -128,17 +128,17 @@ impl Env {
         }
     }
 
-    /// One pass at `at` (observe and act unless `dry_run`).
+    /// One pass at `at` (observe and act unless `observe_only`).
     pub async fn pass_at(
         &self,
         at: DateTime<Utc>,
         source: PlanSource,
-        dry_run: bool,
+        observe_only: bool,
     ) -> PassReport {
         let clock = move || at;
         let settings = PassSettings {
             trigger: Trigger::Manual,
-            dry_run,
+            observe_only,
             execute: ExecuteOptions {
                 verify_poll_interval: TEST_POLL,
                 ..ExecuteOptions::new("")
@@ -160,7 +160,8 @@ impl Env {
         self.pass_at(Utc::now(), PlanSource::Observe, false).await
     }
 
-    pub async fn dry_run(&self) -> Plan {
+    /// An observe-only pass: the plan, journaled, nothing carried out.
+    pub async fn observe_only(&self) -> Plan {
         self.pass_at(Utc::now(), PlanSource::Observe, true)
             .await
             .plan
