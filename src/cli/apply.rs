@@ -120,7 +120,7 @@ fn parse_kinds(names: &[String]) -> anyhow::Result<Vec<ActionKind>> {
 fn read_plan(path: &Path, policy: &Policy) -> anyhow::Result<Plan> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the plan {}", path.display()))?;
-    read_saved(&text, policy).with_context(|| format!("{}: not a plan", path.display()))
+    read_saved(&text, policy).with_context(|| format!("the saved plan {}", path.display()))
 }
 
 /// Shows the plan and asks on the terminal.

@@ -201,6 +201,55 @@ async fn apply_carries_out_a_saved_plan() {
     );
 }
 
+/// A plan saved before actions carried a `mode` and findings an `id` is carried out as it was
+/// then: each action's mode comes from the policy in force when the file is read.
+#[tokio::test]
+async fn apply_carries_out_a_plan_saved_before_actions_had_a_mode() {
+    let setup = Setup::start(scenario("all-situations")).await;
+    let plan_path = setup.dir.path().join("older-plan.json");
+    let plan_arg = plan_path.to_str().expect("utf-8 path");
+    let planned = setup
+        .run(&["plan", "--output", "json", "--out", plan_arg])
+        .await;
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned.stderr));
+    let mut plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&plan_path).expect("read plan")).expect("json");
+    for action in plan["actions"].as_array_mut().expect("actions") {
+        action.as_object_mut().expect("an action").remove("mode");
+    }
+    for finding in plan["findings"].as_array_mut().expect("findings") {
+        finding.as_object_mut().expect("a finding").remove("id");
+    }
+    let only_features: Vec<&serde_json::Value> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|a| a["kind"] == "fix-provisioning-features")
+        .collect();
+    assert_eq!(only_features.len(), 1, "{plan}");
+    std::fs::write(&plan_path, plan.to_string()).expect("write the older plan");
+    let out = setup
+        .run(&[
+            "apply",
+            "--yes",
+            "--plan",
+            plan_arg,
+            "--only",
+            "fix-provisioning-features",
+        ])
+        .await;
+    let stdout = stdout_if_exit(&out, 0, "an older plan: ");
+    assert!(stdout.contains("1 taken, 1 verified"), "{stdout}");
+    std::fs::write(&plan_path, "{").expect("write");
+    let broken = setup.run(&["apply", "--yes", "--plan", plan_arg]).await;
+    assert_eq!(broken.status.code(), Some(1));
+    let stderr = text(&broken.stderr);
+    assert!(
+        stderr.contains("the saved plan") && stderr.contains("older-plan.json: not JSON"),
+        "{stderr}"
+    );
+}
+
 /// Requests per endpoint key, for "no step done twice".
 fn count(sim: &SimHandle, endpoint: &str) -> u64 {
     sim.stats().count(endpoint)
