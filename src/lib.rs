@@ -4,11 +4,15 @@
 //! `observe` (through the `okta` client) go into the pure planner (`plan`); the executor (`act`)
 //! carries out the plan and the `journal` records every step. `reconcile` is one pass of that
 //! pipeline, shared by `remediator apply` and the `daemon` (`remediator run`: schedule, System
-//! Log polling, metrics, leader election). `vocab` holds the names every stage shares: targets,
-//! ids and kinds.
+//! Log polling, metrics, leader election). `config` is what the policy files, the daemon's
+//! configuration and the Okta connection settings share (located errors, credential sources,
+//! the environment lookup); `error_chain` shows an error with its causes on one line. `vocab`
+//! holds the names every stage shares: targets, ids and kinds.
 
 pub mod act;
+pub mod config;
 pub mod daemon;
+pub mod error_chain;
 pub mod journal;
 pub mod observe;
 pub mod okta;

@@ -15,6 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::config::Env;
 use crate::journal::{JournalError, Outcome, RunCounts, Target};
 use crate::okta::{AdminPaths, ApiError, AppId};
 use crate::plan::{Action, ActionKind, ActionMode, Plan, SkipReason};
@@ -27,13 +28,15 @@ pub use run::execute;
 pub use steps::{CRASH_HOOK_ENV, CRASH_HOOK_MARKER};
 
 /// What the executor acts on and with: the org's API, its admin calls, the journal, the
-/// policy and the clock every journal entry is stamped with.
+/// policy, the clock every journal entry is stamped with, and the environment the credentials
+/// policy names are read from.
 pub struct Org<'a, O, A, J: ?Sized> {
     pub api: &'a O,
     pub admin: &'a A,
     pub journal: &'a J,
     pub policy: &'a Policy,
     pub clock: Clock<'a>,
+    pub env: &'a dyn Env,
 }
 
 /// Default wait between two reads of an app user while verifying a re-push.
@@ -186,7 +189,7 @@ impl ActError {
 pub(crate) enum StepError {
     #[error(transparent)]
     Api(#[from] ApiError),
-    #[error("credential unavailable: {0}")]
+    #[error("credential unavailable")]
     Credential(#[from] CredentialError),
     #[error("policy names no credential for app {app_id} in [remove_push_mappings]")]
     NoCredential { app_id: AppId },

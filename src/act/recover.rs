@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::error_chain::ErrorChain;
 use crate::journal::{EntryFilter, EntryKind, EntryKindTag, FixState, JournalStore, Outcome};
 use crate::okta::{AdminApi, OrgApi, ProvisioningConnectionStatus};
 use crate::plan::gate::{self, Asker};
@@ -158,7 +159,7 @@ where
         match step_already_done(self.api, step).await {
             Ok(true) => Ok(Some("found done in the org after a restart".to_owned())),
             Ok(false) => Ok(None),
-            Err(error) if started => Err(format!("{}: {error}", step_name(step))),
+            Err(error) if started => Err(format!("{}: {}", step_name(step), ErrorChain(&error))),
             // Never begun: carrying it out cannot repeat it.
             Err(_) => Ok(None),
         }
@@ -183,7 +184,13 @@ where
         };
         let status = match connection_status(self.api, app_id).await {
             Ok(status) => status,
-            Err(error) => return Ok(Err(format!("provisioning of {app_id} unreadable: {error}"))),
+            Err(error) => {
+                let why = format!(
+                    "provisioning of {app_id} unreadable: {}",
+                    ErrorChain(&error)
+                );
+                return Ok(Err(why));
+            }
         };
         if status == ProvisioningConnectionStatus::Disabled {
             return Ok(Ok(format!("provisioning of {app_id} is DISABLED")));

@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::error_chain::{error_chain, ErrorChain};
 use crate::journal::{
     redact_draft, Effect, EntryDraft, EntryKind, FixState, JournalError, JournalStore, Outcome,
     StepOutcome,
@@ -88,7 +89,10 @@ where
                 return self.not_taken(options, action, (Outcome::Skipped, None), &why);
             }
             Err(error) => {
-                let why = format!("its preconditions could not be re-read: {error}");
+                let why = format!(
+                    "its preconditions could not be re-read: {}",
+                    ErrorChain(&error)
+                );
                 let tag = Some(SkipReason::IncompleteRead);
                 return self.not_taken(options, action, (Outcome::Held, tag), &why);
             }
@@ -156,7 +160,7 @@ where
         let app_id = action.target.app_id.as_deref().unwrap_or_default();
         let label = match self.api.get_app(&crate::okta::AppId::new(app_id)).await {
             Ok(app) => app.label,
-            Err(error) => return Some(format!("app {app_id} unreadable: {error}")),
+            Err(error) => return Some(format!("app {app_id} unreadable: {}", ErrorChain(&error))),
         };
         let allowed = self
             .policy
@@ -298,11 +302,11 @@ where
         if matches!(step, Step::EnableProvisioning { .. }) {
             fix.enable_started = true;
         }
-        let result = run_step(step, self.api, self.admin, self.policy).await;
+        let result = run_step(step, self.api, self.admin, self.policy, self.env).await;
         crash_hook(number);
         let (ok, detail) = match &result {
             Ok(detail) => (true, detail.clone()),
-            Err(error) => (false, error.to_string()),
+            Err(error) => (false, error_chain(error)),
         };
         if ok {
             fix.mark_done(number, step);
@@ -356,7 +360,10 @@ where
         let id = action.id.as_str();
         let problems = match verify(self.api, self.policy, action, polling).await {
             Ok(problems) => problems,
-            Err(error) => vec![format!("the postcondition could not be read: {error}")],
+            Err(error) => vec![format!(
+                "the postcondition could not be read: {}",
+                ErrorChain(&error)
+            )],
         };
         let ok = problems.is_empty();
         let verification = EntryKind::Verification {

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::config::Env;
 use crate::okta::{
     AdminApi, AppId, AppUserUpdateRequest, CapabilitiesCreateObject, CapabilitiesObject,
     CapabilitiesUpdateObject, EnabledStatus, OrgApi, PushMappingTarget, StatusHolder,
@@ -79,6 +80,7 @@ pub(crate) async fn run_step<O: OrgApi, A: AdminApi>(
     api: &O,
     admin: &A,
     policy: &Policy,
+    env: &dyn Env,
 ) -> Result<String, StepError> {
     match step {
         Step::RepushAppUser { app_id, user_id } => {
@@ -102,7 +104,9 @@ pub(crate) async fn run_step<O: OrgApi, A: AdminApi>(
             admin.force_sync_directory(directory_id).await?;
             Ok("Force Sync requested".to_owned())
         }
-        Step::EnableProvisioning { app_id, .. } => enable_provisioning(api, policy, app_id).await,
+        Step::EnableProvisioning { app_id, .. } => {
+            enable_provisioning(api, policy, env, app_id).await
+        }
         Step::DeactivatePushMapping { app_id, mapping_id } => {
             api.update_push_mapping_status(app_id, mapping_id, PushMappingTarget::Inactive)
                 .await?;
@@ -141,6 +145,7 @@ pub(crate) async fn run_step<O: OrgApi, A: AdminApi>(
 async fn enable_provisioning<O: OrgApi>(
     api: &O,
     policy: &Policy,
+    env: &dyn Env,
     app_id: &AppId,
 ) -> Result<String, StepError> {
     let label = api.get_app(app_id).await?.label;
@@ -150,7 +155,7 @@ async fn enable_provisioning<O: OrgApi>(
         .ok_or_else(|| StepError::NoCredential {
             app_id: app_id.clone(),
         })?;
-    let token = removal.credential.resolve()?;
+    let token = removal.credential.resolve(env)?;
     let connection = api
         .set_provisioning_connection_token(app_id, &token, true)
         .await?;

@@ -10,6 +10,7 @@ use anyhow::Context;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 use remediator::act::{ActionReport, ExecuteOptions, Org};
+use remediator::config::ProcessEnv;
 use remediator::journal::SledJournal;
 use remediator::plan::{read_saved, render_table, Action, ActionKind, Plan};
 use remediator::policy::Policy;
@@ -52,6 +53,7 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         journal: &journal,
         policy: &policy,
         clock: &clock,
+        env: &ProcessEnv,
     };
     let execute = ExecuteOptions {
         only,

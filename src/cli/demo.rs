@@ -9,6 +9,7 @@ use anyhow::Context;
 use chrono::Utc;
 use okta_sim::{Scenario, Sim};
 use remediator::act::{self, ExecuteOptions, Org};
+use remediator::config::ProcessEnv;
 use remediator::journal::{JournalStore, SledJournal};
 use remediator::okta::{AuthConfig, ClientTuning, OktaClient, OktaConfig};
 use remediator::policy::Policy;
@@ -85,6 +86,7 @@ pub fn run(output: OutputFormat) -> anyhow::Result<u8> {
             journal: &journal,
             policy: &policy,
             clock: &clock,
+            env: &ProcessEnv,
         };
         let settings = PassSettings {
             trigger: Trigger::Manual,

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use remediator::config::ProcessEnv;
 use remediator::daemon::{self, DaemonConfig, OrgConfig, OrgRuntime, PolicyHandle, Settings};
 use remediator::journal::SledJournal;
 use remediator::okta::{ConfigSources, OktaClient};
@@ -69,10 +70,7 @@ fn open_org(global: &Global, org: &OrgConfig) -> anyhow::Result<OrgRuntime> {
     let journal = SledJournal::open(&state)
         .with_context(|| format!("opening the journal at {}", state.display()))?;
     let mut okta = org
-        .okta_config(
-            &|name| std::env::var(name).ok(),
-            &ConfigSources::from_process(),
-        )
+        .okta_config(&ProcessEnv, &ConfigSources::from_process())
         .context("reading the Okta connection settings")?;
     // The non-public admin calls the policy enables; read at start (a SIGHUP does not change
     // them: restart to).
@@ -119,7 +117,7 @@ async fn leader_election(
     if std::env::var("REMEDIATOR_LEADER_ELECTION").as_deref() != Ok("true") {
         return Ok(Vec::new());
     }
-    let config = LeaderConfig::from_env(&|name| std::env::var(name).ok())?;
+    let config = LeaderConfig::from_env(&remediator::config::ProcessEnv)?;
     let client = leader::client().await?;
     let mut elections = Vec::with_capacity(orgs.len());
     for org in orgs.iter_mut() {

@@ -1,18 +1,18 @@
 //! The daemon's configuration file (`--config FILE`, TOML): the orgs to serve, where each one's
-//! credentials come from (an environment variable or a file, never the secret itself), its
-//! policy and state directories, and the daemon's own settings. Unknown keys are rejected;
-//! every error names the file, the line and the field.
+//! credentials come from (an environment variable or a file, never the secret itself: the
+//! sources and variable names of `crate::config`), its policy and state directories, and the
+//! daemon's own settings. Unknown keys are rejected; every error names the file, the line and
+//! column, and the field.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use secrecy::SecretString;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::config::{CredentialSource, Diagnostic, Env, SourceError};
 use crate::okta::{parse_org_url, AdminPaths, AuthConfig, ClientTuning, ConfigSources, OktaConfig};
 
 /// Default address of the health and metrics endpoint: loopback only.
@@ -35,67 +35,22 @@ const INLINE_SECRET_KEYS: &[&str] = &[
     "secret",
 ];
 
-/// A configuration problem: file, position, dotted field and what is wrong (never a secret).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigError {
-    pub file: PathBuf,
-    /// Line and column (from 1), when known.
-    pub position: Option<(usize, usize)>,
-    /// Dotted field path, e.g. `orgs[1].url` (empty when the problem is the whole file).
-    pub field: String,
-    pub problem: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some((line, column)) = self.position {
-            write!(f, ":{line}:{column}")?;
-        }
-        if !self.field.is_empty() {
-            write!(f, ": {}", self.field)?;
-        }
-        write!(f, ": {}", self.problem)
-    }
-}
-
 /// Where an org's credentials come from.
-#[derive(Clone, PartialEq, Eq)]
-pub enum CredentialSource {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgCredentials {
     /// `OKTA_CLIENT_*` and okta.yaml, as `remediator plan` reads them (one org only).
     OktaClientConvention,
-    /// An SSWS API token in this environment variable.
-    TokenEnv(String),
-    /// An SSWS API token in this file (e.g. a systemd credential or a mounted Secret).
-    TokenFile(PathBuf),
-    /// An OAuth 2.0 service app with `private_key_jwt`; the PEM key in an env var or a file.
+    /// An SSWS API token in an environment variable (`token_env`) or a file (`token_file`,
+    /// e.g. a systemd credential or a mounted Secret).
+    Token(CredentialSource),
+    /// An OAuth 2.0 service app with `private_key_jwt`; the PEM key in an environment variable
+    /// (`private_key_env`) or a file (`private_key_file`).
     PrivateKey {
         client_id: String,
-        key: KeySource,
+        key: CredentialSource,
         scopes: Vec<String>,
         key_id: Option<String>,
     },
-}
-
-/// Where a private key is read from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    Env(String),
-    File(PathBuf),
-}
-
-impl fmt::Debug for CredentialSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Only names of variables and paths: the secrets themselves are never held here.
-        match self {
-            CredentialSource::OktaClientConvention => f.write_str("OktaClientConvention"),
-            CredentialSource::TokenEnv(v) => write!(f, "TokenEnv({v})"),
-            CredentialSource::TokenFile(p) => write!(f, "TokenFile({})", p.display()),
-            CredentialSource::PrivateKey { client_id, key, .. } => {
-                write!(f, "PrivateKey({client_id}, {key:?})")
-            }
-        }
-    }
 }
 
 /// One org the daemon serves.
@@ -106,7 +61,7 @@ pub struct OrgConfig {
     /// The org URL (`https://example.okta.com`); `None` only with the `OKTA_CLIENT_*`
     /// convention, which names it.
     pub url: Option<url::Url>,
-    pub credentials: CredentialSource,
+    pub credentials: OrgCredentials,
     /// Policy directory (default: `--policies`).
     pub policies: Option<PathBuf>,
     /// Journal directory (default: `<--state>/<name>`).
@@ -132,7 +87,7 @@ impl DaemonConfig {
             orgs: vec![OrgConfig {
                 name: DEFAULT_ORG_NAME.to_owned(),
                 url: None,
-                credentials: CredentialSource::OktaClientConvention,
+                credentials: OrgCredentials::OktaClientConvention,
                 policies: None,
                 state: None,
             }],
@@ -140,24 +95,17 @@ impl DaemonConfig {
     }
 
     /// Reads and validates `path`.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: path.to_owned(),
-            position: None,
-            field: String::new(),
-            problem: format!("cannot read: {e}"),
-        })?;
+    pub fn load(path: &Path) -> Result<Self, Diagnostic> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Diagnostic::whole_file(path, "", format!("cannot read: {e}")))?;
         Self::parse(path, &text)
     }
 
     /// Validates `text`, the contents of `file` (named in errors).
-    pub fn parse(file: &Path, text: &str) -> Result<Self, ConfigError> {
+    pub fn parse(file: &Path, text: &str) -> Result<Self, Diagnostic> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| parse_error(file, text, &e))?;
-        let at = |span: Range<usize>, field: String, problem: String| ConfigError {
-            file: file.to_owned(),
-            position: Some(position(text, span.start)),
-            field,
-            problem,
+        let at = |span: Range<usize>, field: String, problem: String| {
+            Diagnostic::at(file, text, span.start, &field, problem)
         };
         let listen = match raw.daemon.and_then(|d| d.listen) {
             None => DEFAULT_LISTEN
@@ -171,12 +119,7 @@ impl DaemonConfig {
                 )
             })?,
         };
-        let whole = |problem: &str| ConfigError {
-            file: file.to_owned(),
-            position: None,
-            field: "orgs".into(),
-            problem: problem.to_owned(),
-        };
+        let whole = |problem: &str| Diagnostic::whole_file(file, "orgs", problem);
         if raw.orgs.is_empty() {
             return Err(whole("no [[orgs]]: name at least one org"));
         }
@@ -187,9 +130,11 @@ impl DaemonConfig {
         let mut names = BTreeSet::new();
         let mut orgs = Vec::with_capacity(count);
         for (i, org) in raw.orgs.into_iter().enumerate() {
+            let name_span = org.name.span();
             let org = validate_org(i, org, count, &at)?;
             if !names.insert(org.name.clone()) {
-                return Err(whole(&format!("org name {:?} is used twice", org.name)));
+                let problem = format!("org name {:?} is used twice", org.name);
+                return Err(at(name_span, format!("orgs[{i}].name"), problem));
             }
             orgs.push(org);
         }
@@ -197,9 +142,9 @@ impl DaemonConfig {
     }
 }
 
-type At<'a> = dyn Fn(Range<usize>, String, String) -> ConfigError + 'a;
+type At<'a> = dyn Fn(Range<usize>, String, String) -> Diagnostic + 'a;
 
-fn validate_org(i: usize, raw: RawOrg, orgs: usize, at: &At<'_>) -> Result<OrgConfig, ConfigError> {
+fn validate_org(i: usize, raw: RawOrg, orgs: usize, at: &At<'_>) -> Result<OrgConfig, Diagnostic> {
     let field = |name: &str| format!("orgs[{i}].{name}");
     let name = raw.name.get_ref().clone();
     if !valid_name(&name) {
@@ -220,7 +165,7 @@ fn validate_org(i: usize, raw: RawOrg, orgs: usize, at: &At<'_>) -> Result<OrgCo
         ),
     };
     let credentials = match raw.credentials {
-        None if orgs == 1 => CredentialSource::OktaClientConvention,
+        None if orgs == 1 => OrgCredentials::OktaClientConvention,
         None => {
             return Err(at(
                 raw.name.span(),
@@ -232,7 +177,7 @@ fn validate_org(i: usize, raw: RawOrg, orgs: usize, at: &At<'_>) -> Result<OrgCo
         }
         Some(c) => credentials(c, &field("credentials"), at)?,
     };
-    if url.is_none() && credentials != CredentialSource::OktaClientConvention {
+    if url.is_none() && credentials != OrgCredentials::OktaClientConvention {
         return Err(at(
             raw.name.span(),
             field("url"),
@@ -261,24 +206,19 @@ fn credentials(
     raw: Spanned<RawCredentials>,
     field: &str,
     at: &At<'_>,
-) -> Result<CredentialSource, ConfigError> {
+) -> Result<OrgCredentials, Diagnostic> {
     let span = raw.span();
     let c = raw.into_inner();
     let invalid = |problem: &str| at(span.clone(), field.to_owned(), problem.to_owned());
-    let env_name = |name: &str| -> Result<String, ConfigError> {
-        let ok = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-            && !name.starts_with(|c: char| c.is_ascii_digit());
-        if ok {
-            Ok(name.to_owned())
-        } else {
-            Err(invalid(
-                "an environment variable name is upper-case letters, digits and '_' \
-                 (the variable's name, not its value)",
-            ))
-        }
+    // A source is refused at its own key, by the rules shared with policy files.
+    let refused = |key: &str, value: &Spanned<String>, problem: SourceError| {
+        at(value.span(), format!("{field}.{key}"), problem.to_string())
+    };
+    let env = |key: &str, name: Spanned<String>| {
+        CredentialSource::env(name.get_ref()).map_err(|p| refused(key, &name, p))
+    };
+    let file = |key: &str, path: Spanned<String>| {
+        CredentialSource::file(path.get_ref()).map_err(|p| refused(key, &path, p))
     };
     let forms = [
         c.token_env.is_some(),
@@ -292,22 +232,22 @@ fn credentials(
         ));
     }
     if let Some(name) = c.token_env {
-        return Ok(CredentialSource::TokenEnv(env_name(&name)?));
+        return Ok(OrgCredentials::Token(env("token_env", name)?));
     }
     if let Some(path) = c.token_file {
-        return Ok(CredentialSource::TokenFile(path));
+        return Ok(OrgCredentials::Token(file("token_file", path)?));
     }
     let client_id = c.client_id.expect("one form is set and it is client_id");
     let key = match (c.private_key_env, c.private_key_file) {
-        (Some(name), None) => KeySource::Env(env_name(&name)?),
-        (None, Some(path)) => KeySource::File(path),
+        (Some(name), None) => env("private_key_env", name)?,
+        (None, Some(path)) => file("private_key_file", path)?,
         _ => {
             return Err(invalid(
                 "with client_id, name exactly one of private_key_env or private_key_file",
             ))
         }
     };
-    Ok(CredentialSource::PrivateKey {
+    Ok(OrgCredentials::PrivateKey {
         client_id,
         key,
         scopes: c.scopes.unwrap_or_default(),
@@ -318,18 +258,15 @@ fn credentials(
 /// Why an org's credentials could not be read at start-up. Never holds the secret.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
-    #[error("org {org}: environment variable {var} is not set or empty")]
-    MissingEnv { org: String, var: String },
-    #[error("org {org}: cannot read credential file {}", path.display())]
-    File {
+    /// The variable or file the configuration names could not be read.
+    #[error("org {org}")]
+    Source {
         org: String,
-        path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: crate::config::CredentialError,
     },
-    #[error("org {org}: credential file {} is empty", path.display())]
-    EmptyFile { org: String, path: PathBuf },
-    #[error("org {org}: {source}")]
+    /// The `OKTA_CLIENT_*` / okta.yaml settings are missing or invalid.
+    #[error("org {org} (OKTA_CLIENT_* and okta.yaml)")]
     Convention {
         org: String,
         #[source]
@@ -342,11 +279,19 @@ impl OrgConfig {
     /// environment variables; `sources` serves the `OKTA_CLIENT_*` convention.
     pub fn okta_config(
         &self,
-        env: &dyn Fn(&str) -> Option<String>,
+        env: &dyn Env,
         sources: &ConfigSources,
     ) -> Result<OktaConfig, CredentialError> {
+        let read = |source: &CredentialSource| {
+            source
+                .resolve(env)
+                .map_err(|source| CredentialError::Source {
+                    org: self.name.clone(),
+                    source,
+                })
+        };
         let auth = match &self.credentials {
-            CredentialSource::OktaClientConvention => {
+            OrgCredentials::OktaClientConvention => {
                 let mut config =
                     OktaConfig::load(sources).map_err(|source| CredentialError::Convention {
                         org: self.name.clone(),
@@ -357,13 +302,10 @@ impl OrgConfig {
                 }
                 return Ok(config);
             }
-            CredentialSource::TokenEnv(var) => AuthConfig::Ssws {
-                token: self.secret_from_env(env, var)?,
+            OrgCredentials::Token(source) => AuthConfig::Ssws {
+                token: read(source)?,
             },
-            CredentialSource::TokenFile(path) => AuthConfig::Ssws {
-                token: self.secret_from_file(path)?,
-            },
-            CredentialSource::PrivateKey {
+            OrgCredentials::PrivateKey {
                 client_id,
                 key,
                 scopes,
@@ -378,10 +320,7 @@ impl OrgConfig {
                 } else {
                     scopes.clone()
                 },
-                private_key: match key {
-                    KeySource::Env(var) => self.secret_from_env(env, var)?,
-                    KeySource::File(path) => self.secret_from_file(path)?,
-                },
+                private_key: read(key)?,
                 key_id: key_id.clone(),
             },
         };
@@ -395,92 +334,25 @@ impl OrgConfig {
             admin: AdminPaths::default(),
         })
     }
-
-    fn secret_from_env(
-        &self,
-        env: &dyn Fn(&str) -> Option<String>,
-        var: &str,
-    ) -> Result<SecretString, CredentialError> {
-        match env(var) {
-            Some(v) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_owned())),
-            _ => Err(CredentialError::MissingEnv {
-                org: self.name.clone(),
-                var: var.to_owned(),
-            }),
-        }
-    }
-
-    fn secret_from_file(&self, path: &Path) -> Result<SecretString, CredentialError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CredentialError::File {
-            org: self.name.clone(),
-            path: path.to_owned(),
-            source,
-        })?;
-        if text.trim().is_empty() {
-            return Err(CredentialError::EmptyFile {
-                org: self.name.clone(),
-                path: path.to_owned(),
-            });
-        }
-        Ok(SecretString::from(text.trim().to_owned()))
-    }
 }
 
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
-
-/// A TOML or shape error. toml's own `Display` quotes the offending source line, which could
-/// be a secret written inline: only the position and serde's message (its quoted values
-/// removed) are kept.
-fn parse_error(file: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+/// A TOML or shape error, located, with its field. toml's own `Display` quotes the offending
+/// source line, which could be a secret written inline: only the position and serde's message
+/// (its quoted values removed) are kept.
+fn parse_error(file: &Path, text: &str, e: &toml::de::Error) -> Diagnostic {
     let message = e.message();
-    let position = e.span().map(|s| position(text, s.start));
     let inline_secret = INLINE_SECRET_KEYS
         .iter()
         .find(|k| message.contains(&format!("unknown field `{k}`")));
-    let problem = match inline_secret {
-        Some(key) => format!(
+    let mut diagnostic = Diagnostic::from_toml(file, text, e).without_quoted_values();
+    if let Some(key) = inline_secret {
+        diagnostic.problem = format!(
             "`{key}` is not accepted: secrets are never written in the configuration; name an \
              environment variable (token_env, private_key_env) or a file (token_file, \
              private_key_file)"
-        ),
-        None => without_quoted_values(message),
-    };
-    ConfigError {
-        file: file.to_owned(),
-        position,
-        field: String::new(),
-        problem,
+        );
     }
-}
-
-/// serde quotes the values it rejects (`invalid type: string "..."`); drop them.
-fn without_quoted_values(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut in_quotes = false;
-    for c in message.chars() {
-        match (c, in_quotes) {
-            ('"', false) => {
-                in_quotes = true;
-                out.push_str("\"…");
-            }
-            ('"', true) => {
-                in_quotes = false;
-                out.push('"');
-            }
-            (_, true) => {}
-            (c, false) => out.push(c),
-        }
-    }
-    out
+    diagnostic
 }
 
 #[derive(Deserialize)]
@@ -510,11 +382,11 @@ struct RawOrg {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCredentials {
-    token_env: Option<String>,
-    token_file: Option<PathBuf>,
+    token_env: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
     client_id: Option<String>,
-    private_key_env: Option<String>,
-    private_key_file: Option<PathBuf>,
+    private_key_env: Option<Spanned<String>>,
+    private_key_file: Option<Spanned<String>>,
     scopes: Option<Vec<String>>,
     key_id: Option<String>,
 }
@@ -522,8 +394,10 @@ struct RawCredentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{MapEnv, Position};
+    use crate::error_chain::error_chain;
 
-    fn parse(text: &str) -> Result<DaemonConfig, ConfigError> {
+    fn parse(text: &str) -> Result<DaemonConfig, Diagnostic> {
         DaemonConfig::parse(Path::new("remediator.toml"), text)
     }
 
@@ -554,20 +428,19 @@ scopes = ["okta.apps.read"]
         assert_eq!(config.orgs.len(), 2);
         assert_eq!(
             config.orgs[0].credentials,
-            CredentialSource::TokenEnv("PROD_OKTA_TOKEN".into())
+            OrgCredentials::Token(CredentialSource::Env("PROD_OKTA_TOKEN".into()))
         );
         assert_eq!(
             config.orgs[0].policies.as_deref(),
             Some(Path::new("policies/prod"))
         );
-        let CredentialSource::PrivateKey { client_id, key, .. } = &config.orgs[1].credentials
-        else {
+        let OrgCredentials::PrivateKey { client_id, key, .. } = &config.orgs[1].credentials else {
             panic!("expected a private key source");
         };
         assert_eq!(client_id, "0oa1");
         assert_eq!(
             key,
-            &KeySource::File(PathBuf::from("/run/credentials/test.pem"))
+            &CredentialSource::File(PathBuf::from("/run/credentials/test.pem"))
         );
     }
 
@@ -575,7 +448,8 @@ scopes = ["okta.apps.read"]
     fn unknown_key_is_rejected_with_its_line() {
         let text = "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\ncolour = 1\n";
         let e = parse(text).expect_err("unknown key");
-        assert_eq!(e.position.map(|p| p.0), Some(4), "{e}");
+        assert_eq!(e.position.map(|p| p.line), Some(4), "{e}");
+        assert_eq!(e.field, "orgs[0].colour", "{e}");
         assert!(e.problem.contains("colour"), "{e}");
     }
 
@@ -587,7 +461,7 @@ scopes = ["okta.apps.read"]
         let shown = e.to_string();
         assert!(!shown.contains("00SECRETVALUE"), "{shown}");
         assert!(shown.contains("token_env"), "{shown}");
-        assert_eq!(e.position.map(|p| p.0), Some(4), "{shown}");
+        assert_eq!(e.position.map(|p| p.line), Some(4), "{shown}");
     }
 
     #[test]
@@ -604,7 +478,7 @@ scopes = ["okta.apps.read"]
                     credentials = { token_env = \"T\" }\n";
         let e = parse(text).expect_err("http refused");
         assert_eq!(e.field, "orgs[0].url");
-        assert_eq!(e.position.map(|p| p.0), Some(3));
+        assert_eq!(e.position.map(|p| p.line), Some(3));
     }
 
     #[test]
@@ -614,6 +488,74 @@ scopes = ["okta.apps.read"]
                     credentials = { token_env = \"B\" }\n";
         let e = parse(text).expect_err("a has no credentials");
         assert_eq!(e.field, "orgs[0].credentials");
+    }
+
+    #[test]
+    fn every_error_names_its_line_column_and_field() {
+        const ORG: &str = "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\n";
+        let cases: &[(&str, (usize, usize), &str)] = &[
+            ("[daemon]\nlisten = \"nowhere\"\n[[orgs]]\nname = \"a\"\n", (2, 10), "daemon.listen"),
+            ("[daemon]\nport = 1\n", (2, 1), "daemon.port"),
+            ("[[orgs]]\nname = 3\n", (2, 8), "orgs[0].name"),
+            ("[[orgs]]\nname = \"Prod Org\"\n", (2, 8), "orgs[0].name"),
+            ("[[orgs]]\nname = \"a\"\nurl = \"ftp://a\"\n", (3, 7), "orgs[0].url"),
+            ("[[orgs]]\nname = \"a\"\ncredentials = { token_env = \"A\" }\n", (2, 8), "orgs[0].url"),
+            (
+                "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\n[[orgs]]\nname = \"b\"\n\
+                 url = \"https://b.okta.com\"\ncredentials = { token_env = \"B\" }\n",
+                (2, 8),
+                "orgs[0].credentials",
+            ),
+            (
+                "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\ncredentials = { token_env = \"A\", token_file = \"/a\" }\n",
+                (4, 15),
+                "orgs[0].credentials",
+            ),
+            (
+                "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\ncredentials = { token_file = \"\" }\n",
+                (4, 30),
+                "orgs[0].credentials.token_file",
+            ),
+            (
+                "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\ncredentials = { client_id = \"0oa1\" }\n",
+                (4, 15),
+                "orgs[0].credentials",
+            ),
+            (
+                "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\n[orgs.credentials]\ntoken = \"00SECRET\"\n",
+                (5, 1),
+                "orgs[0].credentials.token",
+            ),
+        ];
+        for (text, (line, column), field) in cases {
+            let e = parse(text).expect_err(text);
+            assert_eq!(
+                e.position,
+                Some(Position {
+                    line: *line,
+                    column: *column
+                }),
+                "{e}"
+            );
+            assert_eq!(e.field, *field, "{e}");
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("remediator.toml:{line}:{column}: {field}: ")),
+                "{e}"
+            );
+        }
+        let twice = format!("{ORG}credentials = {{ token_env = \"A\" }}\n{ORG}credentials = {{ token_env = \"B\" }}\n");
+        let e = parse(&twice).expect_err("twice");
+        assert_eq!(
+            (e.field.as_str(), e.position.map(|p| p.line)),
+            ("orgs[1].name", Some(6)),
+            "{e}"
+        );
+        let none = parse("[daemon]\n").expect_err("no orgs");
+        assert_eq!(
+            none.to_string(),
+            "remediator.toml: orgs: no [[orgs]]: name at least one org"
+        );
     }
 
     #[test]
@@ -633,23 +575,34 @@ scopes = ["okta.apps.read"]
                     credentials = { token_env = \"00abc-secret\" }\n";
         let e = parse(text).expect_err("value, not name");
         assert!(!e.to_string().contains("00abc-secret"), "{e}");
+        assert_eq!(e.field, "orgs[0].credentials.token_env", "{e}");
+        assert_eq!(e.position.map(|p| (p.line, p.column)), Some((4, 29)), "{e}");
     }
 
     #[test]
     fn credentials_resolve_from_env_and_file() {
         let config = parse(TWO_ORGS).expect("valid");
-        let env = |k: &str| (k == "PROD_OKTA_TOKEN").then(|| "tok".to_owned());
+        let env = MapEnv::new().with("PROD_OKTA_TOKEN", "tok");
         let okta = config.orgs[0]
             .okta_config(&env, &ConfigSources::default())
             .expect("resolves");
         assert_eq!(okta.org_url.as_str(), "https://prod.okta.com/");
         let missing = config.orgs[0]
-            .okta_config(&|_| None, &ConfigSources::default())
+            .okta_config(&MapEnv::new(), &ConfigSources::default())
             .expect_err("unset");
-        assert!(missing.to_string().contains("PROD_OKTA_TOKEN"));
+        assert_eq!(
+            error_chain(&missing),
+            "org prod: credential environment variable PROD_OKTA_TOKEN is not set"
+        );
         let no_file = config.orgs[1]
             .okta_config(&env, &ConfigSources::default())
             .expect_err("no such file");
-        assert!(no_file.to_string().contains("test.pem"));
+        let shown = error_chain(&no_file);
+        assert!(
+            shown.starts_with(
+                "org test-1: credential file /run/credentials/test.pem could not be read: "
+            ),
+            "{shown}"
+        );
     }
 }

@@ -19,6 +19,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Env;
+
 /// Default lifetime of a Lease; it is renewed every third of it.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 /// Lease lifetimes a non-preferred replica waits, after last seeing the Lease held by someone
@@ -62,8 +64,8 @@ pub enum LeaderError {
 impl LeaderConfig {
     /// From `POD_NAME`, `POD_NAMESPACE` and `REMEDIATOR_REPLICAS` (the StatefulSet's
     /// replica count); the ordinal is the pod name's `-N` suffix.
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, LeaderError> {
-        let get = |name: &'static str| env(name).ok_or(LeaderError::MissingEnv(name));
+    pub fn from_env(env: &dyn Env) -> Result<Self, LeaderError> {
+        let get = |name: &'static str| env.var(name).ok_or(LeaderError::MissingEnv(name));
         let holder_id = get("POD_NAME")?;
         let namespace = get("POD_NAMESPACE")?;
         let replicas_text = get("REMEDIATOR_REPLICAS")?;
@@ -224,6 +226,7 @@ pub async fn elect(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::MapEnv;
 
     #[test]
     fn orgs_spread_across_replicas_stably() {
@@ -239,16 +242,15 @@ mod tests {
 
     #[test]
     fn config_comes_from_the_downward_api() {
-        let env = |k: &str| match k {
-            "POD_NAME" => Some("remediator-2".to_owned()),
-            "POD_NAMESPACE" => Some("okta".to_owned()),
-            "REMEDIATOR_REPLICAS" => Some("3".to_owned()),
-            _ => None,
-        };
+        let env = MapEnv::from_iter([
+            ("POD_NAME", "remediator-2"),
+            ("POD_NAMESPACE", "okta"),
+            ("REMEDIATOR_REPLICAS", "3"),
+        ]);
         let config = LeaderConfig::from_env(&env).expect("valid");
         assert_eq!(config.ordinal, 2);
         assert_eq!(config.replicas, 3);
-        let missing = LeaderConfig::from_env(&|_| None).expect_err("nothing set");
+        let missing = LeaderConfig::from_env(&MapEnv::new()).expect_err("nothing set");
         assert!(missing.to_string().contains("POD_NAME"));
     }
 }

@@ -28,8 +28,8 @@ use crate::journal::Outcome;
 use crate::vocab::{ActionKind, FindingKind, RunId};
 
 pub use config::{
-    ConfigError, CredentialError, CredentialSource, DaemonConfig, KeySource, OrgConfig,
-    DEFAULT_LISTEN, DEFAULT_ORG_NAME, MAX_ORGS, MAX_ORG_NAME_LEN,
+    CredentialError, DaemonConfig, OrgConfig, OrgCredentials, DEFAULT_LISTEN, DEFAULT_ORG_NAME,
+    MAX_ORGS, MAX_ORG_NAME_LEN,
 };
 pub use health::Health;
 pub use http::{HttpError, METRICS_CONTENT_TYPE};

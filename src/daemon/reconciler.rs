@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Health, Reconcile, ReconcileError, ReconcileSummary, Trigger};
 use crate::act::{ActionReport, ExecuteOptions, Org};
+use crate::config::{Env, ProcessEnv};
 use crate::journal::JournalStore;
 use crate::observe::Observation;
 use crate::okta::{AdminApi, OrgApi};
@@ -30,6 +31,8 @@ pub struct OrgReconciler<O, J: ?Sized> {
     /// Told as soon as an observation ends, before the plan is carried out (a run may act for
     /// minutes; readiness must not wait for it).
     health: Option<Arc<Health>>,
+    /// Where the credentials policy names are read from (default: the process environment).
+    env: Arc<dyn Env>,
 }
 
 impl<O, J: ?Sized> OrgReconciler<O, J> {
@@ -47,7 +50,14 @@ impl<O, J: ?Sized> OrgReconciler<O, J> {
             journal,
             policy,
             health: None,
+            env: Arc::new(ProcessEnv),
         }
+    }
+
+    /// Reads the credentials policy names through `env`.
+    pub fn with_env(mut self, env: Arc<dyn Env>) -> Self {
+        self.env = env;
+        self
     }
 
     /// Reports each observation to `health` as soon as it ends.
@@ -147,6 +157,7 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
             journal: self.journal.as_ref(),
             policy: &policy,
             clock: &clock,
+            env: self.env.as_ref(),
         };
         let settings = PassSettings {
             trigger,

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{Health, LogPoll, Metrics, Reconcile, Trigger};
+use crate::error_chain::error_chain;
 use crate::policy::Policy;
 
 /// The wall clock the cron schedule is read against.
@@ -292,18 +293,6 @@ async fn lease_lost(leading: Option<watch::Receiver<bool>>) {
             return;
         }
     }
-}
-
-/// An error and its sources, on one line.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

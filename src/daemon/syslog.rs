@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::{DateTime, Duration, Utc};
 
 use super::{LogPoll, PollError, PollOutcome};
+use crate::error_chain::error_chain;
 use crate::journal::{Cursor, JournalStore};
 use crate::okta::{
     relevant_events_filter, EventFamily, EventType, LogEvent, LogsRequest, NextPage, OrgApi,
@@ -139,7 +140,7 @@ impl<O: OrgApi, J: JournalStore + ?Sized> LogPoll for SystemLogPoller<O, J> {
             // Okta refuses a cursor it no longer knows (400): start again from the time of the
             // last event the cursor had reached, rather than failing every poll from now on.
             Err(e) if from_cursor && e.status() == Some(400) => {
-                tracing::warn!(org = %self.org, error = %e, "the stored System Log cursor was refused; polling from its last event's time");
+                tracing::warn!(org = %self.org, error = %error_chain(&e), "the stored System Log cursor was refused; polling from its last event's time");
                 let since = cursor
                     .as_ref()
                     .and_then(|c| c.last_published)

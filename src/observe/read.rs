@@ -98,8 +98,9 @@ fn is_directory(app: &AppInfo) -> bool {
     DIRECTORY_APP_NAMES.contains(&app.name.as_str())
 }
 
+/// The error with its causes (a call that gave up after retries names its last failure).
 fn describe(error: &ApiError) -> String {
-    error.to_string()
+    crate::error_chain::error_chain(error)
 }
 
 async fn read_apps<O: OrgApi>(api: &O, requests: &mut u64) -> Part<Vec<AppInfo>> {

@@ -2,7 +2,8 @@
 //! with a `private_key_jwt` client assertion, cached until shortly before expiry.
 
 use super::config::AuthConfig;
-use super::error::ApiError;
+use super::error::{ApiError, Endpoint, OktaError};
+use super::model::OktaErrorBody;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -60,9 +61,10 @@ impl fmt::Debug for Authenticator {
 
 impl Authenticator {
     pub(crate) fn new(config: AuthConfig, org_url: &Url) -> Result<Self, ApiError> {
-        let token_url = org_url
-            .join(TOKEN_PATH)
-            .map_err(|e| ApiError::Auth(format!("cannot build token URL: {e}")))?;
+        let token_url = org_url.join(TOKEN_PATH).map_err(|e| ApiError::InvalidUrl {
+            path: TOKEN_PATH.to_owned(),
+            message: e.to_string(),
+        })?;
         Ok(Self {
             config,
             token_url,
@@ -129,22 +131,32 @@ impl Authenticator {
             ),
             ("client_assertion", assertion.expose_secret()),
         ];
+        let endpoint = Endpoint::new(&reqwest::Method::POST, &self.token_url);
         let resp = http
             .post(self.token_url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form)
             .send()
             .await
-            .map_err(|e| ApiError::Auth(format!("token request failed: {}", e.without_url())))?;
+            .map_err(|e| ApiError::Transport {
+                endpoint: endpoint.clone(),
+                message: e.without_url().to_string(),
+            })?;
         let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| {
-            ApiError::Auth(format!("token response unreadable: {}", e.without_url()))
+        let body = resp.bytes().await.map_err(|e| ApiError::TruncatedBody {
+            endpoint: endpoint.clone(),
+            message: format!("body read failed: {}", e.without_url()),
         })?;
         if !status.is_success() {
-            return Err(ApiError::Auth(token_error_text(status.as_u16(), &body)));
+            let error = token_error(&body);
+            return Err(ApiError::from_token_endpoint(
+                endpoint,
+                status.as_u16(),
+                error,
+            ));
         }
-        let parsed: TokenResponse = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::Auth(format!("token response is not valid JSON: {e}")))?;
+        let parsed: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| ApiError::malformed_secret(endpoint, &e))?;
         let kind = parsed.token_type.unwrap_or_else(|| "Bearer".into());
         let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3600));
         let valid_for = lifetime.saturating_sub(TOKEN_REFRESH_MARGIN);
@@ -162,7 +174,9 @@ impl Authenticator {
     ) -> Result<SecretString, ApiError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_err(|_| ApiError::Auth("system clock is before 1970".into()))?
+            .map_err(|_| ApiError::Credential {
+                problem: "no client assertion can be dated: the system clock is before 1970".into(),
+            })?
             .as_secs();
         let claims = Claims {
             iss: client_id,
@@ -174,27 +188,38 @@ impl Authenticator {
         };
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
         header.kid = kid.map(str::to_owned);
-        let enc = jsonwebtoken::EncodingKey::from_rsa_pem(key.expose_secret().as_bytes())
-            .map_err(|e| ApiError::Auth(format!("private key is not a valid RSA PEM: {e}")))?;
-        let jwt = jsonwebtoken::encode(&header, &claims, &enc)
-            .map_err(|e| ApiError::Auth(format!("cannot sign client assertion: {e}")))?;
+        let enc = jsonwebtoken::EncodingKey::from_rsa_pem(key.expose_secret().as_bytes()).map_err(
+            |e| ApiError::Credential {
+                problem: format!("the private key is not a valid RSA PEM key: {e}"),
+            },
+        )?;
+        let jwt =
+            jsonwebtoken::encode(&header, &claims, &enc).map_err(|e| ApiError::Credential {
+                problem: format!("cannot sign the client assertion: {e}"),
+            })?;
         Ok(SecretString::from(jwt))
     }
 }
 
-/// A token endpoint error, from its OAuth error body (never echoing the request).
-fn token_error_text(status: u16, body: &[u8]) -> String {
+/// A token endpoint error from its OAuth 2.0 body (`error` as the code, `error_description`
+/// as the summary), else from an Okta error object, else empty. Never echoes the request.
+fn token_error(body: &[u8]) -> OktaError {
     #[derive(Deserialize)]
     struct OAuthError {
         error: Option<String>,
         error_description: Option<String>,
     }
     match serde_json::from_slice::<OAuthError>(body) {
-        Ok(e) => format!(
-            "token endpoint answered HTTP {status}: {}: {}",
-            e.error.unwrap_or_default(),
-            e.error_description.unwrap_or_default()
-        ),
-        Err(_) => format!("token endpoint answered HTTP {status}"),
+        Ok(OAuthError {
+            error: Some(code),
+            error_description,
+        }) => OktaError {
+            code: Some(code),
+            summary: error_description,
+            ..OktaError::default()
+        },
+        _ => serde_json::from_slice::<OktaErrorBody>(body)
+            .map(OktaError::from)
+            .unwrap_or_default(),
     }
 }

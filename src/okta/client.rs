@@ -147,7 +147,9 @@ impl OktaClient {
             .user_agent(concat!("remediator/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| ApiError::Auth(format!("cannot build HTTP client: {e}")))?;
+            .map_err(|e| ApiError::HttpClient {
+                message: e.to_string(),
+            })?;
         let auth = Authenticator::new(config.auth, &config.org_url)?;
         Ok(Self {
             shared: Arc::new(Shared {
@@ -195,7 +197,10 @@ impl OktaClient {
             .shared
             .org
             .join(path)
-            .map_err(|e| ApiError::Auth(format!("bad path {path:?}: {e}")))?;
+            .map_err(|e| ApiError::InvalidUrl {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
@@ -337,9 +342,9 @@ impl OktaClient {
         let mut auth_value = match HeaderValue::from_str(auth.expose_secret()) {
             Ok(v) => v,
             Err(_) => {
-                return Attempt::Fail(ApiError::Auth(
-                    "credential contains characters not allowed in a header".into(),
-                ))
+                return Attempt::Fail(ApiError::Credential {
+                    problem: "it contains characters not allowed in an HTTP header".into(),
+                })
             }
         };
         auth_value.set_sensitive(true);
@@ -408,11 +413,8 @@ impl OktaClient {
         if status.is_success() {
             return decode(endpoint, &bytes, headers, call.method == Method::GET);
         }
-        let error = ApiError::Okta {
-            endpoint: endpoint.clone(),
-            status: status.as_u16(),
-            error: Box::new(parse_okta_error(&bytes)),
-        };
+        let error =
+            ApiError::from_status(endpoint.clone(), status.as_u16(), parse_okta_error(&bytes));
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 let wait = self.shared.governor.on_rate_limited(bucket, &headers);
@@ -421,7 +423,8 @@ impl OktaClient {
                     wait: Some(wait),
                 })
             }
-            StatusCode::UNAUTHORIZED => Attempt::RefreshAuth(error),
+            // A new access token may cure a rejected one; not a missing permission.
+            StatusCode::UNAUTHORIZED if error.is_unauthorized() => Attempt::RefreshAuth(error),
             StatusCode::BAD_GATEWAY
             | StatusCode::SERVICE_UNAVAILABLE
             | StatusCode::GATEWAY_TIMEOUT => retry_if(idempotent, error, None),

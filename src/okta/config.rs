@@ -1,5 +1,6 @@
 //! Client configuration, read the way the Okta SDKs read it: `OKTA_CLIENT_*` environment
-//! variables over `./.okta/okta.yaml` over `~/.okta/okta.yaml`; plus client tuning.
+//! variables (through an injectable `crate::config::Env`) over `./.okta/okta.yaml` over
+//! `~/.okta/okta.yaml`; plus client tuning.
 
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -8,6 +9,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use url::Url;
+
+use crate::config::{Diagnostic, Env, Position, ProcessEnv};
 
 /// Default share of each rate-limit bucket left free for the org's other integrations.
 pub const DEFAULT_RATE_LIMIT_HEADROOM: f64 = 0.5;
@@ -25,9 +28,10 @@ pub const MAX_CONCURRENCY_LIMIT: usize = 75;
 pub const DEFAULT_SCOPES: &[&str] = &["okta.apps.read", "okta.users.read", "okta.logs.read"];
 
 /// Where configuration comes from; injectable so tests do not depend on the real environment.
-#[derive(Debug, Clone, Default)]
+/// Its `Debug` output names the variables, never their values (the token is one).
+#[derive(Clone, Default)]
 pub struct ConfigSources {
-    /// Environment variables (only `OKTA_CLIENT_*` are read).
+    /// Environment variables (only the `OKTA_CLIENT_*` settings are read).
     pub env: HashMap<String, String>,
     /// Home directory (for `~/.okta/okta.yaml`).
     pub home_dir: Option<PathBuf>,
@@ -36,15 +40,33 @@ pub struct ConfigSources {
 }
 
 impl ConfigSources {
-    /// The process environment, `$HOME` and the current directory.
-    pub fn from_process() -> Self {
+    /// The `OKTA_CLIENT_*` settings and `HOME` looked up in `env`, and `working_dir`.
+    pub fn from_env(env: &dyn Env, working_dir: Option<PathBuf>) -> Self {
         Self {
-            env: std::env::vars()
-                .filter(|(k, _)| k.starts_with("OKTA_CLIENT_"))
+            env: SETTINGS
+                .iter()
+                .filter_map(|(_, var, _)| env.var(var).map(|v| (var.to_string(), v)))
                 .collect(),
-            home_dir: std::env::var_os("HOME").map(PathBuf::from),
-            working_dir: std::env::current_dir().ok(),
+            home_dir: env.var("HOME").map(PathBuf::from),
+            working_dir,
         }
+    }
+
+    /// The process environment and the current directory.
+    pub fn from_process() -> Self {
+        Self::from_env(&ProcessEnv, std::env::current_dir().ok())
+    }
+}
+
+impl fmt::Debug for ConfigSources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&String> = self.env.keys().collect();
+        names.sort();
+        f.debug_struct("ConfigSources")
+            .field("env", &names)
+            .field("home_dir", &self.home_dir)
+            .field("working_dir", &self.working_dir)
+            .finish()
     }
 }
 
@@ -70,7 +92,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A file could not be read.
-    #[error("{path}: {source}")]
+    #[error("cannot read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -78,14 +100,10 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// okta.yaml is not valid YAML of the expected shape.
-    #[error("{path}: {message}")]
-    Yaml {
-        /// The file.
-        path: PathBuf,
-        /// serde's message with line/column.
-        message: String,
-    },
+    /// okta.yaml is not valid YAML of the expected shape: file, line and column, the field
+    /// when known, serde's message without the values it quotes.
+    #[error(transparent)]
+    Yaml(Diagnostic),
 }
 
 /// How the client authenticates.
@@ -284,10 +302,8 @@ impl Layered {
                 })
             }
         };
-        let raw: RawFile = serde_yaml_ng::from_str(&text).map_err(|e| ConfigError::Yaml {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
+        let raw: RawFile =
+            serde_yaml_ng::from_str(&text).map_err(|e| ConfigError::Yaml(yaml_error(path, &e)))?;
         let Some(client) = raw.okta.and_then(|o| o.client) else {
             return Ok(());
         };
@@ -419,6 +435,31 @@ fn private_key(layered: &Layered) -> Result<AuthConfig, ConfigError> {
     })
 }
 
+/// serde_yaml's error as a [`Diagnostic`]: its `path.to.field: ` prefix becomes the field and
+/// its ` at line L column C` suffix the position.
+fn yaml_error(path: &Path, e: &serde_yaml_ng::Error) -> Diagnostic {
+    let text = e.to_string();
+    let position = e.location().map(|l| Position {
+        line: l.line(),
+        column: l.column(),
+    });
+    let text = match (text.rfind(" at line "), position) {
+        (Some(at), Some(_)) => &text[..at],
+        _ => text.as_str(),
+    };
+    let (field, problem) = match text.split_once(": ") {
+        Some((field, problem)) if !field.contains(' ') => (field, problem),
+        _ => ("", text),
+    };
+    Diagnostic {
+        file: path.to_owned(),
+        position,
+        field: field.to_owned(),
+        problem: problem.to_owned(),
+    }
+    .without_quoted_values()
+}
+
 /// Splits scopes on commas and whitespace.
 pub(crate) fn parse_scopes(text: &str) -> Vec<String> {
     text.split(|c: char| c == ',' || c.is_whitespace())
@@ -499,6 +540,40 @@ mod tests {
         assert!(parse_org_url("http://localhost:9", "t").is_ok());
         assert!(parse_org_url("https://example.okta.com", "t").is_ok());
         assert!(parse_org_url("ftp://example.okta.com", "t").is_err());
+    }
+
+    #[test]
+    fn sources_come_through_the_lookup_and_hide_their_values() {
+        let env = crate::config::MapEnv::new()
+            .with("OKTA_CLIENT_TOKEN", "00secret-token")
+            .with("OKTA_CLIENT_ORGURL", "https://x.okta.com")
+            .with("UNRELATED", "1")
+            .with("HOME", "/home/x");
+        let sources = ConfigSources::from_env(&env, None);
+        assert_eq!(sources.env.len(), 2);
+        assert_eq!(sources.home_dir.as_deref(), Some(Path::new("/home/x")));
+        let shown = format!("{sources:?}");
+        assert!(shown.contains("OKTA_CLIENT_TOKEN"), "{shown}");
+        assert!(!shown.contains("00secret-token"), "{shown}");
+    }
+
+    #[test]
+    fn a_yaml_error_is_located_and_names_its_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("okta.yaml");
+        std::fs::write(
+            &path,
+            "okta:\n  client:\n    orgUrl: https://x.okta.com\n    token: [x]\n",
+        )
+        .unwrap();
+        let mut layered = Layered::default();
+        let Err(ConfigError::Yaml(d)) = layered.overlay_file(&path) else {
+            panic!("expected a YAML error");
+        };
+        assert_eq!(d.field, "okta.client.token", "{d}");
+        assert_eq!(d.position.map(|p| p.line), Some(4), "{d}");
+        let prefix = format!("{}:4:12: okta.client.token: invalid type: ", path.display());
+        assert!(d.to_string().starts_with(&prefix), "{d}");
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! `ApiError`: every way a call to the Okta Management API can fail, with its endpoint.
 //!
+//! Authentication (Okta did not accept who we are: [`ApiError::Auth`]) and authorization (it
+//! did, but the call is not allowed: [`ApiError::Forbidden`]) are distinct: the first asks for
+//! the token or key to be checked, the second for a scope, an admin role or a feature.
+//!
 //! No variant carries a header, a token or a query string: endpoints are method + path only.
 
 use super::model::{ErrorCause, OktaErrorBody};
@@ -32,7 +36,24 @@ impl fmt::Display for Endpoint {
     }
 }
 
-/// Okta's error object as carried by [`ApiError::Okta`].
+/// Okta's `errorCode` for an invalid, expired or revoked token (HTTP 401).
+pub const E_INVALID_TOKEN: &str = "E0000011";
+/// Okta's `errorCode` for a call the credentials are not permitted to make (HTTP 403).
+pub const E_FORBIDDEN: &str = "E0000006";
+/// Okta's `errorCode` for a feature the org or the caller lacks; Okta sends it with HTTP 401
+/// although the credentials were accepted.
+pub const E_FEATURE_NOT_PERMITTED: &str = "E0000015";
+
+/// The token endpoint's OAuth 2.0 `error` values that mean the client was not authenticated.
+const OAUTH_AUTHENTICATION_ERRORS: &[&str] = &["invalid_client", "invalid_grant"];
+/// The token endpoint's OAuth 2.0 `error` values that mean the client may not have what it
+/// asked for (a scope not granted to the service app, a grant type not allowed).
+const OAUTH_AUTHORIZATION_ERRORS: &[&str] =
+    &["invalid_scope", "access_denied", "unauthorized_client"];
+
+/// Okta's error object as carried by [`ApiError::Okta`], [`ApiError::Auth`] and
+/// [`ApiError::Forbidden`] (for the token endpoint: its OAuth 2.0 `error` as the code and
+/// `error_description` as the summary).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OktaError {
     /// `errorCode`, e.g. `E0000007`.
@@ -107,7 +128,10 @@ pub enum ApiError {
         endpoint: Endpoint,
     },
     /// The body was not the JSON expected.
-    #[error("{endpoint}: malformed JSON at line {line} column {column}: {message} (body starts {snippet:?})")]
+    #[error(
+        "{endpoint}: malformed JSON at line {line} column {column}: {message}{}",
+        body_start(snippet)
+    )]
     MalformedBody {
         /// The call.
         endpoint: Endpoint,
@@ -117,7 +141,7 @@ pub enum ApiError {
         column: usize,
         /// serde's message.
         message: String,
-        /// The body's first characters.
+        /// The body's first characters (empty when the body may hold a secret).
         snippet: String,
     },
     /// The body ended before its announced length or mid-document.
@@ -128,8 +152,8 @@ pub enum ApiError {
         /// What was observed.
         message: String,
     },
-    /// Retries for a transient failure ran out.
-    #[error("{endpoint}: gave up after {attempts} attempts: {last}")]
+    /// Retries for a transient failure ran out; the last failure is the source.
+    #[error("gave up after {attempts} attempts")]
     RetriesExhausted {
         /// The call.
         endpoint: Endpoint,
@@ -139,9 +163,54 @@ pub enum ApiError {
         #[source]
         last: Box<ApiError>,
     },
-    /// Obtaining an access token failed.
-    #[error("authentication failed: {0}")]
-    Auth(String),
+    /// Authentication failed: Okta did not accept the credentials (HTTP 401 with `E0000011`
+    /// "Invalid token provided" or no code; the token endpoint's `invalid_client` or
+    /// `invalid_grant`). The token or key is wrong, expired or revoked.
+    #[error("{endpoint}: credentials rejected: HTTP {status}: {error}")]
+    Auth {
+        /// The call (the token endpoint when an access token was refused).
+        endpoint: Endpoint,
+        /// HTTP status.
+        status: u16,
+        /// Okta's error object.
+        error: Box<OktaError>,
+    },
+    /// Authorization failed: the credentials were accepted but do not allow this call (HTTP
+    /// 403 `E0000006`, e.g. an access token without the call's scope or an admin role
+    /// without the permission; `E0000015`, a feature the org or the caller lacks, which Okta
+    /// sends with HTTP 401; the token endpoint's `invalid_scope`, `access_denied` or
+    /// `unauthorized_client`).
+    #[error("{endpoint}: not permitted: HTTP {status}: {error}")]
+    Forbidden {
+        /// The call.
+        endpoint: Endpoint,
+        /// HTTP status.
+        status: u16,
+        /// Okta's error object.
+        error: Box<OktaError>,
+    },
+    /// The configured credential cannot be used to make a request at all (a private key that
+    /// is not an RSA PEM key, a token with characters not allowed in a header). Nothing was
+    /// sent.
+    #[error("the configured credential cannot be used: {problem}")]
+    Credential {
+        /// What is wrong with it (never the credential).
+        problem: String,
+    },
+    /// A request URL could not be built on the org URL (e.g. an admin path template).
+    #[error("{path:?} does not make a URL on the org: {message}")]
+    InvalidUrl {
+        /// The path that was joined.
+        path: String,
+        /// Why it failed.
+        message: String,
+    },
+    /// The HTTP client could not be set up.
+    #[error("cannot build the HTTP client: {message}")]
+    HttpClient {
+        /// Why.
+        message: String,
+    },
     /// The client configuration is unusable.
     #[error(transparent)]
     Config(#[from] super::config::ConfigError),
@@ -165,10 +234,67 @@ impl ApiError {
         }
     }
 
-    /// Okta's `errorCode`, if the failure carried one.
+    /// A non-success answer of Okta's, as its variant: [`ApiError::Forbidden`] for 403,
+    /// `E0000006` and `E0000015`; [`ApiError::Auth`] for any other 401 (`E0000011`);
+    /// [`ApiError::Okta`] otherwise.
+    pub(crate) fn from_status(endpoint: Endpoint, status: u16, error: OktaError) -> Self {
+        let code = error.code.as_deref();
+        let forbidden =
+            status == 403 || matches!(code, Some(E_FORBIDDEN | E_FEATURE_NOT_PERMITTED));
+        let unauthenticated = status == 401 || code == Some(E_INVALID_TOKEN);
+        let error = Box::new(error);
+        if forbidden {
+            return ApiError::Forbidden {
+                endpoint,
+                status,
+                error,
+            };
+        }
+        if unauthenticated {
+            return ApiError::Auth {
+                endpoint,
+                status,
+                error,
+            };
+        }
+        ApiError::Okta {
+            endpoint,
+            status,
+            error,
+        }
+    }
+
+    /// A non-success answer of the OAuth 2.0 token endpoint (`error` as the code), as its
+    /// variant: [`ApiError::Auth`] when the client was not authenticated,
+    /// [`ApiError::Forbidden`] when it may not have what it asked for, else by status.
+    pub(crate) fn from_token_endpoint(endpoint: Endpoint, status: u16, error: OktaError) -> Self {
+        let code = error.code.as_deref().unwrap_or_default();
+        if OAUTH_AUTHORIZATION_ERRORS.contains(&code) {
+            let error = Box::new(error);
+            return ApiError::Forbidden {
+                endpoint,
+                status,
+                error,
+            };
+        }
+        if OAUTH_AUTHENTICATION_ERRORS.contains(&code) {
+            let error = Box::new(error);
+            return ApiError::Auth {
+                endpoint,
+                status,
+                error,
+            };
+        }
+        Self::from_status(endpoint, status, error)
+    }
+
+    /// Okta's `errorCode` (for the token endpoint, its OAuth 2.0 `error`), if the failure
+    /// carried one.
     pub fn error_code(&self) -> Option<&str> {
         match self.root() {
-            ApiError::Okta { error, .. } => error.code.as_deref(),
+            ApiError::Okta { error, .. }
+            | ApiError::Auth { error, .. }
+            | ApiError::Forbidden { error, .. } => error.code.as_deref(),
             _ => None,
         }
     }
@@ -176,7 +302,9 @@ impl ApiError {
     /// HTTP status, if Okta answered.
     pub fn status(&self) -> Option<u16> {
         match self.root() {
-            ApiError::Okta { status, .. } => Some(*status),
+            ApiError::Okta { status, .. }
+            | ApiError::Auth { status, .. }
+            | ApiError::Forbidden { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -191,9 +319,25 @@ impl ApiError {
         self.status() == Some(429) || self.error_code() == Some("E0000047")
     }
 
-    /// Okta rejected the credentials (401 or `E0000011`).
+    /// Authentication failed: Okta rejected the credentials ([`ApiError::Auth`]).
     pub fn is_unauthorized(&self) -> bool {
-        self.status() == Some(401) || self.error_code() == Some("E0000011")
+        matches!(self.root(), ApiError::Auth { .. })
+    }
+
+    /// Authorization failed: the credentials do not allow the call ([`ApiError::Forbidden`]).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self.root(), ApiError::Forbidden { .. })
+    }
+
+    /// A body that is not the JSON expected, without any of it (it may hold a token).
+    pub(crate) fn malformed_secret(endpoint: Endpoint, err: &serde_json::Error) -> Self {
+        ApiError::MalformedBody {
+            endpoint,
+            line: err.line(),
+            column: err.column(),
+            message: err.to_string(),
+            snippet: String::new(),
+        }
     }
 
     pub(crate) fn malformed(endpoint: Endpoint, err: &serde_json::Error, body: &[u8]) -> Self {
@@ -205,5 +349,14 @@ impl ApiError {
             message: err.to_string(),
             snippet: text.chars().take(MAX_BODY_SNIPPET_CHARS).collect(),
         }
+    }
+}
+
+/// ` (body starts "...")`, or nothing without a snippet.
+fn body_start(snippet: &str) -> String {
+    if snippet.is_empty() {
+        String::new()
+    } else {
+        format!(" (body starts {snippet:?})")
     }
 }

@@ -22,7 +22,9 @@ pub use config::{
     DEFAULT_FORCE_SYNC_PATH, DEFAULT_MAX_CONCURRENCY, DEFAULT_RATE_LIMIT_HEADROOM,
     DEFAULT_RETRY_TASKS_PATH, DEFAULT_SCOPES, MAX_CONCURRENCY_LIMIT,
 };
-pub use error::{ApiError, Endpoint, OktaError};
+pub use error::{
+    ApiError, Endpoint, OktaError, E_FEATURE_NOT_PERMITTED, E_FORBIDDEN, E_INVALID_TOKEN,
+};
 pub use events::{
     is_relevant, relevant_events_filter, EventFamily, EventType, Selector, RELEVANT_EVENTS,
 };

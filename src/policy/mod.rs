@@ -2,16 +2,16 @@
 //! typed [`Policy`] with every default filled in, and the pure questions the planner asks of it.
 //! See `docs/policy.md` for the file format.
 
-mod credential;
-mod error;
 mod model;
 mod raw;
 mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use credential::{CredentialError, CredentialSource};
-pub use error::{PolicyError, PolicyErrors, Position};
+pub use crate::config::{
+    CredentialError, CredentialSource, Diagnostic as PolicyError, Diagnostics as PolicyErrors,
+    Position,
+};
 pub use model::{
     defaults, AdminPaths, AllowDeny, AttributePair, Backoff, CircuitBreaker, DomainController,
     ErrorPatterns, ExpectedValue, FeatureAction, ForceSync, Global, Kpasswd, Mode, PathTemplate,
@@ -19,7 +19,7 @@ pub use model::{
     RetryProvisioning, RetryStrategy, RuleKind, Safety, Schedule, Selector, WantedFeatures,
 };
 
-use error::FileErrors;
+use crate::config::FileErrors;
 use raw::RawFile;
 
 /// The shipped example policy files (`policies/`), embedded for the demo: (name, contents).
@@ -87,14 +87,8 @@ impl Policy {
     /// Returns every problem found, across all files.
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Policy, PolicyErrors> {
         let dir = dir.as_ref();
-        let dir_error = |problem: String| {
-            PolicyErrors(vec![PolicyError {
-                file: dir.to_path_buf(),
-                position: None,
-                field: String::new(),
-                problem,
-            }])
-        };
+        let dir_error =
+            |problem: String| PolicyErrors(vec![PolicyError::whole_file(dir, "", problem)]);
         let entries = std::fs::read_dir(dir)
             .map_err(|e| dir_error(format!("expected a readable policy directory, found: {e}")))?;
         let mut paths: Vec<PathBuf> = entries
@@ -112,12 +106,11 @@ impl Policy {
         for path in paths {
             match std::fs::read_to_string(&path) {
                 Ok(text) => sources.push((path, text)),
-                Err(e) => errors.push(PolicyError {
-                    file: path,
-                    position: None,
-                    field: String::new(),
-                    problem: format!("expected a readable UTF-8 file, found: {e}"),
-                }),
+                Err(e) => errors.push(PolicyError::whole_file(
+                    &path,
+                    "",
+                    format!("expected a readable UTF-8 file, found: {e}"),
+                )),
             }
         }
         let loaded = Self::load_sources(&sources);
@@ -141,7 +134,7 @@ impl Policy {
             let (name, text) = (name.as_ref(), text.as_ref());
             match toml::from_str::<RawFile>(text) {
                 Ok(raw) => merge(&mut merged, index, raw, sources, &mut errors),
-                Err(e) => errors.push(error::from_toml(name, text, &e)),
+                Err(e) => errors.push(PolicyError::from_toml(name, text, &e)),
             }
         }
         let policy = build(&merged, sources, &mut errors);

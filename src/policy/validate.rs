@@ -2,20 +2,15 @@
 //! line and dotted field path.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use toml::Spanned;
 
-use super::credential::CredentialSource;
-use super::error::FileErrors;
 use super::model::{defaults, *};
 use super::raw::*;
+use crate::config::{CredentialSource, FileErrors, SourceError};
 
 type S<T> = Option<Spanned<T>>;
-
-/// The longest accepted environment variable name.
-const MAX_ENV_NAME_LEN: usize = 128;
 
 /// Placeholders accepted in admin path templates.
 const PATH_PLACEHOLDERS: [&str; 2] = ["{appId}", "{userId}"];
@@ -767,42 +762,25 @@ fn credential(
         return None;
     };
     let keys: Vec<&str> = t.keys().map(String::as_str).collect();
-    match (keys.as_slice(), t.get("env"), t.get("file")) {
-        (["env"], Some(toml::Value::String(var)), _) if is_env_name(var) => {
-            Some(CredentialSource::Env(var.clone()))
-        }
-        (["env"], _, _) => {
-            e.at(v.span(), &format!("{field}.env"), "expected an environment variable name (letters, digits, _), found something else (value not shown: it may be a secret)");
-            None
-        }
-        (["file"], _, Some(toml::Value::String(path))) if !path.trim().is_empty() => {
-            Some(CredentialSource::File(PathBuf::from(path)))
-        }
-        (["file"], _, _) => {
-            e.at(
-                v.span(),
-                &format!("{field}.file"),
-                "expected a non-empty file path string, found something else (value not shown)",
-            );
-            None
-        }
+    let (key, source) = match (keys.as_slice(), t.get("env"), t.get("file")) {
+        (["env"], Some(toml::Value::String(var)), _) => ("env", CredentialSource::env(var)),
+        (["env"], _, _) => ("env", Err(SourceError::NotAVarName)),
+        (["file"], _, Some(toml::Value::String(path))) => ("file", CredentialSource::file(path)),
+        (["file"], _, _) => ("file", Err(SourceError::EmptyPath)),
         _ => {
             let msg =
                 format!("{EXPECTED} (exactly one key), found keys {keys:?} (values not shown)");
             e.at(v.span(), &field, msg);
+            return None;
+        }
+    };
+    match source {
+        Ok(source) => Some(source),
+        Err(problem) => {
+            e.at(v.span(), &format!("{field}.{key}"), problem.to_string());
             None
         }
     }
-}
-
-fn is_env_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    let Some(first) = chars.next() else {
-        return false;
-    };
-    s.len() <= MAX_ENV_NAME_LEN
-        && (first.is_ascii_alphabetic() || first == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn feature_action(
@@ -958,14 +936,5 @@ mod tests {
         assert!(parse_host_port("dc1:99999").is_none());
         assert!(parse_host_port("").is_none());
         assert!(parse_host_port("a b:464").is_none());
-    }
-
-    #[test]
-    fn env_names() {
-        assert!(is_env_name("ACME_SCIM_TOKEN"));
-        assert!(is_env_name("_x1"));
-        assert!(!is_env_name("00aBcD-xyz"));
-        assert!(!is_env_name(""));
-        assert!(!is_env_name("SSWS abc"));
     }
 }

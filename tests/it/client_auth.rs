@@ -169,8 +169,136 @@ async fn rejected_assertion_is_an_auth_error() {
         .get_app(&AppId::new("0oa1"))
         .await
         .expect_err("auth fails");
-    let ApiError::Auth(msg) = &err else {
+    let ApiError::Auth {
+        endpoint, error, ..
+    } = &err
+    else {
         panic!("expected Auth, got {err:?}")
     };
-    assert!(msg.contains("invalid_client"), "{msg}");
+    assert_eq!(endpoint.to_string(), "POST /oauth2/v1/token");
+    assert_eq!(error.code.as_deref(), Some("invalid_client"));
+    assert!(err.to_string().contains("invalid_client"), "{err}");
+    assert!(err.is_unauthorized() && !err.is_forbidden());
+}
+
+/// An access token server that counts the tokens it issues, in front of `api`.
+async fn token_server(
+    api: impl Fn() -> Reply + Send + Sync + 'static,
+) -> (TestServer, Arc<AtomicUsize>) {
+    let issued = Arc::new(AtomicUsize::new(0));
+    let counter = issued.clone();
+    let server = TestServer::start(move |req, _| {
+        if req.path() == "/oauth2/v1/token" {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            return json(
+                200,
+                format!(r#"{{"token_type":"Bearer","expires_in":3600,"access_token":"at-{n}"}}"#),
+            );
+        }
+        api()
+    })
+    .await;
+    (server, issued)
+}
+
+#[tokio::test]
+async fn a_403_is_an_authorization_failure_not_an_authentication_one() {
+    let (server, issued) = token_server(|| {
+        okta_error(
+            403,
+            "E0000006",
+            "You do not have permission to perform the requested action",
+        )
+    })
+    .await;
+    let client = OktaClient::new(oauth_config(&server)).expect("valid");
+    let err = client.get_app(&AppId::new("0oa1")).await.expect_err("403");
+    assert!(
+        matches!(err, ApiError::Forbidden { status: 403, .. }),
+        "{err:?}"
+    );
+    assert!(err.is_forbidden() && !err.is_unauthorized());
+    assert_eq!(err.error_code(), Some("E0000006"));
+    assert!(err.to_string().contains("not permitted"), "{err}");
+    // A new token cannot grant a missing permission: no refresh, no retry.
+    assert_eq!(issued.load(Ordering::SeqCst), 1);
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn e0000015_with_401_is_a_missing_permission_not_a_rejected_token() {
+    // Real Okta answers a feature the org or the caller lacks with HTTP 401 E0000015.
+    let (server, issued) = token_server(|| {
+        okta_error(
+            401,
+            "E0000015",
+            "You do not have permission to access the feature you are requesting",
+        )
+    })
+    .await;
+    let client = OktaClient::new(oauth_config(&server)).expect("valid");
+    let err = client.get_app(&AppId::new("0oa1")).await.expect_err("401");
+    assert!(
+        matches!(err, ApiError::Forbidden { status: 401, .. }),
+        "{err:?}"
+    );
+    assert!(err.is_forbidden() && !err.is_unauthorized());
+    assert_eq!(issued.load(Ordering::SeqCst), 1, "not refreshed");
+}
+
+#[tokio::test]
+async fn e0000011_with_401_is_an_authentication_failure() {
+    let (server, issued) =
+        token_server(|| okta_error(401, "E0000011", "Invalid token provided")).await;
+    let client = OktaClient::new(oauth_config(&server)).expect("valid");
+    let err = client.get_app(&AppId::new("0oa1")).await.expect_err("401");
+    assert!(matches!(err, ApiError::Auth { status: 401, .. }), "{err:?}");
+    assert!(err.is_unauthorized() && !err.is_forbidden());
+    assert!(err.to_string().contains("credentials rejected"), "{err}");
+    assert_eq!(issued.load(Ordering::SeqCst), 2, "refreshed once");
+}
+
+#[tokio::test]
+async fn a_scope_the_service_app_lacks_is_an_authorization_failure() {
+    let server = TestServer::start(|req, _| {
+        if req.path() == "/oauth2/v1/token" {
+            return json(
+                400,
+                r#"{"error":"invalid_scope","error_description":"The following scopes are not allowed: [okta.apps.manage]"}"#,
+            );
+        }
+        json(200, app_json("0oa1"))
+    })
+    .await;
+    let client = OktaClient::new(oauth_config(&server)).expect("valid");
+    let err = client
+        .get_app(&AppId::new("0oa1"))
+        .await
+        .expect_err("no token");
+    let ApiError::Forbidden {
+        endpoint, error, ..
+    } = &err
+    else {
+        panic!("expected Forbidden, got {err:?}")
+    };
+    assert_eq!(endpoint.to_string(), "POST /oauth2/v1/token");
+    assert_eq!(error.code.as_deref(), Some("invalid_scope"));
+    assert!(err.to_string().contains("okta.apps.manage"), "{err}");
+}
+
+#[tokio::test]
+async fn a_key_that_is_not_pem_is_an_unusable_credential_and_nothing_is_sent() {
+    let server = TestServer::start(|_, _| json(200, app_json("0oa1"))).await;
+    let mut config = oauth_config(&server);
+    if let AuthConfig::PrivateKey { private_key, .. } = &mut config.auth {
+        *private_key = "not a key".to_owned().into();
+    }
+    let client = OktaClient::new(config).expect("valid");
+    let err = client
+        .get_app(&AppId::new("0oa1"))
+        .await
+        .expect_err("no key");
+    assert!(matches!(err, ApiError::Credential { .. }), "{err:?}");
+    assert!(!err.is_unauthorized() && !err.is_forbidden());
+    assert!(server.requests().is_empty());
 }

@@ -137,12 +137,44 @@ async fn oauth_service_app_reads_through_the_sim() {
 }
 
 #[tokio::test]
+async fn a_token_without_the_scope_is_refused_as_unauthorized_not_as_a_bad_token() {
+    let sim = healthy().await;
+    let key = std::fs::read_to_string("tests/fixtures/TEST-ONLY-oauth-client-private-key.pem")
+        .expect("test key");
+    let auth = AuthConfig::PrivateKey {
+        client_id: "0oaremediatorsvc0001".into(),
+        scopes: vec!["okta.apps.read".into()],
+        private_key: SecretString::from(key),
+        key_id: None,
+    };
+    let api = OktaClient::new(config(&sim, auth, ClientTuning::default())).expect("client");
+    let error = api
+        .get_user(&UserId::new("00uhealthy0000000001"))
+        .await
+        .expect_err("okta.users.read was not granted");
+    assert!(
+        error.is_forbidden() && !error.is_unauthorized(),
+        "{error:?}"
+    );
+    assert_eq!(
+        (error.status(), error.error_code()),
+        (Some(403), Some("E0000006"))
+    );
+    // The token was good: it is not refreshed.
+    assert_eq!(sim.stats().count("POST /oauth2/v1/token"), 1);
+}
+
+#[tokio::test]
 async fn bad_token_is_e0000011_and_not_retried() {
     let sim = healthy().await;
     let api =
         OktaClient::new(config(&sim, ssws("wrong"), ClientTuning::default())).expect("client");
     let error = api.list_apps(PageRequest::First).await.expect_err("401");
     assert_eq!(error.error_code(), Some("E0000011"));
+    assert!(
+        error.is_unauthorized() && !error.is_forbidden(),
+        "{error:?}"
+    );
     assert!(
         !format!("{error} {error:?}").contains("wrong"),
         "the token leaked"

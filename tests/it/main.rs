@@ -1,6 +1,6 @@
 //! The integration tests: one binary, a module per area (its name says which: `act_`, `cli_`,
-//! `client_`, `daemon_`, `docs_`, `journal_`, `observe_`, `plan_`, `policy_`), shared set-up in
-//! `support`.
+//! `client_`, `config_`, `daemon_`, `docs_`, `journal_`, `observe_`, `plan_`, `policy_`), shared
+//! set-up in `support`.
 //! Benchmarks are `#[ignore]`d tests that print figures (BENCHMARKS.md).
 
 mod support;
@@ -16,6 +16,7 @@ mod client_config;
 mod client_http;
 mod client_secrets;
 mod client_sim;
+mod config_shared;
 mod daemon_cli;
 mod daemon_config;
 mod daemon_observer;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use okta_sim::{Scenario, Sim, SimHandle};
 use remediator::act::{self, ExecuteOptions, Org};
+use remediator::config::MapEnv;
 use remediator::journal::{
     Entry, EntryDraft, EntryFilter, EntryKind, EntryKindTag, JournalStore, SledJournal,
 };
@@ -86,12 +87,13 @@ pub struct Env {
     pub api: OktaClient,
     pub policy: Policy,
     pub journal: SledJournal,
+    /// What the executor reads credentials from: the partner token, nothing else.
+    pub env: MapEnv,
     _policy_dir: tempfile::TempDir,
 }
 
 impl Env {
     pub async fn start(scenario: Scenario) -> Env {
-        std::env::set_var(PARTNER_TOKEN_VAR, PARTNER_TOKEN);
         let token = scenario.org.api_tokens[0].clone();
         let sim = Sim::start(scenario, "127.0.0.1:0")
             .await
@@ -111,6 +113,7 @@ impl Env {
             api,
             policy,
             journal: SledJournal::temporary().expect("journal"),
+            env: MapEnv::new().with(PARTNER_TOKEN_VAR, PARTNER_TOKEN),
             _policy_dir: dir,
         }
     }
@@ -125,6 +128,7 @@ impl Env {
             journal: &self.journal,
             policy: &self.policy,
             clock,
+            env: &self.env,
         }
     }
 
