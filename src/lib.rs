@@ -1,6 +1,6 @@
 //! remediator: an automated remediation operator for Okta provisioning.
 //!
-//! The pipeline, one module per stage (see `DESIGN.md`): `policy` files and the org read by
+//! The pipeline, one module per stage (docs/architecture.md draws it): `policy` files and the org read by
 //! `observe` (through the `okta` client) go into the pure planner (`plan`); the executor (`act`)
 //! carries out the plan and the `journal` records every step. `reconcile` is one pass of that
 //! pipeline, shared by `remediator apply` and the `daemon` (`remediator run`: schedule, System

@@ -21,7 +21,7 @@ use super::exit;
 use super::output::{print_previewed, print_summary, show};
 use super::setup::runtime;
 
-/// The demo's simulated org: every situation of DESIGN.md's table in one org.
+/// The demo's simulated org: every situation of the README's table ("What it handles") in one org.
 const DEMO_SCENARIO: &str = include_str!("../../tests/scenarios/all-situations.toml");
 
 /// The simulated org's `/api/v1/apps*` bucket, per minute. Okta's default (100) with the 50%

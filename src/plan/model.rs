@@ -1,6 +1,6 @@
 //! The plan: concrete actions with every detail resolved, findings for what cannot be fixed
 //! safely, and the candidates that were not taken with the reason. Its JSON form is the contract
-//! of `remediator plan --output json` (DESIGN.md).
+//! of `remediator plan --output json` (README, "Using it on an org").
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -991,7 +991,7 @@ async fn logs_conform_in_bounded_and_polling_modes() {
                 "E0000053",
             )
             .await;
-        // Okta's error-code catalogue (API-NOTES section 6) names E0000053 so.
+        // Okta's published error-code catalogue names E0000053 so.
         assert_eq!(body["errorSummary"], "Invalid SCIM filter.", "{query}");
     }
 }
