@@ -1,20 +1,27 @@
 //! okta-sim's own `/__sim/` control routes: inject a System Log event, open or close a
-//! directory's port 464, dump the state. Not authenticated, not rate-limited.
+//! directory's port 464, dump the state; and drive the transport layer (request counters, faults,
+//! rate limits). Not authenticated, not rate-limited.
+
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::errors::{parse_body, validation, ApiError, ApiResult};
+use super::errors::{parse_body, validation, ApiError, ApiResult, Resource};
 use super::events::complete_event;
+use super::faults::{FaultRule, FaultStatus};
 use super::model::{ts, Org};
+use super::rate_limit::RateLimitConfig;
 use super::scenario::parse_time;
-use super::server::Shared;
+use super::state::Shared;
+use super::stats::StatsSnapshot;
+use super::transport::Infra;
 
 pub(crate) fn routes(state: Shared) -> Router {
     Router::new()
@@ -58,7 +65,7 @@ async fn set_kpasswd(
     let mut org = state.org();
     let i = org
         .app_pos(&app_id)
-        .ok_or_else(|| ApiError::NotFound(app_id.clone()))?;
+        .ok_or_else(|| ApiError::not_found(&app_id, Resource::App))?;
     let Some(dir) = org.apps[i].directory.as_mut() else {
         return Err(validation(
             "Api validation failed: app",
@@ -93,4 +100,77 @@ pub(crate) fn dump(org: &Org) -> Value {
         })
         .collect();
     json!({ "users": org.users.len(), "groups": org.groups.len(), "events": org.events.len(), "apps": apps })
+}
+
+/// The `/__sim/` control routes for faults, rate limits and request counters:
+/// `GET /__sim/stats`, `POST /__sim/stats/reset`, `GET|POST|DELETE /__sim/faults`,
+/// `GET|PUT /__sim/rate-limits`, `POST /__sim/rate-limits/reset`.
+/// They are neither rate-limited nor authenticated.
+pub(crate) fn transport_routes(infra: &Arc<Infra>) -> Router {
+    Router::new()
+        .route("/__sim/stats", get(get_stats))
+        .route("/__sim/stats/reset", post(reset_stats))
+        .route(
+            "/__sim/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/__sim/rate-limits", get(get_limits).put(put_limits))
+        .route("/__sim/rate-limits/reset", post(reset_windows))
+        .with_state(infra.clone())
+}
+
+// ----- transport: stats, faults, rate limits -------------------------------------------------
+
+async fn get_stats(State(infra): State<Arc<Infra>>) -> axum::Json<StatsSnapshot> {
+    axum::Json(infra.stats())
+}
+
+async fn reset_stats(State(infra): State<Arc<Infra>>) -> StatusCode {
+    infra.reset_stats();
+    StatusCode::NO_CONTENT
+}
+
+async fn list_faults(State(infra): State<Arc<Infra>>) -> axum::Json<Vec<FaultStatus>> {
+    axum::Json(infra.fault_statuses())
+}
+
+async fn add_fault(
+    State(infra): State<Arc<Infra>>,
+    body: Result<axum::Json<FaultRule>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    match body {
+        Ok(axum::Json(rule)) => {
+            infra.add_fault(rule);
+            StatusCode::CREATED.into_response()
+        }
+        Err(rejection) => (StatusCode::BAD_REQUEST, rejection.body_text()).into_response(),
+    }
+}
+
+async fn clear_faults(State(infra): State<Arc<Infra>>) -> StatusCode {
+    infra.clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+async fn get_limits(State(infra): State<Arc<Infra>>) -> Response {
+    let limits = infra.rate_limits();
+    axum::Json(limits).into_response()
+}
+
+async fn put_limits(
+    State(infra): State<Arc<Infra>>,
+    body: Result<axum::Json<RateLimitConfig>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    match body {
+        Ok(axum::Json(limits)) => {
+            infra.set_rate_limits(limits);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(rejection) => (StatusCode::BAD_REQUEST, rejection.body_text()).into_response(),
+    }
+}
+
+async fn reset_windows(State(infra): State<Arc<Infra>>) -> StatusCode {
+    infra.reset_windows();
+    StatusCode::NO_CONTENT
 }
