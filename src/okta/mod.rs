@@ -1,8 +1,9 @@
 //! `okta`: the Okta Management API client and the `OrgApi` trait the rest of remediator uses.
 //!
 //! Submodules: `config` (SDK-style settings), `auth` (SSWS and OAuth 2.0 private_key_jwt),
-//! `ratelimit` (per-bucket governor), `client` (transport, retries, paging), `model` (wire
-//! types), `ids` (typed ids), `error` (`ApiError`), `admin` (non-public admin calls).
+//! `ratelimit` (per-bucket governor), `client` (transport, retries), `paging` (pages and `Link`
+//! headers), `model` (wire types), `ids` (typed ids), `error` (`ApiError`), `admin` (non-public
+//! admin calls).
 
 mod admin;
 mod auth;
@@ -11,10 +12,11 @@ mod config;
 mod error;
 mod ids;
 mod model;
+mod paging;
 mod ratelimit;
 
 pub use admin::AdminApi;
-pub use client::{NextPage, OktaClient, Page, PageRequest, RequestObserver};
+pub use client::{OktaClient, RequestObserver};
 pub use config::{
     parse_org_url, AdminPaths, AuthConfig, ClientTuning, ConfigError, ConfigSources, OktaConfig,
     DEFAULT_FORCE_SYNC_PATH, DEFAULT_MAX_CONCURRENCY, DEFAULT_RATE_LIMIT_HEADROOM,
@@ -25,6 +27,7 @@ pub use error::{
 };
 pub use ids::{AgentPoolId, AppId, GroupId, MappingId, UserId};
 pub use model::*;
+pub use paging::{NextPage, Page, PageRequest};
 pub use ratelimit::{classify, Bucket, GovernorStats};
 
 use chrono::{DateTime, SecondsFormat, Utc};
