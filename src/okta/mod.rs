@@ -12,6 +12,8 @@ mod body;
 mod client;
 mod config;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod model;
 mod paging;

@@ -12,6 +12,7 @@ mod cli_policy;
 mod client_auth;
 mod client_config;
 mod client_corpus;
+mod client_fuzz_corpus;
 mod client_hostile;
 mod client_http;
 mod client_secrets;
