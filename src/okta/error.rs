@@ -37,6 +37,33 @@ impl Endpoint {
     }
 }
 
+/// Path segments that name a collection whose next segment is an id, and the id's placeholder.
+const ID_AFTER: &[(&str, &str)] = &[
+    ("apps", "{appId}"),
+    ("users", "{userId}"),
+    ("mappings", "{mappingId}"),
+    ("groups", "{groupId}"),
+    ("agentPools", "{poolId}"),
+    ("directories", "{appId}"),
+];
+
+impl Endpoint {
+    /// Method and path with ids as placeholders, e.g. `GET /api/v1/apps/{appId}/users`: the
+    /// same for every app, for grouping failures (and never an id, so safe as a label).
+    pub fn template(&self) -> String {
+        let mut out = Vec::new();
+        let mut placeholder: Option<&str> = None;
+        for segment in self.path.split('/').filter(|s| !s.is_empty()) {
+            out.push(placeholder.take().unwrap_or(segment));
+            placeholder = ID_AFTER
+                .iter()
+                .find(|(name, _)| *name == segment)
+                .map(|(_, p)| *p);
+        }
+        format!("{} /{}", self.method, out.join("/"))
+    }
+}
+
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.method, self.path)
@@ -425,6 +452,29 @@ impl ApiError {
         }
     }
 
+    /// The call that failed, when there was one.
+    pub fn endpoint(&self) -> Option<&Endpoint> {
+        match self {
+            ApiError::Okta { endpoint, .. }
+            | ApiError::Transport { endpoint, .. }
+            | ApiError::Timeout { endpoint }
+            | ApiError::MalformedBody { endpoint, .. }
+            | ApiError::TruncatedBody { endpoint, .. }
+            | ApiError::RetriesExhausted { endpoint, .. }
+            | ApiError::Auth { endpoint, .. }
+            | ApiError::Forbidden { endpoint, .. }
+            | ApiError::BodyTooLarge { endpoint, .. }
+            | ApiError::BodyStalled { endpoint, .. }
+            | ApiError::Listing { endpoint, .. } => Some(endpoint),
+            ApiError::Credential { .. }
+            | ApiError::InvalidUrl { .. }
+            | ApiError::HttpClient { .. }
+            | ApiError::Config(_)
+            | ApiError::AdminCallNotConfigured { .. }
+            | ApiError::ForeignOrigin { .. } => None,
+        }
+    }
+
     /// The scope Okta said the access token lacks (a 403 with an `insufficient_scope`
     /// challenge), e.g. `okta.apps.read`.
     pub fn required_scope(&self) -> Option<&str> {
@@ -523,5 +573,49 @@ fn body_start(snippet: &str) -> String {
         String::new()
     } else {
         format!(" (body starts {snippet:?})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(method: &str, path: &str) -> Endpoint {
+        Endpoint {
+            method: method.into(),
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn templates_replace_ids_with_placeholders() {
+        for (path, template) in [
+            ("/api/v1/apps", "GET /api/v1/apps"),
+            ("/api/v1/apps/0oa1/users", "GET /api/v1/apps/{appId}/users"),
+            (
+                "/api/v1/apps/0oa1/users/00u1",
+                "GET /api/v1/apps/{appId}/users/{userId}",
+            ),
+            (
+                "/api/v1/apps/0oa1/group-push/mappings/gPm1",
+                "GET /api/v1/apps/{appId}/group-push/mappings/{mappingId}",
+            ),
+            (
+                "/api/v1/apps/0oa1/features/USER_PROVISIONING",
+                "GET /api/v1/apps/{appId}/features/USER_PROVISIONING",
+            ),
+            (
+                "/api/v1/apps/0oa1/connections/default/lifecycle/activate",
+                "GET /api/v1/apps/{appId}/connections/default/lifecycle/activate",
+            ),
+            ("/api/v1/users/00u1", "GET /api/v1/users/{userId}"),
+            ("/api/v1/agentPools", "GET /api/v1/agentPools"),
+            (
+                "/api/v1/internal/directories/0oa1/force-sync",
+                "GET /api/v1/internal/directories/{appId}/force-sync",
+            ),
+        ] {
+            assert_eq!(endpoint("GET", path).template(), template);
+        }
     }
 }

@@ -48,7 +48,7 @@ fn a_bounded_mutation_run_over_the_corpus_runs_clean() {
         .into_iter()
         .map(|(_, b)| b)
         .collect();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0x0c1e_47);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x000c_1e47);
     for _ in 0..MUTATIONS {
         let mut input = corpus[rng.gen_range(0..corpus.len())].clone();
         for _ in 0..rng.gen_range(1..8) {
