@@ -381,3 +381,44 @@ async fn observe_marks_the_apps_part_incomplete_for_each_paging_fault() {
         assert!(!observation.snapshot.is_complete(), "{kind:?}");
     }
 }
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The case: a 300 MB app-user listing and a 1 GB System Log page, streamed by the
+/// simulator in this process (it never holds the padding). Prints the process's peak RSS and
+/// the time to refuse each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+async fn huge_bodies_are_refused_in_bounded_memory() {
+    let sim = healthy().await;
+    let api = client(&sim, HEALTHY_TOKEN, ClientTuning::default());
+    let before = peak_rss_mb();
+    for (prefix, mebibytes) in [
+        ("/api/v1/apps/0oahealthyslack00001/users", 300),
+        ("/api/v1/logs", 1024),
+    ] {
+        fault(&sim, prefix, FaultKind::HugeBody { mebibytes }, 1, 0).await;
+        let started = std::time::Instant::now();
+        let err = if prefix.ends_with("users") {
+            api.list_app_users(&AppId::new("0oahealthyslack00001"), PageRequest::First)
+                .await
+                .map(drop)
+                .expect_err("too large")
+        } else {
+            read(&api, "logs").await.expect_err("too large")
+        };
+        assert_eq!(err.kind(), ApiErrorKind::BodyTooLarge, "{err}");
+        println!(
+            "{prefix}: {mebibytes} MiB body refused in {:.2} s; peak RSS {:.0} MB (before: {before:.0} MB)",
+            started.elapsed().as_secs_f64(),
+            peak_rss_mb()
+        );
+    }
+}
