@@ -4,13 +4,17 @@
 //! Source: these are the calls the Admin Console makes (Directory > Force Sync, Dashboard >
 //! Tasks > Retry Selected); Okta documents no public endpoint for either (its published
 //! Management API description has neither, and it says an app user in `syncState: ERROR` needs
-//! its task resolved in the Admin Console before a re-push). Okta may change them at any time, so each path is a template from
-//! configuration ([`AdminPaths`](super::AdminPaths)) and a call refuses to run when its
-//! template is not configured. `{appId}` in a template is replaced by the app id.
+//! its task resolved in the Admin Console before a re-push). Okta may change them at any time, so
+//! each path is a template from configuration ([`AdminPaths`](super::AdminPaths)) and a call
+//! refuses to run when its template is not configured. `{appId}` in a template is replaced by the
+//! app id. A template must be a path on the org ([`org_path_problem`](super::org_path_problem));
+//! one that is not is refused before anything is sent, and so is a URL that would leave the org.
 
+use super::body::MAX_OBJECT_BODY_BYTES;
 use super::client::{Idempotency, OktaClient};
 use super::error::ApiError;
 use super::ids::{AppId, UserId};
+use super::urls::{org_path_problem, segment};
 use reqwest::Method;
 use serde::de::IgnoredAny;
 use serde::Serialize;
@@ -40,9 +44,15 @@ struct RetryTasksBody<'a> {
     user_ids: &'a [UserId],
 }
 
-fn fill(template: &str, app: &AppId) -> String {
-    let id: String = url::form_urlencoded::byte_serialize(app.as_str().as_bytes()).collect();
-    template.replace(APP_ID_PLACEHOLDER, &id)
+/// The template with `{appId}` filled, refused unless the template is a path on the org.
+fn fill(template: &str, app: &AppId) -> Result<String, ApiError> {
+    if let Some(problem) = org_path_problem(template) {
+        return Err(ApiError::InvalidUrl {
+            path: template.to_owned(),
+            message: format!("the admin path template is not a path on the org: {problem}"),
+        });
+    }
+    Ok(template.replace(APP_ID_PLACEHOLDER, &segment(app.as_str())?))
 }
 
 impl AdminApi for OktaClient {
@@ -52,12 +62,13 @@ impl AdminApi for OktaClient {
                 call: "force_sync_directory",
             });
         };
-        let url = self.url(&fill(&template, app), &[])?;
+        let url = self.url(&fill(&template, app)?, &[])?;
         let call = super::client::Call {
             method: Method::POST,
             url,
             body: None,
             idempotency: Idempotency::NotIdempotent,
+            max_body_bytes: MAX_OBJECT_BODY_BYTES,
         };
         self.execute::<IgnoredAny>(call).await.map(drop)
     }
@@ -68,13 +79,14 @@ impl AdminApi for OktaClient {
                 call: "retry_failed_tasks",
             });
         };
-        let url = self.url(&fill(&template, app), &[])?;
+        let url = self.url(&fill(&template, app)?, &[])?;
         let body = RetryTasksBody { user_ids: users };
         let call = super::client::Call {
             method: Method::POST,
             url,
             body: Some(&body),
             idempotency: Idempotency::NotIdempotent,
+            max_body_bytes: MAX_OBJECT_BODY_BYTES,
         };
         self.execute::<IgnoredAny>(call).await.map(drop)
     }

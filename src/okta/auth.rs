@@ -1,6 +1,7 @@
 //! Credentials on the wire: SSWS API tokens and OAuth 2.0 service-app access tokens obtained
 //! with a `private_key_jwt` client assertion, cached until shortly before expiry.
 
+use super::body::{idle_timeout, read_body, MAX_TOKEN_BODY_BYTES};
 use super::config::AuthConfig;
 use super::error::{ApiError, Endpoint, OktaError};
 use super::model::OktaErrorBody;
@@ -47,6 +48,8 @@ struct CachedToken {
 pub(crate) struct Authenticator {
     config: AuthConfig,
     token_url: Url,
+    /// Timeout of a token request (the client's request timeout).
+    request_timeout: Duration,
     cache: Mutex<Option<CachedToken>>,
 }
 
@@ -60,7 +63,11 @@ impl fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
-    pub(crate) fn new(config: AuthConfig, org_url: &Url) -> Result<Self, ApiError> {
+    pub(crate) fn new(
+        config: AuthConfig,
+        org_url: &Url,
+        request_timeout: Duration,
+    ) -> Result<Self, ApiError> {
         let token_url = org_url.join(TOKEN_PATH).map_err(|e| ApiError::InvalidUrl {
             path: TOKEN_PATH.to_owned(),
             message: e.to_string(),
@@ -68,6 +75,7 @@ impl Authenticator {
         Ok(Self {
             config,
             token_url,
+            request_timeout,
             cache: Mutex::new(None),
         })
     }
@@ -132,21 +140,31 @@ impl Authenticator {
             ("client_assertion", assertion.expose_secret()),
         ];
         let endpoint = Endpoint::new(&reqwest::Method::POST, &self.token_url);
-        let resp = http
+        let deadline = Instant::now() + self.request_timeout;
+        let mut resp = http
             .post(self.token_url.clone())
+            .timeout(self.request_timeout)
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form)
             .send()
             .await
-            .map_err(|e| ApiError::Transport {
-                endpoint: endpoint.clone(),
-                message: e.without_url().to_string(),
+            .map_err(|e| {
+                if e.is_timeout() {
+                    ApiError::Timeout {
+                        endpoint: endpoint.clone(),
+                    }
+                } else {
+                    ApiError::Transport {
+                        endpoint: endpoint.clone(),
+                        message: e.without_url().to_string(),
+                    }
+                }
             })?;
         let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| ApiError::TruncatedBody {
-            endpoint: endpoint.clone(),
-            message: format!("body read failed: {}", e.without_url()),
-        })?;
+        let idle = idle_timeout(self.request_timeout);
+        let body = read_body(&mut resp, MAX_TOKEN_BODY_BYTES, idle, deadline)
+            .await
+            .map_err(|e| e.into_api_error(&endpoint, MAX_TOKEN_BODY_BYTES))?;
         if !status.is_success() {
             let error = token_error(&body);
             return Err(ApiError::from_token_endpoint(

@@ -1,13 +1,19 @@
 //! `OktaClient`: the reqwest transport of the Okta Management API: authentication, the
-//! rate-limit governor, bounded concurrency, retries of transient failures and `Link` paging.
+//! rate-limit governor, bounded concurrency, retries of transient failures, bounded bodies,
+//! `Link` paging along a listing's trail, and no request (so no credential) off the org.
 
 use super::auth::Authenticator;
+use super::body::{idle_timeout, read_body, BodyError, MAX_ERROR_BODY_BYTES, MAX_PAGE_BODY_BYTES};
 use super::config::{AdminPaths, ClientTuning, OktaConfig};
 use super::error::{ApiError, Endpoint, OktaError};
 use super::model::OktaErrorBody;
+use super::paging::{next_link, Listed, ListingProblem, NextPage, Page, PageRequest, Trail};
 use super::ratelimit::{classify, Governor, GovernorStats};
+use super::urls::{on_org, org_url, shown};
 use backoff::backoff::Backoff;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LINK};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE,
+};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
@@ -30,40 +36,6 @@ const RETRY_COUNT: &str = "x-okta-retry-count";
 /// Header carrying Okta's request id.
 const REQUEST_ID: &str = "x-okta-request-id";
 
-/// The opaque URL of the next page, exactly as Okta's `Link: <...>; rel="next"` gave it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NextPage(Url);
-
-impl NextPage {
-    /// The URL (for logging without secrets: Okta cursors are not secrets).
-    pub fn url(&self) -> &Url {
-        &self.0
-    }
-
-    /// Rebuilds a saved next-page URL (e.g. a System Log cursor from the journal).
-    pub fn from_url(url: Url) -> Self {
-        Self(url)
-    }
-}
-
-/// Which page to read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PageRequest {
-    /// The first page, at the endpoint's largest page size.
-    First,
-    /// The page a previous `Page::next` pointed at.
-    Next(NextPage),
-}
-
-/// One page of a listing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    /// The items of this page.
-    pub items: Vec<T>,
-    /// The next page, if Okta announced one.
-    pub next: Option<NextPage>,
-}
-
 /// Whether a request may be repeated after an uncertain failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Idempotency {
@@ -79,6 +51,9 @@ pub(crate) struct Call<'a> {
     pub(crate) url: Url,
     pub(crate) body: Option<&'a (dyn ErasedJson + Sync)>,
     pub(crate) idempotency: Idempotency,
+    /// The bound on the answer's body ([`MAX_PAGE_BODY_BYTES`] for pages,
+    /// [`MAX_OBJECT_BODY_BYTES`](super::body::MAX_OBJECT_BODY_BYTES) otherwise).
+    pub(crate) max_body_bytes: usize,
 }
 
 /// A serializable body (object-safe).
@@ -150,7 +125,7 @@ impl OktaClient {
             .map_err(|e| ApiError::HttpClient {
                 message: e.to_string(),
             })?;
-        let auth = Authenticator::new(config.auth, &config.org_url)?;
+        let auth = Authenticator::new(config.auth, &config.org_url, config.tuning.request_timeout)?;
         Ok(Self {
             shared: Arc::new(Shared {
                 http,
@@ -191,51 +166,38 @@ impl OktaClient {
         &self.shared.admin
     }
 
-    /// `org + path` with the query pairs given.
+    /// `org + path` with the query pairs given; refused unless `path` is a path on the org and
+    /// the URL stays on the org's origin.
     pub(crate) fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, ApiError> {
-        let mut url = self
-            .shared
-            .org
-            .join(path)
-            .map_err(|e| ApiError::InvalidUrl {
-                path: path.to_owned(),
-                message: e.to_string(),
-            })?;
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        Ok(url)
+        org_url(&self.shared.org, path, query)
     }
 
-    /// Resolves a page request to a URL: the first page's URL, or the next link verbatim
-    /// after checking it points at the configured org (so credentials never leave it).
-    pub(crate) fn page_url(&self, page: PageRequest, first: Url) -> Result<Url, ApiError> {
-        match page {
-            PageRequest::First => Ok(first),
-            PageRequest::Next(NextPage(url)) => {
-                if url.origin() != self.shared.org.origin() {
-                    return Err(ApiError::ForeignNextPage(url.to_string()));
-                }
-                Ok(url)
-            }
-        }
-    }
-
-    /// GETs one page of a listing.
-    pub(crate) async fn get_page<T: DeserializeOwned>(
+    /// GETs one page of a listing: the first (at `first`) or the one a previous page pointed
+    /// at, along the listing's trail (at most `max_pages`; see [`Trail`]).
+    pub(crate) async fn get_page<T: DeserializeOwned + Listed>(
         &self,
-        url: Url,
+        page: PageRequest,
+        first: impl FnOnce() -> Result<Url, ApiError>,
+        max_pages: u32,
     ) -> Result<Page<T>, ApiError> {
+        let (url, trail) = match page {
+            PageRequest::First => (first()?, Arc::new(Trail::default())),
+            PageRequest::Next(next) => next.into_parts(),
+        };
+        let org = &self.shared.org;
+        trail
+            .before_read(&url, org, max_pages)
+            .map_err(|problem| listing_error(&url, problem))?;
         let (items, headers) = self
             .execute::<Vec<T>>(Call {
                 method: Method::GET,
-                url,
+                url: url.clone(),
                 body: None,
                 idempotency: Idempotency::Idempotent,
+                max_body_bytes: MAX_PAGE_BODY_BYTES,
             })
             .await?;
-        let next = next_link(&headers, &self.shared.org).map(NextPage);
-        Ok(Page { items, next })
+        page_from_answer(&url, items, &headers, org, trail)
     }
 
     /// Runs a call with retries and decodes its JSON body (an empty body decodes as `null`),
@@ -245,6 +207,13 @@ impl OktaClient {
         call: Call<'_>,
     ) -> Result<(T, HeaderMap), ApiError> {
         let endpoint = Endpoint::new(&call.method, &call.url);
+        // Whatever built the URL, credentials go to the org's origin only.
+        if !on_org(&call.url, &self.shared.org) {
+            return Err(ApiError::ForeignOrigin {
+                target: shown(&call.url),
+                org: self.shared.org.origin().ascii_serialization(),
+            });
+        }
         let span = tracing::info_span!(
             "okta_call",
             method = %endpoint.method,
@@ -348,6 +317,7 @@ impl OktaClient {
             }
         };
         auth_value.set_sensitive(true);
+        let started = tokio::time::Instant::now();
         let mut req = self
             .shared
             .http
@@ -367,7 +337,7 @@ impl OktaClient {
             req = req.header(RETRY_COUNT, retries.to_string());
         }
         let idempotent = call.idempotency == Idempotency::Idempotent;
-        let resp = match req.send().await {
+        let mut resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
                 self.notify(endpoint, None);
@@ -394,27 +364,28 @@ impl OktaClient {
         if request_id.is_some() {
             *retry_for = request_id;
         }
-        let bytes = match resp.bytes().await {
+        let tuning = &self.shared.tuning;
+        let deadline = started + tuning.request_timeout;
+        let idle = idle_timeout(tuning.request_timeout);
+        let limit = if status.is_success() {
+            call.max_body_bytes
+        } else {
+            MAX_ERROR_BODY_BYTES
+        };
+        let bytes = match read_body(&mut resp, limit, idle, deadline).await {
             Ok(b) => b,
-            Err(e) => {
-                let error = if e.is_timeout() {
-                    ApiError::Timeout {
-                        endpoint: endpoint.clone(),
-                    }
-                } else {
-                    ApiError::TruncatedBody {
-                        endpoint: endpoint.clone(),
-                        message: format!("body read failed: {}", e.without_url()),
-                    }
-                };
-                return retry_if(idempotent, error, None);
-            }
+            Err(e) if status.is_success() => return body_failure(endpoint, e, limit, idempotent),
+            // The status of an error answer says what happened; its body only adds detail.
+            Err(_) => Vec::new(),
         };
         if status.is_success() {
             return decode(endpoint, &bytes, headers, call.method == Method::GET);
         }
-        let error =
-            ApiError::from_status(endpoint.clone(), status.as_u16(), parse_okta_error(&bytes));
+        let mut okta_error = parse_okta_error(&bytes);
+        if status == StatusCode::FORBIDDEN {
+            okta_error.required_scope = insufficient_scope(&headers);
+        }
+        let error = ApiError::from_status(endpoint.clone(), status.as_u16(), okta_error);
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 let wait = self.shared.governor.on_rate_limited(bucket, &headers);
@@ -425,12 +396,73 @@ impl OktaClient {
             }
             // A new access token may cure a rejected one; not a missing permission.
             StatusCode::UNAUTHORIZED if error.is_unauthorized() => Attempt::RefreshAuth(error),
-            StatusCode::BAD_GATEWAY
+            // Okta's 500 `E0000009` is transient too: recorded twice on one call before it
+            // succeeded on the third try.
+            StatusCode::INTERNAL_SERVER_ERROR
+            | StatusCode::BAD_GATEWAY
             | StatusCode::SERVICE_UNAVAILABLE
             | StatusCode::GATEWAY_TIMEOUT => retry_if(idempotent, error, None),
             _ => Attempt::Fail(error),
         }
     }
+}
+
+/// The page of a listing from its decoded items and its answer's headers: records the page on
+/// the trail (refusing an item read before) and chains the `next` link, refused when it is not
+/// a URL or names another origin than the org's.
+pub(crate) fn page_from_answer<T: Listed>(
+    url: &Url,
+    items: Vec<T>,
+    headers: &HeaderMap,
+    org: &Url,
+    trail: Arc<Trail>,
+) -> Result<Page<T>, ApiError> {
+    trail
+        .after_read(url, &items)
+        .map_err(|problem| listing_error(url, problem))?;
+    let next = next_link(headers, url)
+        .map_err(|reason| listing_error(url, ListingProblem::UnreadableNext { reason }))?;
+    let next = match next {
+        None => None,
+        Some(next) if !on_org(&next, org) => {
+            let origin = next.origin().ascii_serialization();
+            return Err(listing_error(url, ListingProblem::ForeignNext { origin }));
+        }
+        Some(next) => Some(NextPage::chained(next, trail)),
+    };
+    Ok(Page { items, next })
+}
+
+fn listing_error(url: &Url, problem: ListingProblem) -> ApiError {
+    ApiError::Listing {
+        endpoint: Endpoint::new(&Method::GET, url),
+        problem,
+    }
+}
+
+/// The scope of a `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."` challenge.
+fn insufficient_scope(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(WWW_AUTHENTICATE).iter().find_map(|v| {
+        let text = v.to_str().ok()?;
+        let params = text.trim_start().strip_prefix("Bearer")?;
+        let params = super::paging::auth_params(params);
+        let insufficient = params
+            .iter()
+            .any(|(k, v)| k == "error" && v == "insufficient_scope");
+        let scope = params.into_iter().find(|(k, _)| k == "scope")?.1;
+        (insufficient && !scope.is_empty()).then_some(scope)
+    })
+}
+
+fn body_failure<T>(
+    endpoint: &Endpoint,
+    e: BodyError,
+    limit: usize,
+    idempotent: bool,
+) -> Attempt<T> {
+    // Too large is deterministic: reading it again would only read as much again.
+    let retryable = idempotent && !matches!(e, BodyError::TooLarge);
+    retry_if(retryable, e.into_api_error(endpoint, limit), None)
 }
 
 fn retry_if<T>(retryable: bool, error: ApiError, wait: Option<Duration>) -> Attempt<T> {
@@ -478,159 +510,38 @@ fn decode<T: DeserializeOwned>(
     headers: HeaderMap,
     retry_truncated: bool,
 ) -> Attempt<T> {
+    match decode_body(endpoint, bytes) {
+        Ok(v) => Attempt::Done(v, headers),
+        Err(e @ ApiError::TruncatedBody { .. }) => retry_if(retry_truncated, e, None),
+        Err(e) => Attempt::Fail(e),
+    }
+}
+
+/// Decodes a JSON body (an empty one as `null`): JSON that ends early is a truncated body,
+/// anything else that does not decode a malformed one.
+pub(crate) fn decode_body<T: DeserializeOwned>(
+    endpoint: &Endpoint,
+    bytes: &[u8],
+) -> Result<T, ApiError> {
     let input: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"null"
     } else {
         bytes
     };
-    match serde_json::from_slice::<T>(input) {
-        Ok(v) => Attempt::Done(v, headers),
-        Err(e) if e.is_eof() => {
-            let error = ApiError::TruncatedBody {
+    serde_json::from_slice::<T>(input).map_err(|e| {
+        if e.is_eof() {
+            ApiError::TruncatedBody {
                 endpoint: endpoint.clone(),
                 message: format!("JSON ended early after {} bytes: {e}", bytes.len()),
-            };
-            retry_if(retry_truncated, error, None)
+            }
+        } else {
+            ApiError::malformed(endpoint.clone(), &e, bytes)
         }
-        Err(e) => Attempt::Fail(ApiError::malformed(endpoint.clone(), &e, bytes)),
-    }
+    })
 }
 
 fn parse_okta_error(bytes: &[u8]) -> OktaError {
     serde_json::from_slice::<OktaErrorBody>(bytes)
         .map(OktaError::from)
         .unwrap_or_default()
-}
-
-/// The `rel="next"` target among all `Link` headers, resolved against the org.
-pub(crate) fn next_link(headers: &HeaderMap, org: &Url) -> Option<Url> {
-    headers
-        .get_all(LINK)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(split_link_values)
-        .find_map(|(target, params)| {
-            let is_next = params.iter().any(|(k, v)| {
-                k.eq_ignore_ascii_case("rel")
-                    && v.split_ascii_whitespace()
-                        .any(|r| r.eq_ignore_ascii_case("next"))
-            });
-            if !is_next {
-                return None;
-            }
-            org.join(&target).ok()
-        })
-}
-
-/// Splits one `Link` header into `(target, params)` per link-value (RFC 8288).
-pub(crate) fn split_link_values(header: &str) -> Vec<(String, Vec<(String, String)>)> {
-    let mut out = Vec::new();
-    let mut rest = header.trim_start();
-    while let Some(start) = rest.find('<') {
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('>') else { break };
-        let target = after[..end].trim().to_owned();
-        rest = &after[end + 1..];
-        let mut params = Vec::new();
-        loop {
-            rest = rest.trim_start();
-            let Some(stripped) = rest.strip_prefix(';') else {
-                break;
-            };
-            let (param, tail) = take_param(stripped);
-            if let Some(p) = param {
-                params.push(p);
-            }
-            rest = tail;
-        }
-        out.push((target, params));
-        rest = rest.trim_start().strip_prefix(',').unwrap_or(rest);
-    }
-    out
-}
-
-/// Reads `name=value` or `name="quoted value"`; returns the rest of the input.
-fn take_param(input: &str) -> (Option<(String, String)>, &str) {
-    let input = input.trim_start();
-    let name_end = input.find(['=', ';', ',']).unwrap_or(input.len());
-    let name = input[..name_end].trim().to_ascii_lowercase();
-    let rest = &input[name_end..];
-    let Some(value_part) = rest.strip_prefix('=') else {
-        return (Some((name, String::new())), rest);
-    };
-    let value_part = value_part.trim_start();
-    if let Some(q) = value_part.strip_prefix('"') {
-        let mut value = String::new();
-        let mut chars = q.char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\\' => {
-                    if let Some((_, esc)) = chars.next() {
-                        value.push(esc);
-                    }
-                }
-                '"' => return (Some((name, value)), &q[i + 1..]),
-                other => value.push(other),
-            }
-        }
-        return (Some((name, value)), "");
-    }
-    let end = value_part.find([';', ',']).unwrap_or(value_part.len());
-    (
-        Some((name, value_part[..end].trim().to_owned())),
-        &value_part[end..],
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn org() -> Url {
-        Url::parse("https://example.okta.com").expect("valid")
-    }
-
-    #[test]
-    fn finds_next_among_several_links() {
-        let mut h = HeaderMap::new();
-        h.append(
-            LINK,
-            HeaderValue::from_static(
-                "<https://example.okta.com/api/v1/apps?limit=2>; rel=\"self\", <https://example.okta.com/api/v1/apps?after=a%2Cb&limit=2>; rel=\"next\"",
-            ),
-        );
-        let next = next_link(&h, &org()).expect("next link present");
-        assert_eq!(
-            next.as_str(),
-            "https://example.okta.com/api/v1/apps?after=a%2Cb&limit=2"
-        );
-    }
-
-    #[test]
-    fn finds_next_in_second_header_and_unquoted() {
-        let mut h = HeaderMap::new();
-        h.append(
-            LINK,
-            HeaderValue::from_static("</api/v1/logs?x=1>; rel=self"),
-        );
-        h.append(
-            LINK,
-            HeaderValue::from_static("</api/v1/logs?after=Z9>; rel=next"),
-        );
-        let next = next_link(&h, &org()).expect("next link present");
-        assert_eq!(
-            next.as_str(),
-            "https://example.okta.com/api/v1/logs?after=Z9"
-        );
-    }
-
-    #[test]
-    fn no_next_when_only_self() {
-        let mut h = HeaderMap::new();
-        h.append(
-            LINK,
-            HeaderValue::from_static("<https://example.okta.com/a>; rel=\"self\""),
-        );
-        assert_eq!(next_link(&h, &org()), None);
-    }
 }

@@ -4,10 +4,17 @@
 //! did, but the call is not allowed: [`ApiError::Forbidden`]) are distinct: the first asks for
 //! the token or key to be checked, the second for a scope, an admin role or a feature.
 //!
+//! [`ApiError::kind`] sorts every failure into one [`ApiErrorKind`] (rejected credentials,
+//! a missing permission, not found, unreachable, rate-limited, a server error, a body that is
+//! malformed, too large or stalled, a listing that could not be read to its end, a URL off the
+//! org, a configuration that cannot work), so that callers report each differently.
+//!
 //! No variant carries a header, a token or a query string: endpoints are method + path only.
 
 use super::model::{ErrorCause, OktaErrorBody};
+use super::paging::ListingProblem;
 use std::fmt;
+use std::time::Duration;
 
 /// Longest snippet of a malformed body kept in an error.
 pub const MAX_BODY_SNIPPET_CHARS: usize = 120;
@@ -27,6 +34,33 @@ impl Endpoint {
             method: method.as_str().to_owned(),
             path: url.path().to_owned(),
         }
+    }
+}
+
+/// Path segments that name a collection whose next segment is an id, and the id's placeholder.
+const ID_AFTER: &[(&str, &str)] = &[
+    ("apps", "{appId}"),
+    ("users", "{userId}"),
+    ("mappings", "{mappingId}"),
+    ("groups", "{groupId}"),
+    ("agentPools", "{poolId}"),
+    ("directories", "{appId}"),
+];
+
+impl Endpoint {
+    /// Method and path with ids as placeholders, e.g. `GET /api/v1/apps/{appId}/users`: the
+    /// same for every app, for grouping failures (and never an id, so safe as a label).
+    pub fn template(&self) -> String {
+        let mut out = Vec::new();
+        let mut placeholder: Option<&str> = None;
+        for segment in self.path.split('/').filter(|s| !s.is_empty()) {
+            out.push(placeholder.take().unwrap_or(segment));
+            placeholder = ID_AFTER
+                .iter()
+                .find(|(name, _)| *name == segment)
+                .map(|(_, p)| *p);
+        }
+        format!("{} /{}", self.method, out.join("/"))
     }
 }
 
@@ -64,6 +98,9 @@ pub struct OktaError {
     pub id: Option<String>,
     /// `errorCauses[].errorSummary`.
     pub causes: Vec<String>,
+    /// The scope a 403's `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`
+    /// challenge names (an OAuth 2.0 access token without it).
+    pub required_scope: Option<String>,
 }
 
 impl From<OktaErrorBody> for OktaError {
@@ -77,6 +114,7 @@ impl From<OktaErrorBody> for OktaError {
                 .into_iter()
                 .filter_map(|ErrorCause { error_summary }| error_summary)
                 .collect(),
+            required_scope: None,
         }
     }
 }
@@ -94,6 +132,9 @@ impl fmt::Display for OktaError {
         }
         if !self.causes.is_empty() {
             write!(f, "; causes: {}", self.causes.join("; "))?;
+        }
+        if let Some(scope) = &self.required_scope {
+            write!(f, "; the access token lacks scope {scope}")?;
         }
         Ok(())
     }
@@ -220,9 +261,108 @@ pub enum ApiError {
         /// The admin call's name.
         call: &'static str,
     },
-    /// A next-page URL did not belong to the configured org.
-    #[error("next page URL {0:?} is not on the configured org")]
-    ForeignNextPage(String),
+    /// The body was larger than the bound of its call ([`MAX_PAGE_BODY_BYTES`] for a page,
+    /// [`MAX_OBJECT_BODY_BYTES`] otherwise); reading stopped there.
+    ///
+    /// [`MAX_PAGE_BODY_BYTES`]: super::MAX_PAGE_BODY_BYTES
+    /// [`MAX_OBJECT_BODY_BYTES`]: super::MAX_OBJECT_BODY_BYTES
+    #[error("{endpoint}: response body larger than {limit_bytes} bytes, the bound of this call; not read further")]
+    BodyTooLarge {
+        /// The call.
+        endpoint: Endpoint,
+        /// The bound.
+        limit_bytes: usize,
+    },
+    /// The body stopped arriving part way ([`MAX_BODY_IDLE`](super::MAX_BODY_IDLE)).
+    #[error("{endpoint}: response body stalled: nothing for {} ms after {received_bytes} bytes", idle.as_millis())]
+    BodyStalled {
+        /// The call.
+        endpoint: Endpoint,
+        /// Bytes received before it stalled.
+        received_bytes: usize,
+        /// How long nothing arrived.
+        idle: Duration,
+    },
+    /// A listing could not be read to its end: what it read is not all there is.
+    #[error("{endpoint}: listing incomplete: {problem}")]
+    Listing {
+        /// The page being read or followed.
+        endpoint: Endpoint,
+        /// Why.
+        problem: ListingProblem,
+    },
+    /// A request URL was not on the org's origin: nothing was sent, credentials included.
+    #[error("refused to send a request to {target}: only the org's origin {org} gets requests")]
+    ForeignOrigin {
+        /// The origin and path it named (no query).
+        target: String,
+        /// The org's origin.
+        org: String,
+    },
+}
+
+/// What kind of failure an [`ApiError`] is, for reporting each differently (see
+/// [`ApiErrorKind::as_str`] for stable names, e.g. for metrics labels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApiErrorKind {
+    /// Okta did not accept the credentials (401 `E0000011`; the token endpoint's
+    /// `invalid_client`/`invalid_grant`): check the token or the service app's key.
+    Authentication,
+    /// The credentials were accepted but do not allow the call (403 `E0000006`, 401
+    /// `E0000015`, a scope not granted): see [`ApiError::required_scope`].
+    Authorization,
+    /// The object does not exist (404, `E0000007`).
+    NotFound,
+    /// Okta's rate limit stopped the call (429, `E0000047`), after waiting and retrying.
+    RateLimited,
+    /// Okta or a gateway in front of it failed (5xx), after retries where they are safe.
+    ServerError,
+    /// Okta refused the request itself (another 4xx, e.g. 400 `E0000001`).
+    Rejected,
+    /// No answer: the connection failed or dropped, or no response came in time.
+    Unreachable,
+    /// The body was not the JSON expected, or was cut short.
+    MalformedBody,
+    /// The body was larger than the call's bound.
+    BodyTooLarge,
+    /// The body stopped arriving part way.
+    BodyStalled,
+    /// A listing could not be read to its end (a paging loop, a repeated item, too many
+    /// pages, a `next` link off the org).
+    ListingIncomplete,
+    /// A request URL would have left the org (a path that is not a path on the org, another
+    /// origin): refused before anything was sent.
+    RefusedUrl,
+    /// The client's configuration or credential cannot work (nothing was sent).
+    Configuration,
+}
+
+impl ApiErrorKind {
+    /// A stable kebab-case name (`authentication`, `not-found`, `body-too-large`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiErrorKind::Authentication => "authentication",
+            ApiErrorKind::Authorization => "authorization",
+            ApiErrorKind::NotFound => "not-found",
+            ApiErrorKind::RateLimited => "rate-limited",
+            ApiErrorKind::ServerError => "server-error",
+            ApiErrorKind::Rejected => "rejected",
+            ApiErrorKind::Unreachable => "unreachable",
+            ApiErrorKind::MalformedBody => "malformed-body",
+            ApiErrorKind::BodyTooLarge => "body-too-large",
+            ApiErrorKind::BodyStalled => "body-stalled",
+            ApiErrorKind::ListingIncomplete => "listing-incomplete",
+            ApiErrorKind::RefusedUrl => "refused-url",
+            ApiErrorKind::Configuration => "configuration",
+        }
+    }
+}
+
+impl fmt::Display for ApiErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl ApiError {
@@ -286,6 +426,70 @@ impl ApiError {
             };
         }
         Self::from_status(endpoint, status, error)
+    }
+
+    /// What kind of failure this is (of the last attempt, after retries).
+    pub fn kind(&self) -> ApiErrorKind {
+        match self.root() {
+            ApiError::Auth { .. } => ApiErrorKind::Authentication,
+            ApiError::Forbidden { .. } => ApiErrorKind::Authorization,
+            ApiError::Okta { status, error, .. } => okta_kind(*status, error.code.as_deref()),
+            ApiError::Transport { .. } | ApiError::Timeout { .. } => ApiErrorKind::Unreachable,
+            ApiError::MalformedBody { .. } | ApiError::TruncatedBody { .. } => {
+                ApiErrorKind::MalformedBody
+            }
+            ApiError::BodyTooLarge { .. } => ApiErrorKind::BodyTooLarge,
+            ApiError::BodyStalled { .. } => ApiErrorKind::BodyStalled,
+            ApiError::Listing { .. } => ApiErrorKind::ListingIncomplete,
+            ApiError::InvalidUrl { .. } | ApiError::ForeignOrigin { .. } => {
+                ApiErrorKind::RefusedUrl
+            }
+            ApiError::Credential { .. }
+            | ApiError::HttpClient { .. }
+            | ApiError::Config(_)
+            | ApiError::AdminCallNotConfigured { .. } => ApiErrorKind::Configuration,
+            ApiError::RetriesExhausted { last, .. } => last.kind(),
+        }
+    }
+
+    /// The call that failed, when there was one.
+    pub fn endpoint(&self) -> Option<&Endpoint> {
+        match self {
+            ApiError::Okta { endpoint, .. }
+            | ApiError::Transport { endpoint, .. }
+            | ApiError::Timeout { endpoint }
+            | ApiError::MalformedBody { endpoint, .. }
+            | ApiError::TruncatedBody { endpoint, .. }
+            | ApiError::RetriesExhausted { endpoint, .. }
+            | ApiError::Auth { endpoint, .. }
+            | ApiError::Forbidden { endpoint, .. }
+            | ApiError::BodyTooLarge { endpoint, .. }
+            | ApiError::BodyStalled { endpoint, .. }
+            | ApiError::Listing { endpoint, .. } => Some(endpoint),
+            ApiError::Credential { .. }
+            | ApiError::InvalidUrl { .. }
+            | ApiError::HttpClient { .. }
+            | ApiError::Config(_)
+            | ApiError::AdminCallNotConfigured { .. }
+            | ApiError::ForeignOrigin { .. } => None,
+        }
+    }
+
+    /// The scope Okta said the access token lacks (a 403 with an `insufficient_scope`
+    /// challenge), e.g. `okta.apps.read`.
+    pub fn required_scope(&self) -> Option<&str> {
+        match self.root() {
+            ApiError::Forbidden { error, .. } => error.required_scope.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The listing problem, when a listing could not be read to its end.
+    pub fn listing_problem(&self) -> Option<&ListingProblem> {
+        match self.root() {
+            ApiError::Listing { problem, .. } => Some(problem),
+            _ => None,
+        }
     }
 
     /// Okta's `errorCode` (for the token endpoint, its OAuth 2.0 `error`), if the failure
@@ -352,11 +556,66 @@ impl ApiError {
     }
 }
 
+/// The kind of an answer of Okta's that is neither an authentication nor an authorization
+/// failure.
+fn okta_kind(status: u16, code: Option<&str>) -> ApiErrorKind {
+    match (status, code) {
+        (404, _) | (_, Some("E0000007")) => ApiErrorKind::NotFound,
+        (429, _) | (_, Some("E0000047")) => ApiErrorKind::RateLimited,
+        (500..=599, _) => ApiErrorKind::ServerError,
+        _ => ApiErrorKind::Rejected,
+    }
+}
+
 /// ` (body starts "...")`, or nothing without a snippet.
 fn body_start(snippet: &str) -> String {
     if snippet.is_empty() {
         String::new()
     } else {
         format!(" (body starts {snippet:?})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(method: &str, path: &str) -> Endpoint {
+        Endpoint {
+            method: method.into(),
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn templates_replace_ids_with_placeholders() {
+        for (path, template) in [
+            ("/api/v1/apps", "GET /api/v1/apps"),
+            ("/api/v1/apps/0oa1/users", "GET /api/v1/apps/{appId}/users"),
+            (
+                "/api/v1/apps/0oa1/users/00u1",
+                "GET /api/v1/apps/{appId}/users/{userId}",
+            ),
+            (
+                "/api/v1/apps/0oa1/group-push/mappings/gPm1",
+                "GET /api/v1/apps/{appId}/group-push/mappings/{mappingId}",
+            ),
+            (
+                "/api/v1/apps/0oa1/features/USER_PROVISIONING",
+                "GET /api/v1/apps/{appId}/features/USER_PROVISIONING",
+            ),
+            (
+                "/api/v1/apps/0oa1/connections/default/lifecycle/activate",
+                "GET /api/v1/apps/{appId}/connections/default/lifecycle/activate",
+            ),
+            ("/api/v1/users/00u1", "GET /api/v1/users/{userId}"),
+            ("/api/v1/agentPools", "GET /api/v1/agentPools"),
+            (
+                "/api/v1/internal/directories/0oa1/force-sync",
+                "GET /api/v1/internal/directories/{appId}/force-sync",
+            ),
+        ] {
+            assert_eq!(endpoint("GET", path).template(), template);
+        }
     }
 }

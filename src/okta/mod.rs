@@ -1,29 +1,40 @@
 //! `okta`: the Okta Management API client and the `OrgApi` trait the rest of remediator uses.
 //!
 //! Submodules: `config` (SDK-style settings), `auth` (SSWS and OAuth 2.0 private_key_jwt),
-//! `ratelimit` (per-bucket governor), `client` (transport, retries, paging), `model` (wire
-//! types), `ids` (typed ids), `events` (System Log event types), `error` (`ApiError`), `admin`
-//! (non-public admin calls).
+//! `ratelimit` (per-bucket governor), `client` (transport, retries), `body` (bounded bodies),
+//! `paging` (pages, `Link` headers, the bounded and loop-safe trail of a listing), `urls` (paths
+//! on the org, nowhere else), `model` (wire types), `ids` (typed ids), `events` (System Log event
+//! types), `error` (`ApiError` and its kinds), `admin` (non-public admin calls).
 
 mod admin;
 mod auth;
+mod body;
 mod client;
 mod config;
 mod error;
 mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod model;
+mod paging;
 mod ratelimit;
+mod urls;
 
 pub use admin::AdminApi;
-pub use client::{NextPage, OktaClient, Page, PageRequest, RequestObserver};
+pub use body::{
+    MAX_BODY_IDLE, MAX_ERROR_BODY_BYTES, MAX_OBJECT_BODY_BYTES, MAX_PAGE_BODY_BYTES,
+    MAX_TOKEN_BODY_BYTES,
+};
+pub use client::{OktaClient, RequestObserver};
 pub use config::{
     parse_org_url, AdminPaths, AuthConfig, ClientTuning, ConfigError, ConfigSources, OktaConfig,
     DEFAULT_FORCE_SYNC_PATH, DEFAULT_MAX_CONCURRENCY, DEFAULT_RATE_LIMIT_HEADROOM,
     DEFAULT_RETRY_TASKS_PATH, DEFAULT_SCOPES, MAX_CONCURRENCY_LIMIT,
 };
 pub use error::{
-    ApiError, Endpoint, OktaError, E_FEATURE_NOT_PERMITTED, E_FORBIDDEN, E_INVALID_TOKEN,
+    ApiError, ApiErrorKind, Endpoint, OktaError, E_FEATURE_NOT_PERMITTED, E_FORBIDDEN,
+    E_INVALID_TOKEN,
 };
 pub use events::{
     is_relevant, relevant_events_filter, EventFamily, EventType, Selector, RELEVANT_EVENTS,
@@ -31,10 +42,16 @@ pub use events::{
 pub(crate) use ids::string_id;
 pub use ids::{AgentId, AgentPoolId, AppId, GroupId, MappingId, UserId};
 pub use model::*;
+pub use paging::{
+    ListingProblem, NextPage, Page, PageRequest, MAX_APPS_PAGES, MAX_APP_USERS_PAGES,
+    MAX_EMPTY_PAGES_IN_A_ROW, MAX_LOGS_PAGES, MAX_PUSH_MAPPINGS_PAGES,
+};
 pub use ratelimit::{classify, Bucket, GovernorStats};
+pub use urls::{org_path_problem, PATH_PLACEHOLDERS};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use client::{Call, Idempotency};
+use paging::Listed;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::IgnoredAny;
@@ -178,8 +195,9 @@ pub trait OrgApi: Send + Sync {
     ) -> impl Future<Output = Result<Vec<AgentPool>, ApiError>> + Send;
 }
 
-fn seg(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+/// An id as a path segment (refused when it would name another path).
+fn seg(id: &str) -> Result<String, ApiError> {
+    urls::segment(id)
 }
 
 impl OktaClient {
@@ -205,30 +223,34 @@ impl OktaClient {
             url,
             body,
             idempotency,
+            max_body_bytes: MAX_OBJECT_BODY_BYTES,
         };
         Ok(self.execute::<T>(call).await?.0)
     }
 
-    async fn list<T: serde::de::DeserializeOwned>(
+    /// One page of the listing at `path` (the first page's query pairs given), at most
+    /// `max_pages` pages in all.
+    async fn list<T: serde::de::DeserializeOwned + Listed>(
         &self,
         page: PageRequest,
         path: &str,
         query: &[(&str, &str)],
+        max_pages: u32,
     ) -> Result<Page<T>, ApiError> {
-        let first = self.url(path, query)?;
-        let url = self.page_url(page, first)?;
-        self.get_page(url).await
+        self.get_page(page, || self.url(path, query), max_pages)
+            .await
     }
 }
 
 impl OrgApi for OktaClient {
     async fn list_apps(&self, page: PageRequest) -> Result<Page<Application>, ApiError> {
         let limit = APPS_PAGE_LIMIT.to_string();
-        self.list(page, "/api/v1/apps", &[("limit", &limit)]).await
+        self.list(page, "/api/v1/apps", &[("limit", &limit)], MAX_APPS_PAGES)
+            .await
     }
 
     async fn get_app(&self, app: &AppId) -> Result<Application, ApiError> {
-        self.get_json(&format!("/api/v1/apps/{}", seg(app.as_str())), &[])
+        self.get_json(&format!("/api/v1/apps/{}", seg(app.as_str())?), &[])
             .await
     }
 
@@ -238,8 +260,9 @@ impl OrgApi for OktaClient {
         page: PageRequest,
     ) -> Result<Page<AppUser>, ApiError> {
         let limit = APP_USERS_PAGE_LIMIT.to_string();
-        let path = format!("/api/v1/apps/{}/users", seg(app.as_str()));
-        self.list(page, &path, &[("limit", &limit)]).await
+        let path = format!("/api/v1/apps/{}/users", seg(app.as_str())?);
+        self.list(page, &path, &[("limit", &limit)], MAX_APP_USERS_PAGES)
+            .await
     }
 
     async fn list_app_users_with_user(
@@ -248,16 +271,21 @@ impl OrgApi for OktaClient {
         page: PageRequest,
     ) -> Result<Page<AppUser>, ApiError> {
         let limit = APP_USERS_PAGE_LIMIT.to_string();
-        let path = format!("/api/v1/apps/{}/users", seg(app.as_str()));
-        self.list(page, &path, &[("limit", &limit), ("expand", "user")])
-            .await
+        let path = format!("/api/v1/apps/{}/users", seg(app.as_str())?);
+        self.list(
+            page,
+            &path,
+            &[("limit", &limit), ("expand", "user")],
+            MAX_APP_USERS_PAGES,
+        )
+        .await
     }
 
     async fn get_app_user(&self, app: &AppId, user: &UserId) -> Result<AppUser, ApiError> {
         let path = format!(
             "/api/v1/apps/{}/users/{}",
-            seg(app.as_str()),
-            seg(user.as_str())
+            seg(app.as_str())?,
+            seg(user.as_str())?
         );
         self.get_json(&path, &[]).await
     }
@@ -270,8 +298,8 @@ impl OrgApi for OktaClient {
     ) -> Result<AppUser, ApiError> {
         let path = format!(
             "/api/v1/apps/{}/users/{}",
-            seg(app.as_str()),
-            seg(user.as_str())
+            seg(app.as_str())?,
+            seg(user.as_str())?
         );
         let url = self.url(&path, &[])?;
         // Setting a profile to a given value twice has the effect of setting it once.
@@ -280,7 +308,7 @@ impl OrgApi for OktaClient {
     }
 
     async fn get_app_features(&self, app: &AppId) -> Result<FeaturesOutcome, ApiError> {
-        let path = format!("/api/v1/apps/{}/features", seg(app.as_str()));
+        let path = format!("/api/v1/apps/{}/features", seg(app.as_str())?);
         match self.get_json::<Vec<ApplicationFeature>>(&path, &[]).await {
             Ok(f) => Ok(FeaturesOutcome::Features(f)),
             Err(e) if e.status() == Some(400) && e.error_code() == Some(E_VALIDATION) => {
@@ -296,7 +324,7 @@ impl OrgApi for OktaClient {
     ) -> Result<ApplicationFeature, ApiError> {
         let path = format!(
             "/api/v1/apps/{}/features/USER_PROVISIONING",
-            seg(app.as_str())
+            seg(app.as_str())?
         );
         self.get_json(&path, &[]).await
     }
@@ -308,7 +336,7 @@ impl OrgApi for OktaClient {
     ) -> Result<ApplicationFeature, ApiError> {
         let path = format!(
             "/api/v1/apps/{}/features/USER_PROVISIONING",
-            seg(app.as_str())
+            seg(app.as_str())?
         );
         let url = self.url(&path, &[])?;
         self.send(
@@ -324,7 +352,7 @@ impl OrgApi for OktaClient {
         &self,
         app: &AppId,
     ) -> Result<ProvisioningConnection, ApiError> {
-        let path = format!("/api/v1/apps/{}/connections/default", seg(app.as_str()));
+        let path = format!("/api/v1/apps/{}/connections/default", seg(app.as_str())?);
         self.get_json(&path, &[]).await
     }
 
@@ -334,7 +362,7 @@ impl OrgApi for OktaClient {
         token: &SecretString,
         activate: bool,
     ) -> Result<ProvisioningConnection, ApiError> {
-        let path = format!("/api/v1/apps/{}/connections/default", seg(app.as_str()));
+        let path = format!("/api/v1/apps/{}/connections/default", seg(app.as_str())?);
         let url = self.url(
             &path,
             &[("activate", if activate { "true" } else { "false" })],
@@ -349,7 +377,7 @@ impl OrgApi for OktaClient {
     async fn activate_provisioning_connection(&self, app: &AppId) -> Result<(), ApiError> {
         let path = format!(
             "/api/v1/apps/{}/connections/default/lifecycle/activate",
-            seg(app.as_str())
+            seg(app.as_str())?
         );
         let url = self.url(&path, &[])?;
         self.send::<IgnoredAny>(Method::POST, url, None, Idempotency::Idempotent)
@@ -360,7 +388,7 @@ impl OrgApi for OktaClient {
     async fn deactivate_provisioning_connection(&self, app: &AppId) -> Result<(), ApiError> {
         let path = format!(
             "/api/v1/apps/{}/connections/default/lifecycle/deactivate",
-            seg(app.as_str())
+            seg(app.as_str())?
         );
         let url = self.url(&path, &[])?;
         self.send::<IgnoredAny>(Method::POST, url, None, Idempotency::Idempotent)
@@ -375,12 +403,13 @@ impl OrgApi for OktaClient {
         page: PageRequest,
     ) -> Result<Page<GroupPushMapping>, ApiError> {
         let limit = PUSH_MAPPINGS_PAGE_LIMIT.to_string();
-        let path = format!("/api/v1/apps/{}/group-push/mappings", seg(app.as_str()));
+        let path = format!("/api/v1/apps/{}/group-push/mappings", seg(app.as_str())?);
         let mut query = vec![("limit", limit.as_str())];
         if let Some(s) = &status {
             query.push(("status", s.as_str()));
         }
-        self.list(page, &path, &query).await
+        self.list(page, &path, &query, MAX_PUSH_MAPPINGS_PAGES)
+            .await
     }
 
     async fn update_push_mapping_status(
@@ -391,8 +420,8 @@ impl OrgApi for OktaClient {
     ) -> Result<GroupPushMapping, ApiError> {
         let path = format!(
             "/api/v1/apps/{}/group-push/mappings/{}",
-            seg(app.as_str()),
-            seg(mapping.as_str())
+            seg(app.as_str())?,
+            seg(mapping.as_str())?
         );
         let url = self.url(&path, &[])?;
         let body = serde_json::json!({ "status": status });
@@ -408,8 +437,8 @@ impl OrgApi for OktaClient {
     ) -> Result<(), ApiError> {
         let path = format!(
             "/api/v1/apps/{}/group-push/mappings/{}",
-            seg(app.as_str()),
-            seg(mapping.as_str())
+            seg(app.as_str())?,
+            seg(mapping.as_str())?
         );
         let flag = if delete_target_group { "true" } else { "false" };
         let url = self.url(&path, &[("deleteTargetGroup", flag)])?;
@@ -419,7 +448,7 @@ impl OrgApi for OktaClient {
     }
 
     async fn get_user(&self, user: &UserId) -> Result<User, ApiError> {
-        self.get_json(&format!("/api/v1/users/{}", seg(user.as_str())), &[])
+        self.get_json(&format!("/api/v1/users/{}", seg(user.as_str())?), &[])
             .await
     }
 
@@ -427,7 +456,7 @@ impl OrgApi for OktaClient {
         let limit = LOGS_PAGE_LIMIT.to_string();
         match request {
             LogsRequest::Next(next) => {
-                self.list(PageRequest::Next(next), "/api/v1/logs", &[])
+                self.list(PageRequest::Next(next), "/api/v1/logs", &[], MAX_LOGS_PAGES)
                     .await
             }
             LogsRequest::Since { since, filter } => {
@@ -436,7 +465,8 @@ impl OrgApi for OktaClient {
                 if let Some(f) = &filter {
                     query.push(("filter", f.as_str()));
                 }
-                self.list(PageRequest::First, "/api/v1/logs", &query).await
+                self.list(PageRequest::First, "/api/v1/logs", &query, MAX_LOGS_PAGES)
+                    .await
             }
         }
     }

@@ -1,12 +1,25 @@
 //! Serde wire types of the Okta Management API objects the client reads and writes.
 //!
-//! Field names follow Okta's OpenAPI spec. Unknown fields are tolerated, and enums that Okta may
-//! extend carry an `Unknown(String)` catch-all so a new value never fails a whole page.
+//! Field names follow Okta's OpenAPI spec. Unknown fields are tolerated, enums that Okta may
+//! extend carry an `Unknown(String)` catch-all, and a `null` where the spec promises a string,
+//! an array or an object reads as empty (real orgs send such nulls), so neither fails a whole
+//! page.
 
 use super::ids::{AgentPoolId, AppId, GroupId, MappingId, UserId};
+use super::paging::Listed;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+
+/// Reads `null` as the type's default (Okta sends `null` for some strings, arrays and objects
+/// its spec does not declare nullable).
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
 
 /// Declares a string enum with a catch-all `Unknown(String)` variant.
 macro_rules! open_enum {
@@ -124,15 +137,15 @@ pub struct Application {
     /// Unique id.
     pub id: AppId,
     /// The app's key name in the catalog (`name`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
     /// User-defined display name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub label: String,
     /// Lifecycle status.
     pub status: Option<ApplicationLifecycleStatus>,
     /// Read-only provisioning features such as `PUSH_NEW_USERS`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub features: Vec<String>,
     /// Sign-on mode.
     pub sign_on_mode: Option<String>,
@@ -165,7 +178,7 @@ pub struct AppUser {
     /// Last update time.
     pub last_updated: Option<DateTime<Utc>>,
     /// The app-specific profile.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub profile: serde_json::Map<String, Value>,
     /// Embedded resources (error details, the user); kept as JSON.
     #[serde(rename = "_embedded", default, skip_serializing_if = "Option::is_none")]
@@ -300,7 +313,7 @@ pub struct User {
     /// Last update time.
     pub last_updated: Option<DateTime<Utc>>,
     /// Profile.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub profile: serde_json::Map<String, Value>,
 }
 
@@ -347,7 +360,7 @@ pub struct LogEvent {
     /// Outcome.
     pub outcome: Option<LogOutcome>,
     /// Targets.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub target: Vec<LogObject>,
     /// Debug context, kept as JSON.
     pub debug_context: Option<Value>,
@@ -388,7 +401,7 @@ pub struct AgentPool {
     /// Operational status.
     pub operational_status: Option<OperationalStatus>,
     /// Agents.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub agents: Vec<Agent>,
 }
 
@@ -413,6 +426,30 @@ pub struct OktaErrorBody {
     /// Request id of the failed call.
     pub error_id: Option<String>,
     /// Causes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub error_causes: Vec<ErrorCause>,
+}
+
+impl Listed for Application {
+    fn listing_id(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Listed for AppUser {
+    fn listing_id(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Listed for GroupPushMapping {
+    fn listing_id(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Listed for LogEvent {
+    fn listing_id(&self) -> &str {
+        &self.uuid
+    }
 }

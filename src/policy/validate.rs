@@ -468,7 +468,53 @@ fn path_template(e: &mut FileErrors<'_>, v: &Spanned<String>, field: &str) -> Op
         e.at(v.span(), field, msg);
         return None;
     }
+    if let Some(problem) = org_path_problem(t) {
+        let msg = format!("expected a path on the org (the org's API token is sent with it), found {t:?}: {problem}");
+        e.at(v.span(), field, msg);
+        return None;
+    }
     Some(PathTemplate(t.clone()))
+}
+
+/// Why a path template is not a path on the org, or `None`: it must start with one `/` (`//`
+/// names another host), hold only RFC 3986 path characters (no scheme, host, query, fragment,
+/// space, tab or backslash), no escape of `/`, `\`, `.` or a control character, and no empty,
+/// `.` or `..` segment. The same rule as the Okta client's (`okta::org_path_problem`), kept
+/// here so that policy depends on nothing.
+fn org_path_problem(template: &str) -> Option<String> {
+    let mut path = template.to_owned();
+    for placeholder in PATH_PLACEHOLDERS {
+        path = path.replace(placeholder, "x");
+    }
+    let Some(rest) = path.strip_prefix('/') else {
+        return Some("it does not start with /".into());
+    };
+    if rest.starts_with(['/', '\\']) {
+        return Some("it starts with two slashes, which name another host".into());
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@%/".contains(c);
+    if let Some(c) = path.chars().find(|c| !allowed(*c)) {
+        return Some(format!("it holds {c:?}, which is not allowed in a path"));
+    }
+    let bytes = path.as_bytes();
+    for (i, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'%') {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        let Some(value) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) else {
+            return Some("it has a % that is not followed by two hex digits".into());
+        };
+        if matches!(value, b'/' | b'\\' | b'.') || value.is_ascii_control() {
+            return Some(format!("it escapes {:?} as %{value:02X}", value as char));
+        }
+    }
+    if rest.split('/').any(|s| s.is_empty() && !rest.is_empty()) {
+        return Some("it has an empty segment (//)".into());
+    }
+    if rest.split('/').any(|s| s == "." || s == "..") {
+        return Some("it has a . or .. segment, which would leave the path".into());
+    }
+    None
 }
 
 pub(crate) fn retry(
@@ -923,6 +969,30 @@ pub(crate) fn credentials(e: &mut FileErrors<'_>, raw: &RawCredentials) -> Provi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admin_paths_must_be_paths_on_the_org() {
+        for ok in [
+            "/api/v1/internal/apps/{appId}/tasks/retry",
+            "/api/v1/internal/directories/{appId}/force-sync",
+            "/admin/{appId}/users/{userId}:retry",
+        ] {
+            assert_eq!(org_path_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "//127.0.0.1:27199/{appId}",
+            "/\\127.0.0.1:27199/{appId}",
+            "/\t/127.0.0.1/{appId}",
+            "/api/../../{appId}",
+            "/api/%2e%2e/{appId}",
+            "/api/%2F%2Fevil/{appId}",
+            "/api/{appId}?x=1",
+            "/api//{appId}",
+            "/api/%zz/{appId}",
+        ] {
+            assert!(org_path_problem(bad).is_some(), "{bad:?} was accepted");
+        }
+    }
 
     #[test]
     fn host_port_parsing() {

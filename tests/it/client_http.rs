@@ -113,7 +113,14 @@ async fn next_page_on_another_host_is_refused() {
         .list_apps(PageRequest::Next(foreign))
         .await
         .expect_err("refused");
-    assert!(matches!(err, ApiError::ForeignNextPage(_)), "{err:?}");
+    assert!(
+        matches!(
+            err.listing_problem(),
+            Some(ListingProblem::ForeignNext { origin }) if origin == "https://evil.example.com"
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ApiErrorKind::ListingIncomplete);
     assert!(server.requests().is_empty());
 }
 
@@ -582,7 +589,7 @@ async fn reads_parse_spec_shaped_bodies() {
     let server = TestServer::start(|req, _| match req.path() {
         "/api/v1/agentPools" => json(200, r#"[{"id":"0oaPool","name":"corp.example.com","type":"AD","operationalStatus":"DISRUPTED","disruptedAgents":1,"inactiveAgents":0,"agents":[{"id":"a53","name":"DC1","type":"AD","operationalStatus":"DISRUPTED","lastConnection":1700000000000,"poolId":"0oaPool","version":"3.16.0","isHidden":false}]}]"#),
         "/api/v1/logs" => json(200, r#"[{"uuid":"e1","published":"2024-05-01T10:00:01.123Z","eventType":"application.provision.user.sync","version":"0","severity":"ERROR","displayMessage":"Sync user in external application","actor":{"id":"0oa1","type":"PublicClientApp","alternateId":"x","displayName":"AD"},"outcome":{"result":"FAILURE","reason":null},"target":[{"id":"00u1","type":"User","alternateId":"a@example.com","displayName":"A"}],"transaction":{"id":"t"},"debugContext":{"debugData":{"requestId":"r"}}}]"#)
-            .header("Link", "<http://127.0.0.1:1/api/v1/logs?limit=1000&after=1700000001123_1>; rel=\"next\""),
+            .header("Link", format!("<http://{}/api/v1/logs?limit=1000&after=1700000001123_1>; rel=\"next\"", req.header("host").unwrap_or_default())),
         "/api/v1/apps/0oa1/connections/default" => json(200, r#"{"authScheme":"TOKEN","status":"DISABLED","profile":{"authScheme":"TOKEN"},"_links":{}}"#),
         "/api/v1/apps/0oa1/features/USER_PROVISIONING" => json(200, r#"{"name":"USER_PROVISIONING","status":"ENABLED","description":"User provisioning settings","capabilities":{"create":{"lifecycleCreate":{"status":"DISABLED"}},"update":{"lifecycleDeactivate":{"status":"DISABLED"},"profile":{"status":"ENABLED"}}},"_links":{}}"#),
         _ => json(200, r#"{"id":"00u1","externalId":"x","scope":"USER","status":"PROVISIONED","syncState":"ERROR","lastSync":"2024-05-01T10:00:00.000Z","profile":{"email":"a@example.com"},"credentials":{"userName":"a"}}"#),
@@ -606,7 +613,6 @@ async fn reads_parse_spec_shaped_bodies() {
     let ev = &logs.items[0];
     assert_eq!(ev.event_type, "application.provision.user.sync");
     assert_eq!(ev.outcome.as_ref().and_then(|o| o.reason.clone()), None);
-    // The next link points at another port: it is kept verbatim but refused when followed.
     let next = logs.next.expect("polling always has a next link");
     assert_eq!(next.url().query(), Some("limit=1000&after=1700000001123_1"));
     let app = AppId::new("0oa1");
@@ -685,4 +691,179 @@ async fn rate_limit_give_up_is_reported_as_such() {
     );
     assert_eq!(server.requests().len(), 2);
     assert_eq!(client.governor_stats().rate_limited_waits(), 2);
+}
+
+#[tokio::test]
+async fn one_link_header_per_rel_with_after_the_last_id_as_okta_sends_them() {
+    let server = TestServer::start(|req, i| {
+        let base = format!("http://{}", req.header("host").unwrap_or_default());
+        let path = "/api/v1/apps/0oa1/group-push/mappings";
+        match i {
+            0 => json(
+                200,
+                r#"[{"created":"2026-03-25T13:45:47Z","id":"gPm1","lastUpdated":"2026-03-25T13:46:14Z","sourceGroupId":"00g1","status":"INACTIVE","targetGroupId":"00gT1"}]"#,
+            )
+            .header("Link", format!("<{base}{path}?after=&limit=1000>; rel=\"self\""))
+            .header("Link", format!("<{base}{path}?after=gPm1&limit=1000>; rel=\"next\"")),
+            _ => json(
+                200,
+                r#"[{"created":"2026-03-25T13:45:48.000Z","id":"gPm2","lastUpdated":"2026-03-25T13:46:14.000Z","sourceGroupId":"00g2","status":"ACTIVE","targetGroupId":"00gT2"}]"#,
+            )
+            .header("Link", format!("<{base}{path}?after=gPm1&limit=1000>; rel=\"self\"")),
+        }
+    })
+    .await;
+    let client = server.ssws_client(TOKEN);
+    let app = AppId::new("0oa1");
+    let first = client
+        .list_push_mappings(&app, None, PageRequest::First)
+        .await
+        .expect("first page");
+    // Whole seconds and milliseconds both read.
+    assert!(first.items[0].last_updated.is_some());
+    let next = first.next.expect("a next link");
+    let second = client
+        .list_push_mappings(&app, None, PageRequest::Next(next))
+        .await
+        .expect("second page");
+    assert_eq!(second.items[0].id, MappingId::new("gPm2"));
+    assert!(second.items[0].created.is_some());
+    assert_eq!(second.next, None);
+    let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+    assert_eq!(
+        targets,
+        [
+            "/api/v1/apps/0oa1/group-push/mappings?limit=1000",
+            "/api/v1/apps/0oa1/group-push/mappings?after=gPm1&limit=1000"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn null_names_labels_features_and_profiles_do_not_drop_a_page() {
+    let server = TestServer::start(|req, _| {
+        if req.path().ends_with("/users") {
+            json(
+                200,
+                r#"[{"id":"00u1","externalId":null,"scope":"USER","status":"PROVISIONED","syncState":"ERROR","passwordChanged":null,"profile":null,"credentials":null},{"id":"00u2","status":"ACTIVE","syncState":"SYNCHRONIZED","profile":{"email":null,"title":"x"}}]"#,
+            )
+        } else {
+            json(
+                200,
+                format!(
+                    r#"[{},{{"id":"0oa2","name":null,"label":null,"status":"ACTIVE","features":null,"signOnMode":null,"universalLogout":null}}]"#,
+                    app_json("0oa1")
+                ),
+            )
+        }
+    })
+    .await;
+    let client = server.ssws_client(TOKEN);
+    let apps = client
+        .list_apps(PageRequest::First)
+        .await
+        .expect("the page reads");
+    assert_eq!(apps.items.len(), 2);
+    let nulls = &apps.items[1];
+    assert_eq!((nulls.name.as_str(), nulls.label.as_str()), ("", ""));
+    assert!(nulls.features.is_empty() && nulls.sign_on_mode.is_none());
+    let users = client
+        .list_app_users(&AppId::new("0oa1"), PageRequest::First)
+        .await
+        .expect("the page reads");
+    assert_eq!(users.items.len(), 2);
+    assert!(users.items[0].profile.is_empty());
+    assert_eq!(users.items[0].sync_state, Some(AppUserSyncState::Error));
+    assert_eq!(users.items[1].profile["email"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn a_403_names_the_scope_its_challenge_asks_for() {
+    let server = TestServer::start(|_, _| {
+        okta_error(403, "E0000006", "You do not have permission to perform the requested action")
+            .header(
+                "WWW-Authenticate",
+                "Bearer authorization_uri=\"http://x/oauth2/v1/authorize\", realm=\"http://x\", scope=\"okta.apps.read\", error=\"insufficient_scope\", error_description=\"The access token provided does not contain the required scopes.\", resource=\"/api/v1/apps\"",
+            )
+    })
+    .await;
+    let client = server.ssws_client(TOKEN);
+    let err = client.list_apps(PageRequest::First).await.expect_err("403");
+    assert_eq!(err.kind(), ApiErrorKind::Authorization);
+    assert_eq!(err.required_scope(), Some("okta.apps.read"));
+    assert!(
+        err.to_string().contains("lacks scope okta.apps.read"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn every_failure_has_its_kind() {
+    let cases: Vec<(Reply, ApiErrorKind)> = vec![
+        (
+            okta_error(401, "E0000011", "Invalid token provided"),
+            ApiErrorKind::Authentication,
+        ),
+        (
+            okta_error(
+                401,
+                "E0000015",
+                "You do not have permission to access the feature you are requesting",
+            ),
+            ApiErrorKind::Authorization,
+        ),
+        (
+            okta_error(403, "E0000006", "no"),
+            ApiErrorKind::Authorization,
+        ),
+        (
+            okta_error(
+                404,
+                "E0000007",
+                "Not found: Resource not found: 0oa1 (AppInstance)",
+            ),
+            ApiErrorKind::NotFound,
+        ),
+        (
+            okta_error(400, "E0000001", "Api validation failed"),
+            ApiErrorKind::Rejected,
+        ),
+        (
+            okta_error(429, "E0000047", "rate").header("X-Rate-Limit-Reset", "0"),
+            ApiErrorKind::RateLimited,
+        ),
+        (
+            okta_error(500, "E0000009", "Internal Server Error"),
+            ApiErrorKind::ServerError,
+        ),
+        (json(200, "[{\"id\": nope}]"), ApiErrorKind::MalformedBody),
+        (Reply::Drop, ApiErrorKind::Unreachable),
+    ];
+    for (reply, kind) in cases {
+        let reply = std::sync::Mutex::new(Some(reply));
+        let server = TestServer::start(move |_, _| {
+            reply.lock().expect("lock").take().unwrap_or(Reply::Drop)
+        })
+        .await;
+        let mut config = server.config(AuthConfig::Ssws {
+            token: TOKEN.to_owned().into(),
+        });
+        config.tuning.max_retries = 0;
+        let client = OktaClient::new(config).expect("valid");
+        let err = client
+            .list_apps(PageRequest::First)
+            .await
+            .expect_err("fails");
+        assert_eq!(err.kind(), kind, "{err:?}");
+        let chain = remediator::error_chain::error_chain(&err);
+        assert!(
+            chain.contains("GET /api/v1/apps"),
+            "names the request: {chain}"
+        );
+        assert_eq!(
+            err.endpoint().map(Endpoint::template),
+            Some("GET /api/v1/apps".into())
+        );
+        assert!(!format!("{err} {err:?}").contains(TOKEN));
+    }
 }

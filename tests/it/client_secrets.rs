@@ -60,6 +60,9 @@ async fn tokens_never_reach_errors_debug_or_logs() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests of this binary hit the client's callsites on other threads without a
+    // subscriber; make sure this thread's subscriber is asked again.
+    tracing::callsite::rebuild_interest_cache();
 
     let server = TestServer::start(|req, i| {
         if req.path() == "/oauth2/v1/token" {

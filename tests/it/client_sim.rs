@@ -9,8 +9,8 @@ use okta_sim::{
     GENERATED_API_TOKEN,
 };
 use remediator::okta::{
-    AdminPaths, ApiError, AppId, AuthConfig, ClientTuning, OktaClient, OktaConfig, OrgApi,
-    PageRequest, UserId,
+    AdminPaths, ApiError, ApiErrorKind, AppId, AuthConfig, ClientTuning, OktaClient, OktaConfig,
+    OrgApi, PageRequest, UserId,
 };
 use secrecy::SecretString;
 
@@ -270,7 +270,7 @@ async fn malformed_body_is_an_error_not_an_empty_page() {
 }
 
 #[tokio::test]
-async fn persistent_503_gives_up_with_okta_error_code_and_500_is_not_retried() {
+async fn persistent_503_gives_up_with_okta_error_code_and_the_recorded_500_is_retried() {
     let sim = healthy().await;
     let tuning = ClientTuning {
         max_retries: 2,
@@ -283,18 +283,23 @@ async fn persistent_503_gives_up_with_okta_error_code_and_500_is_not_retried() {
         .await
         .expect_err("gives up");
     assert_eq!(error.error_code(), Some("E0000010"), "{error:?}");
+    assert_eq!(error.kind(), ApiErrorKind::ServerError);
     assert_eq!(
         sim.stats().count("GET /api/v1/apps"),
         3,
         "first try and two retries"
     );
 
-    fault(&sim, FaultKind::ServerError { status: 500 }, 1).await;
-    let error = api.list_apps(PageRequest::First).await.expect_err("500");
-    assert_eq!(error.error_code(), Some("E0000009"), "{error:?}");
+    // Okta's recorded transient failure: 500 E0000009 twice, then success on the third try.
+    fault(&sim, FaultKind::InternalError, 2).await;
+    let page = api
+        .list_apps(PageRequest::First)
+        .await
+        .expect("the third try succeeds");
+    assert!(!page.items.is_empty());
     assert_eq!(
         sim.stats().count("GET /api/v1/apps"),
-        4,
-        "a 500 is not retried"
+        6,
+        "two 500s and a 200"
     );
 }
