@@ -1,0 +1,122 @@
+//! The one rule for a path on the org that a configuration file may name (the non-public admin
+//! endpoints of `[okta.admin]`): joined to the org URL it must stay on the org, so it starts
+//! with one `/` and holds no scheme, no `//host` authority, no `.` or `..` segment, no user
+//! info, and nothing a URL parser reads as one of those (`\`, `%` escapes, blanks).
+
+use std::fmt;
+
+/// Longest accepted path template, in characters.
+pub const MAX_ORG_PATH_CHARS: usize = 512;
+
+/// Why a path template is not a path on the org. Its message quotes nothing: the caller shows
+/// the path once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OrgPathError {
+    #[error("it does not start with /")]
+    NotAbsolute,
+    #[error("it starts with //, which names another host")]
+    Authority,
+    #[error("it holds a scheme (://)")]
+    Scheme,
+    #[error("it has a . or .. segment, which leaves the path it names")]
+    DotSegment,
+    #[error("it holds @, which URL parsers read as user info")]
+    UserInfo,
+    #[error("it holds \\, which URL parsers read as /")]
+    Backslash,
+    #[error("it holds a % escape, which can hide a . or .. segment")]
+    PercentEscape,
+    #[error("it holds a blank or a control character")]
+    Blank,
+    #[error("it holds #, which would cut the path")]
+    Fragment,
+    #[error("it is longer than {MAX_ORG_PATH_CHARS} characters")]
+    TooLong,
+}
+
+/// Checks that `path` (a template: its `{placeholders}` are replaced later by ids) names a
+/// path on the org, not another host or a path outside the one written.
+pub fn check_org_path(path: &str) -> Result<(), OrgPathError> {
+    if path.chars().count() > MAX_ORG_PATH_CHARS {
+        return Err(OrgPathError::TooLong);
+    }
+    if path.contains("://") {
+        return Err(OrgPathError::Scheme);
+    }
+    if !path.starts_with('/') {
+        return Err(OrgPathError::NotAbsolute);
+    }
+    if path.starts_with("//") {
+        return Err(OrgPathError::Authority);
+    }
+    let checks: [(fn(char) -> bool, OrgPathError); 5] = [
+        (|c| c == '\\', OrgPathError::Backslash),
+        (|c| c == '@', OrgPathError::UserInfo),
+        (|c| c == '%', OrgPathError::PercentEscape),
+        (|c| c == '#', OrgPathError::Fragment),
+        (|c| c.is_whitespace() || c.is_control(), OrgPathError::Blank),
+    ];
+    for (bad, error) in checks {
+        if path.chars().any(bad) {
+            return Err(error);
+        }
+    }
+    let before_query = path.split('?').next().unwrap_or(path);
+    if before_query.split('/').any(|s| s == "." || s == "..") {
+        return Err(OrgPathError::DotSegment);
+    }
+    Ok(())
+}
+
+/// The rule in words, for messages: what a path on the org looks like.
+pub struct OrgPathRule;
+
+impl fmt::Display for OrgPathRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a path on the org: starting with one /, without a scheme, //host, . or .. \
+             segments, @, \\, % escapes, # or blanks",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_on_the_org_pass() {
+        for ok in [
+            "/api/v1/internal/apps/{appId}/tasks/retry",
+            "/admin/{appId}/users/{userId}?force=true",
+            "/a/b.c/..d/",
+        ] {
+            assert_eq!(check_org_path(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn paths_that_leave_the_org_are_refused() {
+        let cases = [
+            ("//127.0.0.1:27199/{appId}", OrgPathError::Authority),
+            ("https://evil/x", OrgPathError::Scheme),
+            ("/x/https://evil/", OrgPathError::Scheme),
+            ("/api/../../x", OrgPathError::DotSegment),
+            ("/api/./x", OrgPathError::DotSegment),
+            ("/api/..", OrgPathError::DotSegment),
+            ("api/{appId}", OrgPathError::NotAbsolute),
+            ("", OrgPathError::NotAbsolute),
+            ("/@evil/{appId}", OrgPathError::UserInfo),
+            ("/\\evil/{appId}", OrgPathError::Backslash),
+            ("/api/%2e%2e/{appId}", OrgPathError::PercentEscape),
+            ("/api/{appId} x", OrgPathError::Blank),
+            ("/api/{appId}\n", OrgPathError::Blank),
+            ("/api/{appId}#x", OrgPathError::Fragment),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(check_org_path(path), Err(expected), "{path:?}");
+        }
+        let long = format!("/{}", "a".repeat(MAX_ORG_PATH_CHARS));
+        assert_eq!(check_org_path(&long), Err(OrgPathError::TooLong));
+    }
+}
