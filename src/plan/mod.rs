@@ -8,8 +8,8 @@ mod render;
 mod rules;
 
 pub use model::{
-    Action, ActionId, ActionKind, Evidence, Finding, FindingKind, Plan, Precondition, SkipReason,
-    Skipped, Step, Target,
+    Action, ActionId, ActionKind, Evidence, Finding, FindingKind, Plan, Precondition,
+    SelectorWarning, SkipReason, Skipped, Step, Target,
 };
 pub use planner::{plan, MAX_UNVERIFIED_FIX_ATTEMPTS};
 pub use render::render_table;

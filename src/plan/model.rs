@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use crate::policy::SelectorWarning;
+
 /// What an action or finding is about (the journal's target: one notion of "the same target"
 /// for cooldowns, attempts and the journal's indices).
 pub use crate::journal::Target;
@@ -23,6 +25,9 @@ pub struct Plan {
     pub actions: Vec<Action>,
     pub findings: Vec<Finding>,
     pub skipped: Vec<Skipped>,
+    /// Policy selector entries that matched no app or several (docs/policy.md).
+    #[serde(default)]
+    pub warnings: Vec<SelectorWarning>,
 }
 
 impl Plan {
@@ -365,6 +370,7 @@ mod tests {
             }],
             findings: vec![],
             skipped: vec![],
+            warnings: vec![],
         };
         let json = serde_json::to_value(&plan).expect("plan serializes");
         for key in [
@@ -374,6 +380,7 @@ mod tests {
             "actions",
             "findings",
             "skipped",
+            "warnings",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }
