@@ -1,12 +1,13 @@
 //! remediator: an automated remediation operator for Okta provisioning.
 //!
-//! The pipeline, one module per stage (see `DESIGN.md`): `policy` files and the org read by
+//! The pipeline, one module per stage (docs/architecture.md draws it): `policy` files and the org read by
 //! `observe` (through the `okta` client) go into the pure planner (`plan`); the executor (`act`)
 //! carries out the plan and the `journal` records every step. `reconcile` is one pass of that
 //! pipeline, shared by `remediator apply` and the `daemon` (`remediator run`: schedule, System
 //! Log polling, metrics, leader election). `config` is what the policy files, the daemon's
 //! configuration and the Okta connection settings share (located errors, credential sources,
-//! the environment lookup); `error_chain` shows an error with its causes on one line.
+//! the environment lookup); `error_chain` shows an error with its causes on one line. `vocab`
+//! holds the names every stage shares: targets, ids and kinds.
 
 pub mod act;
 pub mod config;
@@ -18,3 +19,4 @@ pub mod okta;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;
+pub mod vocab;

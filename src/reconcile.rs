@@ -1,6 +1,13 @@
 //! One reconcile pass over an org: observe it, then plan against the policy and the journal's
-//! view, and (unless dry-run) carry the plan out. The same pass serves `plan` (dry-run
-//! preview), `apply` and the daemon, so a preview and a run cannot disagree about what they saw.
+//! view, and (unless observe-only) carry the plan out. The same observation and planning serve
+//! `plan` (a preview, [`preview`]), `apply` and the daemon ([`run_pass`]), so a preview and a
+//! run cannot disagree about what they saw.
+//!
+//! Three things are easily called "dry-run"; they have distinct names here: a rule in policy
+//! mode `dry-run` plans its actions in `preview` mode (the plan's `mode`), shown and never
+//! carried out; an *observe-only* pass (`remediator run --observe-only`, formerly `--dry-run`)
+//! plans and journals but acts on nothing; and `remediator plan` is a *preview*: it observes
+//! and plans and writes nothing, not even the journal.
 
 use std::fmt;
 
@@ -14,8 +21,9 @@ use crate::journal::{
 };
 use crate::observe::{observe, LogStart, Observation};
 use crate::okta::{AdminApi, OrgApi};
-use crate::plan::{plan, Plan};
+use crate::plan::{plan, Action, Plan};
 use crate::policy::Policy;
+use crate::vocab::RunId;
 
 /// What one pass saw and decided.
 #[derive(Debug)]
@@ -81,8 +89,8 @@ pub enum PlanSource {
 #[derive(Debug, Clone)]
 pub struct PassSettings {
     pub trigger: Trigger,
-    /// Plan and journal the plan; act on nothing (and recover nothing).
-    pub dry_run: bool,
+    /// Observe-only: plan and journal the plan; act on nothing (and recover nothing).
+    pub observe_only: bool,
     /// The executor's options; its `run_id` is replaced by the pass's own.
     pub execute: ExecuteOptions,
 }
@@ -90,8 +98,8 @@ pub struct PassSettings {
 /// What a pass did.
 #[derive(Debug)]
 pub struct PassReport {
-    pub run_id: String,
-    /// The plan carried out (or, in dry-run, previewed).
+    pub run_id: RunId,
+    /// The plan carried out (or, observe-only, journaled).
     pub plan: Plan,
     /// The observation, when the pass observed the org (not for a saved plan).
     pub observation: Option<Observation>,
@@ -99,6 +107,8 @@ pub struct PassReport {
     pub recovered: RunReport,
     /// The plan's actions.
     pub executed: RunReport,
+    /// The plan was not carried out: [`PassProgress::approve`] said no.
+    pub declined: bool,
     /// The totals journaled with `RunFinished`.
     pub counts: RunCounts,
 }
@@ -110,10 +120,16 @@ impl PassReport {
     }
 }
 
-/// What a pass reports while it runs (progress bars, readiness, logs).
+/// What a pass reports while it runs (progress bars, readiness, logs), and the one question it
+/// asks: whether to carry the plan out.
 pub trait PassProgress: Sync {
     /// The org was observed, before the plan is made and carried out.
     fn observed(&self, _observation: &Observation) {}
+    /// The plan is made (after recovery) and journaled: whether to carry out `actions`, the
+    /// ones the executor would take (`apply` asks on a terminal). Default: yes.
+    fn approve(&self, _plan: &Plan, _actions: &[&Action]) -> bool {
+        true
+    }
     /// An action (or a recovered fix) ended.
     fn action_done(&self, _report: &ActionReport) {}
 }
@@ -129,7 +145,7 @@ impl PassProgress for NoProgress {}
 pub enum ReconcileError {
     #[error("journal failure in run {run_id}")]
     Journal {
-        run_id: String,
+        run_id: RunId,
         #[source]
         source: JournalError,
     },
@@ -140,8 +156,12 @@ pub enum ReconcileError {
 }
 
 /// One pass: `RunStarted`, recovery of unfinished fixes, the plan (observed or saved) journaled
-/// as `PlanRecorded`, its execution, `RunFinished` with the totals. Stops between actions once
-/// `shutdown` is cancelled.
+/// as `PlanRecorded`, the approval, its execution, `RunFinished` with the totals. Stops between
+/// actions once `shutdown` is cancelled.
+///
+/// This is the one place fixes a crash left unfinished are recovered, for `apply` and the
+/// daemon alike: before the org is observed and planned, so the plan sees the org as recovery
+/// left it and no recovered target is held as busy.
 pub async fn run_pass<O, A, J>(
     org: &Org<'_, O, A, J>,
     org_url: &str,
@@ -174,13 +194,13 @@ where
     };
     let started = EntryKind::RunStarted {
         trigger: settings.trigger.as_str().to_owned(),
-        dry_run: settings.dry_run,
+        observe_only: settings.observe_only,
     };
-    let draft = EntryDraft::new(&run_id, started).payload(json!({ "org": org_url }));
+    let draft = EntryDraft::new(run_id.clone(), started).payload(json!({ "org": org_url }));
     org.journal
         .append((org.clock)(), draft, &[])
         .map_err(journal_error)?;
-    let recovered = if settings.dry_run {
+    let recovered = if settings.observe_only {
         RunReport::default()
     } else {
         act::recover(org, &options).await?
@@ -196,8 +216,17 @@ where
         PlanSource::Saved(plan) => (*plan, None),
     };
     record_plan(org, &run_id, &plan).map_err(journal_error)?;
-    let executed = if settings.dry_run {
-        RunReport::default()
+    let declined = !settings.observe_only && !progress.approve(&plan, &options.carried_out(&plan));
+    if declined {
+        let note = EntryKind::Note {
+            text: "the plan was not carried out: declined at the confirmation".to_owned(),
+        };
+        org.journal
+            .append((org.clock)(), EntryDraft::new(run_id.clone(), note), &[])
+            .map_err(journal_error)?;
+    }
+    let executed = if settings.observe_only || declined {
+        RunReport::new(run_id.clone())
     } else {
         act::execute(org, &plan, &options, shutdown, &|done| {
             progress.action_done(done)
@@ -207,7 +236,7 @@ where
     let mut counts = recovered.counts();
     counts.add(&executed.counts());
     counts.findings = u32::try_from(plan.findings.len()).unwrap_or(u32::MAX);
-    let finished = EntryDraft::new(&run_id, EntryKind::RunFinished { counts });
+    let finished = EntryDraft::new(run_id.clone(), EntryKind::RunFinished { counts });
     org.journal
         .append((org.clock)(), finished, &[])
         .map_err(journal_error)?;
@@ -217,13 +246,14 @@ where
         observation,
         recovered,
         executed,
+        declined,
         counts,
     })
 }
 
 fn record_plan<O, A, J: JournalStore + ?Sized>(
     org: &Org<'_, O, A, J>,
-    run_id: &str,
+    run_id: &RunId,
     plan: &Plan,
 ) -> Result<(), JournalError> {
     let summary = format!(
@@ -244,14 +274,18 @@ fn record_plan<O, A, J: JournalStore + ?Sized>(
     };
     org.journal.append(
         (org.clock)(),
-        redact_draft(EntryDraft::new(run_id, kind)),
+        redact_draft(EntryDraft::new(run_id.clone(), kind)),
         &[],
     )?;
     Ok(())
 }
 
 /// A time-ordered, unique run id: `run-20261123T114500Z-1a2b3c4d`.
-fn new_run_id(now: DateTime<Utc>) -> String {
+fn new_run_id(now: DateTime<Utc>) -> RunId {
     let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("run-{}-{}", now.format("%Y%m%dT%H%M%SZ"), &random[..8])
+    RunId::new(format!(
+        "run-{}-{}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        &random[..8]
+    ))
 }

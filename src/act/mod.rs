@@ -5,7 +5,6 @@
 //! Actions run strictly one after another, so two actions never touch one target at once (the
 //! planner also never plans two actions on one target, and an unfinished fix holds its target).
 
-mod gate;
 mod org;
 mod recover;
 mod run;
@@ -18,9 +17,10 @@ use serde::Serialize;
 
 use crate::config::Env;
 use crate::journal::{JournalError, Outcome, RunCounts, Target};
-use crate::okta::{AdminPaths, ApiError};
-use crate::plan::{ActionKind, Plan};
+use crate::okta::{AdminPaths, ApiError, AppId};
+use crate::plan::{Action, ActionKind, ActionMode, Plan, SkipReason};
 use crate::policy::{CredentialError, Policy, RetryStrategy};
+use crate::vocab::{ActionId, RunId};
 
 pub use org::APP_USER_VERIFY_POLLS;
 pub use recover::{recover, MAX_RESUME_AGE};
@@ -49,7 +49,7 @@ pub type Clock<'a> = &'a (dyn Fn() -> DateTime<Utc> + Send + Sync);
 #[derive(Debug, Clone)]
 pub struct ExecuteOptions {
     /// The run every journal entry belongs to.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Only actions of these kinds (empty: every kind); the others are left alone.
     pub only: Vec<ActionKind>,
     /// At most this many actions are taken in this execution; the rest are held.
@@ -61,7 +61,7 @@ pub struct ExecuteOptions {
 
 impl ExecuteOptions {
     /// Every kind, no extra limit, the default polling.
-    pub fn new(run_id: impl Into<String>) -> Self {
+    pub fn new(run_id: impl Into<RunId>) -> Self {
         ExecuteOptions {
             run_id: run_id.into(),
             only: Vec::new(),
@@ -75,6 +75,26 @@ impl ExecuteOptions {
         self.only.is_empty() || self.only.contains(&kind)
     }
 
+    /// The actions of `plan` this execution carries out, in plan order: selected, and planned
+    /// in `enforce` mode (their plan's `mode`, set by the planner from the rule's mode).
+    pub fn carried_out<'p>(&self, plan: &'p Plan) -> Vec<&'p Action> {
+        self.chosen(plan, ActionMode::Enforce)
+    }
+
+    /// The actions of `plan` this execution leaves as previews: selected, but planned in
+    /// `preview` mode (their rule is in `dry-run` mode). They are neither carried out nor
+    /// journaled as outcomes.
+    pub fn previewed<'p>(&self, plan: &'p Plan) -> Vec<&'p Action> {
+        self.chosen(plan, ActionMode::Preview)
+    }
+
+    fn chosen<'p>(&self, plan: &'p Plan, mode: ActionMode) -> Vec<&'p Action> {
+        plan.actions
+            .iter()
+            .filter(|a| a.mode == mode && self.selects(a.kind))
+            .collect()
+    }
+
     pub(crate) fn polling(&self) -> org::Polling {
         org::Polling {
             app_user_interval: self.verify_poll_interval,
@@ -85,13 +105,16 @@ impl ExecuteOptions {
 /// How one action (or one recovered fix) ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActionReport {
-    pub action_id: String,
-    /// The action kind as spelled in plans (`remove-push-mappings`).
-    pub kind: String,
+    pub action_id: ActionId,
+    pub kind: ActionKind,
     pub target: Target,
     pub outcome: Outcome,
     /// Why, in one sentence.
     pub reason: String,
+    /// Why it was not taken, as a tag (the safety gate's check, a shutdown, ...), when the
+    /// executor held it for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<SkipReason>,
     /// Whether the org was changed (the intent was journaled and steps were carried out).
     pub taken: bool,
 }
@@ -99,13 +122,13 @@ pub struct ActionReport {
 /// What an execution (or a recovery) did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunReport {
-    pub run_id: String,
+    pub run_id: RunId,
     pub actions: Vec<ActionReport>,
 }
 
 impl RunReport {
     /// A report of run `run_id` with no action yet.
-    pub fn new(run_id: impl Into<String>) -> Self {
+    pub fn new(run_id: impl Into<RunId>) -> Self {
         RunReport {
             run_id: run_id.into(),
             actions: Vec::new(),
@@ -169,13 +192,7 @@ pub(crate) enum StepError {
     #[error("credential unavailable")]
     Credential(#[from] CredentialError),
     #[error("policy names no credential for app {app_id} in [remove_push_mappings]")]
-    NoCredential { app_id: String },
-}
-
-/// Whether the executor carries out actions of `kind` under `policy`: only rules in `enforce`
-/// mode act; a `dry-run` rule's actions are previewed in the plan and left alone.
-pub fn enforced(policy: &Policy, kind: ActionKind) -> bool {
-    policy.mode_for(gate::rule_of(kind)) == crate::policy::Mode::Enforce
+    NoCredential { app_id: AppId },
 }
 
 /// The non-public admin calls the executor may make under `policy`: each is off unless its
@@ -192,6 +209,6 @@ pub fn admin_paths(policy: &Policy) -> AdminPaths {
 }
 
 /// The idempotency key of an action in a plan: its id and the plan's time.
-pub(crate) fn idempotency_key(plan: &Plan, action_id: &str) -> String {
+pub(crate) fn idempotency_key(plan: &Plan, action_id: &ActionId) -> String {
     format!("{action_id}@{}", plan.generated_at.to_rfc3339())
 }

@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use crate::error_chain::ErrorChain;
 use crate::journal::{EntryFilter, EntryKind, EntryKindTag, FixState, JournalStore, Outcome};
 use crate::okta::{AdminApi, OrgApi, ProvisioningConnectionStatus};
-use crate::plan::{Action, ActionKind, Step};
-use crate::policy::Mode;
+use crate::plan::gate::{self, Asker};
+use crate::plan::{Action, ActionKind, ActionMode, Step};
+use crate::vocab::{ActionId, RunId};
 
-use super::gate::rule_of;
 use super::org::{connection_status, step_already_done, Polling};
 use super::run::FixProgress;
 use super::steps::step_name;
@@ -31,7 +31,7 @@ where
     A: AdminApi,
     J: JournalStore + ?Sized,
 {
-    let (run_id, polling) = (options.run_id.as_str(), options.polling());
+    let (run_id, polling) = (&options.run_id, options.polling());
     let mut report = RunReport::new(run_id);
     let unfinished = org
         .journal
@@ -54,12 +54,11 @@ where
 {
     async fn recover_fix(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         state: &FixState,
         polling: Polling,
     ) -> Result<ActionReport, ActError> {
-        let id = state.action_id.as_str();
-        let (action, started) = self.planned_action(id)?;
+        let (action, started) = self.planned_action(&state.action_id)?;
         let Some(action) = action else {
             return self.compensate_unknown(run_id, state, &started).await;
         };
@@ -78,14 +77,14 @@ where
     }
 
     /// The action an intent recorded, and the steps begun for it.
-    fn planned_action(&self, action_id: &str) -> Result<(Option<Action>, Vec<u32>), ActError> {
+    fn planned_action(&self, action_id: &ActionId) -> Result<(Option<Action>, Vec<u32>), ActError> {
         let entries = self
             .journal
             .list(&EntryFilter {
-                action_id: Some(action_id.to_owned()),
+                action_id: Some(action_id.clone()),
                 ..EntryFilter::default()
             })
-            .map_err(ActError::journal(action_id))?;
+            .map_err(ActError::journal(action_id.as_str()))?;
         // The same action id is planned again while the state it fixes is unchanged: only the
         // entries since the latest intent belong to the unfinished attempt.
         let latest = entries
@@ -124,10 +123,8 @@ where
         if started.contains(&compensation_step_number(action)) {
             return Some("its compensation had begun before the restart".to_owned());
         }
-        let rule = rule_of(action.kind);
-        let mode = self.policy.mode_for(rule);
-        if mode != Mode::Enforce {
-            return Some(format!("rule {} is now in {mode} mode", rule.key()));
+        if let Err(hold) = gate::mode(self.policy, Asker::Executor, action.kind) {
+            return Some(format!("{} now", hold.detail()));
         }
         let age = now.signed_duration_since(state.started_at);
         if age > MAX_RESUME_AGE {
@@ -173,7 +170,7 @@ where
     /// so disabling it restores the state before the fix. Ok(what was done) or Err(why not).
     pub(super) async fn compensate(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         action: &Action,
         fix: &FixProgress,
     ) -> Result<Result<String, String>, ActError> {
@@ -182,7 +179,7 @@ where
                 "nothing to undo: this fix never began enabling provisioning".to_owned(),
             ));
         }
-        let Some(app_id) = action.target.app_id.as_deref() else {
+        let Some(app_id) = action.target.app_id.as_ref() else {
             return Ok(Ok("nothing to undo (no app)".to_owned()));
         };
         let status = match connection_status(self.api, app_id).await {
@@ -199,7 +196,7 @@ where
             return Ok(Ok(format!("provisioning of {app_id} is DISABLED")));
         }
         let step = Step::DisableProvisioning {
-            app_id: app_id.to_owned(),
+            app_id: app_id.clone(),
         };
         let number = compensation_step_number(action);
         let name = format!("compensate: {}", step_name(&step));
@@ -211,18 +208,19 @@ where
     }
 
     /// A fix whose intent holds no action (it cannot be completed): compensate from its target.
-    /// A removal's first step is always enabling provisioning; for any other kind (or one
-    /// this build does not know) nothing is undone, nothing is guessed.
+    /// A removal's first step is always enabling provisioning; for any other kind nothing is
+    /// undone, nothing is guessed.
     async fn compensate_unknown(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         state: &FixState,
         started: &[u32],
     ) -> Result<ActionReport, ActError> {
-        let kind = state.action_kind.parse::<ActionKind>().ok();
         let action = Action {
-            id: crate::plan::ActionId(state.action_id.clone()),
-            kind: kind.unwrap_or(ActionKind::RetryProvisioning),
+            id: state.action_id.clone(),
+            kind: state.action_kind,
+            // Only enforce actions are begun.
+            mode: ActionMode::Enforce,
             target: state.target.clone(),
             reason: "recovered from the journal without its plan".to_owned(),
             evidence: Vec::new(),
@@ -231,7 +229,7 @@ where
         };
         let mut fix = FixProgress::from_state(state);
         let why = "not resumed: its intent does not hold the planned action";
-        if kind != Some(ActionKind::RemovePushMappings) {
+        if state.action_kind != ActionKind::RemovePushMappings {
             let why = format!("{why}; nothing was undone (kind {})", state.action_kind);
             return self.finish(run_id, &action, Outcome::Failed, &why);
         }

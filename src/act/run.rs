@@ -11,18 +11,19 @@ use crate::journal::{
     StepOutcome,
 };
 use crate::okta::{AdminApi, OrgApi};
-use crate::plan::{Action, ActionKind, Plan, Step};
+use crate::plan::gate::{self, Asker, Gate, Hold, Spent};
+use crate::plan::{Action, ActionKind, Plan, SkipReason, Step};
+use crate::vocab::RunId;
 
-use super::gate::{hold_reason, Taken};
 use super::org::{stale_precondition, verification_details, verify, Polling};
 use super::steps::{crash_hook, is_write, leaves_provisioning_enabled, run_step, step_name};
 use super::{idempotency_key, ActError, ActionReport, ExecuteOptions, Org, RunReport};
 
-/// Carries out `plan`'s actions one after another: those of the kinds `options.only` selects
-/// whose rule is in `enforce` mode; the others are left alone and not reported (a `dry-run`
-/// rule's actions are previews). Stops between actions (never inside one)
-/// once `shutdown` is cancelled; the actions not reached are reported as held. `progress` is
-/// called after each action.
+/// Carries out `plan`'s actions one after another: those [`ExecuteOptions::carried_out`]
+/// selects (of the kinds `options.only` names, planned in `enforce` mode); the others are left
+/// alone and not reported (`preview` actions are shown, never carried out). Stops between
+/// actions (never inside one) once `shutdown` is cancelled; the actions not reached are
+/// reported as held. `progress` is called after each action.
 pub async fn execute<O, A, J>(
     org: &Org<'_, O, A, J>,
     plan: &Plan,
@@ -36,11 +37,11 @@ where
     J: JournalStore + ?Sized,
 {
     let mut report = RunReport::new(&options.run_id);
-    let mut taken = Taken::default();
-    let chosen = |a: &&Action| options.selects(a.kind) && super::enforced(org.policy, a.kind);
-    for action in plan.actions.iter().filter(chosen) {
+    let mut taken = Spent::default();
+    for action in options.carried_out(plan) {
         let done = if shutdown.is_cancelled() {
-            org.not_taken(options, action, Outcome::Held, "shutdown requested")?
+            let why = Some(SkipReason::Shutdown);
+            org.not_taken(options, action, (Outcome::Held, why), "shutdown requested")?
         } else {
             org.carry_out(plan, action, options, &mut taken).await?
         };
@@ -61,44 +62,74 @@ where
         plan: &Plan,
         action: &Action,
         options: &ExecuteOptions,
-        taken: &mut Taken,
+        taken: &mut Spent,
     ) -> Result<ActionReport, ActError> {
-        let id = action.id.0.as_str();
-        let key = idempotency_key(plan, id);
+        let id = action.id.as_str();
+        let key = idempotency_key(plan, &action.id);
         if self.journal.seen(&key).map_err(ActError::journal(id))? {
             let why = "already carried out from this plan (its idempotency key is in the journal)";
-            return self.not_taken(options, action, Outcome::Skipped, why);
+            return self.not_taken(options, action, (Outcome::Skipped, None), why);
         }
         if let Some(why) = self.disallowed(action).await {
             let why = format!("the plan asks for what the policy does not allow: {why}");
-            return self.not_taken(options, action, Outcome::Skipped, &why);
+            return self.not_taken(options, action, (Outcome::Skipped, None), &why);
         }
         let now = (self.clock)();
-        let held = hold_reason(self.journal, self.policy, options, taken, action, now)
+        let gate = self
+            .gate(options, taken, action, now)
             .map_err(ActError::journal(id))?;
-        if let Some(why) = held {
-            return self.not_taken(options, action, Outcome::Held, &why);
+        if let Err(hold) = gate {
+            let why = Some(hold.reason());
+            return self.not_taken(options, action, (Outcome::Held, why), &hold.detail());
         }
         match stale_precondition(self.api, &action.preconditions).await {
             Ok(None) => {}
             Ok(Some(why)) => {
                 let why = format!("the state it was planned from no longer holds: {why}");
-                return self.not_taken(options, action, Outcome::Skipped, &why);
+                return self.not_taken(options, action, (Outcome::Skipped, None), &why);
             }
             Err(error) => {
                 let why = format!(
                     "its preconditions could not be re-read: {}",
                     ErrorChain(&error)
                 );
-                return self.not_taken(options, action, Outcome::Held, &why);
+                let tag = Some(SkipReason::IncompleteRead);
+                return self.not_taken(options, action, (Outcome::Held, tag), &why);
             }
         }
         self.begin(options, action, &key)?;
-        taken.record(action.kind);
+        taken.record(action.kind.rule());
         crash_hook(0);
         let fix = FixProgress::default();
         self.run_fix(&options.run_id, action, fix, options.polling(), None)
             .await
+    }
+
+    /// The safety gate, against the journal as it is now (the planner asked it against the
+    /// journal as it was at planning time): `--max-actions`, the rule's mode, the circuit
+    /// breaker, unfinished fixes, the cooldown, then the budgets with this run's actions as the
+    /// journal counts them. The outer error is the journal's.
+    fn gate(
+        &self,
+        options: &ExecuteOptions,
+        taken: &Spent,
+        action: &Action,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Result<(), Hold>, JournalError> {
+        if let Err(hold) = gate::max_actions(options.max_actions, taken.run) {
+            return Ok(Err(hold));
+        }
+        let view = self.journal.view(now)?;
+        let gate = Gate::new(self.policy, &view, now);
+        if let Err(hold) = gate.check(Asker::Executor, action.kind, &action.target) {
+            return Ok(Err(hold));
+        }
+        let spent = Spent {
+            run: self.journal.run_action_count(&options.run_id)?,
+            by_rule: taken.by_rule.clone(),
+            last_hour: view.budget_last_hour.total,
+        };
+        Ok(gate.budgets(action.kind, &spent))
     }
 
     /// Why a (saved, possibly edited) plan's action must not be carried out as written: a
@@ -139,33 +170,42 @@ where
         (!allowed).then(|| format!("deleting target groups of {label} ({app_id})"))
     }
 
-    /// Journals an action that is not taken, and reports it.
+    /// Journals an action that is not taken (its outcome and, when held for one, the reason's
+    /// tag), and reports it.
     pub(super) fn not_taken(
         &self,
         options: &ExecuteOptions,
         action: &Action,
-        outcome: Outcome,
+        (outcome, tag): (Outcome, Option<SkipReason>),
         why: &str,
     ) -> Result<ActionReport, ActError> {
-        let id = action.id.0.as_str();
+        let id = action.id.as_str();
+        let kind = EntryKind::Outcome {
+            outcome,
+            reason: why.to_owned(),
+            why: tag,
+        };
         let draft = self
-            .draft(&options.run_id, action, outcome_kind(outcome, why))
+            .draft(&options.run_id, action, kind)
             .payload(json!({ "taken": false }));
         self.journal
             .append((self.clock)(), redact_draft(draft), &[])
             .map_err(ActError::journal(id))?;
-        tracing::info!(action = id, kind = %action.kind, outcome = outcome.as_str(), reason = why, "action not taken");
-        Ok(report(action, outcome, why, false))
+        tracing::info!(action = id, kind = %action.kind, outcome = outcome.as_str(), why = tag.map(SkipReason::as_str), reason = why, "action not taken");
+        Ok(ActionReport {
+            why: tag,
+            ..report(action, outcome, why, false)
+        })
     }
 
     /// The intent, with the action itself as payload so a restart can finish it; written with
     /// the idempotency key, the attempt and the budget use in one transaction.
     fn begin(&self, options: &ExecuteOptions, action: &Action, key: &str) -> Result<(), ActError> {
-        let id = action.id.0.as_str();
-        let kind = action.kind.as_str().to_owned();
+        let id = action.id.as_str();
+        let kind = action.kind;
         let evidence = serde_json::to_value(&action.evidence).unwrap_or(Value::Null);
         let intent = EntryKind::Intent {
-            action_kind: kind.clone(),
+            action_kind: kind,
             evidence,
             steps: action.steps.iter().map(step_name).collect(),
             idempotency_key: key.to_owned(),
@@ -176,9 +216,7 @@ where
             Effect::MarkSeen {
                 idempotency_key: key.to_owned(),
             },
-            Effect::RecordAttempt {
-                action_kind: kind.clone(),
-            },
+            Effect::RecordAttempt { action_kind: kind },
             Effect::RecordAction { action_kind: kind },
         ];
         self.journal
@@ -195,7 +233,7 @@ where
     /// step not recorded as done is first looked for in the org, so none is done twice.
     pub(super) async fn run_fix(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         action: &Action,
         mut fix: FixProgress,
         polling: Polling,
@@ -247,13 +285,13 @@ where
     /// the journal calls the step (a compensation's says so).
     pub(super) async fn take_step(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         action: &Action,
         fix: &mut FixProgress,
         (number, name): (u32, &str),
         step: &Step,
     ) -> Result<Result<String, String>, ActError> {
-        let id = action.id.0.as_str();
+        let id = action.id.as_str();
         let started = EntryKind::StepStarted {
             step: number,
             name: name.to_owned(),
@@ -285,7 +323,7 @@ where
     #[allow(clippy::too_many_arguments)]
     fn finish_step(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         action: &Action,
         fix: &FixProgress,
         number: u32,
@@ -307,19 +345,19 @@ where
                 redact_draft(self.draft(run_id, action, finished)),
                 fix.provisioning_enabled,
             )
-            .map_err(ActError::journal(&action.id.0))?;
+            .map_err(ActError::journal(action.id.as_str()))?;
         Ok(())
     }
 
     /// Reads the postcondition back, journals the verification and finishes the fix.
     async fn verify_and_finish(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         action: &Action,
         fix: &FixProgress,
         polling: Polling,
     ) -> Result<ActionReport, ActError> {
-        let id = action.id.0.as_str();
+        let id = action.id.as_str();
         let problems = match verify(self.api, self.policy, action, polling).await {
             Ok(problems) => problems,
             Err(error) => vec![format!(
@@ -357,7 +395,7 @@ where
     /// next start tries again.
     pub(super) async fn abandon(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         action: &Action,
         fix: &FixProgress,
         why: &str,
@@ -385,12 +423,12 @@ where
     /// (once verified) the reset attempts in the same transaction.
     pub(super) fn finish(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         action: &Action,
         outcome: Outcome,
         why: &str,
     ) -> Result<ActionReport, ActError> {
-        let id = action.id.0.as_str();
+        let id = action.id.as_str();
         let now = (self.clock)();
         let effects = self
             .outcome_effects(action, outcome, now)
@@ -420,7 +458,7 @@ where
         ];
         if ok {
             effects.push(Effect::ResetAttempts {
-                action_kind: action.kind.as_str().to_owned(),
+                action_kind: action.kind,
             });
             return Ok(effects);
         }
@@ -445,9 +483,9 @@ where
         Ok(effects)
     }
 
-    fn draft(&self, run_id: &str, action: &Action, kind: EntryKind) -> EntryDraft {
+    fn draft(&self, run_id: &RunId, action: &Action, kind: EntryKind) -> EntryDraft {
         EntryDraft::new(run_id, kind)
-            .action(action.id.0.clone())
+            .action(action.id.clone())
             .target(action.target.clone())
     }
 }
@@ -499,16 +537,18 @@ fn outcome_kind(outcome: Outcome, why: &str) -> EntryKind {
     EntryKind::Outcome {
         outcome,
         reason: why.to_owned(),
+        why: None,
     }
 }
 
 pub(super) fn report(action: &Action, outcome: Outcome, why: &str, taken: bool) -> ActionReport {
     ActionReport {
-        action_id: action.id.0.clone(),
-        kind: action.kind.as_str().to_owned(),
+        action_id: action.id.clone(),
+        kind: action.kind,
         target: action.target.clone(),
         outcome,
         reason: why.to_owned(),
+        why: None,
         taken,
     }
 }

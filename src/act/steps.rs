@@ -6,8 +6,7 @@ use std::time::Duration;
 use crate::config::Env;
 use crate::okta::{
     AdminApi, AppId, AppUserUpdateRequest, CapabilitiesCreateObject, CapabilitiesObject,
-    CapabilitiesUpdateObject, EnabledStatus, MappingId, OrgApi, PushMappingTarget, StatusHolder,
-    UserId,
+    CapabilitiesUpdateObject, EnabledStatus, OrgApi, PushMappingTarget, StatusHolder,
 };
 use crate::plan::Step;
 use crate::policy::Policy;
@@ -39,29 +38,24 @@ pub(crate) fn crash_hook(step: u32) {
     std::process::abort();
 }
 
-/// A short, secret-free name of a step for the journal (`deactivate-push-mapping gPm1`).
+/// A short, secret-free name of a step for the journal: its operation and what it acts on
+/// (`deactivate-push-mapping 0oa1/gPm1`).
 pub(crate) fn step_name(step: &Step) -> String {
-    match step {
-        Step::RepushAppUser { app_id, user_id } => format!("repush-app-user {app_id}/{user_id}"),
-        Step::RetryTasks { app_id, user_ids } => {
-            format!("retry-tasks {app_id} ({} users)", user_ids.len())
-        }
-        Step::ForceSyncDirectory { directory_id } => format!("force-sync {directory_id}"),
-        Step::EnableProvisioning { app_id, credential } => {
-            format!("enable-provisioning {app_id} with {credential}")
-        }
-        Step::DeactivatePushMapping { app_id, mapping_id } => {
-            format!("deactivate-push-mapping {app_id}/{mapping_id}")
-        }
-        Step::DeletePushMapping {
+    let subject = match step {
+        Step::RepushAppUser { app_id, user_id } => format!("{app_id}/{user_id}"),
+        Step::RetryTasks { app_id, user_ids } => format!("{app_id} ({} users)", user_ids.len()),
+        Step::ForceSyncDirectory { directory_id } => directory_id.to_string(),
+        Step::EnableProvisioning { app_id, credential } => format!("{app_id} with {credential}"),
+        Step::DeactivatePushMapping { app_id, mapping_id }
+        | Step::DeletePushMapping {
             app_id, mapping_id, ..
-        } => format!("delete-push-mapping {app_id}/{mapping_id}"),
-        Step::DisableProvisioning { app_id } => format!("disable-provisioning {app_id}"),
-        Step::UpdateProvisioningFeatures { app_id, .. } => {
-            format!("update-provisioning-features {app_id}")
+        } => format!("{app_id}/{mapping_id}"),
+        Step::DisableProvisioning { app_id } | Step::UpdateProvisioningFeatures { app_id, .. } => {
+            app_id.to_string()
         }
-        Step::Verify { what } => format!("verify: {what}"),
-    }
+        Step::Verify { what } => what.clone(),
+    };
+    format!("{} {subject}", step.op())
 }
 
 /// Whether a step changes the org (a `Verify` step is the postcondition check instead).
@@ -90,40 +84,32 @@ pub(crate) async fn run_step<O: OrgApi, A: AdminApi>(
 ) -> Result<String, StepError> {
     match step {
         Step::RepushAppUser { app_id, user_id } => {
-            let (app, user) = (AppId::new(app_id), UserId::new(user_id));
-            let current = api.get_app_user(&app, &user).await?;
+            let current = api.get_app_user(app_id, user_id).await?;
             let update = AppUserUpdateRequest {
                 profile: current.profile,
             };
-            let after = api.update_app_user_profile(&app, &user, &update).await?;
+            let after = api
+                .update_app_user_profile(app_id, user_id, &update)
+                .await?;
             Ok(format!(
                 "re-pushed; syncState now {}",
                 after.sync_state.as_ref().map_or("unknown", |s| s.as_str())
             ))
         }
         Step::RetryTasks { app_id, user_ids } => {
-            let users: Vec<UserId> = user_ids.iter().map(UserId::new).collect();
-            admin
-                .retry_failed_tasks(&AppId::new(app_id), &users)
-                .await?;
+            admin.retry_failed_tasks(app_id, user_ids).await?;
             Ok("task retry requested".to_owned())
         }
         Step::ForceSyncDirectory { directory_id } => {
-            admin
-                .force_sync_directory(&AppId::new(directory_id))
-                .await?;
+            admin.force_sync_directory(directory_id).await?;
             Ok("Force Sync requested".to_owned())
         }
         Step::EnableProvisioning { app_id, .. } => {
             enable_provisioning(api, policy, env, app_id).await
         }
         Step::DeactivatePushMapping { app_id, mapping_id } => {
-            api.update_push_mapping_status(
-                &AppId::new(app_id),
-                &MappingId::new(mapping_id),
-                PushMappingTarget::Inactive,
-            )
-            .await?;
+            api.update_push_mapping_status(app_id, mapping_id, PushMappingTarget::Inactive)
+                .await?;
             Ok("mapping INACTIVE".to_owned())
         }
         Step::DeletePushMapping {
@@ -131,17 +117,12 @@ pub(crate) async fn run_step<O: OrgApi, A: AdminApi>(
             mapping_id,
             delete_target_group,
         } => {
-            api.delete_push_mapping(
-                &AppId::new(app_id),
-                &MappingId::new(mapping_id),
-                *delete_target_group,
-            )
-            .await?;
+            api.delete_push_mapping(app_id, mapping_id, *delete_target_group)
+                .await?;
             Ok("mapping deleted".to_owned())
         }
         Step::DisableProvisioning { app_id } => {
-            api.deactivate_provisioning_connection(&AppId::new(app_id))
-                .await?;
+            api.deactivate_provisioning_connection(app_id).await?;
             Ok("provisioning connection deactivated".to_owned())
         }
         Step::UpdateProvisioningFeatures {
@@ -151,7 +132,7 @@ pub(crate) async fn run_step<O: OrgApi, A: AdminApi>(
             deactivate_users,
         } => {
             let capabilities = capabilities(*create_users, *update_attributes, *deactivate_users);
-            api.update_user_provisioning_feature(&AppId::new(app_id), &capabilities)
+            api.update_user_provisioning_feature(app_id, &capabilities)
                 .await?;
             Ok("USER_PROVISIONING updated".to_owned())
         }
@@ -165,19 +146,18 @@ async fn enable_provisioning<O: OrgApi>(
     api: &O,
     policy: &Policy,
     env: &dyn Env,
-    app_id: &str,
+    app_id: &AppId,
 ) -> Result<String, StepError> {
-    let app = AppId::new(app_id);
-    let label = api.get_app(&app).await?.label;
+    let label = api.get_app(app_id).await?.label;
     let removal = policy
         .remove_push_mappings
         .for_app(app_id, &label)
         .ok_or_else(|| StepError::NoCredential {
-            app_id: app_id.to_owned(),
+            app_id: app_id.clone(),
         })?;
     let token = removal.credential.resolve(env)?;
     let connection = api
-        .set_provisioning_connection_token(&app, &token, true)
+        .set_provisioning_connection_token(app_id, &token, true)
         .await?;
     Ok(format!("provisioning connection {}", connection.status))
 }

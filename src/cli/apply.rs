@@ -1,22 +1,25 @@
-//! `remediator apply`: one-shot observe, plan, confirm, act, with a progress bar on a terminal
-//! and a summary at the end.
+//! `remediator apply`: one pass, as the daemon's (recover unfinished fixes, observe and plan
+//! or take a saved plan, confirm, act), with a progress bar on a terminal and a summary at the
+//! end.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::Context;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
-use remediator::act::{self, ActionReport, ExecuteOptions, Org};
+use remediator::act::{ActionReport, ExecuteOptions, Org};
 use remediator::config::ProcessEnv;
 use remediator::journal::SledJournal;
-use remediator::plan::{render_table, ActionKind, Plan};
+use remediator::plan::{read_saved, render_table, Action, ActionKind, Plan};
+use remediator::policy::Policy;
 use remediator::reconcile::{run_pass, PassProgress, PassSettings, PlanSource, Trigger};
 use tokio_util::sync::CancellationToken;
 
 use super::args::Global;
 use super::exit;
-use super::output::{previewed, print_previewed, print_summary};
+use super::output::{print_previewed, print_summary};
 use super::setup::{connect, load_policy, runtime};
 
 /// The options of `apply`.
@@ -28,12 +31,16 @@ pub struct ApplyArgs {
 }
 
 pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
+    let only = parse_kinds(&args.only)?;
     if !args.yes && !std::io::stdin().is_terminal() {
         anyhow::bail!("refusing to act without --yes: stdin is not a terminal to confirm on");
     }
-    let only = parse_kinds(&args.only)?;
-    let saved = args.plan.as_deref().map(read_plan).transpose()?;
     let policy = load_policy(global)?;
+    let saved = args
+        .plan
+        .as_deref()
+        .map(|path| read_plan(path, &policy))
+        .transpose()?;
     let (api, org_url) = connect(&policy)?;
     std::fs::create_dir_all(&global.state)
         .with_context(|| format!("creating the state directory {}", global.state.display()))?;
@@ -48,45 +55,50 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         clock: &clock,
         env: &ProcessEnv,
     };
+    let execute = ExecuteOptions {
+        only,
+        max_actions: args.max_actions,
+        ..ExecuteOptions::new("")
+    };
+    let settings = PassSettings {
+        trigger: Trigger::Manual,
+        observe_only: false,
+        execute,
+    };
+    let source = match saved {
+        Some(plan) => PlanSource::Saved(Box::new(plan)),
+        None => PlanSource::Observe,
+    };
+    let progress = Confirm {
+        ask: !args.yes,
+        org: &org_url,
+        bar: OnceLock::new(),
+        failure: Mutex::new(None),
+    };
     let runtime = runtime()?;
     runtime.block_on(async {
-        let plan = match saved {
-            Some(plan) => plan,
-            None => {
-                let view = remediator::journal::JournalStore::view(&journal, Utc::now())?;
-                remediator::reconcile::preview(&api, &org_url, &policy, &view, Utc::now())
-                    .await
-                    .plan
-            }
-        };
-        let execute = ExecuteOptions {
-            only,
-            max_actions: args.max_actions,
-            ..ExecuteOptions::new("")
-        };
-        let selected = plan
-            .actions
-            .iter()
-            .filter(|a| execute.selects(a.kind) && act::enforced(&policy, a.kind))
-            .count();
-        if selected > 0 && !args.yes && !confirm(&plan, selected, &org_url)? {
-            println!("Nothing was done.");
-            return Ok(exit::OK);
-        }
         let shutdown = CancellationToken::new();
         watch_interrupts(shutdown.clone());
-        let bar = progress_bar(selected);
-        let progress = Bar(&bar);
-        let settings = PassSettings {
-            trigger: Trigger::Manual,
-            dry_run: false,
-            execute,
-        };
-        let source = PlanSource::Saved(Box::new(plan));
+        // One pass, as the daemon's: recovery of unfinished fixes, then the plan (observed now
+        // or saved), the question, and the actions.
         let report = run_pass(&org, &org_url, source, &settings, &shutdown, &progress).await?;
-        bar.finish_and_clear();
+        if let Some(bar) = progress.bar.get() {
+            bar.finish_and_clear();
+        }
+        if let Some(error) = progress.failure.lock().map_or(None, |mut f| f.take()) {
+            return Err(error.context("asking for confirmation"));
+        }
+        if report.declined {
+            if report.recovered.actions.is_empty() {
+                println!("Nothing was done.");
+            } else {
+                print_summary(&report);
+                println!("The plan was not carried out.");
+            }
+            return Ok(exit::OK);
+        }
         print_summary(&report);
-        print_previewed(&previewed(&report.plan, &policy, &settings.execute));
+        print_previewed(&settings.execute.previewed(&report.plan));
         Ok(if report.partial_failure() {
             exit::PARTIAL_FAILURE
         } else {
@@ -105,11 +117,12 @@ fn parse_kinds(names: &[String]) -> anyhow::Result<Vec<ActionKind>> {
         .collect()
 }
 
-/// A plan saved by `plan --out`, with the file named in any error.
-fn read_plan(path: &Path) -> anyhow::Result<Plan> {
+/// A plan saved by `plan --out`, with the file named in any error (an older plan's actions
+/// get their mode from `policy`).
+fn read_plan(path: &Path, policy: &Policy) -> anyhow::Result<Plan> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the plan {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: not a plan", path.display()))
+    read_saved(&text, policy).with_context(|| format!("the saved plan {}", path.display()))
 }
 
 /// Shows the plan and asks on the terminal.
@@ -148,13 +161,42 @@ fn watch_interrupts(shutdown: CancellationToken) {
     });
 }
 
-/// Advances the progress bar as actions end.
-struct Bar<'a>(&'a ProgressBar);
+/// Asks before the plan is carried out (unless `--yes`), then advances a progress bar as the
+/// actions end.
+struct Confirm<'a> {
+    ask: bool,
+    org: &'a str,
+    /// Made once the plan is approved, for the actions it carries out.
+    bar: OnceLock<ProgressBar>,
+    /// Why the question could not be asked (the terminal failed).
+    failure: Mutex<Option<anyhow::Error>>,
+}
 
-impl PassProgress for Bar<'_> {
+impl PassProgress for Confirm<'_> {
+    fn approve(&self, plan: &Plan, actions: &[&Action]) -> bool {
+        let approved = !self.ask || actions.is_empty() || {
+            match confirm(plan, actions.len(), self.org) {
+                Ok(yes) => yes,
+                Err(error) => {
+                    if let Ok(mut failure) = self.failure.lock() {
+                        *failure = Some(error);
+                    }
+                    false
+                }
+            }
+        };
+        if approved {
+            let _ = self.bar.set(progress_bar(actions.len()));
+        }
+        approved
+    }
+
     fn action_done(&self, done: &ActionReport) {
-        self.0.inc(1);
-        self.0.set_message(format!(
+        let Some(bar) = self.bar.get() else {
+            return;
+        };
+        bar.inc(1);
+        bar.set_message(format!(
             "{} {} {}",
             done.outcome.as_str(),
             done.kind,

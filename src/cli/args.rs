@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use remediator::journal::{EntryId, EntryKindTag, Outcome, TargetRef};
+use remediator::plan::ActionKind;
+use remediator::vocab::Named;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,7 +52,7 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Observe the org and show what would change (dry-run preview).
+    /// Observe the org and show what would change (a preview: nothing is changed or journaled).
     Plan {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
@@ -69,7 +72,7 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
         /// Only actions of this kind (repeatable).
-        #[arg(long, value_name = "KIND")]
+        #[arg(long, value_name = "KIND", help = listing::<ActionKind>("Only actions of this kind (repeatable)"))]
         only: Vec<String>,
         /// At most this many actions.
         #[arg(long, value_name = "N")]
@@ -77,9 +80,9 @@ pub enum Command {
     },
     /// The daemon: reconcile on the policy's cron schedule and poll the System Log in between.
     Run {
-        /// Plan and journal the plans, act on nothing.
-        #[arg(long)]
-        dry_run: bool,
+        /// Observe, plan and journal the plans; act on nothing and recover nothing.
+        #[arg(long = "observe-only", visible_alias = "dry-run")]
+        observe_only: bool,
         /// Address of /healthz, /readyz and /metrics (default: the config file's
         /// `daemon.listen`, else 127.0.0.1:9464).
         #[arg(long, value_name = "ADDR:PORT")]
@@ -110,14 +113,14 @@ pub enum JournalCommand {
         /// Entries at or after this time (RFC 3339).
         #[arg(long, value_name = "RFC3339")]
         since: Option<chrono::DateTime<chrono::Utc>>,
-        /// Only entries of this kind (e.g. intent, outcome, step-finished).
-        #[arg(long)]
+        /// Only entries of this kind (e.g. intent, outcome, step-finished: `-` may stand for `_`).
+        #[arg(long, value_parser = named::<EntryKindTag>())]
         kind: Option<EntryKindTag>,
         /// Only entries about this app, user or directory: `app:ID`, `user:ID`, `directory:ID`.
         #[arg(long, value_parser = parse_target)]
         target: Option<TargetRef>,
         /// Only outcomes of this kind (e.g. verified, failed, held).
-        #[arg(long)]
+        #[arg(long, value_parser = named::<Outcome>())]
         outcome: Option<Outcome>,
         /// At most this many entries.
         #[arg(long)]
@@ -137,14 +140,40 @@ pub enum PolicyCommand {
     Validate { dir: Option<PathBuf> },
 }
 
+/// A parser for a value of kind `K`: its possible values, shown by `--help` and in errors, are
+/// the kind's names (with `-` for `_` accepted too).
+fn named<K: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = K> {
+    let values = K::names().into_iter().map(|name| {
+        let value = PossibleValue::new(name);
+        if name.contains('_') {
+            value.alias(name.replace('_', "-"))
+        } else {
+            value
+        }
+    });
+    PossibleValuesParser::new(values).map(|text| {
+        let name = K::names()
+            .into_iter()
+            .find(|name| *name == text || name.replace('_', "-") == text)
+            .expect("clap accepts only the names and their aliases");
+        K::from_name(name).expect("a name of the kind parses")
+    })
+}
+
+/// `text` and every name of kind `K`, for an option parsed after clap (its errors are the
+/// command's own, exit code 1).
+fn listing<K: Named>(text: &str) -> String {
+    format!("{text}: {}", K::names().join(", "))
+}
+
 fn parse_target(text: &str) -> Result<remediator::journal::TargetRef, String> {
     let (kind, id) = text
         .split_once(':')
         .ok_or_else(|| format!("expected app:ID, user:ID or directory:ID, found {text:?}"))?;
     match kind {
-        "app" => Ok(TargetRef::App(id.to_owned())),
-        "user" => Ok(TargetRef::User(id.to_owned())),
-        "directory" => Ok(TargetRef::Directory(id.to_owned())),
+        "app" => Ok(TargetRef::App(id.into())),
+        "user" => Ok(TargetRef::User(id.into())),
+        "directory" => Ok(TargetRef::Directory(id.into())),
         _ => Err(format!(
             "unknown target kind {kind:?}: expected app, user or directory"
         )),

@@ -18,10 +18,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::args::OutputFormat;
 use super::exit;
-use super::output::{previewed, print_previewed, print_summary, show};
+use super::output::{print_previewed, print_summary, show};
 use super::setup::runtime;
 
-/// The demo's simulated org: every situation of DESIGN.md's table in one org.
+/// The demo's simulated org: every situation of the README's table ("What it handles") in one org.
 const DEMO_SCENARIO: &str = include_str!("../../tests/scenarios/all-situations.toml");
 
 /// The simulated org's `/api/v1/apps*` bucket, per minute. Okta's default (100) with the 50%
@@ -90,7 +90,7 @@ pub fn run(output: OutputFormat) -> anyhow::Result<u8> {
         };
         let settings = PassSettings {
             trigger: Trigger::Manual,
-            dry_run: false,
+            observe_only: false,
             execute: ExecuteOptions {
                 verify_poll_interval: DEMO_VERIFY_POLL,
                 ..ExecuteOptions::new("")
@@ -99,7 +99,7 @@ pub fn run(output: OutputFormat) -> anyhow::Result<u8> {
         let source = PlanSource::Saved(Box::new(pass.plan));
         let shutdown = CancellationToken::new();
         let report = run_pass(&org, &org_url, source, &settings, &shutdown, &NoProgress).await?;
-        let previewed = previewed(&report.plan, &policy, &settings.execute);
+        let previewed = settings.execute.previewed(&report.plan);
         print_summary(&report);
         print_previewed(&previewed);
         let view = journal.view(Utc::now())?;

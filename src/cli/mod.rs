@@ -47,7 +47,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             detailed_exitcode,
         } => plan::run(&cli.global, output, out.as_deref(), detailed_exitcode),
         Command::Demo { output } => demo::run(output),
-        Command::Run { dry_run, listen } => run::run(&cli.global, dry_run, listen),
+        Command::Run {
+            observe_only,
+            listen,
+        } => run::run(&cli.global, observe_only, listen),
         Command::Apply {
             plan,
             yes,

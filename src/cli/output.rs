@@ -1,10 +1,9 @@
 //! How plans and runs are printed: the plan (table or JSON), a run's summary, and the actions a
 //! rule in dry-run mode keeps as previews.
 
-use remediator::act::{self, ExecuteOptions, RunReport};
+use remediator::act::RunReport;
 use remediator::journal::Outcome;
 use remediator::plan::{render_table, Action, Plan};
-use remediator::policy::Policy;
 use remediator::reconcile::PassReport;
 
 use super::args::OutputFormat;
@@ -15,14 +14,6 @@ pub fn show(plan: &Plan, output: OutputFormat) -> anyhow::Result<()> {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(plan)?),
     }
     Ok(())
-}
-
-/// The actions `execute` leaves as previews: selected, but their rule is not in enforce mode.
-pub fn previewed<'a>(plan: &'a Plan, policy: &Policy, options: &ExecuteOptions) -> Vec<&'a Action> {
-    plan.actions
-        .iter()
-        .filter(|a| options.selects(a.kind) && !act::enforced(policy, a.kind))
-        .collect()
 }
 
 /// The actions a rule in `dry-run` mode keeps as previews.
@@ -54,12 +45,7 @@ pub fn print_summary(report: &PassReport) {
     if !report.plan.findings.is_empty() {
         println!("findings (need a person; `remediator plan` shows the manual steps):");
         for finding in &report.plan.findings {
-            let kind = serde_json::to_value(finding.kind).unwrap_or_default();
-            println!(
-                "  {:<36} {}",
-                kind.as_str().unwrap_or("finding"),
-                finding.reason
-            );
+            println!("  {:<36} {}", finding.kind.as_str(), finding.reason);
         }
     }
     if report.executed.actions.is_empty() && report.recovered.actions.is_empty() {

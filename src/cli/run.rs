@@ -16,14 +16,14 @@ use tokio_util::sync::CancellationToken;
 use super::args::Global;
 use super::exit;
 
-pub fn run(global: &Global, dry_run: bool, listen: Option<SocketAddr>) -> anyhow::Result<u8> {
+pub fn run(global: &Global, observe_only: bool, listen: Option<SocketAddr>) -> anyhow::Result<u8> {
     let config = match &global.config {
         Some(path) => DaemonConfig::load(path)?,
         None => DaemonConfig::single_org(),
     };
     let settings = Settings {
         listen: listen.unwrap_or(config.listen),
-        dry_run,
+        observe_only,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

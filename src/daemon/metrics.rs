@@ -18,7 +18,11 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use super::{PollError, PollOutcome, ReconcileError, ReconcileSummary, RunResult, Trigger};
+use strum::IntoEnumIterator;
+
+use crate::journal::Outcome;
 use crate::okta::{Endpoint, RequestObserver};
+use crate::vocab::{ActionKind, FindingKind, Named};
 
 /// Prefix of every metric name.
 pub const NAMESPACE: &str = "remediator";
@@ -72,21 +76,6 @@ pub(crate) fn endpoint_template(path: &str) -> String {
         .collect();
     format!("/{}", segments.join("/"))
 }
-
-/// Finding kinds (as plans spell them) whose gauges start at 0, so the family is scraped
-/// before the first finding.
-const FINDING_KINDS: &[&str] = &[
-    "kpasswd-blocked",
-    "force-sync-would-not-help",
-    "provisioning-credentials-invalid",
-    "push-mappings-orphaned-no-credential",
-    "provisioning-features-drift",
-    "retry-not-safe",
-    "fix-quarantined",
-    "force-sync-needed",
-];
-/// Action outcomes (as the journal spells them) whose counters start at 0.
-const ACTION_OUTCOMES: &[&str] = &["verified", "failed", "held", "skipped", "compensated"];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RunLabels {
@@ -338,24 +327,21 @@ impl Metrics {
 
     /// Creates `org`'s series at zero (actions, planned actions and findings of every kind, the
     /// breaker, readiness), so every family is scraped from the start.
+    /// The kinds and outcomes are every variant of [`ActionKind`], [`FindingKind`] and
+    /// [`Outcome`]: the label values come from the definitions, never from a list of their own.
     pub fn init_org(&self, org: &str) {
-        let kinds = || crate::plan::ActionKind::ALL.iter().map(|k| k.as_str());
-        for kind in kinds() {
-            for outcome in ACTION_OUTCOMES {
+        for kind in ActionKind::iter() {
+            for outcome in Outcome::iter() {
                 let labels = ActionLabels {
                     org: org.to_owned(),
-                    kind: kind.to_owned(),
-                    outcome: (*outcome).to_owned(),
+                    kind: kind.as_str().to_owned(),
+                    outcome: outcome.as_str().to_owned(),
                 };
                 self.actions.get_or_create(&labels).inc_by(0);
             }
         }
-        let zeros = |names: &mut dyn Iterator<Item = &str>| -> BTreeMap<String, u32> {
-            names.map(|k| (k.to_owned(), 0)).collect()
-        };
-        self.set_kinds(org, "planned", &self.planned, &zeros(&mut kinds()));
-        let mut findings = FINDING_KINDS.iter().copied();
-        self.set_kinds(org, "findings", &self.findings, &zeros(&mut findings));
+        self.set_kinds(org, "planned", &self.planned, &zeros::<ActionKind>());
+        self.set_kinds(org, "findings", &self.findings, &zeros::<FindingKind>());
         let labels = OrgLabels {
             org: org.to_owned(),
         };
@@ -408,13 +394,13 @@ impl Metrics {
         for (kind, outcome) in &summary.actions {
             let labels = ActionLabels {
                 org: org.to_owned(),
-                kind: kind.clone(),
-                outcome: outcome.clone(),
+                kind: kind.as_str().to_owned(),
+                outcome: outcome.as_str().to_owned(),
             };
             self.actions.get_or_create(&labels).inc();
         }
-        self.set_kinds(org, "planned", &self.planned, &summary.planned);
-        self.set_kinds(org, "findings", &self.findings, &summary.findings);
+        self.set_kinds(org, "planned", &self.planned, &by_name(&summary.planned));
+        self.set_kinds(org, "findings", &self.findings, &by_name(&summary.findings));
         let org_labels = OrgLabels {
             org: org.to_owned(),
         };
@@ -482,6 +468,19 @@ impl Metrics {
     }
 }
 
+/// Every name of kind `K`, counted 0.
+fn zeros<K: Named>() -> BTreeMap<String, u32> {
+    K::names().into_iter().map(|k| (k.to_owned(), 0)).collect()
+}
+
+/// Counts per kind, by the kind's name.
+fn by_name<K: Named>(counts: &BTreeMap<K, u32>) -> BTreeMap<String, u32> {
+    counts
+        .iter()
+        .map(|(k, n)| (k.name().to_owned(), *n))
+        .collect()
+}
+
 /// Counts one org's Okta requests.
 struct OrgRequests {
     org: String,
@@ -499,15 +498,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn initial_kinds_and_outcomes_are_real_ones() {
-        for kind in FINDING_KINDS {
-            let parsed: Result<crate::plan::FindingKind, _> =
-                serde_json::from_value(serde_json::json!(kind));
-            assert!(parsed.is_ok(), "{kind} is not a finding kind");
+    fn every_kind_and_outcome_has_a_series_from_the_start() {
+        let metrics = Metrics::new();
+        metrics.init_org("prod");
+        let text = metrics.encode();
+        for kind in FindingKind::iter() {
+            let line = format!(r#"remediator_findings{{org="prod",kind="{kind}"}} 0"#);
+            assert!(text.contains(&line), "missing {line}");
         }
-        for outcome in ACTION_OUTCOMES {
-            let parsed: Result<crate::journal::Outcome, _> = outcome.parse();
-            assert!(parsed.is_ok(), "{outcome} is not an outcome");
+        for kind in ActionKind::iter() {
+            let line = format!(r#"remediator_planned_actions{{org="prod",kind="{kind}"}} 0"#);
+            assert!(text.contains(&line), "missing {line}");
+            for outcome in Outcome::iter() {
+                let line = format!(
+                    r#"remediator_actions_total{{org="prod",kind="{kind}",outcome="{outcome}"}} 0"#
+                );
+                assert!(text.contains(&line), "missing {line}");
+            }
         }
     }
 
@@ -543,8 +550,8 @@ mod tests {
         let summary = ReconcileSummary {
             complete: true,
             reachable: true,
-            findings: [("kpasswd-blocked".to_owned(), 2)].into(),
-            actions: vec![("retry-provisioning".into(), "verified".into())],
+            findings: [(FindingKind::KpasswdBlocked, 2)].into(),
+            actions: vec![(ActionKind::RetryProvisioning, Outcome::Verified)],
             ..ReconcileSummary::default()
         };
         metrics.record_run("prod", Trigger::Timer, &Ok(summary), Duration::from_secs(2));

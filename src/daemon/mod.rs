@@ -24,6 +24,9 @@ use std::future::Future;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::journal::Outcome;
+use crate::vocab::{ActionKind, FindingKind, RunId};
+
 pub use config::{
     CredentialError, DaemonConfig, OrgConfig, OrgCredentials, DEFAULT_LISTEN, DEFAULT_ORG_NAME,
     MAX_ORGS, MAX_ORG_NAME_LEN,
@@ -66,17 +69,17 @@ impl RunResult {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReconcileSummary {
     /// The run's id in the journal.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The org answered (its apps could be listed): what readiness follows.
     pub reachable: bool,
     /// Every part of the observation was read.
     pub complete: bool,
-    /// Planned actions per kind (`retry-provisioning`, ...).
-    pub planned: BTreeMap<String, u32>,
-    /// Findings per kind (`kpasswd-blocked`, ...).
-    pub findings: BTreeMap<String, u32>,
-    /// Actions carried out: (kind, outcome) per action; empty in dry-run.
-    pub actions: Vec<(String, String)>,
+    /// Planned actions per kind.
+    pub planned: BTreeMap<ActionKind, u32>,
+    /// Findings per kind.
+    pub findings: BTreeMap<FindingKind, u32>,
+    /// Actions carried out: (kind, outcome) per action; empty when observe-only.
+    pub actions: Vec<(ActionKind, Outcome)>,
     /// Some action failed, was compensated or was held.
     pub partial_failure: bool,
     /// The circuit breaker was open at the end of the run.
@@ -106,7 +109,7 @@ pub enum ReconcileError {
     },
 }
 
-/// One reconcile pass over one org: observe, plan, journal and (unless `dry_run`) act.
+/// One reconcile pass over one org: observe, plan, journal and (unless `observe_only`) act.
 ///
 /// `shutdown` is cancelled on the first SIGTERM/SIGINT: an implementation finishes the step it
 /// is in, journals it, and returns without starting another.
@@ -114,7 +117,7 @@ pub trait Reconcile: Send + Sync {
     fn reconcile(
         &self,
         trigger: Trigger,
-        dry_run: bool,
+        observe_only: bool,
         shutdown: &CancellationToken,
     ) -> impl Future<Output = Result<ReconcileSummary, ReconcileError>> + Send;
 }

@@ -1,8 +1,8 @@
 //! [`OrgReconciler`]: the real [`Reconcile`] over the Okta client and the org's journal, one
 //! `reconcile::run_pass` per run, the code path `remediator apply` takes: `RunStarted` (trigger,
-//! dry-run), recovery of fixes a crash left unfinished, observe and plan, `PlanRecorded`, the
-//! executor unless in dry-run (stopping between actions once the shutdown token is cancelled),
-//! `RunFinished` with the totals.
+//! observe-only), recovery of fixes a crash left unfinished, observe and plan, `PlanRecorded`,
+//! the executor unless observe-only (stopping between actions once the shutdown token is
+//! cancelled), `RunFinished` with the totals.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -91,14 +91,7 @@ impl PassProgress for RunProgress<'_> {
     }
 }
 
-fn kind_name<T: serde::Serialize>(kind: &T) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn per_kind(kinds: impl Iterator<Item = String>) -> BTreeMap<String, u32> {
+fn per_kind<K: Ord>(kinds: impl Iterator<Item = K>) -> BTreeMap<K, u32> {
     let mut counts = BTreeMap::new();
     for kind in kinds {
         *counts.entry(kind).or_insert(0) += 1;
@@ -134,14 +127,14 @@ impl<O, J: ?Sized> OrgReconciler<O, J> {
             .actions
             .iter()
             .chain(&report.executed.actions)
-            .map(|a| (a.kind.clone(), a.outcome.as_str().to_owned()))
+            .map(|a| (a.kind, a.outcome))
             .collect();
         ReconcileSummary {
             run_id: report.run_id,
             reachable,
             complete,
-            planned: per_kind(plan.actions.iter().map(|a| a.kind.as_str().to_owned())),
-            findings: per_kind(plan.findings.iter().map(|f| kind_name(&f.kind))),
+            planned: per_kind(plan.actions.iter().map(|a| a.kind)),
+            findings: per_kind(plan.findings.iter().map(|f| f.kind)),
             actions,
             partial_failure,
             breaker_open,
@@ -153,7 +146,7 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
     async fn reconcile(
         &self,
         trigger: Trigger,
-        dry_run: bool,
+        observe_only: bool,
         shutdown: &CancellationToken,
     ) -> Result<ReconcileSummary, ReconcileError> {
         let policy = self.policy.borrow().clone();
@@ -168,7 +161,7 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
         };
         let settings = PassSettings {
             trigger,
-            dry_run,
+            observe_only,
             // run_pass replaces the run id with its own.
             execute: ExecuteOptions::new(""),
         };

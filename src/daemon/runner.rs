@@ -89,8 +89,8 @@ pub struct OrgRuntime {
 pub struct Settings {
     /// Address of `/healthz`, `/readyz` and `/metrics`.
     pub listen: SocketAddr,
-    /// Plan and journal plans; act on nothing.
-    pub dry_run: bool,
+    /// Observe-only: plan and journal plans; act on nothing.
+    pub observe_only: bool,
 }
 
 /// Why the daemon stopped with an error.
@@ -149,7 +149,7 @@ pub async fn run(
         health.clone(),
         http_stop.clone(),
     ));
-    tracing::info!(%addr, orgs = orgs.len(), dry_run = settings.dry_run, "remediator daemon started: /healthz /readyz /metrics");
+    tracing::info!(%addr, orgs = orgs.len(), dry_run = settings.observe_only, "remediator daemon started: /healthz /readyz /metrics");
     let start = Utc::now();
     let mut tasks = JoinSet::new();
     for org in orgs {
@@ -177,7 +177,7 @@ pub async fn run(
             reconciler,
             poller,
             policy: org.policy.subscribe(),
-            dry_run: settings.dry_run,
+            observe_only: settings.observe_only,
             clock: SystemClock,
             metrics: metrics.clone(),
             health: health.clone(),

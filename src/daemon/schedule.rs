@@ -72,7 +72,7 @@ pub struct OrgLoop<R, P, C> {
     pub poller: P,
     /// The current policy (replaced on SIGHUP): its `[schedule]` is re-read every iteration.
     pub policy: watch::Receiver<Arc<Policy>>,
-    pub dry_run: bool,
+    pub observe_only: bool,
     pub clock: C,
     pub metrics: Arc<Metrics>,
     pub health: Arc<Health>,
@@ -199,7 +199,8 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
             "reconcile",
             org = %self.org,
             trigger = trigger.as_str(),
-            dry_run = self.dry_run
+            // The logs' (and the journal's) older name of observe-only.
+            dry_run = self.observe_only
         );
         let started = Instant::now();
         // Losing the lease mid-run stops the run between steps, as a shutdown does: another
@@ -207,7 +208,7 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
         let stop = shutdown.child_token();
         let run = self
             .reconciler
-            .reconcile(trigger, self.dry_run, &stop)
+            .reconcile(trigger, self.observe_only, &stop)
             .instrument(span.clone());
         tokio::pin!(run);
         let outcome = loop {
@@ -317,7 +318,7 @@ mod tests {
         async fn reconcile(
             &self,
             trigger: Trigger,
-            _dry_run: bool,
+            _observe_only: bool,
             _shutdown: &CancellationToken,
         ) -> Result<ReconcileSummary, ReconcileError> {
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -410,7 +411,7 @@ mod tests {
             reconciler: reconciler.clone(),
             poller: poller.clone(),
             policy: rx,
-            dry_run: true,
+            observe_only: true,
             // 00:00:00 on a whole minute, so cron ticks fall at known offsets.
             clock: TokioClock::starting_at(
                 DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
@@ -558,7 +559,7 @@ mod tests {
             reconciler: reconciler.clone(),
             poller: Arc::new(ScriptedPoller::default()),
             policy: rx,
-            dry_run: true,
+            observe_only: true,
             clock: TokioClock::starting_at(
                 DateTime::parse_from_rfc3339("2026-01-01T00:00:01Z")
                     .expect("valid time")
@@ -597,7 +598,7 @@ mod tests {
             reconciler: reconciler.clone(),
             poller: Arc::new(ScriptedPoller::default()),
             policy: rx,
-            dry_run: true,
+            observe_only: true,
             clock: TokioClock::starting_at(
                 DateTime::parse_from_rfc3339("2026-01-01T00:00:01Z")
                     .expect("valid time")

@@ -10,18 +10,17 @@ use chrono::{DateTime, Duration, Utc};
 use super::{LogPoll, PollError, PollOutcome};
 use crate::error_chain::error_chain;
 use crate::journal::{Cursor, JournalStore};
-use crate::observe::RELEVANT_EVENTS_FILTER;
-use crate::okta::{LogEvent, LogsRequest, NextPage, OrgApi, LOGS_PAGE_LIMIT};
+use crate::okta::{
+    relevant_events_filter, EventFamily, EventType, LogEvent, LogsRequest, NextPage, OrgApi,
+    LOGS_PAGE_LIMIT,
+};
+use crate::vocab::RunId;
 
 /// Most System Log pages read in one poll; the rest is read by the next poll.
 pub const MAX_POLL_PAGES: usize = 20;
 /// How long after a failed user sync a directory invoke completes the KPASSWD pattern (the
 /// pattern's own gap is ~30 s; this is generous so a slow agent is still caught).
 pub const KPASSWD_FOLLOW_UP_WINDOW: Duration = Duration::minutes(10);
-
-const USER_SYNC: &str = "application.provision.user.sync";
-const INVOKE_DIR: &str = "system.agent.ad.invoke_dir";
-const AUTHENTICATION_FAILURE: &str = "application.integration.authentication_failure";
 
 fn failed(event: &LogEvent) -> bool {
     event
@@ -37,14 +36,14 @@ fn failed(event: &LogEvent) -> bool {
 pub(crate) fn is_trigger(event: &LogEvent, last_sync_failure: Option<DateTime<Utc>>) -> bool {
     let kind = event.event_type.as_str();
     if failed(event)
-        && (kind.starts_with("application.provision") || kind.starts_with("system.import"))
+        && (EventFamily::Provisioning.contains(kind) || EventFamily::Import.contains(kind))
     {
         return true;
     }
-    if kind == AUTHENTICATION_FAILURE {
+    if EventType::AuthenticationFailure.is(kind) {
         return true;
     }
-    kind == INVOKE_DIR
+    EventType::AdInvokeDir.is(kind)
         && !failed(event)
         && last_sync_failure.is_some_and(|t| {
             event.published >= t && event.published - t <= KPASSWD_FOLLOW_UP_WINDOW
@@ -60,7 +59,7 @@ pub struct SystemLogPoller<O, J: ?Sized> {
     /// Where polling starts when the journal holds no usable cursor.
     start: DateTime<Utc>,
     /// The run id of the `CursorAdvanced` entries this poller writes.
-    run_id: String,
+    run_id: RunId,
     last_sync_failure: Mutex<Option<DateTime<Utc>>>,
 }
 
@@ -80,7 +79,7 @@ impl<O, J: ?Sized> SystemLogPoller<O, J> {
             api,
             journal,
             start,
-            run_id: format!("poll-{}", uuid::Uuid::new_v4()),
+            run_id: RunId::new(format!("poll-{}", uuid::Uuid::new_v4())),
             last_sync_failure: Mutex::new(None),
         }
     }
@@ -107,7 +106,7 @@ impl<O: OrgApi, J: JournalStore + ?Sized> SystemLogPoller<O, J> {
                 }
                 LogsRequest::Since {
                     since: self.start,
-                    filter: Some(RELEVANT_EVENTS_FILTER.to_owned()),
+                    filter: Some(relevant_events_filter()),
                 }
             }
         }
@@ -118,7 +117,7 @@ impl<O: OrgApi, J: JournalStore + ?Sized> SystemLogPoller<O, J> {
             .last_sync_failure
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if event.event_type == USER_SYNC && failed(event) {
+        if EventType::UserSync.is(&event.event_type) && failed(event) {
             *last = Some(last.map_or(event.published, |t| t.max(event.published)));
         }
         if is_trigger(event, *last) {
@@ -148,7 +147,7 @@ impl<O: OrgApi, J: JournalStore + ?Sized> LogPoll for SystemLogPoller<O, J> {
                     .unwrap_or(self.start);
                 let request = LogsRequest::Since {
                     since,
-                    filter: Some(RELEVANT_EVENTS_FILTER.to_owned()),
+                    filter: Some(relevant_events_filter()),
                 };
                 self.read(request, None).await
             }
@@ -239,7 +238,10 @@ mod tests {
     #[test]
     fn failures_trigger_successes_do_not() {
         let now = Utc::now();
-        assert!(is_trigger(&event(USER_SYNC, "FAILURE", now), None));
+        assert!(is_trigger(
+            &event(EventType::UserSync.as_str(), "FAILURE", now),
+            None
+        ));
         assert!(is_trigger(
             &event("application.provision.user.push", "FAILURE", now),
             None
@@ -249,7 +251,7 @@ mod tests {
             None
         ));
         assert!(is_trigger(
-            &event(AUTHENTICATION_FAILURE, "SUCCESS", now),
+            &event(EventType::AuthenticationFailure.as_str(), "SUCCESS", now),
             None
         ));
         assert!(!is_trigger(
@@ -265,7 +267,7 @@ mod tests {
     #[test]
     fn directory_invoke_triggers_only_after_a_recent_sync_failure() {
         let now = Utc::now();
-        let invoke = event(INVOKE_DIR, "SUCCESS", now);
+        let invoke = event(EventType::AdInvokeDir.as_str(), "SUCCESS", now);
         assert!(!is_trigger(&invoke, None));
         assert!(is_trigger(&invoke, Some(now - Duration::seconds(40))));
         assert!(!is_trigger(&invoke, Some(now - Duration::hours(1))));

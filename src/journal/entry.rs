@@ -1,112 +1,40 @@
 //! Journal entries: what happened, to which target, in which run, chained by hash.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use strum::{EnumDiscriminants, EnumIter, IntoStaticStr};
 
 use super::error::JournalError;
 use super::id::EntryId;
 use super::state::Cursor;
+use crate::okta::{AppId, UserId};
+use crate::vocab::{named, ActionId, ActionKind, FindingKind, RunId, SkipReason};
+
+/// What an entry is about.
+pub use crate::vocab::Target;
 
 /// `prev_hash` of the first entry in a journal.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// What an entry is about. Ids are Okta ids as strings (`0oa...`, `00u...`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Target {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub directory_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mapping_ids: Vec<String>,
-}
-
-impl Target {
-    /// A target naming only an app.
-    pub fn app(app_id: impl Into<String>) -> Self {
-        Target {
-            app_id: Some(app_id.into()),
-            ..Target::default()
-        }
-    }
-
-    /// A target naming an app user (an assignment).
-    pub fn app_user(app_id: impl Into<String>, user_id: impl Into<String>) -> Self {
-        Target {
-            app_id: Some(app_id.into()),
-            user_id: Some(user_id.into()),
-            ..Target::default()
-        }
-    }
-
-    /// A stable key for this target, used for cooldowns and attempt counters:
-    /// `app=0oa1;user=00u2;dir=0oa3;mappings=gPm1,gPm2` with absent parts left out.
-    pub fn key(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(app) = &self.app_id {
-            parts.push(format!("app={app}"));
-        }
-        if let Some(user) = &self.user_id {
-            parts.push(format!("user={user}"));
-        }
-        if let Some(dir) = &self.directory_id {
-            parts.push(format!("dir={dir}"));
-        }
-        if !self.mapping_ids.is_empty() {
-            parts.push(format!("mappings={}", self.mapping_ids.join(",")));
-        }
-        parts.join(";")
-    }
-
-    /// Whether two targets touch the same thing: the same target, or the same app or directory
-    /// where one of them is the whole app or directory. Never two actions on overlapping
-    /// targets at once (the planner's gate and the executor's both ask this).
-    pub fn overlaps(&self, other: &Target) -> bool {
-        if self.key() == other.key() {
-            return true;
-        }
-        let app_level = self.user_id.is_none() || other.user_id.is_none();
-        let same_app = self.app_id.is_some() && self.app_id == other.app_id;
-        let same_dir = self.directory_id.is_some() && self.directory_id == other.directory_id;
-        app_level && (same_app || same_dir)
-    }
-
-    /// The key cooldowns and attempt counters are kept under: [`Target::key`] without the
-    /// mapping ids, so a fix planned again for fewer of an app's mappings (some were removed)
-    /// still meets the app's cooldown and attempts.
-    pub fn state_key(&self) -> String {
-        Target {
-            mapping_ids: Vec::new(),
-            ..self.clone()
-        }
-        .key()
-    }
-
-    /// The single-object references this target is indexed under.
-    pub(crate) fn refs(&self) -> Vec<TargetRef> {
-        let app = self.app_id.iter().map(|id| TargetRef::App(id.clone()));
-        let user = self.user_id.iter().map(|id| TargetRef::User(id.clone()));
-        let dir = self
-            .directory_id
-            .iter()
-            .map(|id| TargetRef::Directory(id.clone()));
-        app.chain(user).chain(dir).collect()
-    }
+/// The single-object references this target is indexed under.
+pub(crate) fn target_refs(target: &Target) -> Vec<TargetRef> {
+    let app = target.app_id.iter().map(|id| TargetRef::App(id.clone()));
+    let user = target.user_id.iter().map(|id| TargetRef::User(id.clone()));
+    let dir = target
+        .directory_id
+        .iter()
+        .map(|id| TargetRef::Directory(id.clone()));
+    app.chain(user).chain(dir).collect()
 }
 
 /// One object an entry can be looked up by.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TargetRef {
-    App(String),
-    User(String),
-    Directory(String),
+    App(AppId),
+    User(UserId),
+    Directory(AppId),
 }
 
 impl TargetRef {
@@ -114,9 +42,9 @@ impl TargetRef {
     /// be a prefix of another's key.
     pub(crate) fn index_prefix(&self) -> Vec<u8> {
         let (tag, id) = match self {
-            TargetRef::App(id) => (b'a', id),
-            TargetRef::User(id) => (b'u', id),
-            TargetRef::Directory(id) => (b'd', id),
+            TargetRef::App(id) => (b'a', id.as_str()),
+            TargetRef::User(id) => (b'u', id.as_str()),
+            TargetRef::Directory(id) => (b'd', id.as_str()),
         };
         length_prefixed(tag, id)
     }
@@ -133,49 +61,21 @@ pub(crate) fn length_prefixed(tag: u8, text: &str) -> Vec<u8> {
 }
 
 /// How an action ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Outcome {
     /// The fix was applied and its postcondition holds.
     Verified,
     /// The fix was applied (or attempted) and its postcondition does not hold.
     Failed,
-    /// Not taken: budget, cooldown or circuit breaker.
+    /// Not taken: the executor's safety gate held it (budget, cooldown, circuit breaker, ...).
     Held,
     /// Not taken: its preconditions no longer held.
     Skipped,
     /// A half-done multi-step fix was undone.
     Compensated,
 }
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Verified => "verified",
-            Outcome::Failed => "failed",
-            Outcome::Held => "held",
-            Outcome::Skipped => "skipped",
-            Outcome::Compensated => "compensated",
-        }
-    }
-}
-
-impl FromStr for Outcome {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let all = [
-            Outcome::Verified,
-            Outcome::Failed,
-            Outcome::Held,
-            Outcome::Skipped,
-            Outcome::Compensated,
-        ];
-        all.into_iter().find(|o| o.as_str() == text).ok_or_else(|| {
-            format!("unknown outcome `{text}` (verified, failed, held, skipped, compensated)")
-        })
-    }
-}
+named!(Outcome, "outcome");
 
 /// Per-run totals recorded when a run finishes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,19 +110,31 @@ pub struct StepOutcome {
     pub detail: String,
 }
 
-/// What an entry records.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What an entry records. Its `type` (serde's tag) and [`EntryKindTag`]'s names are both the
+/// variant's name in snake_case; a test holds them equal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, EnumDiscriminants)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[strum_discriminants(
+    name(EntryKindTag),
+    derive(Hash, EnumIter, IntoStaticStr),
+    strum(serialize_all = "snake_case"),
+    doc = "The kind of an entry without its data; for filters (`journal list --kind intent`)."
+)]
 pub enum EntryKind {
-    /// A reconcile run began (`trigger`: timer, system_log, manual).
-    RunStarted { trigger: String, dry_run: bool },
+    /// A reconcile run began (`trigger`: timer, system_log, manual; `dry_run`: the pass was
+    /// observe-only, the older name it keeps in the journal).
+    RunStarted {
+        trigger: String,
+        #[serde(rename = "dry_run")]
+        observe_only: bool,
+    },
     /// A run ended, with its totals.
     RunFinished { counts: RunCounts },
     /// The plan a run carries out (its JSON form) and a one-line summary.
     PlanRecorded { summary: String, plan: Value },
     /// Written before an action is taken: what, why (the plan's evidence), how, and its key.
     Intent {
-        action_kind: String,
+        action_kind: ActionKind,
         evidence: Value,
         steps: Vec<String>,
         idempotency_key: String,
@@ -237,11 +149,17 @@ pub enum EntryKind {
     },
     /// The postcondition check after a fix.
     Verification { ok: bool, details: Value },
-    /// How an action ended, and why.
-    Outcome { outcome: Outcome, reason: String },
+    /// How an action ended, and why: `reason` in words; `why` the tag of the reason an action
+    /// was held or skipped for, when it has one (the safety gate's check, a shutdown).
+    Outcome {
+        outcome: Outcome,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<SkipReason>,
+    },
     /// Something that needs a person (a quarantined fix, a diagnosis), with its evidence.
     Finding {
-        finding_kind: String,
+        finding_kind: FindingKind,
         details: Value,
     },
     /// The System Log cursor moved (see `JournalStore::set_cursor`).
@@ -253,93 +171,17 @@ pub enum EntryKind {
 impl EntryKind {
     /// The kind's tag, as in [`EntryKindTag`].
     pub fn tag(&self) -> EntryKindTag {
-        match self {
-            EntryKind::RunStarted { .. } => EntryKindTag::RunStarted,
-            EntryKind::RunFinished { .. } => EntryKindTag::RunFinished,
-            EntryKind::PlanRecorded { .. } => EntryKindTag::PlanRecorded,
-            EntryKind::Intent { .. } => EntryKindTag::Intent,
-            EntryKind::StepStarted { .. } => EntryKindTag::StepStarted,
-            EntryKind::StepFinished { .. } => EntryKindTag::StepFinished,
-            EntryKind::Verification { .. } => EntryKindTag::Verification,
-            EntryKind::Outcome { .. } => EntryKindTag::Outcome,
-            EntryKind::Finding { .. } => EntryKindTag::Finding,
-            EntryKind::CursorAdvanced { .. } => EntryKindTag::CursorAdvanced,
-            EntryKind::Note { .. } => EntryKindTag::Note,
-        }
+        self.into()
     }
 }
 
-/// The kind of an entry without its data; for filters (`journal list --kind intent`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EntryKindTag {
-    RunStarted,
-    RunFinished,
-    PlanRecorded,
-    Intent,
-    StepStarted,
-    StepFinished,
-    Verification,
-    Outcome,
-    Finding,
-    CursorAdvanced,
-    Note,
-}
-
-impl EntryKindTag {
-    const ALL: [EntryKindTag; 11] = [
-        EntryKindTag::RunStarted,
-        EntryKindTag::RunFinished,
-        EntryKindTag::PlanRecorded,
-        EntryKindTag::Intent,
-        EntryKindTag::StepStarted,
-        EntryKindTag::StepFinished,
-        EntryKindTag::Verification,
-        EntryKindTag::Outcome,
-        EntryKindTag::Finding,
-        EntryKindTag::CursorAdvanced,
-        EntryKindTag::Note,
-    ];
-
-    /// The snake_case name used in entries' `type` field.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKindTag::RunStarted => "run_started",
-            EntryKindTag::RunFinished => "run_finished",
-            EntryKindTag::PlanRecorded => "plan_recorded",
-            EntryKindTag::Intent => "intent",
-            EntryKindTag::StepStarted => "step_started",
-            EntryKindTag::StepFinished => "step_finished",
-            EntryKindTag::Verification => "verification",
-            EntryKindTag::Outcome => "outcome",
-            EntryKindTag::Finding => "finding",
-            EntryKindTag::CursorAdvanced => "cursor_advanced",
-            EntryKindTag::Note => "note",
-        }
-    }
-}
-
-impl fmt::Display for EntryKindTag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EntryKindTag {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|tag| tag.as_str() == text)
-            .ok_or_else(|| format!("unknown entry kind `{text}`"))
-    }
-}
+named!(EntryKindTag, "entry kind");
 
 /// What a caller supplies for a new entry; the journal adds the id, time and hashes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EntryDraft {
-    pub run_id: String,
-    pub action_id: Option<String>,
+    pub run_id: RunId,
+    pub action_id: Option<ActionId>,
     pub target: Target,
     pub kind: EntryKind,
     /// Free-form extra data; `Value::Null` when there is none.
@@ -348,7 +190,7 @@ pub struct EntryDraft {
 
 impl EntryDraft {
     /// A draft for `run_id` with no action, no target and no payload.
-    pub fn new(run_id: impl Into<String>, kind: EntryKind) -> Self {
+    pub fn new(run_id: impl Into<RunId>, kind: EntryKind) -> Self {
         EntryDraft {
             run_id: run_id.into(),
             action_id: None,
@@ -358,7 +200,7 @@ impl EntryDraft {
         }
     }
 
-    pub fn action(mut self, action_id: impl Into<String>) -> Self {
+    pub fn action(mut self, action_id: impl Into<ActionId>) -> Self {
         self.action_id = Some(action_id.into());
         self
     }
@@ -379,9 +221,9 @@ impl EntryDraft {
 pub struct Entry {
     pub id: EntryId,
     pub time: DateTime<Utc>,
-    pub run_id: String,
+    pub run_id: RunId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action_id: Option<String>,
+    pub action_id: Option<ActionId>,
     #[serde(default)]
     pub target: Target,
     pub kind: EntryKind,
@@ -398,8 +240,8 @@ pub struct Entry {
 struct Canonical<'a> {
     id: &'a EntryId,
     time: &'a DateTime<Utc>,
-    run_id: &'a str,
-    action_id: &'a Option<String>,
+    run_id: &'a RunId,
+    action_id: &'a Option<ActionId>,
     target: &'a Target,
     kind: &'a EntryKind,
     payload: &'a Value,
@@ -473,7 +315,8 @@ mod tests {
 
     #[test]
     fn kind_tags_and_outcomes_parse_from_their_names() {
-        for tag in EntryKindTag::ALL {
+        use strum::IntoEnumIterator;
+        for tag in EntryKindTag::iter() {
             assert_eq!(tag.as_str().parse::<EntryKindTag>(), Ok(tag));
         }
         assert!("intents".parse::<EntryKindTag>().is_err());
@@ -481,33 +324,96 @@ mod tests {
         assert!("ok".parse::<Outcome>().is_err());
     }
 
-    #[test]
-    fn serialized_kind_carries_the_tag_name() {
-        let kind = EntryKind::StepStarted {
-            step: 2,
-            name: "delete mapping".to_owned(),
+    /// One entry kind of each variant.
+    fn one_of_each_kind() -> Vec<EntryKind> {
+        let cursor = Cursor {
+            next_url: "https://example.okta.com/api/v1/logs?after=1".to_owned(),
+            last_published: None,
+            last_uuid: None,
         };
-        let value = serde_json::to_value(&kind).expect("kind serializes");
-        assert_eq!(value["type"], kind.tag().as_str());
+        vec![
+            EntryKind::RunStarted {
+                trigger: "manual".to_owned(),
+                observe_only: false,
+            },
+            EntryKind::RunFinished {
+                counts: RunCounts::default(),
+            },
+            EntryKind::PlanRecorded {
+                summary: String::new(),
+                plan: Value::Null,
+            },
+            EntryKind::Intent {
+                action_kind: ActionKind::ForceSync,
+                evidence: Value::Null,
+                steps: Vec::new(),
+                idempotency_key: "k".to_owned(),
+            },
+            EntryKind::StepStarted {
+                step: 2,
+                name: "delete mapping".to_owned(),
+            },
+            EntryKind::StepFinished {
+                step: 2,
+                name: "delete mapping".to_owned(),
+                outcome: StepOutcome {
+                    ok: true,
+                    detail: String::new(),
+                },
+            },
+            EntryKind::Verification {
+                ok: true,
+                details: Value::Null,
+            },
+            EntryKind::Outcome {
+                outcome: Outcome::Verified,
+                reason: String::new(),
+                why: Some(SkipReason::Cooldown),
+            },
+            EntryKind::Finding {
+                finding_kind: FindingKind::FixQuarantined,
+                details: Value::Null,
+            },
+            EntryKind::CursorAdvanced { cursor },
+            EntryKind::Note {
+                text: String::new(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_serialized_kind_carries_its_tag_name() {
+        use strum::IntoEnumIterator;
+        let kinds = one_of_each_kind();
+        let tags: Vec<EntryKindTag> = kinds.iter().map(EntryKind::tag).collect();
+        assert_eq!(
+            tags,
+            EntryKindTag::iter().collect::<Vec<_>>(),
+            "one of each"
+        );
+        for kind in &kinds {
+            let value = serde_json::to_value(kind).expect("kind serializes");
+            assert_eq!(value["type"], kind.tag().as_str());
+        }
     }
 
     #[test]
     fn target_key_names_every_part_and_refs_cover_indexed_parts() {
         let target = Target {
-            app_id: Some("0oa1".to_owned()),
-            user_id: Some("00u2".to_owned()),
-            directory_id: Some("0oa3".to_owned()),
-            mapping_ids: vec!["gPm1".to_owned(), "gPm2".to_owned()],
+            app_id: Some("0oa1".into()),
+            user_id: Some("00u2".into()),
+            directory_id: Some("0oa3".into()),
+            mapping_ids: vec!["gPm1".into(), "gPm2".into()],
         };
         assert_eq!(
             target.key(),
             "app=0oa1;user=00u2;dir=0oa3;mappings=gPm1,gPm2"
         );
         assert_eq!(Target::app("0oa1").key(), "app=0oa1");
-        assert_eq!(target.refs().len(), 3);
+        assert_eq!(target_refs(&target).len(), 3);
         assert_ne!(
-            TargetRef::App("ab".to_owned()).index_prefix()[..],
-            TargetRef::App("abc".to_owned()).index_prefix()[..3 + 4]
+            TargetRef::App("ab".into()).index_prefix()[..],
+            TargetRef::App("abc".into()).index_prefix()[..3 + 4]
         );
     }
 
@@ -529,7 +435,7 @@ mod tests {
         .expect("entry seals");
         assert_eq!(entry.compute_hash().expect("hash"), entry.hash);
         let mut changed = entry.clone();
-        changed.run_id = "other".to_owned();
+        changed.run_id = "other".into();
         assert_ne!(changed.compute_hash().expect("hash"), entry.hash);
         let mut rehashed = entry.clone();
         rehashed.hash = "f".repeat(64);

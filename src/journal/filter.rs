@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::entry::{Entry, EntryKindTag, Outcome, TargetRef};
+use super::entry::{target_refs, Entry, EntryKindTag, Outcome, TargetRef};
+use crate::vocab::{ActionId, RunId};
 
 /// Criteria for `JournalStore::list`; every field set must match. `Default` matches everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -16,8 +17,8 @@ pub struct EntryFilter {
     pub target: Option<TargetRef>,
     /// Only `Outcome` entries with this outcome.
     pub outcome: Option<Outcome>,
-    pub run_id: Option<String>,
-    pub action_id: Option<String>,
+    pub run_id: Option<RunId>,
+    pub action_id: Option<ActionId>,
     /// At most this many entries (the oldest matching ones).
     pub limit: Option<usize>,
 }
@@ -31,7 +32,7 @@ impl EntryFilter {
             && self
                 .target
                 .as_ref()
-                .is_none_or(|t| entry.target.refs().contains(t))
+                .is_none_or(|t| target_refs(&entry.target).contains(t))
             && self.outcome.is_none_or(|o| entry.outcome() == Some(o))
             && self.run_id.as_ref().is_none_or(|run| &entry.run_id == run)
             && self

@@ -21,6 +21,8 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
+use crate::vocab::RunId;
+
 pub use entry::{
     Entry, EntryDraft, EntryKind, EntryKindTag, Outcome, RunCounts, StepOutcome, Target, TargetRef,
     GENESIS_HASH,
@@ -82,7 +84,7 @@ pub trait JournalStore: Send + Sync {
     fn unfinished_fixes(&self) -> Result<Vec<FixState>, JournalError>;
 
     /// Actions recorded ([`Effect::RecordAction`]) in run `run_id`.
-    fn run_action_count(&self, run_id: &str) -> Result<u32, JournalError>;
+    fn run_action_count(&self, run_id: &RunId) -> Result<u32, JournalError>;
 
     /// Actions recorded with `since <= time <= now` (within [`BUDGET_RETENTION`]).
     fn actions_between(
@@ -98,7 +100,7 @@ pub trait JournalStore: Send + Sync {
     fn set_cursor(
         &self,
         now: DateTime<Utc>,
-        run_id: &str,
+        run_id: &RunId,
         cursor: Cursor,
     ) -> Result<Entry, JournalError> {
         let draft = EntryDraft::new(
@@ -125,7 +127,7 @@ pub trait JournalStore: Send + Sync {
             });
         };
         let mut effects = vec![Effect::BeginFix {
-            action_kind: action_kind.clone(),
+            action_kind: *action_kind,
         }];
         effects.extend_from_slice(extra);
         self.append(now, draft, &effects)

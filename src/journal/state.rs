@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::entry::Target;
+use crate::vocab::{ActionId, ActionKind};
 
 /// How many recent action outcomes the circuit breaker remembers.
 pub const BREAKER_RING_LEN: usize = 32;
@@ -41,7 +42,7 @@ pub struct Attempt {
 /// Key of an attempt counter.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct AttemptKey {
-    pub action_kind: String,
+    pub action_kind: ActionKind,
     /// [`Target::state_key`] of the target.
     pub target_key: String,
 }
@@ -85,8 +86,8 @@ pub struct StepDone {
 /// A multi-step fix in progress; survives restarts until [`Effect::FinishFix`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FixState {
-    pub action_id: String,
-    pub action_kind: String,
+    pub action_id: ActionId,
+    pub action_kind: ActionKind,
     pub target: Target,
     pub steps_done: Vec<StepDone>,
     /// Set once a step changed the org in a way that must be undone if the fix is abandoned
@@ -99,7 +100,7 @@ pub struct FixState {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BudgetUsage {
     pub total: u32,
-    pub by_kind: BTreeMap<String, u32>,
+    pub by_kind: BTreeMap<ActionKind, u32>,
 }
 
 /// A state change written in the same transaction as the entry that causes it.
@@ -110,11 +111,11 @@ pub enum Effect {
     /// Remember an idempotency key (see `JournalStore::seen`).
     MarkSeen { idempotency_key: String },
     /// Count an attempt of `action_kind` on the entry's target, at the entry's time.
-    RecordAttempt { action_kind: String },
+    RecordAttempt { action_kind: ActionKind },
     /// Forget the attempts of `action_kind` on the entry's target (after a verified fix).
-    ResetAttempts { action_kind: String },
+    ResetAttempts { action_kind: ActionKind },
     /// Count a taken action for budgets (per run, per hour, per kind).
-    RecordAction { action_kind: String },
+    RecordAction { action_kind: ActionKind },
     /// No action on the entry's target before `until`.
     SetCooldown { until: DateTime<Utc> },
     /// Remember an action outcome in the breaker ring.
@@ -126,7 +127,7 @@ pub enum Effect {
     /// Store the System Log cursor.
     SetCursor(Cursor),
     /// Start tracking a multi-step fix for the entry's action and target.
-    BeginFix { action_kind: String },
+    BeginFix { action_kind: ActionKind },
     /// Record a step of the entry's action's fix.
     FixStep {
         step: StepDone,
@@ -165,9 +166,9 @@ impl JournalView {
     }
 
     /// Attempts of `action_kind` on `target` so far.
-    pub fn attempts_for(&self, action_kind: &str, target: &Target) -> Option<Attempt> {
+    pub fn attempts_for(&self, action_kind: ActionKind, target: &Target) -> Option<Attempt> {
         let key = AttemptKey {
-            action_kind: action_kind.to_owned(),
+            action_kind,
             target_key: target.state_key(),
         };
         self.attempts.get(&key).copied()

@@ -7,7 +7,6 @@ mod snapshot;
 pub use probe::probe_all;
 pub use read::{
     observe, LogStart, Observation, APP_LISTING_CONCURRENCY, MAX_EVENTS_KEPT, MAX_LOG_PAGES,
-    RELEVANT_EVENTS_FILTER,
 };
 
 pub use snapshot::{

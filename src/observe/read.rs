@@ -12,8 +12,9 @@ use super::snapshot::{
     EventTarget, FailedAssignment, Part, PushMappingInfo, Snapshot,
 };
 use crate::okta::{
-    ApiError, AppId, AppUser, AppUserSyncState, Application, EnabledStatus, LogEvent, LogsRequest,
-    OrgApi, PageRequest, ProvisioningConnectionStatus,
+    relevant_events_filter, ApiError, AppId, AppUser, AppUserSyncState, Application, EnabledStatus,
+    EventFamily, EventType, GroupId, LogEvent, LogsRequest, OrgApi, PageRequest,
+    ProvisioningConnectionStatus, UserId,
 };
 use crate::policy::Policy;
 
@@ -26,14 +27,6 @@ pub const MAX_EVENTS_KEPT: usize = 50_000;
 pub const MAX_LOG_PAGES: usize = 200;
 /// Most attribute differences kept per directory.
 pub const MAX_DIFFS_PER_DIRECTORY: usize = 10_000;
-
-/// The System Log events the rules read: provisioning pushes and syncs, AD agent operations,
-/// app credential failures, Group Push failures, imports and Force Sync jobs.
-pub const RELEVANT_EVENTS_FILTER: &str = "eventType sw \"application.provision\" \
-     or eventType sw \"system.agent.ad\" \
-     or eventType eq \"application.integration.authentication_failure\" \
-     or eventType sw \"system.import\" \
-     or eventType sw \"app.app_instance.provision_sync_job\"";
 
 /// Integration names of directory apps (AD and LDAP).
 const DIRECTORY_APP_NAMES: &[&str] = &["active_directory", "ldap_sun_one", "ldap_interface"];
@@ -129,7 +122,7 @@ async fn read_apps<O: OrgApi>(api: &O, requests: &mut u64) -> Part<Vec<AppInfo>>
 
 fn app_info(app: Application) -> AppInfo {
     AppInfo {
-        id: app.id.as_str().to_owned(),
+        id: app.id.clone(),
         name: app.name,
         label: app.label,
         status: app
@@ -149,7 +142,7 @@ async fn read_events<O: OrgApi>(
     let mut request = match start {
         LogStart::Since(since) => LogsRequest::Since {
             since,
-            filter: Some(RELEVANT_EVENTS_FILTER.to_owned()),
+            filter: Some(relevant_events_filter()),
         },
         LogStart::Next(url) => LogsRequest::Next(crate::okta::NextPage::from_url(url)),
     };
@@ -224,13 +217,13 @@ async fn read_failed_assignments<O: OrgApi>(
 ) -> Part<Vec<FailedAssignment>> {
     // Owned ids, not `&AppInfo`: a closure over a borrowed argument makes this future fail
     // the `Send` check rustc applies to higher-ranked closures (the daemon spawns it).
-    let active: Vec<String> = apps
+    let active: Vec<AppId> = apps
         .iter()
         .filter(|a| a.status == "ACTIVE")
         .map(|a| a.id.clone())
         .collect();
-    let results: Vec<(String, Result<Vec<AppUser>, ApiError>, u64)> = stream::iter(active)
-        .map(|app_id: String| async move {
+    let results: Vec<(AppId, Result<Vec<AppUser>, ApiError>, u64)> = stream::iter(active)
+        .map(|app_id: AppId| async move {
             let (users, count) = failed_app_users(api, &app_id).await;
             (app_id, users, count)
         })
@@ -250,7 +243,7 @@ async fn read_failed_assignments<O: OrgApi>(
             }
         };
         for user in users {
-            let user_id = user.id.as_str().to_owned();
+            let user_id = user.id.clone();
             let error = latest_failure
                 .get(&(app_id.clone(), user_id.clone()))
                 .cloned();
@@ -302,24 +295,24 @@ async fn failed_app_users<O: OrgApi>(api: &O, app: &str) -> (Result<Vec<AppUser>
 }
 
 /// The latest provisioning failure event per (app id, user id).
-fn latest_failures(events: &[EventInfo]) -> BTreeMap<(String, String), EventInfo> {
-    let mut latest: BTreeMap<(String, String), EventInfo> = BTreeMap::new();
+fn latest_failures(events: &[EventInfo]) -> BTreeMap<(AppId, UserId), EventInfo> {
+    let mut latest: BTreeMap<(AppId, UserId), EventInfo> = BTreeMap::new();
     for event in events.iter().filter(|e| e.failed()) {
-        if !event.event_type.starts_with("application.provision.user") {
+        if !EventFamily::UserProvisioning.contains(&event.event_type) {
             continue;
         }
         let (Some(app), Some(user)) = (event.target_id("AppInstance"), event.user_id()) else {
             continue;
         };
         // Events are sorted by time: a later one replaces an earlier one.
-        latest.insert((app.to_owned(), user.to_owned()), event.clone());
+        latest.insert((app.into(), user.into()), event.clone());
     }
     latest
 }
 
 /// Apps whose provisioning connection, features and push mappings are worth their requests:
 /// the ones policy names, the ones events point at, and the directories.
-fn interesting_apps(policy: &Policy, snapshot: &Snapshot) -> BTreeSet<String> {
+fn interesting_apps(policy: &Policy, snapshot: &Snapshot) -> BTreeSet<AppId> {
     // Failures alone do not make an app worth the requests: without wanted features in policy
     // there is no drift to compute, and a credentials finding needs no connection read. Reading
     // the state of every app with a failure would nearly double a large org's observation.
@@ -336,14 +329,13 @@ fn interesting_apps(policy: &Policy, snapshot: &Snapshot) -> BTreeSet<String> {
         }
     }
     for event in &snapshot.events.value {
-        let points_at_app = event.event_type == "application.integration.authentication_failure"
-            || event
-                .event_type
-                .starts_with("application.provision.group_push")
-            || (event.event_type.starts_with("system.import") && event.failed());
+        let kind = event.event_type.as_str();
+        let points_at_app = EventType::AuthenticationFailure.is(kind)
+            || EventFamily::GroupPush.contains(kind)
+            || (EventFamily::Import.contains(kind) && event.failed());
         if points_at_app {
             if let Some(app) = event.target_id("AppInstance") {
-                ids.insert(app.to_owned());
+                ids.insert(AppId::from(app));
             }
         }
     }
@@ -355,7 +347,7 @@ fn interesting_apps(policy: &Policy, snapshot: &Snapshot) -> BTreeSet<String> {
 async fn read_provisioning_state<O: OrgApi>(
     api: &O,
     snapshot: &mut Snapshot,
-    interesting: &BTreeSet<String>,
+    interesting: &BTreeSet<AppId>,
     requests: &mut u64,
 ) {
     let mut problems = Vec::new();
@@ -365,7 +357,7 @@ async fn read_provisioning_state<O: OrgApi>(
         .iter_mut()
         .filter(|a| interesting.contains(&a.id) && !is_directory(a))
     {
-        let app_id = AppId::new(app.id.clone());
+        let app_id = app.id.clone();
         *requests += 1;
         match api.get_provisioning_connection(&app_id).await {
             Ok(connection) => {
@@ -423,10 +415,10 @@ async fn read_push_mappings<O: OrgApi>(
     api: &O,
     policy: &Policy,
     snapshot: &mut Snapshot,
-    interesting: &BTreeSet<String>,
+    interesting: &BTreeSet<AppId>,
     requests: &mut u64,
 ) {
-    let candidates: Vec<(String, String)> = snapshot
+    let candidates: Vec<(AppId, String)> = snapshot
         .apps
         .value
         .iter()
@@ -471,15 +463,12 @@ async fn read_app_mappings<O: OrgApi>(
         };
         mappings.extend(result.items.into_iter().map(|m| {
             PushMappingInfo {
-                id: m.id.as_str().to_owned(),
+                id: m.id.clone(),
                 status: m
                     .status
                     .map_or_else(|| "UNKNOWN".to_owned(), |s| s.as_str().to_owned()),
-                source_group_id: m
-                    .source_group_id
-                    .map(|g| g.as_str().to_owned())
-                    .unwrap_or_default(),
-                target_group_id: m.target_group_id,
+                source_group_id: m.source_group_id.unwrap_or_default(),
+                target_group_id: m.target_group_id.map(GroupId::from),
                 error_summary: m.error_summary,
             }
         }));
@@ -595,7 +584,7 @@ fn compare(policy: &Policy, app_user: &AppUser) -> Vec<AttributeDiff> {
             let reported = expected(&app_attr);
             let stale_directory = reported.as_ref().is_some_and(|r| Some(r) != app_value);
             (app_value != okta_value || stale_directory).then(|| AttributeDiff {
-                user_id: user_id.to_owned(),
+                user_id: user_id.into(),
                 app_user_attribute: app_attr,
                 app_user_value: app_value.cloned(),
                 okta_attribute: okta_attr,
@@ -613,9 +602,9 @@ async fn read_agents<O: OrgApi>(api: &O, requests: &mut u64) -> Part<Vec<AgentIn
             let mut agents: Vec<AgentInfo> = pools
                 .into_iter()
                 .flat_map(|pool| {
-                    let pool_id = pool.id.as_str().to_owned();
+                    let pool_id = pool.id.clone();
                     pool.agents.into_iter().map(move |a| AgentInfo {
-                        id: a.id.unwrap_or_default(),
+                        id: a.id.unwrap_or_default().into(),
                         name: a.name.unwrap_or_default(),
                         pool_id: pool_id.clone(),
                         operational_status: a

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::okta::{AgentId, AgentPoolId, AppId, GroupId, MappingId, UserId};
+
 /// One part of the snapshot with how completely it was read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Part<T> {
@@ -56,7 +58,7 @@ pub struct Snapshot {
     pub failed_assignments: Part<Vec<FailedAssignment>>,
     /// Group Push mappings, read for the apps where they matter (provisioning disabled, or named
     /// by policy), keyed by app id.
-    pub push_mappings: BTreeMap<String, Part<Vec<PushMappingInfo>>>,
+    pub push_mappings: BTreeMap<AppId, Part<Vec<PushMappingInfo>>>,
     /// Directory integrations named by policy, with their attribute comparisons.
     pub directories: Vec<DirectoryInfo>,
     /// AD/LDAP agents (`GET /api/v1/agentPools`).
@@ -86,7 +88,7 @@ impl Snapshot {
 /// An app and its provisioning state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AppInfo {
-    pub id: String,
+    pub id: AppId,
     /// The integration's name, e.g. `active_directory`, `slack`, `okta_org2org`.
     pub name: String,
     pub label: String,
@@ -155,8 +157,8 @@ pub struct Capabilities {
 /// An app user whose provisioning failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FailedAssignment {
-    pub app_id: String,
-    pub user_id: String,
+    pub app_id: AppId,
+    pub user_id: UserId,
     /// `AppUserStatus`, e.g. `STAGED`, `PROVISIONED`.
     pub status: String,
     /// Always `ERROR` today; kept for evidence.
@@ -182,12 +184,12 @@ impl FailedAssignment {
 /// A Group Push mapping.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushMappingInfo {
-    pub id: String,
+    pub id: MappingId,
     /// `ACTIVE`, `INACTIVE` or `ERROR`.
     pub status: String,
-    pub source_group_id: String,
+    pub source_group_id: GroupId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_group_id: Option<String>,
+    pub target_group_id: Option<GroupId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_summary: Option<String>,
 }
@@ -195,7 +197,7 @@ pub struct PushMappingInfo {
 /// A directory integration (an AD/LDAP app instance) named by policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DirectoryInfo {
-    pub app_id: String,
+    pub app_id: AppId,
     pub label: String,
     pub name: String,
     /// Attribute comparisons where the directory app-user profile and the Okta profile differ,
@@ -207,7 +209,7 @@ pub struct DirectoryInfo {
 /// changed (by the System Log) but its app-user profile does not show the change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttributeDiff {
-    pub user_id: String,
+    pub user_id: UserId,
     pub app_user_attribute: String,
     pub app_user_value: Option<serde_json::Value>,
     pub okta_attribute: String,
@@ -221,9 +223,9 @@ pub struct AttributeDiff {
 /// An AD/LDAP agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentInfo {
-    pub id: String,
+    pub id: AgentId,
     pub name: String,
-    pub pool_id: String,
+    pub pool_id: AgentPoolId,
     /// `OPERATIONAL`, `DEGRADED`, `DISRUPTED`, `INACTIVE`.
     pub operational_status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

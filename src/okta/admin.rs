@@ -2,8 +2,9 @@
 //! integration and the retry of failed provisioning tasks.
 //!
 //! Source: these are the calls the Admin Console makes (Directory > Force Sync, Dashboard >
-//! Tasks > Retry Selected); Okta documents no public endpoint for either (see DESIGN.md,
-//! "Okta facts"). Okta may change them at any time, so each path is a template from
+//! Tasks > Retry Selected); Okta documents no public endpoint for either (its published
+//! Management API description has neither, and it says an app user in `syncState: ERROR` needs
+//! its task resolved in the Admin Console before a re-push). Okta may change them at any time, so each path is a template from
 //! configuration ([`AdminPaths`](super::AdminPaths)) and a call refuses to run when its
 //! template is not configured. `{appId}` in a template is replaced by the app id.
 

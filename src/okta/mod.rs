@@ -2,13 +2,15 @@
 //!
 //! Submodules: `config` (SDK-style settings), `auth` (SSWS and OAuth 2.0 private_key_jwt),
 //! `ratelimit` (per-bucket governor), `client` (transport, retries, paging), `model` (wire
-//! types), `ids` (typed ids), `error` (`ApiError`), `admin` (non-public admin calls).
+//! types), `ids` (typed ids), `events` (System Log event types), `error` (`ApiError`), `admin`
+//! (non-public admin calls).
 
 mod admin;
 mod auth;
 mod client;
 mod config;
 mod error;
+mod events;
 mod ids;
 mod model;
 mod ratelimit;
@@ -23,7 +25,11 @@ pub use config::{
 pub use error::{
     ApiError, Endpoint, OktaError, E_FEATURE_NOT_PERMITTED, E_FORBIDDEN, E_INVALID_TOKEN,
 };
-pub use ids::{AgentPoolId, AppId, GroupId, MappingId, UserId};
+pub use events::{
+    is_relevant, relevant_events_filter, EventFamily, EventType, Selector, RELEVANT_EVENTS,
+};
+pub(crate) use ids::string_id;
+pub use ids::{AgentId, AgentPoolId, AppId, GroupId, MappingId, UserId};
 pub use model::*;
 pub use ratelimit::{classify, Bucket, GovernorStats};
 

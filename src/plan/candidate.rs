@@ -1,19 +1,16 @@
 //! Candidate actions as the rules propose them, before the safety gate decides which are taken,
 //! and the collector every rule writes its candidates, findings and skips into.
 
-use crate::policy::RuleKind;
-
+use super::gate::Hold;
 use super::model::{
-    Action, ActionId, ActionKind, Evidence, Finding, Precondition, SkipReason, Skipped, Step,
-    Target,
+    Action, ActionId, ActionKind, ActionMode, Evidence, Finding, Precondition, SkipReason, Skipped,
+    Step, Target,
 };
 
 /// An action a rule would take, with what the safety gate needs to decide.
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
     pub kind: ActionKind,
-    /// The policy rule whose mode and budget apply.
-    pub rule: RuleKind,
     pub target: Target,
     pub reason: String,
     pub evidence: Vec<Evidence>,
@@ -26,22 +23,24 @@ pub(crate) struct Candidate {
 }
 
 impl Candidate {
-    /// The action this candidate becomes when taken; `note` is appended to the reason.
-    pub fn into_action(self, note: Option<&str>) -> Action {
+    /// The action this candidate becomes when taken, in `mode`.
+    pub fn into_action(self, mode: ActionMode) -> Action {
         let fingerprint = fingerprint(&self.evidence);
-        let reason = match note {
-            Some(n) => format!("{} ({n})", self.reason),
-            None => self.reason,
-        };
         Action {
             id: ActionId::derive(self.kind, &self.target, &fingerprint),
             kind: self.kind,
+            mode,
             target: self.target,
-            reason,
+            reason: self.reason,
             evidence: self.evidence,
             steps: self.steps,
             preconditions: self.preconditions,
         }
+    }
+
+    /// The skip record of this candidate held by the gate.
+    pub fn held(&self, hold: &Hold) -> Skipped {
+        self.skipped(hold.reason(), hold.detail())
     }
 
     /// The skip record of this candidate.

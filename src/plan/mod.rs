@@ -1,15 +1,17 @@
 //! The plan stage: the pure planner and the plan it produces.
 
-mod budget;
 mod candidate;
+pub(crate) mod gate;
 mod model;
 mod planner;
 mod render;
 mod rules;
+mod saved;
 
 pub use model::{
-    Action, ActionId, ActionKind, Evidence, Finding, FindingKind, Plan, Precondition,
-    SelectorWarning, SkipReason, Skipped, Step, Target,
+    Action, ActionId, ActionKind, ActionMode, Evidence, Finding, FindingId, FindingKind, Plan,
+    Precondition, SelectorWarning, SkipReason, Skipped, Step, Target,
 };
 pub use planner::{plan, MAX_UNVERIFIED_FIX_ATTEMPTS};
 pub use render::render_table;
+pub use saved::{read_saved, SavedPlanError};

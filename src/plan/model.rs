@@ -1,18 +1,20 @@
 //! The plan: concrete actions with every detail resolved, findings for what cannot be fixed
 //! safely, and the candidates that were not taken with the reason. Its JSON form is the contract
-//! of `remediator plan --output json` (DESIGN.md).
-
-use std::fmt;
+//! of `remediator plan --output json` (README, "Using it on an org").
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use strum::{EnumIter, IntoStaticStr};
+
+use crate::okta::{AgentId, AppId, GroupId, MappingId, UserId};
+use crate::vocab::named;
 
 pub use crate::policy::SelectorWarning;
 
-/// What an action or finding is about (the journal's target: one notion of "the same target"
-/// for cooldowns, attempts and the journal's indices).
-pub use crate::journal::Target;
+/// What an action or finding is about (one notion of "the same target" for cooldowns,
+/// attempts and the journal's indices).
+pub use crate::vocab::Target;
+pub use crate::vocab::{ActionId, ActionKind, FindingId, FindingKind, SkipReason};
 
 /// A plan for one org at one time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,87 +39,25 @@ impl Plan {
     }
 }
 
-/// The kinds of fixes remediator carries out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ActionKind {
-    RetryProvisioning,
-    ForceSync,
-    RemovePushMappings,
-    FixProvisioningFeatures,
+/// Whether an action is carried out or only shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
+pub enum ActionMode {
+    /// Its rule is in `enforce` mode: `apply` and the daemon carry it out.
+    Enforce,
+    /// Its rule is in `dry-run` mode: planned and shown, never carried out.
+    Preview,
 }
-
-impl ActionKind {
-    pub const ALL: [ActionKind; 4] = [
-        ActionKind::RetryProvisioning,
-        ActionKind::ForceSync,
-        ActionKind::RemovePushMappings,
-        ActionKind::FixProvisioningFeatures,
-    ];
-
-    /// The spelling used on the command line and in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionKind::RetryProvisioning => "retry-provisioning",
-            ActionKind::ForceSync => "force-sync",
-            ActionKind::RemovePushMappings => "remove-push-mappings",
-            ActionKind::FixProvisioningFeatures => "fix-provisioning-features",
-        }
-    }
-}
-
-impl fmt::Display for ActionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for ActionKind {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        ActionKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == text)
-            .ok_or_else(|| {
-                format!(
-                    "unknown action kind {text:?}: expected one of retry-provisioning, force-sync, \
-                     remove-push-mappings, fix-provisioning-features"
-                )
-            })
-    }
-}
-
-/// A stable, deterministic action id: the same candidate in the same state gets the same id.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ActionId(pub String);
-
-impl ActionId {
-    /// `act-` and the first 16 hex digits of sha256(kind, target key, state fingerprint).
-    pub fn derive(kind: ActionKind, target: &Target, fingerprint: &str) -> ActionId {
-        let mut hasher = Sha256::new();
-        hasher.update(kind.as_str().as_bytes());
-        hasher.update([0]);
-        hasher.update(target.key().as_bytes());
-        hasher.update([0]);
-        hasher.update(fingerprint.as_bytes());
-        let digest = hex::encode(hasher.finalize());
-        ActionId(format!("act-{}", &digest[..16]))
-    }
-}
-
-impl fmt::Display for ActionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+named!(ActionMode, "action mode");
 
 /// One fix to carry out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {
     pub id: ActionId,
     pub kind: ActionKind,
+    /// Set by the planner from the rule's mode; the executor carries out only `enforce`
+    /// actions (and checks the rule is still in `enforce` mode when it does).
+    pub mode: ActionMode,
     pub target: Target,
     /// Why, in one sentence.
     pub reason: String,
@@ -135,8 +75,8 @@ pub struct Action {
 pub enum Evidence {
     /// An app user in provisioning error.
     AppUser {
-        app_id: String,
-        user_id: String,
+        app_id: AppId,
+        user_id: UserId,
         status: String,
         sync_state: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,11 +92,11 @@ pub enum Evidence {
         reason: Option<String>,
         display_message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        user_id: Option<String>,
+        user_id: Option<UserId>,
     },
     /// A directory attribute compared with the Okta profile.
     Attribute {
-        user_id: String,
+        user_id: UserId,
         app_user_attribute: String,
         app_user_value: Option<serde_json::Value>,
         okta_attribute: String,
@@ -164,25 +104,25 @@ pub enum Evidence {
     },
     /// A provisioning feature's wanted and actual state.
     Feature {
-        app_id: String,
+        app_id: AppId,
         feature: String,
         wanted: bool,
         actual: bool,
     },
     /// A Group Push mapping.
     PushMapping {
-        app_id: String,
-        mapping_id: String,
+        app_id: AppId,
+        mapping_id: MappingId,
         status: String,
-        source_group_id: String,
+        source_group_id: GroupId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        target_group_id: Option<String>,
+        target_group_id: Option<GroupId>,
     },
     /// An app's provisioning connection.
-    Connection { app_id: String, status: String },
+    Connection { app_id: AppId, status: String },
     /// A directory agent's health.
     Agent {
-        agent_id: String,
+        agent_id: AgentId,
         name: String,
         operational_status: String,
     },
@@ -190,38 +130,43 @@ pub enum Evidence {
     Note { text: String },
 }
 
-/// One step of an action, fully resolved.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One step of an action, fully resolved. Its `op` (serde's tag) and [`Step::op`] are both the
+/// variant's name in kebab-case; a test holds them equal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, IntoStaticStr)]
 #[serde(tag = "op", rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Step {
     /// `POST /api/v1/apps/{appId}/users/{userId}` with the current profile.
-    RepushAppUser { app_id: String, user_id: String },
+    RepushAppUser { app_id: AppId, user_id: UserId },
     /// The configured non-public task-retry call.
     RetryTasks {
-        app_id: String,
-        user_ids: Vec<String>,
+        app_id: AppId,
+        user_ids: Vec<UserId>,
     },
     /// The configured non-public Force Sync call.
-    ForceSyncDirectory { directory_id: String },
+    ForceSyncDirectory { directory_id: AppId },
     /// Set a provisioning connection token from a credential source named in policy and activate it.
     EnableProvisioning {
-        app_id: String,
+        app_id: AppId,
         /// Where the credential comes from (an env var or file name, never the value).
         credential: String,
     },
     /// `PATCH` a Group Push mapping to INACTIVE.
-    DeactivatePushMapping { app_id: String, mapping_id: String },
+    DeactivatePushMapping {
+        app_id: AppId,
+        mapping_id: MappingId,
+    },
     /// `DELETE` a Group Push mapping.
     DeletePushMapping {
-        app_id: String,
-        mapping_id: String,
+        app_id: AppId,
+        mapping_id: MappingId,
         delete_target_group: bool,
     },
     /// Deactivate the provisioning connection again.
-    DisableProvisioning { app_id: String },
+    DisableProvisioning { app_id: AppId },
     /// `PUT /api/v1/apps/{appId}/features/USER_PROVISIONING` (partial update).
     UpdateProvisioningFeatures {
-        app_id: String,
+        app_id: AppId,
         create_users: Option<bool>,
         update_attributes: Option<bool>,
         deactivate_users: Option<bool>,
@@ -230,64 +175,75 @@ pub enum Step {
     Verify { what: String },
 }
 
+impl Step {
+    /// The step's operation (`delete-push-mapping`), as in the plan's `op` and the journal's
+    /// step names.
+    pub fn op(&self) -> &'static str {
+        self.into()
+    }
+}
+
 /// A condition the executor re-checks against fresh state before acting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "check", rename_all = "kebab-case")]
 pub enum Precondition {
     AppUserSyncState {
-        app_id: String,
-        user_id: String,
+        app_id: AppId,
+        user_id: UserId,
         sync_state: String,
     },
     ConnectionStatus {
-        app_id: String,
+        app_id: AppId,
         status: String,
     },
     PushMappingStatus {
-        app_id: String,
-        mapping_id: String,
+        app_id: AppId,
+        mapping_id: MappingId,
         status: String,
     },
     AttributeDiffers {
-        user_id: String,
+        user_id: UserId,
         okta_attribute: String,
         expected: Option<serde_json::Value>,
     },
     FeatureState {
-        app_id: String,
+        app_id: AppId,
         feature: String,
         enabled: bool,
     },
 }
 
-/// The kinds of findings: problems reported with evidence and manual steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FindingKind {
-    KpasswdBlocked,
-    ForceSyncWouldNotHelp,
-    ProvisioningCredentialsInvalid,
-    PushMappingsOrphanedNoCredential,
-    /// Orphaned Group Push mappings that policy does not let remediator remove.
-    PushMappingsOrphaned,
-    ProvisioningFeaturesDrift,
-    /// A retry that policy forbids or that already failed its attempts.
-    RetryNotSafe,
-    /// A fix that did not verify after its attempts (quarantined).
-    FixQuarantined,
-    /// A directory needs a Force Sync that policy does not let remediator call (the call is
-    /// non-public): the Admin Console steps are given instead.
-    ForceSyncNeeded,
-}
-
 /// A problem that is reported, not fixed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
+    /// Derived from the kind and the target only: the same problem on the same target has the
+    /// same id on every run, whatever its evidence or wording.
+    pub id: FindingId,
     pub kind: FindingKind,
     pub target: Target,
     pub reason: String,
     pub evidence: Vec<Evidence>,
     pub manual_steps: Vec<String>,
+}
+
+impl Finding {
+    /// A finding of `kind` about `target`, with its id derived from both.
+    pub fn new(
+        kind: FindingKind,
+        target: Target,
+        reason: impl Into<String>,
+        evidence: Vec<Evidence>,
+        manual_steps: Vec<String>,
+    ) -> Finding {
+        Finding {
+            id: FindingId::derive(kind, &target),
+            kind,
+            target,
+            reason: reason.into(),
+            evidence,
+            manual_steps,
+        }
+    }
 }
 
 /// A candidate action that was not taken.
@@ -300,44 +256,53 @@ pub struct Skipped {
     pub detail: String,
 }
 
-/// Why a candidate was not taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SkipReason {
-    Budget,
-    Cooldown,
-    Backoff,
-    MaxAttempts,
-    Mode,
-    IncompleteRead,
-    DeniedByPolicy,
-    CircuitBreakerOpen,
-    TooRecent,
-    TargetBusy,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn action_ids_are_stable_and_depend_on_kind_target_and_state() {
-        let target = Target {
-            app_id: Some("0oa1".into()),
-            user_id: Some("00u1".into()),
-            ..Target::default()
-        };
-        let a = ActionId::derive(ActionKind::RetryProvisioning, &target, "evt-1");
-        assert_eq!(
-            a,
-            ActionId::derive(ActionKind::RetryProvisioning, &target, "evt-1")
-        );
-        assert_ne!(a, ActionId::derive(ActionKind::ForceSync, &target, "evt-1"));
-        assert_ne!(
-            a,
-            ActionId::derive(ActionKind::RetryProvisioning, &target, "evt-2")
-        );
-        assert!(a.0.starts_with("act-") && a.0.len() == 20);
+    fn every_step_s_op_is_its_serialized_tag() {
+        let (app, user) = (AppId::new("0oa1"), UserId::new("00u1"));
+        let steps = [
+            Step::RepushAppUser {
+                app_id: app.clone(),
+                user_id: user.clone(),
+            },
+            Step::RetryTasks {
+                app_id: app.clone(),
+                user_ids: vec![user],
+            },
+            Step::ForceSyncDirectory {
+                directory_id: app.clone(),
+            },
+            Step::EnableProvisioning {
+                app_id: app.clone(),
+                credential: "environment variable X".into(),
+            },
+            Step::DeactivatePushMapping {
+                app_id: app.clone(),
+                mapping_id: "gPm1".into(),
+            },
+            Step::DeletePushMapping {
+                app_id: app.clone(),
+                mapping_id: "gPm1".into(),
+                delete_target_group: false,
+            },
+            Step::DisableProvisioning {
+                app_id: app.clone(),
+            },
+            Step::UpdateProvisioningFeatures {
+                app_id: app,
+                create_users: Some(true),
+                update_attributes: None,
+                deactivate_users: None,
+            },
+            Step::Verify { what: "x".into() },
+        ];
+        for step in &steps {
+            let json = serde_json::to_value(step).expect("step serializes");
+            assert_eq!(json["op"], step.op());
+        }
     }
 
     #[test]
@@ -349,8 +314,9 @@ mod tests {
                 .with_timezone(&Utc),
             complete: true,
             actions: vec![Action {
-                id: ActionId("act-0123456789abcdef".into()),
+                id: ActionId::new("act-0123456789abcdef"),
                 kind: ActionKind::RemovePushMappings,
+                mode: ActionMode::Preview,
                 target: Target {
                     app_id: Some("0oa1".into()),
                     mapping_ids: vec!["gPm1".into()],
@@ -386,6 +352,7 @@ mod tests {
         }
         let action = &json["actions"][0];
         assert_eq!(action["kind"], "remove-push-mappings");
+        assert_eq!(action["mode"], "preview");
         assert_eq!(action["target"]["mapping_ids"][0], "gPm1");
         assert!(action["target"].get("user_id").is_none());
         assert_eq!(action["steps"][0]["op"], "delete-push-mapping");

@@ -5,13 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::journal::{FixState, JournalView};
+use crate::journal::JournalView;
 use crate::observe::{FailedAssignment, Snapshot};
-use crate::policy::{Mode, Policy};
+use crate::policy::Policy;
 
-use super::budget::Budgets;
 use super::candidate::{Candidate, Outcome};
-use super::model::{Action, ActionKind, Finding, FindingKind, Plan, SkipReason, Skipped, Target};
+use super::gate::{Asker, Gate, Hold, Spent};
+use super::model::{
+    Action, ActionKind, ActionMode, Finding, FindingKind, Plan, SkipReason, Target,
+};
 use super::rules;
 
 /// What every rule reads, with the lookups the rules share built once.
@@ -86,40 +88,63 @@ pub fn plan(
     plan
 }
 
-/// Decides, candidate by candidate in a deterministic order, which become actions.
+/// Decides, candidate by candidate in a deterministic order, which become actions: the safety
+/// gate (against the journal's view at planning time), then quarantine, then the budgets.
 fn gate(ctx: &Context<'_>, out: &mut Outcome) -> Vec<Action> {
     let mut candidates = std::mem::take(&mut out.candidates);
     candidates.sort_by_cached_key(|c| (c.kind, c.target.key()));
-    let mut budgets = Budgets::new(&ctx.policy.safety, ctx.journal.budget_last_hour.total);
+    let gate = Gate::new(ctx.policy, ctx.journal, ctx.now);
+    let mut spent = Spent {
+        last_hour: ctx.journal.budget_last_hour.total,
+        ..Spent::default()
+    };
     let mut planned_targets = BTreeSet::new();
     let mut actions = Vec::new();
     for candidate in candidates {
-        if let Some(skip) = refusal(ctx, &candidate, &planned_targets) {
-            let fallback_applies =
-                matches!(skip.why, SkipReason::Mode | SkipReason::DeniedByPolicy);
-            if let (true, Some(finding)) = (fallback_applies, candidate.fallback.clone()) {
-                out.findings.push(finding);
+        let mode = match admit(&gate, &candidate, &planned_targets) {
+            Ok(mode) => mode,
+            Err(hold) => {
+                let fallback_applies = matches!(hold, Hold::Mode { .. } | Hold::Denied(_));
+                if let (true, Some(finding)) = (fallback_applies, candidate.fallback.clone()) {
+                    out.findings.push(finding);
+                }
+                out.skipped.push(candidate.held(&hold));
+                continue;
             }
-            out.skipped.push(skip);
-            continue;
-        }
+        };
         if let Some(quarantined) = quarantine(ctx, &candidate) {
             out.skipped
                 .push(candidate.skipped(SkipReason::MaxAttempts, quarantined.reason.clone()));
             out.findings.push(quarantined);
             continue;
         }
-        if let Err(exhausted) = budgets.take(candidate.rule) {
-            out.skipped
-                .push(candidate.skipped(SkipReason::Budget, exhausted.detail()));
+        if let Err(hold) = gate.budgets(candidate.kind, &spent) {
+            out.skipped.push(candidate.held(&hold));
             continue;
         }
+        spent.record(candidate.kind.rule());
         planned_targets.insert(candidate.target.key());
-        let note = (ctx.policy.mode_for(candidate.rule) == Mode::DryRun)
-            .then_some("dry-run: previewed only, not carried out");
-        actions.push(candidate.into_action(note));
+        actions.push(candidate.into_action(mode));
     }
     actions
+}
+
+/// The gate's checks before budgets are counted: policy's allow/deny lists, then the gate's
+/// own (mode, breaker, unfinished fixes, cooldown), then one action per target per plan. Ok:
+/// the mode the action is planned in.
+fn admit(
+    gate: &Gate<'_>,
+    candidate: &Candidate,
+    planned_targets: &BTreeSet<String>,
+) -> Result<ActionMode, Hold> {
+    if let Some(detail) = &candidate.denied {
+        return Err(Hold::Denied(detail.clone()));
+    }
+    let mode = gate.check(Asker::Planner, candidate.kind, &candidate.target)?;
+    if planned_targets.contains(&candidate.target.key()) {
+        return Err(Hold::AlreadyPlanned);
+    }
+    Ok(mode)
 }
 
 /// Most unverified attempts of a force-sync, remove-push-mappings or fix-provisioning-features
@@ -134,29 +159,29 @@ fn quarantine(ctx: &Context<'_>, candidate: &Candidate) -> Option<Finding> {
     }
     let attempts = ctx
         .journal
-        .attempts_for(candidate.kind.as_str(), &candidate.target)?;
+        .attempts_for(candidate.kind, &candidate.target)?;
     if attempts.count < MAX_UNVERIFIED_FIX_ATTEMPTS {
         return None;
     }
-    Some(Finding {
-        kind: FindingKind::FixQuarantined,
-        target: candidate.target.clone(),
-        reason: format!(
+    Some(Finding::new(
+        FindingKind::FixQuarantined,
+        candidate.target.clone(),
+        format!(
             "{} was carried out {} time(s) without verifying (last at {}); no more automatic \
              attempts",
             candidate.kind,
             attempts.count,
             attempts.last_attempt_at.to_rfc3339()
         ),
-        evidence: candidate.evidence.clone(),
-        manual_steps: vec![
+        candidate.evidence.clone(),
+        vec![
             format!(
                 "Read the journal: remediator journal list --kind outcome --target {}",
                 journal_target(&candidate.target)
             ),
             format!("Fix the cause by hand: {}", candidate.reason),
         ],
-    })
+    ))
 }
 
 fn journal_target(target: &Target) -> String {
@@ -167,70 +192,6 @@ fn journal_target(target: &Target) -> String {
         .app_id
         .as_ref()
         .map_or_else(String::new, |app| format!("app:{app}"))
-}
-
-/// Why the safety gate refuses a candidate before budgets are counted, if it does.
-fn refusal(
-    ctx: &Context<'_>,
-    candidate: &Candidate,
-    planned_targets: &BTreeSet<String>,
-) -> Option<Skipped> {
-    if let Some(detail) = &candidate.denied {
-        return Some(candidate.skipped(SkipReason::DeniedByPolicy, detail.clone()));
-    }
-    if ctx.policy.mode_for(candidate.rule) == Mode::Report {
-        return Some(candidate.skipped(
-            SkipReason::Mode,
-            format!("rule {} is in report mode", candidate.rule.key()),
-        ));
-    }
-    if ctx.journal.breaker.is_open(ctx.now) {
-        let until = ctx
-            .journal
-            .breaker
-            .open_until
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default();
-        return Some(candidate.skipped(
-            SkipReason::CircuitBreakerOpen,
-            format!("circuit breaker open until {until}"),
-        ));
-    }
-    if let Some(fix) = ctx
-        .journal
-        .unfinished_fixes
-        .iter()
-        .find(|f| f.target.overlaps(&candidate.target))
-    {
-        return Some(candidate.skipped(SkipReason::TargetBusy, busy_detail(fix)));
-    }
-    if let Some(until) = ctx
-        .journal
-        .cooldown_until(&candidate.target)
-        .filter(|until| *until > ctx.now)
-    {
-        return Some(candidate.skipped(
-            SkipReason::Cooldown,
-            format!("cooldown until {}", until.to_rfc3339()),
-        ));
-    }
-    if planned_targets.contains(&candidate.target.key()) {
-        return Some(candidate.skipped(
-            SkipReason::TargetBusy,
-            "another action on this target is already in this plan",
-        ));
-    }
-    None
-}
-
-fn busy_detail(fix: &FixState) -> String {
-    format!(
-        "unfinished {} fix {} started {} ({} steps done)",
-        fix.action_kind,
-        fix.action_id,
-        fix.started_at.to_rfc3339(),
-        fix.steps_done.len()
-    )
 }
 
 /// Sorts every list of the plan by a total, input-independent order.
@@ -253,12 +214,10 @@ mod tests {
     use super::*;
     use crate::journal::{BreakerState, BudgetUsage};
     use crate::plan::model::{ActionKind, Step};
-    use crate::policy::RuleKind;
 
-    fn candidate(kind: ActionKind, rule: RuleKind, target: Target) -> Candidate {
+    fn candidate(kind: ActionKind, target: Target) -> Candidate {
         Candidate {
             kind,
-            rule,
             target,
             reason: "test".into(),
             evidence: Vec::new(),
@@ -285,14 +244,10 @@ mod tests {
         let ctx = Context::new(&policy, &snapshot, &journal, now);
         let target = Target::app("0oa1");
         let mut out = Outcome::default();
-        out.candidates.push(candidate(
-            ActionKind::RemovePushMappings,
-            RuleKind::RemovePushMappings,
-            target.clone(),
-        ));
+        out.candidates
+            .push(candidate(ActionKind::RemovePushMappings, target.clone()));
         out.candidates.push(candidate(
             ActionKind::FixProvisioningFeatures,
-            RuleKind::ProvisioningFeatures,
             target.clone(),
         ));
         let actions = gate(&ctx, &mut out);
@@ -309,8 +264,8 @@ mod tests {
 
     fn t(app: Option<&str>, user: Option<&str>) -> Target {
         Target {
-            app_id: app.map(str::to_string),
-            user_id: user.map(str::to_string),
+            app_id: app.map(Into::into),
+            user_id: user.map(Into::into),
             ..Target::default()
         }
     }

@@ -1,12 +1,14 @@
 //! The plan as a terminal table: actions with their steps, findings with their manual steps,
 //! and skipped candidates with why.
 
-use super::model::{Plan, SkipReason, Step};
+use super::model::{ActionMode, Plan, Step};
 
 /// Column separator of the tables.
 const SEPARATOR: &str = "  ";
 /// Indentation of the steps under a row.
 const INDENT: &str = "    ";
+/// What the table says of a `preview` action.
+const PREVIEW_NOTE: &str = "dry-run: previewed only, not carried out";
 
 /// Renders the plan for a terminal.
 pub fn render_table(plan: &Plan) -> String {
@@ -30,13 +32,12 @@ pub fn render_table(plan: &Plan) -> String {
             .enumerate()
             .map(|(i, s)| format!("{}. {}", i + 1, describe(s)))
             .collect();
+        let reason = match a.mode {
+            ActionMode::Enforce => a.reason.clone(),
+            ActionMode::Preview => format!("{} ({PREVIEW_NOTE})", a.reason),
+        };
         table.row(
-            vec![
-                a.id.to_string(),
-                a.kind.to_string(),
-                a.target.key(),
-                a.reason.clone(),
-            ],
+            vec![a.id.to_string(), a.kind.to_string(), a.target.key(), reason],
             details,
         );
     }
@@ -44,10 +45,7 @@ pub fn render_table(plan: &Plan) -> String {
     out.push_str(&format!("\nFINDINGS ({})\n", plan.findings.len()));
     let mut table = Table::new(&["KIND", "TARGET", "REASON"]);
     for f in &plan.findings {
-        let kind = serde_json::to_value(f.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let kind = f.kind.to_string();
         let details = f
             .manual_steps
             .iter()
@@ -64,7 +62,7 @@ pub fn render_table(plan: &Plan) -> String {
             vec![
                 s.kind.to_string(),
                 s.target.key(),
-                why(s.why).to_string(),
+                s.why.to_string(),
                 s.detail.clone(),
             ],
             Vec::new(),
@@ -93,27 +91,13 @@ fn warnings(plan: &Plan) -> String {
     )
 }
 
-fn why(reason: SkipReason) -> &'static str {
-    match reason {
-        SkipReason::Budget => "budget",
-        SkipReason::Cooldown => "cooldown",
-        SkipReason::Backoff => "backoff",
-        SkipReason::MaxAttempts => "max-attempts",
-        SkipReason::Mode => "mode",
-        SkipReason::IncompleteRead => "incomplete-read",
-        SkipReason::DeniedByPolicy => "denied-by-policy",
-        SkipReason::CircuitBreakerOpen => "circuit-breaker-open",
-        SkipReason::TooRecent => "too-recent",
-        SkipReason::TargetBusy => "target-busy",
-    }
-}
-
 /// One step in words.
 fn describe(step: &Step) -> String {
     match step {
         Step::RepushAppUser { app_id, user_id } => format!("re-push app user {app_id}/{user_id}"),
         Step::RetryTasks { app_id, user_ids } => {
-            format!("retry tasks of {app_id} for {}", user_ids.join(", "))
+            let users: Vec<&str> = user_ids.iter().map(|u| u.as_str()).collect();
+            format!("retry tasks of {app_id} for {}", users.join(", "))
         }
         Step::ForceSyncDirectory { directory_id } => format!("Force Sync directory {directory_id}"),
         Step::EnableProvisioning { app_id, credential } => {

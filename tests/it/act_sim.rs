@@ -1,7 +1,8 @@
 //! The executor against okta-sim over loopback HTTP, with a real sled journal: each situation
-//! is fixed and a second plan has no actions left, the journal tells the whole story, dry-run
-//! and apply plan the same, saved plans are carried out only while their state holds, and
-//! faults during apply lose no journal entry and leave no half-done fix.
+//! is fixed and a second plan has no actions left, the journal tells the whole story, an
+//! observe-only pass and apply plan the same, saved plans are carried out only while their
+//! state holds, the executor's gate holds actions with typed reasons, and faults during apply
+//! lose no journal entry and leave no half-done fix.
 
 use crate::support::act as act_support;
 
@@ -13,17 +14,18 @@ use remediator::okta::{
     CapabilitiesCreateObject, CapabilitiesObject, CapabilitiesUpdateObject, EnabledStatus, OrgApi,
     StatusHolder,
 };
-use remediator::plan::ActionKind;
+use remediator::plan::{ActionKind, ActionMode, SkipReason};
+use remediator::policy::{Mode, RuleKind};
 use remediator::reconcile::PlanSource;
 
 const ORG2ORG: &str = "0oaorphorg2org000001";
 
-fn outcomes(report: &remediator::reconcile::PassReport) -> Vec<(String, Outcome)> {
+fn outcomes(report: &remediator::reconcile::PassReport) -> Vec<(ActionKind, Outcome)> {
     report
         .executed
         .actions
         .iter()
-        .map(|a| (a.kind.clone(), a.outcome))
+        .map(|a| (a.kind, a.outcome))
         .collect()
 }
 
@@ -55,7 +57,7 @@ async fn each_situation_is_fixed_and_a_second_plan_has_no_actions() {
                 action.reason
             );
         }
-        let second = env.dry_run().await;
+        let second = env.observe_only().await;
         assert!(
             second.actions.is_empty(),
             "{name}: second plan still has actions: {:?}",
@@ -73,12 +75,12 @@ async fn a_failed_retry_is_retried_on_later_runs_until_it_verifies() {
     let now = Utc::now();
     let first = env.pass_at(now, PlanSource::Observe, false).await;
     let mut first_outcomes = outcomes(&first);
-    first_outcomes.sort_by_key(|(kind, outcome)| (kind.clone(), outcome.as_str()));
+    first_outcomes.sort_by_key(|(kind, outcome)| (*kind, outcome.as_str()));
     assert_eq!(
         first_outcomes,
         vec![
-            ("retry-provisioning".to_owned(), Outcome::Failed),
-            ("retry-provisioning".to_owned(), Outcome::Verified),
+            (ActionKind::RetryProvisioning, Outcome::Failed),
+            (ActionKind::RetryProvisioning, Outcome::Verified),
         ],
         "transient-times:2 fails its first retry"
     );
@@ -89,7 +91,7 @@ async fn a_failed_retry_is_retried_on_later_runs_until_it_verifies() {
     for _ in 0..3 {
         at += Duration::hours(2);
         let pass = env.pass_at(at, PlanSource::Observe, false).await;
-        if outcomes(&pass).contains(&("retry-provisioning".to_owned(), Outcome::Verified)) {
+        if outcomes(&pass).contains(&(ActionKind::RetryProvisioning, Outcome::Verified)) {
             verified = true;
             break;
         }
@@ -165,11 +167,14 @@ async fn the_journal_tells_the_whole_story_of_a_multi_step_fix() {
 }
 
 #[tokio::test]
-async fn dry_run_and_apply_plan_the_same() {
+async fn an_observe_only_pass_and_apply_plan_the_same() {
     let env = Env::start(scenario("all-situations")).await;
     let at = Utc::now();
     let dry = env.pass_at(at, PlanSource::Observe, true).await;
-    assert!(dry.executed.actions.is_empty(), "dry-run acts on nothing");
+    assert!(
+        dry.executed.actions.is_empty(),
+        "an observe-only pass acts on nothing"
+    );
     let applied = env.pass_at(at, PlanSource::Observe, false).await;
     assert_eq!(
         serde_json::to_value(&dry.plan).expect("json"),
@@ -181,7 +186,7 @@ async fn dry_run_and_apply_plan_the_same() {
 #[tokio::test]
 async fn a_saved_plan_runs_each_action_once() {
     let env = Env::start(scenario("features-disabled")).await;
-    let saved = env.dry_run().await;
+    let saved = env.observe_only().await;
     assert_eq!(saved.actions.len(), 1);
     let first = env
         .pass_at(
@@ -202,7 +207,7 @@ async fn a_saved_plan_runs_each_action_once() {
 #[tokio::test]
 async fn a_saved_plan_whose_state_changed_is_skipped() {
     let env = Env::start(scenario("features-disabled")).await;
-    let saved = env.dry_run().await;
+    let saved = env.observe_only().await;
     assert_eq!(saved.actions.len(), 1);
     // An admin turns the features on by hand before the saved plan is applied.
     let slack = remediator::okta::AppId::new("0oafeatslack00000001");
@@ -239,7 +244,7 @@ async fn a_saved_plan_whose_state_changed_is_skipped() {
 #[tokio::test]
 async fn a_saved_plan_for_another_org_is_refused() {
     let env = Env::start(scenario("features-disabled")).await;
-    let mut plan = env.dry_run().await;
+    let mut plan = env.observe_only().await;
     plan.org = "https://other.okta.com".to_owned();
     let clock = Utc::now;
     let error = remediator::reconcile::run_pass(
@@ -248,7 +253,7 @@ async fn a_saved_plan_for_another_org_is_refused() {
         PlanSource::Saved(Box::new(plan)),
         &remediator::reconcile::PassSettings {
             trigger: remediator::reconcile::Trigger::Manual,
-            dry_run: false,
+            observe_only: false,
             execute: remediator::act::ExecuteOptions::new(""),
         },
         &tokio_util::sync::CancellationToken::new(),
@@ -366,10 +371,7 @@ async fn a_failed_compensation_is_finished_by_the_next_run() {
     assert!(env.provisioning_enabled(ORG2ORG));
     let unfinished = env.journal.unfinished_fixes().expect("fixes");
     assert_eq!(unfinished.len(), 1, "the fix stays unfinished");
-    assert_eq!(
-        unfinished[0].action_kind,
-        ActionKind::RemovePushMappings.as_str()
-    );
+    assert_eq!(unfinished[0].action_kind, ActionKind::RemovePushMappings);
     // The org recovers; the next run finishes the fix first.
     reqwest::Client::new()
         .delete(format!("{}/__sim/faults", env.sim.base_url()))
@@ -392,7 +394,7 @@ async fn max_actions_holds_the_rest() {
     let env = Env::start(scenario("all-situations")).await;
     let settings = remediator::reconcile::PassSettings {
         trigger: remediator::reconcile::Trigger::Manual,
-        dry_run: false,
+        observe_only: false,
         execute: remediator::act::ExecuteOptions {
             max_actions: Some(1),
             only: vec![
@@ -436,7 +438,95 @@ async fn max_actions_holds_the_rest() {
         .collect();
     assert_eq!(held.len(), kinds.len() - 1);
     assert!(held.iter().all(|a| a.reason.contains("--max-actions 1")));
+    assert!(held.iter().all(|a| a.why == Some(SkipReason::MaxActions)));
+    assert_held_in_the_journal(&env, &held, SkipReason::MaxActions);
     assert!(report.partial_failure());
+}
+
+/// Each held action's `outcome` entry carries the gate's reason: its text and its tag.
+fn assert_held_in_the_journal(env: &Env, held: &[&remediator::act::ActionReport], why: SkipReason) {
+    for action in held {
+        let outcome = env
+            .entries_of(action.action_id.as_str())
+            .into_iter()
+            .find_map(|e| match e.kind {
+                EntryKind::Outcome {
+                    outcome,
+                    reason,
+                    why,
+                } => Some((outcome, reason, why)),
+                _ => None,
+            })
+            .expect("the held action's outcome is journaled");
+        assert_eq!(
+            outcome,
+            (Outcome::Held, action.reason.clone(), Some(why)),
+            "{}",
+            action.action_id
+        );
+    }
+}
+
+/// A plan saved while its rule was in enforce mode is held by the executor's gate once the rule
+/// is not: the executor checks the mode again, against the policy in force.
+#[tokio::test]
+async fn an_enforce_action_whose_rule_left_enforce_mode_is_held() {
+    let mut env = Env::start(scenario("features-disabled")).await;
+    let plan = env.observe_only().await;
+    assert_eq!(plan.actions.len(), 1, "{:?}", plan.actions);
+    assert_eq!(plan.actions[0].mode, ActionMode::Enforce);
+    env.policy
+        .global
+        .modes
+        .insert(RuleKind::ProvisioningFeatures, Mode::DryRun);
+    let report = env
+        .pass_at(Utc::now(), PlanSource::Saved(Box::new(plan)), false)
+        .await;
+    let held: Vec<_> = report.executed.actions.iter().collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].outcome, Outcome::Held);
+    assert_eq!(held[0].why, Some(SkipReason::Mode));
+    assert_eq!(
+        held[0].reason,
+        "rule provisioning_features is in dry-run mode"
+    );
+    assert!(!held[0].taken);
+    assert_held_in_the_journal(&env, &held, SkipReason::Mode);
+}
+
+/// The executor's gate reads the journal as it is when the action is about to be taken: a
+/// saved plan whose target is cooling down since it was planned is held, not carried out.
+#[tokio::test]
+async fn a_saved_action_on_a_target_cooling_down_since_planning_is_held() {
+    let env = Env::start(scenario("features-disabled")).await;
+    let plan = env.observe_only().await;
+    let action = plan.actions[0].clone();
+    let until = Utc::now() + Duration::minutes(30);
+    env.journal
+        .append(
+            Utc::now(),
+            remediator::journal::EntryDraft::new(
+                "run-elsewhere",
+                EntryKind::Note {
+                    text: "another fix finished here".into(),
+                },
+            )
+            .target(action.target.clone()),
+            &[remediator::journal::Effect::SetCooldown { until }],
+        )
+        .expect("cooldown journaled");
+    let report = env
+        .pass_at(Utc::now(), PlanSource::Saved(Box::new(plan)), false)
+        .await;
+    let held: Vec<_> = report.executed.actions.iter().collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].why, Some(SkipReason::Cooldown));
+    assert!(
+        held[0].reason.starts_with("cooldown until "),
+        "{}",
+        held[0].reason
+    );
+    assert_held_in_the_journal(&env, &held, SkipReason::Cooldown);
 }
 
 #[tokio::test]
@@ -454,7 +544,7 @@ async fn a_fix_that_never_verifies_is_quarantined_after_its_attempts() {
         let report = env.pass_at(at, PlanSource::Observe, false).await;
         assert_eq!(
             outcomes(&report),
-            vec![("remove-push-mappings".to_owned(), Outcome::Compensated)],
+            vec![(ActionKind::RemovePushMappings, Outcome::Compensated)],
             "attempt {attempt}"
         );
         at += Duration::hours(1);
@@ -500,10 +590,13 @@ async fn the_circuit_breaker_opens_on_failures_and_holds_the_rest() {
             "{}",
             action.reason
         );
+        assert_eq!(action.why, Some(SkipReason::CircuitBreakerOpen));
     }
+    let held: Vec<_> = after.iter().collect();
+    assert_held_in_the_journal(&env, &held, SkipReason::CircuitBreakerOpen);
     let view = env.journal.view(Utc::now()).expect("view");
     assert!(view.breaker_open());
-    let plan = env.dry_run().await;
+    let plan = env.observe_only().await;
     assert!(plan.actions.is_empty());
     assert!(plan
         .skipped
@@ -542,7 +635,7 @@ async fn org_data_that_looks_like_a_token_is_redacted_not_fatal() {
 #[tokio::test]
 async fn an_edited_removal_that_would_leave_provisioning_enabled_is_refused() {
     let env = Env::start(scenario("orphaned-push-mappings")).await;
-    let mut plan = env.dry_run().await;
+    let mut plan = env.observe_only().await;
     let action = &mut plan.actions[0];
     action
         .steps

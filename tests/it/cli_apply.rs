@@ -201,6 +201,55 @@ async fn apply_carries_out_a_saved_plan() {
     );
 }
 
+/// A plan saved before actions carried a `mode` and findings an `id` is carried out as it was
+/// then: each action's mode comes from the policy in force when the file is read.
+#[tokio::test]
+async fn apply_carries_out_a_plan_saved_before_actions_had_a_mode() {
+    let setup = Setup::start(scenario("all-situations")).await;
+    let plan_path = setup.dir.path().join("older-plan.json");
+    let plan_arg = plan_path.to_str().expect("utf-8 path");
+    let planned = setup
+        .run(&["plan", "--output", "json", "--out", plan_arg])
+        .await;
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned.stderr));
+    let mut plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&plan_path).expect("read plan")).expect("json");
+    for action in plan["actions"].as_array_mut().expect("actions") {
+        action.as_object_mut().expect("an action").remove("mode");
+    }
+    for finding in plan["findings"].as_array_mut().expect("findings") {
+        finding.as_object_mut().expect("a finding").remove("id");
+    }
+    let only_features: Vec<&serde_json::Value> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|a| a["kind"] == "fix-provisioning-features")
+        .collect();
+    assert_eq!(only_features.len(), 1, "{plan}");
+    std::fs::write(&plan_path, plan.to_string()).expect("write the older plan");
+    let out = setup
+        .run(&[
+            "apply",
+            "--yes",
+            "--plan",
+            plan_arg,
+            "--only",
+            "fix-provisioning-features",
+        ])
+        .await;
+    let stdout = stdout_if_exit(&out, 0, "an older plan: ");
+    assert!(stdout.contains("1 taken, 1 verified"), "{stdout}");
+    std::fs::write(&plan_path, "{").expect("write");
+    let broken = setup.run(&["apply", "--yes", "--plan", plan_arg]).await;
+    assert_eq!(broken.status.code(), Some(1));
+    let stderr = text(&broken.stderr);
+    assert!(
+        stderr.contains("the saved plan") && stderr.contains("older-plan.json: not JSON"),
+        "{stderr}"
+    );
+}
+
 /// Requests per endpoint key, for "no step done twice".
 fn count(sim: &SimHandle, endpoint: &str) -> u64 {
     sim.stats().count(endpoint)
@@ -211,7 +260,7 @@ fn count(sim: &SimHandle, endpoint: &str) -> u64 {
 async fn crash_and_restart(name: &str, step: u32) -> Setup {
     let setup = Setup::start(scenario(name)).await;
     setup.apply_and_kill_at(step).await;
-    {
+    let recovered = {
         let journal = setup.journal();
         let unfinished = journal.unfinished_fixes().expect("fixes");
         assert_eq!(
@@ -220,7 +269,8 @@ async fn crash_and_restart(name: &str, step: u32) -> Setup {
             "{name} step {step}: one unfinished fix"
         );
         assert!(journal.verify().expect("verify").is_ok());
-    }
+        unfinished[0].action_id.clone()
+    };
     let out = setup.run(&["apply", "--yes"]).await;
     let stdout = stdout_if_exit(&out, 0, &format!("{name} step {step}: "));
     assert!(
@@ -231,6 +281,9 @@ async fn crash_and_restart(name: &str, step: u32) -> Setup {
     let journal = setup.journal();
     assert!(journal.unfinished_fixes().expect("fixes").is_empty());
     assert!(journal.verify().expect("verify").is_ok());
+    // apply recovers where the daemon does: at the start of the pass, before it plans.
+    let run = act_support::latest_run(&journal);
+    act_support::assert_recovered_before_planning(&journal, &run, &recovered);
     drop(journal);
     let plan = setup.run(&["plan", "--detailed-exitcode"]).await;
     assert_eq!(
@@ -356,6 +409,20 @@ async fn on_a_terminal_apply_shows_the_plan_and_asks_first() {
         0,
         "no answer, no change"
     );
+    {
+        let journal = setup.journal();
+        let run = act_support::latest_run(&journal);
+        let entries = journal
+            .list(&remediator::journal::EntryFilter {
+                run_id: Some(run),
+                ..Default::default()
+            })
+            .expect("list");
+        let declined = entries.iter().any(|e| {
+            matches!(&e.kind, remediator::journal::EntryKind::Note { text } if text.contains("declined"))
+        });
+        assert!(declined, "the journal says the plan was declined");
+    }
     let Some((code, stdout)) = apply_on_a_terminal(&setup, "y\n").await else {
         return;
     };

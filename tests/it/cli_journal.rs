@@ -22,6 +22,7 @@ fn seed(dir: &std::path::Path) {
         EntryKind::Outcome {
             outcome: Outcome::Verified,
             reason: "app user left ERROR".into(),
+            why: None,
         },
     )
     .action("act-1")

@@ -54,18 +54,18 @@ fn free_port() -> u16 {
 /// How a test runs the daemon.
 #[derive(Clone, Copy)]
 struct Mode {
-    /// `--dry-run`.
-    dry_run: bool,
+    /// `--observe-only` (some tests give its older name, `--dry-run`).
+    observe_only: bool,
     /// Every fixing rule in enforce mode (else the shipped policies).
     enforce: bool,
 }
 
-const DRY_RUN: Mode = Mode {
-    dry_run: true,
+const OBSERVE_ONLY: Mode = Mode {
+    observe_only: true,
     enforce: false,
 };
 const APPLY: Mode = Mode {
-    dry_run: false,
+    observe_only: false,
     enforce: true,
 };
 
@@ -100,7 +100,7 @@ async fn start_scenario(scenario: Scenario, addr: &str) -> (SimHandle, String) {
 }
 
 fn start_daemon(base_url: &str, token: &str) -> Daemon {
-    start_daemon_in(base_url, token, DRY_RUN)
+    start_daemon_in(base_url, token, OBSERVE_ONLY)
 }
 
 fn start_daemon_in(base_url: &str, token: &str, mode: Mode) -> Daemon {
@@ -116,7 +116,7 @@ fn start_daemon_in(base_url: &str, token: &str, mode: Mode) -> Daemon {
         .arg(&state)
         .args(["--log-format", "json", "run", "--listen"])
         .arg(format!("127.0.0.1:{port}"))
-        .args(mode.dry_run.then_some("--dry-run"))
+        .args(mode.observe_only.then_some("--observe-only"))
         .env("OKTA_CLIENT_ORGURL", base_url)
         .env(act_support::PARTNER_TOKEN_VAR, act_support::PARTNER_TOKEN)
         .env("OKTA_CLIENT_TOKEN", token)
@@ -417,7 +417,7 @@ async fn reacts_to_a_system_log_event_and_serves_metrics() {
             .any(|e| e["kind"]["type"] == "cursor_advanced"),
         "the System Log cursor was not journaled"
     );
-    // The reconcile span names org, trigger and dry-run in the JSON logs.
+    // The reconcile span names org, trigger and observe-only (as `dry_run`) in the JSON logs.
     let log = daemon.log();
     assert!(
         log.lines().any(|l| l.contains("reconcile finished")
@@ -737,7 +737,7 @@ async fn one_daemon_serves_several_orgs_from_a_config_file() {
             .wait_metric(&format!(r#"^remediator_org_ready\{{org="{org}"\}} 1"#))
             .await;
     }
-    // beta's failed assignments are planned (dry-run): its gauge shows them, alpha's does not.
+    // beta's failed assignments are planned (observe-only): its gauge shows them, alpha's does not.
     daemon
         .wait_metric(r#"^remediator_planned_actions\{org="beta",kind="retry-provisioning"\} [1-9]"#)
         .await;

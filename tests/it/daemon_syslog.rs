@@ -151,7 +151,7 @@ async fn a_refused_cursor_is_replaced_instead_of_failing_every_poll() {
         last_uuid: None,
     };
     journal
-        .set_cursor(Utc::now(), "test", stale.clone())
+        .set_cursor(Utc::now(), &"test".into(), stale.clone())
         .expect("store a stale cursor");
     let poller = SystemLogPoller::new("test", url, Arc::new(client), journal.clone(), Utc::now());
     poller

@@ -9,6 +9,7 @@ use chrono::{Duration, TimeZone, Utc};
 use remediator::journal::{
     Effect, EntryDraft, EntryFilter, EntryKind, JournalStore, SledJournal, Target, TargetRef,
 };
+use remediator::plan::ActionKind;
 
 /// Entries appended.
 const ENTRIES: u32 = 5_000;
@@ -37,10 +38,10 @@ fn journal_throughput() {
         .target(target);
         let effects = [
             Effect::RecordAttempt {
-                action_kind: "bench".to_owned(),
+                action_kind: ActionKind::RetryProvisioning,
             },
             Effect::RecordAction {
-                action_kind: "bench".to_owned(),
+                action_kind: ActionKind::RetryProvisioning,
             },
         ];
         let now = base + Duration::milliseconds(i64::from(i) * 100);
@@ -54,7 +55,7 @@ fn journal_throughput() {
 
     let started = Instant::now();
     let filter = EntryFilter {
-        target: Some(TargetRef::App("0oa7".to_owned())),
+        target: Some(TargetRef::App("0oa7".into())),
         ..Default::default()
     };
     let by_target = journal.list(&filter).expect("list");

@@ -13,6 +13,7 @@ use remediator::journal::{
     Effect, EntryDraft, EntryFilter, EntryId, EntryKind, JournalError, JournalStore, Outcome,
     SledJournal, StepOutcome, Target,
 };
+use remediator::plan::ActionKind;
 
 /// Set in the child process: the state directory to append to.
 const CHILD_DIR_ENV: &str = "REMEDIATOR_JOURNAL_CRASH_CHILD_DIR";
@@ -55,7 +56,7 @@ fn crash_child() {
                         idempotency_key: action.clone(),
                     },
                     Effect::RecordAction {
-                        action_kind: FIX_KIND.to_owned(),
+                        action_kind: FIX_KIND,
                     },
                 ],
             ),
@@ -71,11 +72,11 @@ fn crash_child() {
 }
 
 /// The action kind of the child's fixes.
-const FIX_KIND: &str = "crash-test-fix";
+const FIX_KIND: ActionKind = ActionKind::RemovePushMappings;
 
 fn intent(run: &str, action: &str) -> EntryDraft {
     let kind = EntryKind::Intent {
-        action_kind: FIX_KIND.to_owned(),
+        action_kind: FIX_KIND,
         evidence: serde_json::Value::Null,
         steps: vec!["one".to_owned(), "two".to_owned()],
         idempotency_key: action.to_owned(),
@@ -104,6 +105,7 @@ fn finished(run: &str, action: &str) -> EntryDraft {
     let kind = EntryKind::Outcome {
         outcome: Outcome::Verified,
         reason: "ok".to_owned(),
+        why: None,
     };
     EntryDraft::new(run, kind)
         .action(action)
@@ -195,7 +197,7 @@ fn sigkill_mid_stream_loses_no_acknowledged_entry() {
 fn assert_state_matches_entries(journal: &SledJournal, run: &str) {
     let in_run = journal
         .list(&EntryFilter {
-            run_id: Some(run.to_owned()),
+            run_id: Some(run.into()),
             ..Default::default()
         })
         .expect("list");
@@ -203,8 +205,9 @@ fn assert_state_matches_entries(journal: &SledJournal, run: &str) {
     for entry in &in_run {
         let action = entry
             .action_id
-            .clone()
-            .expect("child entries carry an action id");
+            .as_ref()
+            .expect("child entries carry an action id")
+            .to_string();
         let state = expected.entry(action.clone()).or_insert((false, 0));
         match entry.kind {
             EntryKind::Intent { .. } => {
@@ -216,7 +219,7 @@ fn assert_state_matches_entries(journal: &SledJournal, run: &str) {
         }
     }
     assert_eq!(
-        journal.run_action_count(run).expect("count") as usize,
+        journal.run_action_count(&run.into()).expect("count") as usize,
         expected.len()
     );
     let unfinished: BTreeMap<String, usize> = journal
@@ -224,7 +227,7 @@ fn assert_state_matches_entries(journal: &SledJournal, run: &str) {
         .expect("fixes")
         .into_iter()
         .filter(|fix| fix.action_id.starts_with(&format!("{run}-")))
-        .map(|fix| (fix.action_id, fix.steps_done.len()))
+        .map(|fix| (fix.action_id.to_string(), fix.steps_done.len()))
         .collect();
     let expected_unfinished: BTreeMap<String, usize> = expected
         .into_iter()

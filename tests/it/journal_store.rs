@@ -10,6 +10,7 @@ use remediator::journal::{
     JournalError, JournalStore, Outcome, RunCounts, SledJournal, StepOutcome, Target, TargetRef,
     BREAKER_RING_LEN,
 };
+use remediator::plan::ActionKind;
 use serde_json::json;
 
 fn t(secs: i64) -> DateTime<Utc> {
@@ -34,17 +35,18 @@ fn outcome(run: &str, action: &str, target: Target, outcome: Outcome) -> EntryDr
         EntryKind::Outcome {
             outcome,
             reason: format!("{outcome:?}"),
+            why: None,
         },
     )
     .action(action)
     .target(target)
 }
 
-fn intent(run: &str, action: &str, target: Target, kind: &str) -> EntryDraft {
+fn intent(run: &str, action: &str, target: Target, kind: ActionKind) -> EntryDraft {
     EntryDraft::new(
         run,
         EntryKind::Intent {
-            action_kind: kind.to_owned(),
+            action_kind: kind,
             evidence: json!({"events": ["e1"]}),
             steps: vec![
                 "enable".to_owned(),
@@ -65,13 +67,13 @@ fn sample(journal: &SledJournal) {
     let u2 = Target::app_user("0oaAPP2", "00uUSER2");
     let started = EntryKind::RunStarted {
         trigger: "timer".to_owned(),
-        dry_run: false,
+        observe_only: false,
     };
     let drafts = vec![
         (t(0), EntryDraft::new("run-1", started)),
         (
             t(1),
-            intent("run-1", "act-1", u1.clone(), "retry-assignment"),
+            intent("run-1", "act-1", u1.clone(), ActionKind::RetryProvisioning),
         ),
         (
             t(2),
@@ -79,7 +81,7 @@ fn sample(journal: &SledJournal) {
         ),
         (
             t(3),
-            intent("run-1", "act-2", u2.clone(), "retry-assignment"),
+            intent("run-1", "act-2", u2.clone(), ActionKind::RetryProvisioning),
         ),
         (t(4), outcome("run-1", "act-2", u2, Outcome::Failed)),
         (
@@ -96,7 +98,12 @@ fn sample(journal: &SledJournal) {
         ),
         (
             t(100),
-            intent("run-2", "act-3", app1.clone(), "fix-provisioning-features"),
+            intent(
+                "run-2",
+                "act-3",
+                app1.clone(),
+                ActionKind::FixProvisioningFeatures,
+            ),
         ),
         (t(101), outcome("run-2", "act-3", app1, Outcome::Held)),
         (t(102), note("run-2", "done").target(u1)),
@@ -113,8 +120,8 @@ fn ids(entries: &[remediator::journal::Entry]) -> Vec<String> {
         .iter()
         .map(|e| {
             e.action_id
-                .clone()
-                .unwrap_or_else(|| e.kind.tag().to_string())
+                .as_ref()
+                .map_or_else(|| e.kind.tag().to_string(), ToString::to_string)
         })
         .collect()
 }
@@ -127,7 +134,7 @@ fn append_get_list_and_export_round_trip() {
         "run-1",
         "act-1",
         Target::app_user("0oaA", "00uB"),
-        "retry-assignment",
+        ActionKind::RetryProvisioning,
     )
     .payload(json!({"nested": {"list": [1, 2, 3]}}));
     let written = journal.append(t(0), draft.clone(), &[]).expect("append");
@@ -209,7 +216,7 @@ fn filters_select_by_time_kind_target_outcome_and_run() {
         }),
         ["act-1", "act-2", "act-3"]
     );
-    let app1 = Some(TargetRef::App("0oaAPP1".to_owned()));
+    let app1 = Some(TargetRef::App("0oaAPP1".into()));
     assert_eq!(
         list(EntryFilter {
             target: app1.clone(),
@@ -217,7 +224,7 @@ fn filters_select_by_time_kind_target_outcome_and_run() {
         }),
         ["act-1", "act-1", "act-3", "act-3", "note"]
     );
-    let user2 = Some(TargetRef::User("00uUSER2".to_owned()));
+    let user2 = Some(TargetRef::User("00uUSER2".into()));
     assert_eq!(
         list(EntryFilter {
             target: user2,
@@ -234,14 +241,14 @@ fn filters_select_by_time_kind_target_outcome_and_run() {
     );
     assert_eq!(
         list(EntryFilter {
-            run_id: Some("run-2".to_owned()),
+            run_id: Some("run-2".into()),
             ..Default::default()
         }),
         ["act-3", "act-3", "note"]
     );
     assert_eq!(
         list(EntryFilter {
-            run_id: Some("run-1".to_owned()),
+            run_id: Some("run-1".into()),
             target: app1.clone(),
             kind: Some(EntryKindTag::Outcome),
             ..Default::default()
@@ -250,7 +257,7 @@ fn filters_select_by_time_kind_target_outcome_and_run() {
     );
     assert_eq!(
         list(EntryFilter {
-            action_id: Some("act-2".to_owned()),
+            action_id: Some("act-2".into()),
             ..Default::default()
         }),
         ["act-2", "act-2"]
@@ -264,7 +271,7 @@ fn filters_select_by_time_kind_target_outcome_and_run() {
     );
 
     let run1_first3 = EntryFilter {
-        run_id: Some("run-1".to_owned()),
+        run_id: Some("run-1".into()),
         limit: Some(3),
         ..Default::default()
     };
@@ -276,7 +283,7 @@ fn filters_select_by_time_kind_target_outcome_and_run() {
     .is_empty());
 
     let last = journal
-        .last_entries_for_target(&TargetRef::App("0oaAPP1".to_owned()), 2)
+        .last_entries_for_target(&TargetRef::App("0oaAPP1".into()), 2)
         .expect("last entries");
     assert_eq!(ids(&last), ["act-3", "note"]);
     assert!(last[0].id < last[1].id, "oldest first");
@@ -340,6 +347,7 @@ fn verify_detects_a_modified_entry_whose_hash_was_recomputed() {
     entry.kind = EntryKind::Outcome {
         outcome: Outcome::Failed,
         reason: "forged".to_owned(),
+        why: None,
     };
     entry.hash = entry.compute_hash().expect("hash");
     tree.insert(&key, serde_json::to_vec(&entry).expect("encode"))
@@ -478,23 +486,33 @@ fn executor_state_is_written_with_its_entry_and_survives_reopen() {
                 idempotency_key: "act-1-key".to_owned(),
             },
             Effect::RecordAttempt {
-                action_kind: "retry".to_owned(),
+                action_kind: ActionKind::RetryProvisioning,
             },
             Effect::RecordAction {
-                action_kind: "retry".to_owned(),
+                action_kind: ActionKind::RetryProvisioning,
             },
         ];
         journal
             .append(
                 t(0),
-                intent("run-1", "act-1", target.clone(), "retry"),
+                intent(
+                    "run-1",
+                    "act-1",
+                    target.clone(),
+                    ActionKind::RetryProvisioning,
+                ),
                 &effects,
             )
             .expect("intent");
         journal
             .append(
                 t(60),
-                intent("run-1", "act-2", target.clone(), "retry"),
+                intent(
+                    "run-1",
+                    "act-2",
+                    target.clone(),
+                    ActionKind::RetryProvisioning,
+                ),
                 &effects[1..],
             )
             .expect("intent");
@@ -511,19 +529,19 @@ fn executor_state_is_written_with_its_entry_and_survives_reopen() {
             )
             .expect("outcome");
         journal
-            .set_cursor(t(62), "run-1", cursor.clone())
+            .set_cursor(t(62), &"run-1".into(), cursor.clone())
             .expect("cursor");
     }
     let journal = SledJournal::open(dir.path()).expect("reopen");
     assert!(journal.seen("act-1-key").expect("seen"));
     assert!(!journal.seen("act-2-key").expect("seen"));
     assert_eq!(journal.cursor().expect("cursor"), Some(cursor));
-    assert_eq!(journal.run_action_count("run-1").expect("count"), 2);
-    assert_eq!(journal.run_action_count("run-2").expect("count"), 0);
+    assert_eq!(journal.run_action_count(&"run-1".into()).expect("count"), 2);
+    assert_eq!(journal.run_action_count(&"run-2".into()).expect("count"), 0);
 
     let view = journal.view(t(300)).expect("view");
     let attempt = view
-        .attempts_for("retry", &target)
+        .attempts_for(ActionKind::RetryProvisioning, &target)
         .expect("attempts recorded");
     assert_eq!((attempt.count, attempt.last_attempt_at), (2, t(60)));
     assert_eq!(view.cooldown_until(&target), Some(t(3600)));
@@ -545,7 +563,7 @@ fn executor_state_is_written_with_its_entry_and_survives_reopen() {
             t(4001),
             outcome("run-2", "act-3", target.clone(), Outcome::Verified),
             &[Effect::ResetAttempts {
-                action_kind: "retry".to_owned(),
+                action_kind: ActionKind::RetryProvisioning,
             }],
         )
         .expect("reset");
@@ -553,7 +571,7 @@ fn executor_state_is_written_with_its_entry_and_survives_reopen() {
         journal
             .view(t(4002))
             .expect("view")
-            .attempts_for("retry", &target),
+            .attempts_for(ActionKind::RetryProvisioning, &target),
         None
     );
 }
@@ -562,26 +580,25 @@ fn executor_state_is_written_with_its_entry_and_survives_reopen() {
 fn budget_window_counts_only_actions_in_the_last_hour_per_kind() {
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = SledJournal::open(dir.path()).expect("open");
-    let taken = [(0, "a"), (600, "b"), (1800, "a"), (3599, "a"), (3700, "b")];
+    let (a, b) = (ActionKind::ForceSync, ActionKind::RemovePushMappings);
+    let taken = [(0, a), (600, b), (1800, a), (3599, a), (3700, b)];
     for (secs, kind) in taken {
-        let effect = [Effect::RecordAction {
-            action_kind: kind.to_owned(),
-        }];
+        let effect = [Effect::RecordAction { action_kind: kind }];
         journal
-            .append(t(secs), note("run", kind), &effect)
+            .append(t(secs), note("run", kind.as_str()), &effect)
             .expect("append");
     }
     let view = journal.view(t(3700)).expect("view");
     // Window [t(100), t(3700)]: 600 b, 1800 a, 3599 a, 3700 b.
     assert_eq!(view.budget_last_hour.total, 4);
-    assert_eq!(view.budget_last_hour.by_kind.get("a"), Some(&2));
-    assert_eq!(view.budget_last_hour.by_kind.get("b"), Some(&2));
+    assert_eq!(view.budget_last_hour.by_kind.get(&a), Some(&2));
+    assert_eq!(view.budget_last_hour.by_kind.get(&b), Some(&2));
     let earlier = journal.view(t(3600)).expect("view");
     // Window [t(0), t(3600)]: 0 a, 600 b, 1800 a, 3599 a; 3700 is in the future.
     assert_eq!(earlier.budget_last_hour.total, 4);
-    assert_eq!(earlier.budget_last_hour.by_kind.get("a"), Some(&3));
+    assert_eq!(earlier.budget_last_hour.by_kind.get(&a), Some(&3));
     let narrow = journal.actions_between(t(1000), t(3000)).expect("window");
-    assert_eq!((narrow.total, narrow.by_kind.get("a")), (1, Some(&1)));
+    assert_eq!((narrow.total, narrow.by_kind.get(&a)), (1, Some(&1)));
 }
 
 #[test]
@@ -632,7 +649,12 @@ fn multi_step_fix_state_tracks_steps_until_finished() {
         journal
             .begin_fix(
                 t(0),
-                intent("run-1", "act-9", target.clone(), "remove-push-mappings"),
+                intent(
+                    "run-1",
+                    "act-9",
+                    target.clone(),
+                    ActionKind::RemovePushMappings,
+                ),
                 &[],
             )
             .expect("begin");
@@ -668,7 +690,7 @@ fn multi_step_fix_state_tracks_steps_until_finished() {
     assert!(
         journal
             .list(&EntryFilter {
-                action_id: Some("act-unknown".to_owned()),
+                action_id: Some("act-unknown".into()),
                 ..Default::default()
             })
             .expect("list")
@@ -713,7 +735,7 @@ fn concurrent_appends_keep_one_valid_chain() {
     assert_eq!(report.entries_checked, threads * per_thread);
     for n in 0..threads {
         let run = EntryFilter {
-            run_id: Some(format!("run-{n}")),
+            run_id: Some(format!("run-{n}").into()),
             ..Default::default()
         };
         assert_eq!(journal.list(&run).expect("list").len() as u64, per_thread);
@@ -727,7 +749,7 @@ fn old_budget_records_and_expired_cooldowns_are_pruned() {
     let store: &dyn JournalStore = &journal;
     let (a, b) = (Target::app("0oaA"), Target::app("0oaB"));
     let action = [Effect::RecordAction {
-        action_kind: "k".to_owned(),
+        action_kind: ActionKind::ForceSync,
     }];
     store
         .append(t(0), note("run", "old").target(a.clone()), &action)
@@ -758,7 +780,7 @@ fn old_budget_records_and_expired_cooldowns_are_pruned() {
         "the day-old record was pruned"
     );
     assert_eq!(
-        store.run_action_count("run").expect("count"),
+        store.run_action_count(&"run".into()).expect("count"),
         2,
         "per-run counts are kept"
     );
@@ -818,7 +840,9 @@ fn effects_the_entry_cannot_carry_are_rejected_before_writing() {
         last_published: None,
         last_uuid: None,
     };
-    assert!(journal.set_cursor(t(0), "run", secret_cursor).is_err());
+    assert!(journal
+        .set_cursor(t(0), &"run".into(), secret_cursor)
+        .is_err());
     assert_eq!(journal.verify().expect("verify").entries_checked, 0);
     assert_eq!(journal.cursor().expect("cursor"), None);
 }

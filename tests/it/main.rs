@@ -1,5 +1,6 @@
 //! The integration tests: one binary, a module per area (its name says which: `act_`, `cli_`,
-//! `client_`, `config_`, `daemon_`, `journal_`, `observe_`, `plan_`, `policy_`), shared set-up in `support`.
+//! `client_`, `config_`, `daemon_`, `docs_`, `journal_`, `observe_`, `plan_`, `policy_`), shared
+//! set-up in `support`.
 //! Benchmarks are `#[ignore]`d tests that print figures (BENCHMARKS.md).
 
 mod support;
@@ -7,6 +8,7 @@ mod support;
 mod act_sim;
 mod cli_apply;
 mod cli_demo;
+mod cli_help;
 mod cli_journal;
 mod cli_policy;
 mod cli_policy_hostile;
@@ -20,7 +22,9 @@ mod config_shared;
 mod daemon_cli;
 mod daemon_config;
 mod daemon_observer;
+mod daemon_recovery;
 mod daemon_syslog;
+mod docs_names;
 mod journal_bench;
 mod journal_crash;
 mod journal_store;

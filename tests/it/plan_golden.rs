@@ -32,7 +32,7 @@ fn normalize(text: &str) -> String {
             r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
             "<uuid>",
         ),
-        (r"errorId oae[A-Za-z0-9]+", "errorId <id>"),
+        (r"errorId oae[A-Za-z0-9_-]+", "errorId <id>"),
     ];
     let mut out = text.to_owned();
     for (pattern, replacement) in rules {

@@ -1,5 +1,5 @@
 //! Properties over random snapshots, journals and budgets: no plan exceeds a budget, no two
-//! actions share a target, and planning twice gives the same JSON.
+//! actions share a target, no two findings share an id, and planning twice gives the same JSON.
 
 use crate::support::plan as plan_support;
 
@@ -15,6 +15,7 @@ use remediator::policy::{
     CredentialSource, FeatureAction, Mode, Policy, PushMappingRemoval, RuleKind, WantedFeatures,
 };
 use serde_json::json;
+use strum::IntoEnumIterator;
 
 const APPS: [(&str, &str, &str); 3] = [
     ("0oaA", "slack", "Slack"),
@@ -124,7 +125,7 @@ fn build(input: &Input) -> (Policy, Snapshot, JournalView) {
         } else {
             Part::complete(list)
         };
-        s.push_mappings.insert(id.to_string(), part);
+        s.push_mappings.insert((*id).into(), part);
     }
     s.apps = complete(apps);
     let mut seen = BTreeSet::new();
@@ -149,7 +150,7 @@ fn build(input: &Input) -> (Policy, Snapshot, JournalView) {
                 .diffs
                 .iter()
                 .map(|(u, stale)| AttributeDiff {
-                    user_id: format!("00u{u}"),
+                    user_id: format!("00u{u}").into(),
                     app_user_attribute: "title".into(),
                     app_user_value: Some(json!("A")),
                     okta_attribute: "title".into(),
@@ -165,9 +166,10 @@ fn build(input: &Input) -> (Policy, Snapshot, JournalView) {
     p.safety.max_actions_per_run = input.run;
     p.safety.max_actions_per_hour = input.hour;
     for (k, limit) in &input.kind_limits {
-        p.safety
-            .max_actions_per_kind_per_run
-            .insert(rule_of(ActionKind::ALL[*k]), *limit);
+        p.safety.max_actions_per_kind_per_run.insert(
+            rule_of(ActionKind::iter().nth(*k).expect("a kind index")),
+            *limit,
+        );
     }
     p.retry_provisioning.retry_unknown_errors = input.retry_unknown;
     p.admin = admin_paths(r#"force_sync_path = "/admin/app/{appId}/forceSync""#);
@@ -221,6 +223,9 @@ proptest! {
 
         let targets: BTreeSet<String> = plan.actions.iter().map(|a| a.target.key()).collect();
         prop_assert_eq!(targets.len(), plan.actions.len(), "two actions share a target");
+
+        let finding_ids: BTreeSet<_> = plan.findings.iter().map(|f| f.id.clone()).collect();
+        prop_assert_eq!(finding_ids.len(), plan.findings.len(), "two findings share an id");
 
         for a in &plan.actions {
             prop_assert!(j.cooldown_until(&a.target).is_none(), "action on a cooling target");

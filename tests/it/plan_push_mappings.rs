@@ -76,7 +76,7 @@ fn enables_removes_each_mapping_and_disables_again() {
     let a = &plan.actions[0];
     assert_eq!(a.kind, ActionKind::RemovePushMappings);
     assert_eq!(a.target, target());
-    let app = || "0oaG".to_string();
+    let app = || remediator::okta::AppId::new("0oaG");
     assert_eq!(
         a.steps[..5],
         [

@@ -118,7 +118,7 @@ fn with_attempts(count: u32, minutes: i64) -> remediator::journal::JournalView {
     let mut j = journal();
     j.attempts.insert(
         AttemptKey {
-            action_kind: "retry-provisioning".into(),
+            action_kind: ActionKind::RetryProvisioning,
             target_key: Target::app_user("0oaS", "00u1").key(),
         },
         Attempt {

@@ -6,7 +6,7 @@ use chrono::Duration;
 use plan_support::*;
 use remediator::journal::{FixState, JournalView};
 use remediator::observe::Snapshot;
-use remediator::plan::{ActionKind, SkipReason, Target};
+use remediator::plan::{render_table, ActionKind, ActionMode, SkipReason, Target};
 use remediator::policy::{Mode, RuleKind};
 
 const TRANSIENT: &str = "connection timed out";
@@ -43,14 +43,22 @@ fn report_mode_lists_candidates_as_skipped() {
 }
 
 #[test]
-fn dry_run_plans_the_action_and_says_so() {
+fn a_dry_run_rule_plans_its_action_as_a_preview_and_the_table_says_so() {
     let mut p = policy();
     p.global.default_mode = Mode::DryRun;
     let plan = run(&p, &failures(1), &journal());
     assert_eq!(plan.actions.len(), 1);
-    assert!(plan.actions[0].reason.contains("dry-run"));
+    assert_eq!(plan.actions[0].mode, ActionMode::Preview);
+    let json = serde_json::to_value(&plan).expect("plan serializes");
+    assert_eq!(json["actions"][0]["mode"], "preview");
+    assert!(render_table(&plan).contains("dry-run: previewed only, not carried out"));
+    assert!(
+        !plan.actions[0].reason.contains("dry-run"),
+        "the mode is a field"
+    );
     let plan = run(&policy(), &failures(1), &journal());
-    assert!(!plan.actions[0].reason.contains("dry-run"));
+    assert_eq!(plan.actions[0].mode, ActionMode::Enforce);
+    assert!(!render_table(&plan).contains("previewed only"));
 }
 
 #[test]
@@ -82,7 +90,7 @@ fn busy(target: Target) -> JournalView {
     let mut j = journal();
     j.unfinished_fixes.push(FixState {
         action_id: "act-0000000000000000".into(),
-        action_kind: "remove-push-mappings".into(),
+        action_kind: ActionKind::RemovePushMappings,
         target,
         steps_done: vec![],
         compensation_needed: true,

@@ -49,7 +49,7 @@ fn retried(plan: &Plan) -> Vec<String> {
     plan.actions
         .iter()
         .filter(|a| a.kind == ActionKind::RetryProvisioning)
-        .filter_map(|a| a.target.app_id.clone())
+        .filter_map(|a| a.target.app_id.as_ref().map(|id| id.as_str().to_owned()))
         .collect()
 }
 
@@ -57,7 +57,7 @@ fn denied(plan: &Plan) -> Vec<String> {
     plan.skipped
         .iter()
         .filter(|s| s.why == SkipReason::DeniedByPolicy)
-        .filter_map(|s| s.target.app_id.clone())
+        .filter_map(|s| s.target.app_id.as_ref().map(|id| id.as_str().to_owned()))
         .collect()
 }
 

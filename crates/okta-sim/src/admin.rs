@@ -12,9 +12,9 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::errors::{parse_body, validation, ApiError, ApiResult};
+use super::errors::{parse_body, validation, ApiError, ApiResult, Resource};
 use super::model::Actor;
-use super::server::Shared;
+use super::state::Shared;
 
 /// Most user ids one retry request may name.
 const MAX_RETRY_USERS: usize = 1000;
@@ -42,7 +42,7 @@ async fn force_sync(
         let mut org = state.org();
         let i = org
             .app_pos(&app_id)
-            .ok_or_else(|| ApiError::NotFound(app_id.clone()))?;
+            .ok_or_else(|| ApiError::not_found(&app_id, Resource::App))?;
         if org.apps[i].directory.is_none() {
             return Err(validation(
                 "Api validation failed: app",
@@ -101,7 +101,7 @@ async fn retry_tasks(
     let mut org = state.org();
     let i = org
         .app_pos(&app_id)
-        .ok_or_else(|| ApiError::NotFound(app_id.clone()))?;
+        .ok_or_else(|| ApiError::not_found(&app_id, Resource::App))?;
     let mut results = serde_json::Map::new();
     for user_id in &request.user_ids {
         let Some(au) = org.apps[i].app_user(user_id) else {

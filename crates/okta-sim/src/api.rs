@@ -9,17 +9,36 @@ use axum::{Extension, Json, Router};
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
-use super::errors::{parse_body, validation, ApiError, ApiResult};
-use super::events::strip_nulls;
-use super::model::{ts, Actor, App, AppUser, Org, User};
-use super::paging::{paged, Params};
-use super::server::{Shared, SimState};
+use super::errors::{parse_body, validation, ApiError, ApiResult, Resource};
+use super::model::{ts, Actor, App, AppUser, Group, Org, User, ORG_ID};
+use super::paging::{paged, LinkForm, Listing, PageSize, Params};
+use super::scenario::EndpointAvailability;
+use super::state::{Shared, SimState};
 
 /// Default and maximum page sizes, as Okta documents them.
-const APPS_LIMIT: (usize, usize) = (20, 200);
-const APP_USERS_LIMIT: (usize, usize) = (50, 500);
-const USERS_LIMIT: (usize, usize) = (200, 200);
-const GROUPS_LIMIT: (usize, usize) = (200, 200);
+const APPS_PAGE: PageSize = PageSize {
+    default: 20,
+    max: 200,
+};
+const APP_USERS_PAGE: PageSize = PageSize {
+    default: 50,
+    max: 500,
+};
+const USERS_PAGE: PageSize = PageSize {
+    default: 200,
+    max: 200,
+};
+const GROUPS_PAGE: PageSize = PageSize {
+    default: 200,
+    max: 200,
+};
+
+/// `self` links as Okta writes them: the apps list keeps `q` and `filter` (in that order),
+/// app users drop their filters; users and groups (not recorded) keep their searches.
+const APPS_LINKS: LinkForm = LinkForm::echoing(&["q", "filter"]);
+const APP_USERS_LINKS: LinkForm = LinkForm::echoing(&[]);
+const USERS_LINKS: LinkForm = LinkForm::echoing(&["q", "filter", "search"]);
+const GROUPS_LINKS: LinkForm = LinkForm::echoing(&["q", "filter", "search"]);
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
@@ -33,6 +52,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/api/v1/users", get(list_users))
         .route("/api/v1/users/{id}", get(get_user))
         .route("/api/v1/groups", get(list_groups))
+        .route("/api/v1/groups/{id}", get(get_group))
         .route("/api/v1/agentPools", get(list_agent_pools))
         .route("/api/v1/logs", get(super::logs::list_logs))
         .merge(super::provisioning::routes())
@@ -41,7 +61,7 @@ pub(crate) fn routes() -> Router<Shared> {
 
 pub(crate) fn app_pos(org: &Org, app_id: &str) -> Result<usize, ApiError> {
     org.app_pos(app_id)
-        .ok_or_else(|| ApiError::NotFound(app_id.to_owned()))
+        .ok_or_else(|| ApiError::not_found(app_id, Resource::App))
 }
 
 // ----- rendering ------------------------------------------------------------------------------
@@ -50,52 +70,64 @@ pub(crate) fn href(state: &SimState, path: &str) -> Value {
     json!({ "href": format!("{}{path}", state.base_url) })
 }
 
-/// A rendered object without its null members (see [`strip_nulls`]).
-pub(crate) fn stripped(mut value: Value) -> Value {
-    strip_nulls(&mut value);
-    value
-}
-
-/// What a directory app reports as `signOnMode`.
-///
-/// Okta sends `null` for directory integrations (AD, LDAP; okta/okta-sdk-dotnet#821), but its
-/// spec makes `signOnMode` required and non-nullable, and each mapped mode selects a subtype of
-/// `Application`: BOOKMARK, for one, requires `name: bookmark`, which a directory app is not. The
-/// spec wins here: a directory app reports the generic default mode, whatever the scenario says.
-const DIRECTORY_SIGN_ON_MODE: &str = "SAML_2_0";
-
-fn sign_on_mode(a: &App) -> &str {
-    if a.directory.is_some() {
-        return DIRECTORY_SIGN_ON_MODE;
-    }
-    &a.sign_on_mode
+/// `{"href": ..., "hints": {"allow": [...]}}`.
+pub(crate) fn href_allowing(state: &SimState, path: &str, allow: &[&str]) -> Value {
+    json!({ "href": format!("{}{path}", state.base_url), "hints": { "allow": allow } })
 }
 
 fn render_app(state: &SimState, a: &App) -> Value {
+    let base = format!("/api/v1/apps/{}", a.id);
+    let transition = if a.status == "ACTIVE" {
+        "deactivate"
+    } else {
+        "activate"
+    };
+    // Source apps and Org2Org report Universal Logout as unsupported; others (orgs of the age
+    // the recordings show most) send null.
+    let universal_logout = if a.is_source() || a.name == "okta_org2org" {
+        json!({ "status": "UNSUPPORTED" })
+    } else {
+        Value::Null
+    };
     json!({
         "id": a.id,
+        "orn": format!("orn:okta:idp:{ORG_ID}:apps:{}:{}", a.name, a.id),
         "name": a.name,
         "label": a.label,
         "status": a.status,
         "created": ts(a.created),
         "lastUpdated": ts(a.last_updated),
-        "signOnMode": sign_on_mode(a),
-        "features": a.features(),
-        "accessibility": { "selfService": false },
+        "accessibility": { "selfService": false, "errorRedirectUrl": null, "loginRedirectUrl": null },
         "visibility": { "autoSubmitToolbar": false, "hide": { "iOS": false, "web": false }, "appLinks": {} },
+        "features": a.features(),
+        "signOnMode": a.sign_on_mode,
         "credentials": { "userNameTemplate": { "template": "${source.login}", "type": "BUILT_IN" }, "signing": {} },
-        "settings": { "app": {}, "notifications": {} },
+        "universalLogout": universal_logout,
+        "settings": {
+            "app": {},
+            "notifications": { "vpn": { "network": { "connection": "DISABLED" }, "message": null, "helpUrl": null } },
+            "manualProvisioning": false,
+            "implicitAssignment": false,
+            "emOptInStatus": "NONE",
+        },
         "_links": {
-            "self": href(state, &format!("/api/v1/apps/{}", a.id)),
-            "users": href(state, &format!("/api/v1/apps/{}/users", a.id)),
-            "groups": href(state, &format!("/api/v1/apps/{}/groups", a.id)),
-            "deactivate": href(state, &format!("/api/v1/apps/{}/lifecycle/deactivate", a.id)),
+            "uploadLogo": href_allowing(state, &format!("{base}/logo"), &["POST"]),
+            "appLinks": [],
+            "groups": href(state, &format!("{base}/groups")),
+            "logo": [],
+            "users": href(state, &format!("{base}/users")),
+            transition: href(state, &format!("{base}/lifecycle/{transition}")),
         },
     })
 }
 
 fn render_app_user(state: &SimState, app: &App, u: &AppUser) -> Value {
-    stripped(json!({
+    // Every attribute of the app's profile schema is sent; those without a value as null.
+    let mut profile = u.profile.clone();
+    for attr in &app.profile_schema {
+        profile.entry(attr.clone()).or_insert(Value::Null);
+    }
+    let mut body = json!({
         "id": u.id,
         "externalId": u.external_id,
         "created": ts(u.created),
@@ -103,29 +135,61 @@ fn render_app_user(state: &SimState, app: &App, u: &AppUser) -> Value {
         "scope": u.scope,
         "status": u.status,
         "statusChanged": ts(u.created),
+        "passwordChanged": null,
         "syncState": u.sync_state,
-        "lastSync": u.last_sync.map(ts),
-        "credentials": { "userName": u.profile.get("email").cloned().unwrap_or(Value::Null) },
-        "profile": u.profile,
+        "credentials": { "userName": u.user_name },
+        "profile": profile,
         "_links": {
             "app": href(state, &format!("/api/v1/apps/{}", app.id)),
             "user": href(state, &format!("/api/v1/users/{}", u.id)),
         },
-    }))
+    });
+    // Only apps that push or import keep a `lastSync`; it is absent until the first sync.
+    if let Some(last_sync) = u.last_sync.filter(|_| app.syncs_users()) {
+        body["lastSync"] = json!(ts(last_sync));
+    }
+    body
 }
 
+/// Base-profile attributes Okta always sends on a user, `null` when unset.
+const USER_PROFILE_ALWAYS: &[&str] = &["mobilePhone", "secondEmail"];
+
 fn render_user(state: &SimState, u: &User) -> Value {
+    let mut profile = u.profile.clone();
+    for attr in USER_PROFILE_ALWAYS {
+        profile.entry(*attr).or_insert(Value::Null);
+    }
     json!({
         "id": u.id,
         "status": u.status,
         "created": ts(u.created),
-        "activated": ts(u.created),
-        "statusChanged": ts(u.created),
+        "activated": u.activated.map(ts),
+        "statusChanged": u.status_changed.map(ts),
+        "lastLogin": null,
         "lastUpdated": ts(u.last_updated),
+        "passwordChanged": null,
         "type": { "id": "otysimdefault0000000" },
-        "profile": u.profile,
+        "profile": profile,
         "credentials": { "provider": { "type": "OKTA", "name": "OKTA" } },
         "_links": { "self": href(state, &format!("/api/v1/users/{}", u.id)) },
+    })
+}
+
+fn render_group(state: &SimState, g: &Group) -> Value {
+    let base = format!("/api/v1/groups/{}", g.id);
+    json!({
+        "id": g.id,
+        "created": ts(g.created),
+        "lastUpdated": ts(g.created),
+        "lastMembershipUpdated": ts(g.created),
+        "objectClass": ["okta:user_group"],
+        "type": "OKTA_GROUP",
+        "profile": { "name": g.name, "description": g.description },
+        "_links": {
+            "logo": [],
+            "users": href(state, &format!("{base}/users")),
+            "apps": href(state, &format!("{base}/apps")),
+        },
     })
 }
 
@@ -162,10 +226,17 @@ async fn list_apps(State(state): State<Shared>, RawQuery(q): RawQuery) -> ApiRes
         Some(f) => parse_app_filter(f)?,
         None => Vec::new(),
     };
+    // `q`: apps whose name or label starts with it, as Okta's list documents.
+    let q = params.get("q").map(str::to_lowercase);
     let org = state.org();
     let apps: Vec<&App> = org
         .apps
         .iter()
+        .filter(|a| {
+            q.as_deref().is_none_or(|q| {
+                a.name.to_lowercase().starts_with(q) || a.label.to_lowercase().starts_with(q)
+            })
+        })
         .filter(|a| {
             clauses.iter().all(|(f, v)| match f.as_str() {
                 "status" => &a.status == v,
@@ -174,13 +245,17 @@ async fn list_apps(State(state): State<Shared>, RawQuery(q): RawQuery) -> ApiRes
             })
         })
         .collect();
+    let listing = Listing {
+        path: "/api/v1/apps",
+        size: APPS_PAGE,
+        form: APPS_LINKS,
+    };
     paged(
         &state,
-        "/api/v1/apps",
+        listing,
         &params,
         &apps,
-        APPS_LIMIT.0,
-        APPS_LIMIT.1,
+        |a| a.id.as_str(),
         |a| render_app(&state, a),
     )
 }
@@ -203,13 +278,17 @@ async fn list_app_users(
     let app = &org.apps[app_pos(&org, &app_id)?];
     let expand_user = expand_user(&params);
     let path = format!("/api/v1/apps/{app_id}/users");
+    let listing = Listing {
+        path: &path,
+        size: APP_USERS_PAGE,
+        form: APP_USERS_LINKS,
+    };
     paged(
         &state,
-        &path,
+        listing,
         &params,
         &app.users,
-        APP_USERS_LIMIT.0,
-        APP_USERS_LIMIT.1,
+        |u| u.id.as_str(),
         |u| {
             let mut body = render_app_user(&state, app, u);
             if expand_user {
@@ -244,7 +323,7 @@ async fn get_app_user(
     let app = &org.apps[app_pos(&org, &app_id)?];
     let u = app
         .app_user(&user_id)
-        .ok_or(ApiError::NotFound(user_id.clone()))?;
+        .ok_or_else(|| ApiError::not_found(&user_id, Resource::AppUser))?;
     let mut body = render_app_user(&state, app, u);
     if expand_user {
         embed_user(&state, &org, &mut body, &u.id);
@@ -276,10 +355,13 @@ async fn update_app_user(
     let enabled = org.apps[i].pushes();
     let au = org.apps[i]
         .app_user_mut(&user_id)
-        .ok_or(ApiError::NotFound(user_id.clone()))?;
+        .ok_or_else(|| ApiError::not_found(&user_id, Resource::AppUser))?;
     let mut changed = false;
+    let mut new_attributes = Vec::new();
     for (k, v) in profile_update {
-        if au.profile.get(&k) != Some(&v) {
+        // An absent attribute and a null one are the same: no value.
+        if au.profile.get(&k).unwrap_or(&Value::Null) != &v {
+            new_attributes.push(k.clone());
             au.profile.insert(k, v);
             changed = true;
         }
@@ -288,6 +370,7 @@ async fn update_app_user(
         au.last_updated = Utc::now();
     }
     let in_error = au.sync_state == "ERROR";
+    org.apps[i].profile_schema.extend(new_attributes);
     if enabled && (changed || in_error) {
         org.attempt_push(i, &user_id, &actor);
     } else if changed {
@@ -303,7 +386,7 @@ async fn update_app_user(
     let app = &org.apps[i];
     let u = app
         .app_user(&user_id)
-        .ok_or(ApiError::NotFound(user_id.clone()))?;
+        .ok_or_else(|| ApiError::not_found(&user_id, Resource::AppUser))?;
     Ok(Json(render_app_user(&state, app, u)).into_response())
 }
 
@@ -312,52 +395,66 @@ async fn update_app_user(
 async fn list_users(State(state): State<Shared>, RawQuery(q): RawQuery) -> ApiResult {
     let params = Params::parse(q.as_deref());
     let org = state.org();
+    let listing = Listing {
+        path: "/api/v1/users",
+        size: USERS_PAGE,
+        form: USERS_LINKS,
+    };
     paged(
         &state,
-        "/api/v1/users",
+        listing,
         &params,
         &org.users,
-        USERS_LIMIT.0,
-        USERS_LIMIT.1,
+        |u| u.id.as_str(),
         |u| render_user(&state, u),
     )
 }
 
 async fn get_user(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult {
     let org = state.org();
-    let u = org.user(&id).ok_or(ApiError::NotFound(id.clone()))?;
+    let u = org
+        .user(&id)
+        .ok_or_else(|| ApiError::not_found(&id, Resource::User))?;
     Ok(Json(render_user(&state, u)).into_response())
 }
 
 async fn list_groups(State(state): State<Shared>, RawQuery(q): RawQuery) -> ApiResult {
     let params = Params::parse(q.as_deref());
     let org = state.org();
+    let listing = Listing {
+        path: "/api/v1/groups",
+        size: GROUPS_PAGE,
+        form: GROUPS_LINKS,
+    };
     paged(
         &state,
-        "/api/v1/groups",
+        listing,
         &params,
         &org.groups,
-        GROUPS_LIMIT.0,
-        GROUPS_LIMIT.1,
-        |g| {
-            json!({
-                "id": g.id,
-                "created": ts(g.created),
-                "lastUpdated": ts(g.created),
-                "lastMembershipUpdated": ts(g.created),
-                "objectClass": ["okta:user_group"],
-                "type": "OKTA_GROUP",
-                "profile": stripped(json!({ "name": g.name, "description": g.description })),
-                "_links": { "self": href(&state, &format!("/api/v1/groups/{}", g.id)) },
-            })
-        },
+        |g| g.id.as_str(),
+        |g| render_group(&state, g),
     )
+}
+
+async fn get_group(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    let org = state.org();
+    let g = org
+        .group(&id)
+        .ok_or_else(|| ApiError::not_found(&id, Resource::Group))?;
+    Ok(Json(render_group(&state, g)).into_response())
 }
 
 async fn list_agent_pools(
     State(state): State<Shared>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
+    match state.scenario_org.agent_pools {
+        EndpointAvailability::Available => {}
+        EndpointAvailability::NotFound => {
+            return Err(ApiError::NoRoute("/api/v1/agentPools".into()))
+        }
+        EndpointAvailability::FeatureNotEnabled => return Err(ApiError::FeatureNotEnabled),
+    }
     let params = Params::parse(q.as_deref());
     let org = state.org();
     let pools: Vec<Value> = org
@@ -374,8 +471,7 @@ async fn list_agent_pools(
                         "operationalStatus": a.operational_status,
                         "lastConnection": a.last_connection.map(|t| t.timestamp_millis()),
                         "version": a.version, "isHidden": false, "isLatestGAedVersion": true,
-                        "updateStatus": "Success",
-                        "_links": { "self": href(&state, &format!("/api/v1/agentPools/{}/agents/{}", p.id, a.id)) },
+                        "latestGAedVersion": true, "updateStatus": "Success", "updateMessage": "",
                     })
                 })
                 .collect();

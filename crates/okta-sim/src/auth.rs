@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::errors::ApiError;
-use super::infra;
 use super::model::Actor;
-use super::server::{Shared, SimState};
+use super::state::{Shared, SimState};
+use super::stats::RequestId;
 
 /// The OAuth scope an endpoint needs.
 fn required_scope(method: &Method, path: &str) -> &'static str {
@@ -101,11 +101,11 @@ fn actor_for(
     if issued.expires <= Utc::now() {
         return Err(ApiError::InvalidToken);
     }
-    if !required_scopes(method, path)
-        .iter()
-        .all(|needed| scope_covers(&issued.scopes, needed))
+    if let Some(missing) = required_scopes(method, path)
+        .into_iter()
+        .find(|needed| !scope_covers(&issued.scopes, needed))
     {
-        return Err(ApiError::Forbidden);
+        return Err(ApiError::MissingScope(missing));
     }
     Ok(Actor {
         id: issued.client_id.clone(),
@@ -126,10 +126,7 @@ pub(crate) async fn authenticate(
     let method = request.method().clone();
     match actor_for(&state, request.headers(), &method, &path) {
         Ok(mut actor) => {
-            actor.request_id = request
-                .extensions()
-                .get::<infra::RequestId>()
-                .map(|r| r.0.clone());
+            actor.request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone());
             request.extensions_mut().insert(actor);
             next.run(request).await
         }

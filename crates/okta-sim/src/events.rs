@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::model::{ts, Actor};
+use super::model::{event_ts, Actor};
 
 /// The `displayMessage` Okta gives a provisioning event type.
 pub(crate) fn display_message_of(event_type: &str) -> &'static str {
@@ -50,7 +50,7 @@ pub(crate) fn complete_event(body: &mut Value, published: DateTime<Utc>) {
     let Some(obj) = body.as_object_mut() else {
         return;
     };
-    obj.insert("published".into(), json!(ts(published)));
+    obj.insert("published".into(), json!(event_ts(published)));
     obj.entry("uuid")
         .or_insert_with(|| json!(uuid::Uuid::new_v4().to_string()));
     obj.entry("version").or_insert_with(|| json!("0"));
@@ -73,20 +73,9 @@ pub(crate) fn complete_event(body: &mut Value, published: DateTime<Utc>) {
     obj.entry("transaction").or_insert_with(
         || json!({ "type": "JOB", "id": uuid::Uuid::new_v4().simple().to_string(), "detail": {} }),
     );
-    // The spec declares `outcome.reason` a non-nullable string: a missing reason (Okta sends
-    // null on some provisioning failures) is left out, like every other null.
-    strip_nulls(body);
-}
-
-/// Removes null-valued members recursively: Okta's schemas declare these fields non-nullable,
-/// so an absent value is left out rather than sent as null.
-pub(crate) fn strip_nulls(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.retain(|_, v| !v.is_null());
-            map.values_mut().for_each(strip_nulls);
-        }
-        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
-        _ => {}
+    // Okta sends `outcome.reason: null` when there is no reason (as on the KPASSWD pattern's
+    // `application.provision.user.sync` failure); it is never left out.
+    if let Some(outcome) = obj.get_mut("outcome").and_then(Value::as_object_mut) {
+        outcome.entry("reason").or_insert(Value::Null);
     }
 }

@@ -3,22 +3,29 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use chrono::Utc;
+use chrono::{SubsecRound as _, Utc};
 use serde_json::{json, Value};
 
-use super::api::{app_pos, href, stripped};
-use super::errors::{parse_body, provisioning_not_enabled, validation, ApiError, ApiResult};
-use super::model::{ts, Actor, App, Mapping, Org};
-use super::paging::{paged, Params};
+use super::api::{app_pos, href};
+use super::errors::{
+    parse_body, provisioning_not_enabled, validation, ApiError, ApiResult, Resource,
+};
+use super::model::{ts_seconds, Actor, App, Mapping, Org};
+use super::paging::{paged, LinkForm, Listing, PageSize, Params};
 use super::scenario::TokenState;
-use super::server::{Shared, SimState};
+use super::state::{Shared, SimState};
 
 /// Default and maximum page size of the mappings list, as Okta documents them.
-const MAPPINGS_LIMIT: (usize, usize) = (100, 1000);
+const MAPPINGS_PAGE: PageSize = PageSize {
+    default: 100,
+    max: 1000,
+};
+/// The mappings list's `self` link drops its filters, as recorded (`?limit=100`).
+const MAPPINGS_LINKS: LinkForm = LinkForm::echoing(&[]);
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
@@ -32,22 +39,29 @@ pub(crate) fn routes() -> Router<Shared> {
         )
 }
 
+/// A mapping as recorded: timestamps in whole seconds without a fraction, `lastPush` and
+/// `errorSummary` only when there is one.
 fn render_mapping(state: &SimState, app: &App, m: &Mapping) -> Value {
-    stripped(json!({
+    let mut body = json!({
         "id": m.id,
         "sourceGroupId": m.source_group_id,
         "targetGroupId": m.target_group_id,
         "status": m.status,
-        "created": ts(m.created),
-        "lastUpdated": ts(m.last_updated),
-        "lastPush": (m.status != "INACTIVE").then(|| ts(m.last_updated)),
-        "errorSummary": m.error_summary,
+        "created": ts_seconds(m.created),
+        "lastUpdated": ts_seconds(m.last_updated),
         "_links": {
             "app": href(state, &format!("/api/v1/apps/{}", app.id)),
             "sourceGroup": href(state, &format!("/api/v1/groups/{}", m.source_group_id)),
             "targetGroup": href(state, &format!("/api/v1/groups/{}", m.target_group_id)),
         },
-    }))
+    });
+    if let Some(t) = m.last_push {
+        body["lastPush"] = json!(ts_seconds(t));
+    }
+    if let Some(summary) = &m.error_summary {
+        body["errorSummary"] = json!(summary);
+    }
+    body
 }
 
 // ----- group push -----------------------------------------------------------------------------
@@ -109,16 +123,20 @@ async fn list_mappings(
                 .get("sourceGroupId")
                 .is_none_or(|g| m.source_group_id == g)
         })
-        .filter(|m| since.is_none_or(|t| m.last_updated >= t))
+        .filter(|m| since.is_none_or(|t| m.last_updated.trunc_subsecs(0) >= t))
         .collect();
     let path = format!("/api/v1/apps/{app_id}/group-push/mappings");
+    let listing = Listing {
+        path: &path,
+        size: MAPPINGS_PAGE,
+        form: MAPPINGS_LINKS,
+    };
     paged(
         &state,
-        &path,
+        listing,
         &params,
         &items,
-        MAPPINGS_LIMIT.0,
-        MAPPINGS_LIMIT.1,
+        |m| m.id.as_str(),
         |m| render_mapping(&state, app, m),
     )
 }
@@ -127,7 +145,7 @@ fn mapping_pos(app: &App, id: &str) -> Result<usize, ApiError> {
     app.mappings
         .iter()
         .position(|m| m.id == id)
-        .ok_or_else(|| ApiError::NotFound(id.to_owned()))
+        .ok_or_else(|| ApiError::not_found(id, Resource::GroupPushMapping))
 }
 
 async fn get_mapping(
@@ -229,5 +247,7 @@ async fn delete_mapping(
             Some(target),
         );
     }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    // Okta answers 200 with an empty body, `Content-Length: 0` and no Content-Type (every
+    // recorded delete), not the 204 its spec names.
+    Ok((StatusCode::OK, [(header::CONTENT_LENGTH, "0")]).into_response())
 }

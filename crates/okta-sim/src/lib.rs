@@ -8,27 +8,35 @@ mod api;
 mod auth;
 mod control;
 mod errors;
+mod event_hooks;
 mod events;
+mod faults;
 mod generate;
 mod group_push;
-mod infra;
+mod hostile;
 mod logs;
 mod model;
 mod oauth;
 mod paging;
 mod provisioning;
+mod rate_limit;
 mod scenario;
+mod serve;
 mod server;
+mod state;
+mod stats;
+mod transport;
 
+pub use event_hooks::HookVerificationError;
+pub use faults::{FaultKind, FaultRule, FaultStatus};
 pub use generate::{generate, GenerateSpec, GENERATED_API_TOKEN};
-pub use infra::{
-    endpoint_template, Bucket, EndpointStats, FaultKind, FaultRule, FaultStatus, InfraConfig,
-    RateLimitConfig, StatsSnapshot,
-};
 pub use model::Cause;
+pub use rate_limit::{Bucket, RateLimitConfig};
 pub use scenario::{
-    AgentPoolSpec, AgentSpec, AppSpec, AppUserSpec, CapabilitiesSpec, DirectorySpec, GroupPushSpec,
-    GroupSpec, OrgSettings, ProvisioningSpec, Scenario, ScenarioError, ServiceAppSpec, TokenState,
-    UserSpec,
+    AgentPoolSpec, AgentSpec, AppSpec, AppUserSpec, CapabilitiesSpec, DirectorySpec,
+    EndpointAvailability, EventHookSpec, GroupPushSpec, GroupSpec, OrgSettings, ProvisioningSpec,
+    Scenario, ScenarioError, ServiceAppSpec, TokenState, UserSpec,
 };
 pub use server::{Sim, SimHandle, StartError};
+pub use stats::{endpoint_template, EndpointStats, StatsSnapshot};
+pub use transport::InfraConfig;

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::errors::ApiError;
 use super::model::Event;
-use super::paging::{decode_cursor, encode_cursor, link_header, list_response, Params};
-use super::server::Shared;
+use super::paging::{decode_cursor, encode_cursor, links, list_response, LinkForm, Params};
+use super::state::Shared;
 
 /// Default and maximum `limit`.
 const LOGS_DEFAULT_LIMIT: usize = 100;
@@ -45,7 +45,7 @@ fn encode_key(k: Key) -> String {
 }
 
 fn decode_key(cursor: &str) -> Result<Key, ApiError> {
-    let raw = decode_cursor(cursor).map_err(|_| search_error("after: invalid cursor"))?;
+    let raw = decode_cursor(cursor).ok_or_else(|| search_error("after: invalid cursor"))?;
     let mut parts = raw.strip_prefix("l:").unwrap_or("").splitn(2, ':');
     let (Some(Ok(t)), Some(Ok(s))) = (parts.next().map(str::parse), parts.next().map(str::parse))
     else {
@@ -78,7 +78,7 @@ pub(crate) async fn list_logs(
         Some(_) => return Err(search_error("sortOrder: must be ASCENDING or DESCENDING")),
     };
     let filter = params.get("filter").map(parse_filter).transpose()?;
-    let after = params.get("after").map(decode_key).transpose()?;
+    let after = params.after().map(decode_key).transpose()?;
     let polling = until.is_none() && ascending;
 
     let org = state.org();
@@ -114,14 +114,17 @@ pub(crate) async fn list_logs(
         _ => None,
     };
     let items: Vec<Value> = page.iter().map(|e| e.body.clone()).collect();
-    let link = link_header(
+    // Log links keep every query parameter (since, until, filter, sortOrder): a poller follows
+    // `next` verbatim.
+    let links = links(
         &state.base_url,
         "/api/v1/logs",
         &params,
         limit,
+        LinkForm::echoing_all(),
         next.as_deref(),
     );
-    Ok(list_response(items, link))
+    Ok(list_response(items, links))
 }
 
 // ----- SCIM filter subset ---------------------------------------------------------------------

@@ -1,11 +1,12 @@
 //! The simulated org's in-memory state and its write semantics (pushes, retries, Force Sync).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound as _, Utc};
 use serde_json::{json, Map, Value};
 
+use super::event_hooks::EventSink;
 use super::events::{
     actor_json, complete_event, display_message_of, has_own_event, transaction_json,
 };
@@ -52,16 +53,48 @@ impl FromStr for Cause {
     }
 }
 
-/// Formats a timestamp the way Okta does (milliseconds, `Z`).
+/// Formats an object timestamp the way Okta does: whole seconds with a `.000` fraction and `Z`
+/// (`2026-06-09T13:23:58.000Z`; every recorded app, app user, user and group timestamp has it).
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.trunc_subsecs(0)
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Formats a Group Push mapping timestamp as Okta does: whole seconds, no fraction
+/// (`2026-03-25T13:45:47Z`).
+pub(crate) fn ts_seconds(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Formats a System Log timestamp (`published`): milliseconds as they are.
+pub(crate) fn event_ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
+
+/// Catalog names of apps that are sources rather than sign-on targets: directories and HR or CSV
+/// sources. Okta sends `signOnMode: null` and `universalLogout: {"status":"UNSUPPORTED"}` for
+/// them (every recorded `active_directory`, `csv_directory_v2`, `custom_identity_source` and
+/// `deelhr` object); `ldap_sun_one` is Okta's LDAP directory integration.
+pub(crate) const SOURCE_APP_NAMES: &[&str] = &[
+    "active_directory",
+    "csv_directory_v2",
+    "custom_identity_source",
+    "deelhr",
+    "ldap_sun_one",
+];
+
+/// The `Date`-independent id of the simulated org, used in app `orn`s.
+pub(crate) const ORG_ID: &str = "00osimulatedorg00001";
 
 #[derive(Debug, Clone)]
 pub(crate) struct User {
     pub id: String,
     pub status: String,
     pub created: DateTime<Utc>,
+    /// None while the user was never activated (STAGED), as Okta sends `null`.
+    pub activated: Option<DateTime<Utc>>,
+    /// None while the status never changed (STAGED).
+    pub status_changed: Option<DateTime<Utc>>,
     pub last_updated: DateTime<Utc>,
     pub profile: Map<String, Value>,
 }
@@ -80,6 +113,8 @@ pub(crate) struct Connection {
     pub auth_scheme: String,
     pub token: TokenState,
     pub valid_tokens: Vec<String>,
+    /// The target org of an Org2Org connection (`baseUrl`), as posted or set by the scenario.
+    pub base_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +124,8 @@ pub(crate) struct AppUser {
     pub status: String,
     pub sync_state: String,
     pub scope: String,
+    /// `credentials.userName`.
+    pub user_name: String,
     pub profile: Map<String, Value>,
     pub created: DateTime<Utc>,
     pub last_updated: DateTime<Utc>,
@@ -108,6 +145,8 @@ pub(crate) struct Mapping {
     pub error_summary: Option<String>,
     pub created: DateTime<Utc>,
     pub last_updated: DateTime<Utc>,
+    /// Only when the scenario sets one: no recorded mapping carries `lastPush`.
+    pub last_push: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,15 +161,20 @@ pub(crate) struct App {
     pub name: String,
     pub label: String,
     pub status: String,
-    pub sign_on_mode: String,
+    /// None for source apps (directories, HR sources): Okta sends `null`.
+    pub sign_on_mode: Option<String>,
     pub extra_features: Vec<String>,
     pub created: DateTime<Utc>,
     pub last_updated: DateTime<Utc>,
     pub connection: Option<Connection>,
     pub caps: CapabilitiesSpec,
-    /// App users in assignment order.
+    /// App users ordered by id (Okta lists them in id order; cursors are ids).
     pub users: Vec<AppUser>,
     pub user_index: HashMap<String, usize>,
+    /// The app-user profile attributes of the app's schema: an app user without a value for one
+    /// is sent with `null`, as Okta does.
+    pub profile_schema: BTreeSet<String>,
+    /// Ordered by id.
     pub mappings: Vec<Mapping>,
     pub directory: Option<Directory>,
 }
@@ -161,6 +205,19 @@ impl App {
             }
         }
         out
+    }
+
+    /// Whether the app is a directory or HR/CSV source rather than a sign-on target.
+    pub fn is_source(&self) -> bool {
+        self.directory.is_some() || SOURCE_APP_NAMES.contains(&self.name.as_str())
+    }
+
+    /// Whether Okta keeps a `lastSync` for this app's users: only apps with a push or import
+    /// feature do (recorded app users of apps without one carry no `lastSync` key).
+    pub fn syncs_users(&self) -> bool {
+        self.features()
+            .iter()
+            .any(|f| f.starts_with("PUSH_") || f.starts_with("IMPORT_"))
     }
 
     pub fn provisioning_enabled(&self) -> bool {
@@ -248,11 +305,21 @@ pub(crate) struct Org {
     /// Sorted by (published, seq).
     pub events: Vec<Event>,
     next_seq: u64,
+    /// Where appended events go for Event Hook delivery (set once the simulator serves).
+    pub event_sink: Option<EventSink>,
 }
 
 impl Org {
     /// Builds the org from a validated scenario; relative times are relative to `now`.
     pub fn from_scenario(mut s: Scenario, now: DateTime<Utc>) -> Org {
+        // Okta lists every collection in id order, and the list cursors are ids.
+        s.users.sort_by(|a, b| a.id.cmp(&b.id));
+        s.groups.sort_by(|a, b| a.id.cmp(&b.id));
+        s.apps.sort_by(|a, b| a.id.cmp(&b.id));
+        for app in &mut s.apps {
+            app.users.sort_by(|a, b| a.id.cmp(&b.id));
+            app.group_push.sort_by(|a, b| a.id.cmp(&b.id));
+        }
         let at = |t: &Option<String>, default: DateTime<Utc>| {
             t.as_deref()
                 .and_then(|t| parse_time(t, now).ok())
@@ -262,12 +329,18 @@ impl Org {
         let users: Vec<User> = s
             .users
             .iter_mut()
-            .map(|u| User {
-                id: u.id.clone(),
-                status: u.status.clone(),
-                created: at(&u.created, created_default),
-                last_updated: created_default,
-                profile: std::mem::take(&mut u.profile),
+            .map(|u| {
+                let created = at(&u.created, created_default);
+                let activated = (u.status != "STAGED").then_some(created);
+                User {
+                    id: u.id.clone(),
+                    status: u.status.clone(),
+                    created,
+                    activated,
+                    status_changed: activated,
+                    last_updated: created_default,
+                    profile: std::mem::take(&mut u.profile),
+                }
             })
             .collect();
         let groups = s
@@ -319,10 +392,36 @@ impl Org {
             pools,
             events: Vec::new(),
             next_seq: 0,
+            event_sink: None,
         };
         org.reindex();
+        org.default_user_names();
         org.seed_events(&s, now);
         org
+    }
+
+    /// App users without a scenario `user_name` get their app profile's email, else the Okta
+    /// user's login (Okta always sends `credentials.userName`).
+    fn default_user_names(&mut self) {
+        let logins: HashMap<String, String> = self
+            .users
+            .iter()
+            .filter_map(|u| {
+                let login = u.profile.get("login")?.as_str()?;
+                Some((u.id.clone(), login.to_owned()))
+            })
+            .collect();
+        for app in &mut self.apps {
+            for au in app.users.iter_mut().filter(|au| au.user_name.is_empty()) {
+                au.user_name = au
+                    .profile
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .or_else(|| logins.get(&au.id).cloned())
+                    .unwrap_or_else(|| au.id.clone());
+            }
+        }
     }
 
     fn reindex(&mut self) {
@@ -386,6 +485,14 @@ impl Org {
         self.users.get(*i)
     }
 
+    /// A group by id (groups are ordered by id).
+    pub fn group(&self, id: &str) -> Option<&Group> {
+        self.groups
+            .binary_search_by(|g| g.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.groups[i])
+    }
+
     pub fn app(&self, id: &str) -> Option<&App> {
         self.app_index.get(id).map(|&i| &self.apps[i])
     }
@@ -396,6 +503,9 @@ impl Org {
 
     /// Appends an event published at `at`, keeping the log sorted.
     pub fn push_event_at(&mut self, at: DateTime<Utc>, body: Value) {
+        if let Some(sink) = &self.event_sink {
+            sink.send(&body);
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
         let event = Event {
@@ -537,6 +647,48 @@ impl Org {
         true
     }
 
+    /// Makes one app user fail now, as a failed push in Okta: syncState ERROR, the cause and text
+    /// kept for later retries, and the System Log FAILURE event (actor Okta System, a JOB
+    /// transaction). Returns the event, or None when the app has no such user.
+    pub fn fail_app_user(
+        &mut self,
+        app: usize,
+        user_id: &str,
+        cause: Cause,
+        reason: Option<String>,
+        event_type: Option<String>,
+    ) -> Option<Value> {
+        let now = Utc::now();
+        let label = self.apps[app].label.clone();
+        let name = self
+            .user(user_id)
+            .map(display_name)
+            .unwrap_or_else(|| user_id.to_owned());
+        let au = self.apps[app].app_user_mut(user_id)?;
+        au.sync_state = "ERROR".into();
+        au.last_updated = now;
+        au.cause = Some(cause);
+        au.error_text = Some(reason.unwrap_or_else(|| {
+            format!("Automatic provisioning of user {name} to app {label} failed: Error while pushing user: the simulated target application refused the change")
+        }));
+        if let Some(t) = event_type {
+            au.error_event_type = t;
+        }
+        let reason = au.error_text.clone();
+        let event_type = au.error_event_type.clone();
+        let body = self.push_event_body(
+            app,
+            user_id,
+            &event_type,
+            false,
+            reason.as_deref(),
+            &Actor::system(),
+            now,
+        );
+        self.push_event_at(now, body.clone());
+        Some(body)
+    }
+
     /// Whether the app user's failure cause survives one more attempt (consumes transient counts).
     fn cause_still_holds(&mut self, app: usize, user_id: &str) -> bool {
         let features = self.apps[app].features();
@@ -584,7 +736,7 @@ impl Org {
             let user = &mut self.users[ui];
             let mut changes = Vec::new();
             for (app_attr, okta_attr) in &dir.mappings {
-                let Some(v) = app_profile.get(app_attr) else {
+                let Some(v) = app_profile.get(app_attr).filter(|v| !v.is_null()) else {
                     continue;
                 };
                 if user.profile.get(okta_attr) != Some(v) {
@@ -631,6 +783,7 @@ fn build_app(a: &mut super::scenario::AppSpec, now: DateTime<Utc>, created: Date
             status: u.status.clone(),
             sync_state: u.sync_state.clone(),
             scope: u.scope.clone(),
+            user_name: u.user_name.clone().unwrap_or_default(),
             profile: std::mem::take(&mut u.profile),
             created,
             last_updated: now - chrono::Duration::hours(1),
@@ -648,12 +801,26 @@ fn build_app(a: &mut super::scenario::AppSpec, now: DateTime<Utc>, created: Date
         .enumerate()
         .map(|(i, u)| (u.id.clone(), i))
         .collect();
+    let profile_schema = a
+        .profile_schema
+        .iter()
+        .cloned()
+        .chain(users.iter().flat_map(|u| u.profile.keys().cloned()))
+        .collect();
     App {
         id: a.id.clone(),
         name: a.name.clone(),
         label: a.label.clone(),
         status: a.status.clone(),
-        sign_on_mode: a.sign_on_mode.clone(),
+        sign_on_mode: if a.is_source() {
+            None
+        } else {
+            Some(
+                a.sign_on_mode
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_SIGN_ON_MODE.to_owned()),
+            )
+        },
         extra_features: a.features.clone(),
         created,
         last_updated: created,
@@ -662,10 +829,12 @@ fn build_app(a: &mut super::scenario::AppSpec, now: DateTime<Utc>, created: Date
             auth_scheme: p.auth_scheme.clone(),
             token: p.token,
             valid_tokens: p.valid_tokens.clone(),
+            base_url: p.base_url.clone(),
         }),
         caps: a.capabilities,
         users,
         user_index,
+        profile_schema,
         mappings: a
             .group_push
             .iter()
@@ -681,6 +850,7 @@ fn build_app(a: &mut super::scenario::AppSpec, now: DateTime<Utc>, created: Date
                     .as_deref()
                     .and_then(|t| parse_time(t, now).ok())
                     .unwrap_or(created),
+                last_push: m.last_push.as_deref().and_then(|t| parse_time(t, now).ok()),
             })
             .collect(),
         directory: a.directory.as_ref().map(|d| Directory {
@@ -689,6 +859,9 @@ fn build_app(a: &mut super::scenario::AppSpec, now: DateTime<Utc>, created: Date
         }),
     }
 }
+
+/// The sign-on mode of an app whose scenario names none.
+const DEFAULT_SIGN_ON_MODE: &str = "SAML_2_0";
 
 pub(crate) fn display_name(u: &User) -> String {
     let first = u

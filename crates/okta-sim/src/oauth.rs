@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::scenario::ServiceAppSpec;
-use super::server::{IssuedToken, Shared, SimState, ACCESS_TOKEN_TTL_SECS};
+use super::state::{IssuedToken, Shared, SimState};
 
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Length of an issued access token.
@@ -159,10 +159,11 @@ fn issue(state: &SimState, client_id: String, scopes: Vec<String>) -> Response {
         .map(char::from)
         .collect();
     let scope = scopes.join(" ");
+    let ttl = state.scenario_org.access_token_ttl_secs();
     let issued = IssuedToken {
         client_id,
         scopes,
-        expires: Utc::now() + Duration::seconds(ACCESS_TOKEN_TTL_SECS),
+        expires: Utc::now() + Duration::seconds(ttl),
     };
     state
         .access_tokens
@@ -171,7 +172,7 @@ fn issue(state: &SimState, client_id: String, scopes: Vec<String>) -> Response {
         .insert(access_token.clone(), issued);
     Json(json!({
         "token_type": "Bearer",
-        "expires_in": ACCESS_TOKEN_TTL_SECS,
+        "expires_in": ttl,
         "access_token": access_token,
         "scope": scope,
     }))

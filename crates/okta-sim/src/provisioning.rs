@@ -10,12 +10,14 @@ use axum::{Extension, Json, Router};
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::api::app_pos;
-use super::errors::{parse_body, provisioning_not_enabled, validation, ApiError, ApiResult};
+use super::api::{app_pos, href_allowing};
+use super::errors::{
+    parse_body, provisioning_not_enabled, validation, ApiError, ApiResult, Resource,
+};
 use super::model::{Actor, App, Org};
 use super::paging::Params;
 use super::scenario::TokenState;
-use super::server::{Shared, SimState};
+use super::state::{Shared, SimState};
 
 /// Catalog apps whose Features API Okta documents.
 const FEATURE_APPS: &[&str] = &[
@@ -60,7 +62,7 @@ fn render_feature(state: &SimState, app: &App) -> Value {
     let c = app.caps;
     json!({
         "name": "USER_PROVISIONING",
-        "description": "User provisioning settings from Okta to a downstream app",
+        "description": "User provisioning settings from Okta to a downstream application",
         "status": status_of(app.provisioning_enabled()),
         "capabilities": {
             "create": { "lifecycleCreate": { "status": status_of(c.lifecycle_create) } },
@@ -76,25 +78,29 @@ fn render_feature(state: &SimState, app: &App) -> Value {
     })
 }
 
+/// The connection as Okta renders it: `baseUrl` when one is known (Org2Org), and among the
+/// `_links` only the lifecycle transition that applies (`activate` while DISABLED, `deactivate`
+/// while ENABLED).
 fn render_connection(state: &SimState, app: &App) -> Value {
-    let (status, scheme) = match &app.connection {
-        Some(c) => (status_of(c.enabled), c.auth_scheme.clone()),
-        None => ("DISABLED", "TOKEN".to_owned()),
+    let (enabled, scheme, base_url) = match &app.connection {
+        Some(c) => (c.enabled, c.auth_scheme.clone(), c.base_url.clone()),
+        None => (false, "TOKEN".to_owned(), None),
     };
-    let base = format!(
-        "{}/api/v1/apps/{}/connections/default",
-        state.base_url, app.id
-    );
-    json!({
+    let path = format!("/api/v1/apps/{}/connections/default", app.id);
+    let transition = if enabled { "deactivate" } else { "activate" };
+    let mut body = json!({
         "authScheme": scheme,
-        "status": status,
+        "status": status_of(enabled),
         "profile": { "authScheme": scheme },
         "_links": {
-            "self": { "href": base, "hints": { "allow": ["GET", "POST"] } },
-            "activate": { "href": format!("{base}/lifecycle/activate"), "hints": { "allow": ["POST"] } },
-            "deactivate": { "href": format!("{base}/lifecycle/deactivate"), "hints": { "allow": ["POST"] } },
+            "self": href_allowing(state, &path, &["POST", "GET"]),
+            transition: href_allowing(state, &format!("{path}/lifecycle/{transition}"), &["POST"]),
         },
-    })
+    });
+    if let Some(url) = base_url {
+        body["baseUrl"] = json!(url);
+    }
+    body
 }
 
 // ----- features -------------------------------------------------------------------------------
@@ -127,7 +133,7 @@ fn check_feature_name(name: &str) -> Result<(), ApiError> {
     if name == "USER_PROVISIONING" {
         return Ok(());
     }
-    Err(ApiError::NotFound(name.to_owned()))
+    Err(ApiError::not_found(name, Resource::Feature))
 }
 
 async fn get_feature(
@@ -221,7 +227,10 @@ async fn post_connection(
     body: Bytes,
 ) -> ApiResult {
     let params = Params::parse(q.as_deref());
-    let activate = params.get("activate").is_none_or(|v| v == "true");
+    // Without `activate` Okta stores the connection and leaves it as it was (a new connection
+    // stays DISABLED until `lifecycle/activate`), as recorded; `activate=true` activates at
+    // once, as the spec describes.
+    let activate = params.get("activate") == Some("true");
     let body: Value = parse_body(&body)?;
     let scheme = body
         .pointer("/profile/authScheme")
@@ -237,6 +246,16 @@ async fn post_connection(
         .pointer("/profile/token")
         .and_then(Value::as_str)
         .map(str::to_owned);
+    let base_url = match body.get("baseUrl") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(url)) => Some(url.clone()),
+        Some(_) => {
+            return Err(validation(
+                "Api validation failed: baseUrl",
+                "baseUrl: must be a string",
+            ))
+        }
+    };
     let mut org = state.org();
     let i = app_pos(&org, &app_id)?;
     let accepted = token
@@ -255,8 +274,12 @@ async fn post_connection(
             auth_scheme: scheme.clone(),
             token: TokenState::Stale,
             valid_tokens: Vec::new(),
+            base_url: None,
         });
     conn.auth_scheme = scheme;
+    if base_url.is_some() {
+        conn.base_url = base_url;
+    }
     if token.is_some() {
         conn.token = if accepted {
             TokenState::Valid

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::infra::{FaultRule, InfraConfig, RateLimitConfig};
+use super::faults::FaultRule;
+use super::rate_limit::RateLimitConfig;
+use super::transport::InfraConfig;
 
 /// A whole simulated org. See `docs/okta-sim.md` for the format.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -26,10 +28,10 @@ pub struct Scenario {
     /// System Log events, each a full `LogEvent` (`published` may be relative, e.g. "-2h").
     #[serde(default)]
     pub events: Vec<serde_json::Value>,
-    /// Transport-layer rate limits (see `infra`).
+    /// Transport-layer rate limits (see `rate_limit`).
     #[serde(default)]
     pub rate_limits: RateLimitConfig,
-    /// Transport-layer faults (see `infra`).
+    /// Transport-layer faults (see `faults`).
     #[serde(default)]
     pub faults: Vec<FaultRule>,
 }
@@ -52,6 +54,73 @@ pub struct OrgSettings {
     /// provisioning is disabled.
     #[serde(default)]
     pub group_push_reads_need_provisioning: bool,
+    /// Lifetime of issued OAuth access tokens, seconds (default 3600, as Okta's). 0 issues
+    /// tokens that are already expired: every use answers 401 `E0000011`.
+    #[serde(default)]
+    pub access_token_ttl_secs: Option<u32>,
+    /// Whether `GET /api/v1/agentPools` is available in this org (default `available`).
+    #[serde(default)]
+    pub agent_pools: EndpointAvailability,
+    /// Okta Event Hooks registered (and verified) when the simulator starts.
+    #[serde(default)]
+    pub event_hooks: Vec<EventHookSpec>,
+}
+
+/// Lifetime of an OAuth access token unless the scenario sets one, seconds (Okta's default).
+const DEFAULT_ACCESS_TOKEN_TTL_SECS: u32 = 3600;
+
+impl OrgSettings {
+    /// Lifetime of issued OAuth access tokens, seconds.
+    pub(crate) fn access_token_ttl_secs(&self) -> i64 {
+        i64::from(
+            self.access_token_ttl_secs
+                .unwrap_or(DEFAULT_ACCESS_TOKEN_TTL_SECS),
+        )
+    }
+}
+
+/// Whether an endpoint is available in the org, or how Okta refuses it when it is not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointAvailability {
+    #[default]
+    Available,
+    /// 404 `E0000007`, as for a path the org does not serve.
+    NotFound,
+    /// 401 `E0000015` "You do not have permission to access the feature you are requesting":
+    /// the feature is not enabled for the org.
+    FeatureNotEnabled,
+}
+
+/// An Okta Event Hook: where and how the simulator delivers System Log events.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventHookSpec {
+    /// Shown in the hook's deliveries (`source`) and in `GET /__sim/event-hooks`.
+    #[serde(default = "default_hook_name")]
+    pub name: String,
+    /// The receiver (`channel.config.uri` in Okta's Event Hooks API).
+    pub url: String,
+    /// Header sent with the verification request and every delivery (`authScheme.key`).
+    #[serde(default = "default_hook_header")]
+    pub auth_header_name: String,
+    /// Its value (`authScheme.value`), a secret.
+    #[serde(default)]
+    pub auth_header_value: Option<String>,
+    /// The System Log event types delivered (`events.items`).
+    pub event_types: Vec<String>,
+}
+
+impl std::fmt::Debug for EventHookSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventHookSpec")
+            .field("name", &self.name)
+            .field("url", &crate::event_hooks::origin_of(&self.url))
+            .field("auth_header_name", &self.auth_header_name)
+            .field("auth_header_value", &"<redacted>")
+            .field("event_types", &self.event_types)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for OrgSettings {
@@ -67,6 +136,9 @@ impl std::fmt::Debug for OrgSettings {
                 "group_push_reads_need_provisioning",
                 &self.group_push_reads_need_provisioning,
             )
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("agent_pools", &self.agent_pools)
+            .field("event_hooks", &self.event_hooks)
             .finish()
     }
 }
@@ -125,11 +197,17 @@ pub struct AppSpec {
     pub label: String,
     #[serde(default = "default_active")]
     pub status: String,
-    #[serde(default = "default_sign_on")]
-    pub sign_on_mode: String,
+    /// Default SAML_2_0. Not allowed on a source app (a directory integration or an HR/CSV
+    /// source), whose `signOnMode` is always `null`.
+    #[serde(default)]
+    pub sign_on_mode: Option<String>,
     /// Extra read-only features beyond those the capabilities imply (e.g. GROUP_PUSH).
     #[serde(default)]
     pub features: Vec<String>,
+    /// App-user profile attributes of the app's schema beyond those its users have; an app user
+    /// without a value for one is sent with `null`.
+    #[serde(default)]
+    pub profile_schema: Vec<String>,
     #[serde(default)]
     pub provisioning: Option<ProvisioningSpec>,
     #[serde(default)]
@@ -157,6 +235,9 @@ pub struct ProvisioningSpec {
     /// Tokens that count as valid when a new one is posted.
     #[serde(default)]
     pub valid_tokens: Vec<String>,
+    /// The target org of an Org2Org connection (`baseUrl`).
+    #[serde(default)]
+    pub base_url: Option<String>,
 }
 
 impl std::fmt::Debug for ProvisioningSpec {
@@ -166,6 +247,7 @@ impl std::fmt::Debug for ProvisioningSpec {
             .field("auth_scheme", &self.auth_scheme)
             .field("token", &self.token)
             .field("valid_tokens", &"<redacted>")
+            .field("base_url", &self.base_url)
             .finish()
     }
 }
@@ -217,6 +299,9 @@ pub struct AppUserSpec {
     pub scope: String,
     #[serde(default)]
     pub external_id: Option<String>,
+    /// `credentials.userName` (default: the profile's email, else the Okta user's login).
+    #[serde(default)]
+    pub user_name: Option<String>,
     /// Sim-only: why the last push failed (never on the wire).
     #[serde(default)]
     pub cause: Option<String>,
@@ -242,6 +327,9 @@ pub struct GroupPushSpec {
     pub error_summary: Option<String>,
     #[serde(default)]
     pub last_updated: Option<String>,
+    /// Okta sends no `lastPush` on recorded mappings; set one only to model a pushed mapping.
+    #[serde(default)]
+    pub last_push: Option<String>,
 }
 
 /// A directory integration's sim-only settings.
@@ -287,8 +375,11 @@ pub struct AgentSpec {
 fn default_active() -> String {
     "ACTIVE".into()
 }
-fn default_sign_on() -> String {
-    "SAML_2_0".into()
+fn default_hook_name() -> String {
+    "okta-sim event hook".into()
+}
+fn default_hook_header() -> String {
+    "Authorization".into()
 }
 fn default_auth_scheme() -> String {
     "TOKEN".into()
@@ -447,6 +538,15 @@ impl Scenario {
                 check_enum(&p.status, &["ENABLED", "DISABLED"])
                     .map_err(|m| (format!("apps[{a}].provisioning.status"), m))?;
             }
+            if app.is_source() && app.sign_on_mode.is_some() {
+                return Err((
+                    format!("apps[{a}].sign_on_mode"),
+                    format!(
+                        "{:?} is a source app (a directory or an HR/CSV source); Okta gives it no sign-on mode (signOnMode null), remove the key",
+                        app.name
+                    ),
+                ));
+            }
             for (i, au) in app.users.iter().enumerate() {
                 validate_app_user(au, &user_ids, now)
                     .map_err(|(f, m)| (format!("apps[{a}].users[{i}].{f}"), m))?;
@@ -478,12 +578,57 @@ impl Scenario {
                 parse_time(p, now).map_err(|m| (format!("events[{i}].published"), m))?;
             }
         }
+        for (i, hook) in self.org.event_hooks.iter().enumerate() {
+            validate_hook(hook).map_err(|(f, m)| (format!("org.event_hooks[{i}].{f}"), m))?;
+        }
         Ok(())
     }
 }
 
 /// A validation failure: the field's path and what is wrong with it.
 type Invalid = (String, String);
+
+impl AppSpec {
+    /// Whether the app is a source (directory integration or HR/CSV source), not a sign-on target.
+    pub(crate) fn is_source(&self) -> bool {
+        self.directory.is_some() || crate::model::SOURCE_APP_NAMES.contains(&self.name.as_str())
+    }
+}
+
+/// An event hook needs an http(s) URL, a valid header name and at least one event type.
+pub(crate) fn validate_hook(hook: &EventHookSpec) -> Result<(), Invalid> {
+    let url = url::Url::parse(&hook.url)
+        .map_err(|e| ("url".to_owned(), format!("{:?}: {e}", hook.url)))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err((
+            "url".into(),
+            format!("{:?} is not an http(s) URL", hook.url),
+        ));
+    }
+    if axum::http::HeaderName::from_bytes(hook.auth_header_name.as_bytes()).is_err() {
+        return Err((
+            "auth_header_name".into(),
+            format!("{:?} is not a valid header name", hook.auth_header_name),
+        ));
+    }
+    if hook
+        .auth_header_value
+        .as_deref()
+        .is_some_and(|v| axum::http::HeaderValue::from_str(v).is_err())
+    {
+        return Err((
+            "auth_header_value".into(),
+            "is not a valid header value".into(),
+        ));
+    }
+    if hook.event_types.is_empty() {
+        return Err((
+            "event_types".into(),
+            "at least one event type is needed".into(),
+        ));
+    }
+    Ok(())
+}
 
 fn validate_app_user(
     au: &AppUserSpec,
@@ -584,6 +729,7 @@ mod tests {
             auth_scheme: "TOKEN".into(),
             token: TokenState::Valid,
             valid_tokens: vec!["another-secret".into()],
+            base_url: None,
         };
         let shown = format!("{settings:?} {provisioning:?}");
         assert!(

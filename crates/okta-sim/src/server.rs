@@ -1,53 +1,22 @@
-//! Starting and stopping okta-sim: the shared state, the router and the handle.
+//! Starting and stopping okta-sim: the router and the handle on a running simulator.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use axum::middleware::{self};
 use axum::Router;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::infra::{self, Infra};
+use super::errors::ApiError;
+use super::event_hooks::{EventHooks, HookVerificationError};
 use super::model::Org;
 use super::scenario::Scenario;
-
-use super::errors::ApiError;
-
-/// Default delay of a Force Sync job.
-pub(crate) const DEFAULT_FORCE_SYNC_DELAY_MS: u64 = 300;
-/// Lifetime of an OAuth access token, seconds.
-pub(crate) const ACCESS_TOKEN_TTL_SECS: i64 = 3600;
-
-/// An issued OAuth access token.
-#[derive(Clone)]
-pub(crate) struct IssuedToken {
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    pub expires: DateTime<Utc>,
-}
-
-/// Everything the handlers share.
-pub(crate) struct SimState {
-    pub org: Mutex<Org>,
-    pub base_url: String,
-    pub scenario_org: super::scenario::OrgSettings,
-    pub access_tokens: Mutex<HashMap<String, IssuedToken>>,
-    pub force_sync_delay: std::time::Duration,
-}
-
-impl SimState {
-    /// Locks the org; every mutation completes under the lock, so poison is harmless.
-    pub fn org(&self) -> MutexGuard<'_, Org> {
-        self.org
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-pub(crate) type Shared = Arc<SimState>;
+use super::serve::serve;
+use super::state::{Shared, SimState, DEFAULT_FORCE_SYNC_DELAY_MS};
+use super::transport::Infra;
 
 /// A running simulator.
 pub struct Sim;
@@ -60,6 +29,12 @@ pub enum StartError {
         addr: String,
         #[source]
         source: std::io::Error,
+    },
+    /// A scenario event hook's receiver did not pass Okta's verification.
+    #[error("cannot register the scenario's event hooks")]
+    EventHook {
+        #[source]
+        source: HookVerificationError,
     },
 }
 
@@ -80,6 +55,10 @@ impl Sim {
         let base_url = base_url_for(addr);
         let infra = Infra::new(scenario.infra_config());
         let settings = std::mem::take(&mut scenario.org);
+        let scenario_hooks = settings.event_hooks.clone();
+        let (hooks, sink, hook_events) = EventHooks::new(base_url.clone());
+        let mut org = Org::from_scenario(scenario, Utc::now());
+        org.event_sink = Some(sink);
         let state: Shared = Arc::new(SimState {
             force_sync_delay: std::time::Duration::from_millis(
                 settings
@@ -87,13 +66,21 @@ impl Sim {
                     .unwrap_or(DEFAULT_FORCE_SYNC_DELAY_MS),
             ),
             scenario_org: settings,
-            org: Mutex::new(Org::from_scenario(scenario, Utc::now())),
+            org: Mutex::new(org),
             base_url: base_url.clone(),
             access_tokens: Mutex::new(HashMap::new()),
+            hooks: hooks.clone(),
         });
-        let app = router(state.clone(), &infra);
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(infra::serve(listener, app, shutdown.clone()));
+        tokio::spawn(hooks.clone().run(hook_events, shutdown.clone()));
+        for spec in scenario_hooks {
+            if let Err(source) = hooks.register(spec).await {
+                shutdown.cancel();
+                return Err(StartError::EventHook { source });
+            }
+        }
+        let app = router(state.clone(), &infra);
+        let task = tokio::spawn(serve(listener, app, shutdown.clone()));
         Ok(SimHandle {
             addr,
             base_url,
@@ -125,12 +112,12 @@ fn router(state: Shared, infra: &Arc<Infra>) -> Router {
             ));
     let api = protected
         .merge(super::oauth::routes())
-        .fallback(|| async { ApiError::NotFound("path".into()) })
+        .fallback(|uri: axum::http::Uri| async move { ApiError::NoRoute(uri.path().to_owned()) })
         .method_not_allowed_fallback(|| async { ApiError::Method })
         .with_state(state.clone());
     infra
         .wrap(api)
-        .merge(infra.control_routes())
+        .merge(super::control::transport_routes(infra))
         .merge(super::control::routes(state))
 }
 
@@ -188,7 +175,7 @@ impl SimHandle {
     }
 
     /// API requests served so far, per endpoint and status (as `GET /__sim/stats`).
-    pub fn stats(&self) -> super::infra::StatsSnapshot {
+    pub fn stats(&self) -> super::stats::StatsSnapshot {
         self.infra.stats()
     }
 

@@ -10,6 +10,7 @@ use crate::journal::entry::{Entry, EntryDraft};
 use crate::journal::error::JournalError;
 use crate::journal::redact::check_no_secrets;
 use crate::journal::state::{Attempt, AttemptKey, BreakerState, Effect, FixState};
+use crate::vocab::ActionId;
 
 /// Reject effects the entry cannot carry, before anything is written.
 pub(super) fn validate_effects(draft: &EntryDraft, effects: &[Effect]) -> Result<(), JournalError> {
@@ -62,7 +63,7 @@ pub(super) fn apply_effect(
         }
         Effect::RecordAttempt { action_kind } => {
             let key = AttemptKey {
-                action_kind: action_kind.clone(),
+                action_kind: *action_kind,
                 target_key: entry.target.state_key(),
             };
             let db_key = attempt_key(&key);
@@ -76,19 +77,19 @@ pub(super) fn apply_effect(
         }
         Effect::ResetAttempts { action_kind } => {
             let key = AttemptKey {
-                action_kind: action_kind.clone(),
+                action_kind: *action_kind,
                 target_key: entry.target.state_key(),
             };
             tx[T_ATTEMPTS].remove(attempt_key(&key))?;
         }
         Effect::RecordAction { action_kind } => {
             let record = ActionRecord {
-                action_kind: action_kind.clone(),
+                action_kind: *action_kind,
                 run_id: entry.run_id.clone(),
                 at: entry.time,
             };
             tx[T_ACTIONS].insert(&entry.id.to_key()[..], tx_encode("action", &record)?)?;
-            let run_key = entry.run_id.as_bytes();
+            let run_key = entry.run_id.as_str().as_bytes();
             let count = tx[T_RUN_ACTIONS]
                 .get(run_key)?
                 .map_or(0, |b| decode_u32(&b));
@@ -108,21 +109,22 @@ pub(super) fn apply_effect(
         }
         Effect::BeginFix { action_kind } => {
             let fix = FixState {
-                action_id: entry_action(entry)?.to_owned(),
-                action_kind: action_kind.clone(),
+                action_id: entry_action(entry)?.clone(),
+                action_kind: *action_kind,
                 target: entry.target.clone(),
                 steps_done: Vec::new(),
                 compensation_needed: false,
                 started_at: entry.time,
             };
-            tx[T_FIXES].insert(fix.action_id.as_bytes(), tx_encode("fix", &fix)?)?;
+            tx[T_FIXES].insert(fix.action_id.as_str().as_bytes(), tx_encode("fix", &fix)?)?;
         }
         Effect::FixStep {
             step,
             compensation_needed,
         } => {
             let action = entry_action(entry)?;
-            let Some(mut fix) = tx_read::<FixState>(&tx[T_FIXES], "fixes", action.as_bytes())?
+            let Some(mut fix) =
+                tx_read::<FixState>(&tx[T_FIXES], "fixes", action.as_str().as_bytes())?
             else {
                 return abort(JournalError::InvalidEffect {
                     reason: format!("no multi-step fix in progress for action {action}"),
@@ -130,10 +132,10 @@ pub(super) fn apply_effect(
             };
             fix.steps_done.push(step.clone());
             fix.compensation_needed = *compensation_needed;
-            tx[T_FIXES].insert(action.as_bytes(), tx_encode("fix", &fix)?)?;
+            tx[T_FIXES].insert(action.as_str().as_bytes(), tx_encode("fix", &fix)?)?;
         }
         Effect::FinishFix => {
-            tx[T_FIXES].remove(entry_action(entry)?.as_bytes())?;
+            tx[T_FIXES].remove(entry_action(entry)?.as_str().as_bytes())?;
         }
     }
     Ok(())
@@ -150,7 +152,7 @@ fn update_breaker(
     Ok(())
 }
 
-fn entry_action(entry: &Entry) -> ConflictableTransactionResult<&str, JournalError> {
+fn entry_action(entry: &Entry) -> ConflictableTransactionResult<&ActionId, JournalError> {
     match &entry.action_id {
         Some(action) => Ok(action),
         None => abort(JournalError::InvalidEffect {

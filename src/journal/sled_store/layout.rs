@@ -10,6 +10,7 @@ use crate::journal::entry::length_prefixed;
 use crate::journal::error::JournalError;
 use crate::journal::id::{EntryId, ID_KEY_LEN};
 use crate::journal::state::AttemptKey;
+use crate::vocab::{ActionKind, RunId};
 
 /// The sled trees, in the order of the `T_*` indices below.
 pub(super) const TREE_NAMES: [&str; 12] = [
@@ -52,13 +53,13 @@ pub(super) const ATTEMPT_TAG: u8 = b'k';
 /// A taken action, for budget windows.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct ActionRecord {
-    pub action_kind: String,
-    pub run_id: String,
+    pub action_kind: ActionKind,
+    pub run_id: RunId,
     pub at: DateTime<Utc>,
 }
 
 pub(super) fn attempt_key(key: &AttemptKey) -> Vec<u8> {
-    let mut db_key = length_prefixed(ATTEMPT_TAG, &key.action_kind);
+    let mut db_key = length_prefixed(ATTEMPT_TAG, key.action_kind.as_str());
     db_key.extend_from_slice(key.target_key.as_bytes());
     db_key
 }

@@ -20,7 +20,7 @@ use self::layout::{
     T_ATTEMPTS, T_COOLDOWNS, T_ENTRIES, T_FIXES, T_IDX_ACTION, T_IDX_RUN, T_IDX_TARGET, T_META,
     T_RUN_ACTIONS, T_SEEN, T_STATE,
 };
-use super::entry::{length_prefixed, Entry, EntryDraft, TargetRef, GENESIS_HASH};
+use super::entry::{length_prefixed, target_refs, Entry, EntryDraft, TargetRef, GENESIS_HASH};
 use super::error::JournalError;
 use super::filter::EntryFilter;
 use super::id::{EntryId, ID_KEY_LEN};
@@ -31,6 +31,7 @@ use super::state::{
 };
 use super::verify::{ChainWalker, Head, VerifyReport};
 use super::JournalStore;
+use crate::vocab::RunId;
 
 /// The journal in a sled database under a state directory.
 ///
@@ -144,9 +145,9 @@ impl SledJournal {
             found.len() < limit
         };
         let index = if let Some(run) = &filter.run_id {
-            Some((T_IDX_RUN, length_prefixed(RUN_TAG, run)))
+            Some((T_IDX_RUN, length_prefixed(RUN_TAG, run.as_str())))
         } else if let Some(action) = &filter.action_id {
-            Some((T_IDX_ACTION, length_prefixed(ACTION_TAG, action)))
+            Some((T_IDX_ACTION, length_prefixed(ACTION_TAG, action.as_str())))
         } else {
             filter
                 .target
@@ -267,20 +268,18 @@ impl SledJournal {
                 hash: entry.hash.clone(),
             },
         )?;
-        let mut index_keys: Vec<(usize, Vec<u8>)> = entry
-            .target
-            .refs()
+        let mut index_keys: Vec<(usize, Vec<u8>)> = target_refs(&entry.target)
             .iter()
             .map(|t| (T_IDX_TARGET, with_id(t.index_prefix(), entry.id)))
             .collect();
         index_keys.push((
             T_IDX_RUN,
-            with_id(length_prefixed(RUN_TAG, &entry.run_id), entry.id),
+            with_id(length_prefixed(RUN_TAG, entry.run_id.as_str()), entry.id),
         ));
         if let Some(action) = &entry.action_id {
             index_keys.push((
                 T_IDX_ACTION,
-                with_id(length_prefixed(ACTION_TAG, action), entry.id),
+                with_id(length_prefixed(ACTION_TAG, action.as_str()), entry.id),
             ));
         }
         let result = self.trees.as_slice().transaction(|tx| {
@@ -410,10 +409,10 @@ impl JournalStore for SledJournal {
         self.all_values(T_FIXES)
     }
 
-    fn run_action_count(&self, run_id: &str) -> Result<u32, JournalError> {
+    fn run_action_count(&self, run_id: &RunId) -> Result<u32, JournalError> {
         let bytes = self
             .tree(T_RUN_ACTIONS)
-            .get(run_id.as_bytes())
+            .get(run_id.as_str().as_bytes())
             .map_err(JournalError::storage("run budget lookup"))?;
         Ok(bytes.map_or(0, |b| decode_u32(&b)))
     }

@@ -7,14 +7,13 @@ use std::collections::BTreeMap;
 use crate::observe::FailedAssignment;
 
 use super::super::candidate::Outcome;
+use crate::okta::EventType;
+
 use super::super::model::{Evidence, Finding, FindingKind, Target};
 use super::super::planner::Context;
 use super::{
     app_label, assignment_evidence, event_evidence, sorted_failures, RETRY_TASKS_MANUALLY,
 };
-
-/// The System Log event of a failed authentication against the target app.
-pub(crate) const AUTHENTICATION_FAILURE: &str = "application.integration.authentication_failure";
 
 /// Reports one finding per app whose credentials look invalid.
 pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) {
@@ -24,7 +23,7 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) {
         .events
         .value
         .iter()
-        .filter(|e| e.event_type == AUTHENTICATION_FAILURE)
+        .filter(|e| EventType::AuthenticationFailure.is(&e.event_type))
         .collect();
     events.sort_by(|a, b| (a.published, &a.uuid).cmp(&(b.published, &b.uuid)));
     for event in events {
@@ -84,21 +83,21 @@ fn finding(app_id: &str, label: &str, evidence: Vec<Evidence>, users: &[&str]) -
     if !users.is_empty() {
         retry = format!("{retry} (users: {})", users.join(", "));
     }
-    Finding {
-        kind: FindingKind::ProvisioningCredentialsInvalid,
-        target: Target::app(app_id),
-        reason: format!(
+    Finding::new(
+        FindingKind::ProvisioningCredentialsInvalid,
+        Target::app(app_id),
+        format!(
             "the provisioning credentials of {label} are rejected by the app ({} failed \
              assignment(s) blocked)",
             users.len()
         ),
         evidence,
-        manual_steps: vec![
+        vec![
             format!(
                 "Applications > {label} > Provisioning > Integration > Edit > re-enter the API \
                  credentials > Test API Credentials > Save"
             ),
             retry,
         ],
-    }
+    )
 }

@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::observe::{AppInfo, Capabilities, FailedAssignment};
-use crate::policy::{FeatureAction, RuleKind, WantedFeatures};
+use crate::okta::{AppId, UserId};
+use crate::policy::{FeatureAction, WantedFeatures};
 
 use super::super::candidate::{Candidate, Outcome};
 use super::super::model::{
@@ -98,7 +99,7 @@ struct Drift {
 
 /// Plans the feature fixes and returns the failed assignments (app id, user id) a drift explains:
 /// those are retried inside the fix or listed in the drift finding, never retried on their own.
-pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) -> BTreeSet<(String, String)> {
+pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) -> BTreeSet<(AppId, UserId)> {
     let mut explained_all = BTreeSet::new();
     let mut apps: Vec<&AppInfo> = ctx.snapshot.apps.value.iter().collect();
     apps.sort_by(|a, b| a.id.cmp(&b.id));
@@ -245,10 +246,10 @@ fn drift_finding(app: &AppInfo, drifts: &[Drift], explained: &[&FailedAssignment
     }
     let mut evidence = feature_evidence(app, drifts);
     evidence.extend(explained.iter().flat_map(|fa| assignment_evidence(fa)));
-    Finding {
-        kind: FindingKind::ProvisioningFeaturesDrift,
-        target: Target::app(&app.id),
-        reason: format!(
+    Finding::new(
+        FindingKind::ProvisioningFeaturesDrift,
+        Target::app(&app.id),
+        format!(
             "provisioning features of {} differ from policy: {}; {} failed assignment(s) explained \
              by the drift",
             app.label,
@@ -257,7 +258,7 @@ fn drift_finding(app: &AppInfo, drifts: &[Drift], explained: &[&FailedAssignment
         ),
         evidence,
         manual_steps,
-    }
+    )
 }
 
 /// The fix: a partial feature update, a re-push per explained user, then a check.
@@ -305,7 +306,6 @@ fn candidate(
         .then(|| format!("app {} ({}) is excluded by safety.apps", app.label, app.id));
     Candidate {
         kind: ActionKind::FixProvisioningFeatures,
-        rule: RuleKind::ProvisioningFeatures,
         target: Target::app(&app.id),
         reason: format!(
             "provisioning features of {} drifted from policy; {} failed assignment(s) are \

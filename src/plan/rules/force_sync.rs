@@ -3,7 +3,6 @@
 //! but the app-user profile does not hold is a finding: Force Sync would not help there.
 
 use crate::observe::{AttributeDiff, DirectoryInfo};
-use crate::policy::RuleKind;
 
 use super::super::candidate::{Candidate, Outcome};
 use super::super::model::{
@@ -113,10 +112,10 @@ fn would_not_help(dir: &DirectoryInfo, stale: &[&AttributeDiff]) -> Finding {
             show(d.app_user_value.as_ref())
         ),
     }));
-    Finding {
-        kind: FindingKind::ForceSyncWouldNotHelp,
-        target: directory_target(dir),
-        reason: format!(
+    Finding::new(
+        FindingKind::ForceSyncWouldNotHelp,
+        directory_target(dir),
+        format!(
             "{} attribute(s) of {} user(s) changed in {} but the app-user profile does not show \
              the change; Force Sync would push the stale value",
             stale.len(),
@@ -124,7 +123,7 @@ fn would_not_help(dir: &DirectoryInfo, stale: &[&AttributeDiff]) -> Finding {
             dir.label
         ),
         evidence,
-        manual_steps: vec![
+        vec![
             "Check the attribute's value in Active Directory for the listed users".to_string(),
             "Check that the AD agents are running and connected (Directory > Directory \
              Integrations > Agents)"
@@ -138,7 +137,7 @@ fn would_not_help(dir: &DirectoryInfo, stale: &[&AttributeDiff]) -> Finding {
                 dir.label
             ),
         ],
-    }
+    )
 }
 
 fn show(value: Option<&serde_json::Value>) -> String {
@@ -151,22 +150,22 @@ fn manual_force_sync(
     diffs: &[&AttributeDiff],
     helpful: &[&AttributeDiff],
 ) -> Finding {
-    Finding {
-        kind: FindingKind::ForceSyncNeeded,
-        target: directory_target(dir),
-        reason: format!(
+    Finding::new(
+        FindingKind::ForceSyncNeeded,
+        directory_target(dir),
+        format!(
             "{} attribute(s) of {} user(s) in {} differ from the Okta profile; policy does not \
              enable the (non-public) Force Sync call",
             helpful.len(),
             users(helpful),
             dir.label
         ),
-        evidence: attribute_evidence(diffs),
-        manual_steps: vec![format!(
+        attribute_evidence(diffs),
+        vec![format!(
             "Directory > Directory Integrations > {} > Provisioning > To Okta > Force Sync",
             dir.label
         )],
-    }
+    )
 }
 
 fn candidate(
@@ -177,7 +176,6 @@ fn candidate(
 ) -> Candidate {
     Candidate {
         kind: ActionKind::ForceSync,
-        rule: RuleKind::ForceSync,
         target: directory_target(dir),
         reason: format!(
             "{} attribute(s) of {} user(s) in {} differ from the Okta profile",

@@ -7,30 +7,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Duration;
 
 use crate::observe::EventInfo;
+use crate::okta::{AppId, EventType, UserId};
 
 use super::super::candidate::Outcome;
 use super::super::model::{Evidence, Finding, FindingKind, Target};
 use super::super::planner::Context;
 use super::{event_evidence, RETRY_TASKS_MANUALLY};
 
-/// The AD agent's LDAP write.
-pub(crate) const WRITE_LDAP: &str = "system.agent.ad.write_ldap";
-/// The provisioning sync of a user.
-pub(crate) const USER_SYNC: &str = "application.provision.user.sync";
-/// The AD agent's directory invoke command.
-pub(crate) const INVOKE_DIR: &str = "system.agent.ad.invoke_dir";
-
 /// One user caught in the pattern: the three events.
 struct Match<'a> {
-    user_id: String,
-    directory_id: Option<String>,
+    user_id: UserId,
+    directory_id: Option<AppId>,
     events: [&'a EventInfo; 3],
 }
 
 /// The users caught in the pattern and whether they may be retried.
 #[derive(Debug, Default)]
 pub(crate) struct KpasswdUsers {
-    pub caught: BTreeSet<String>,
+    pub caught: BTreeSet<UserId>,
     /// Policy probes the domain controllers, every probe passed, and policy asks for the retry.
     pub cleared: bool,
 }
@@ -42,7 +36,7 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) -> KpasswdUsers {
         return KpasswdUsers::default();
     };
     let matches = find_matches(&ctx.snapshot.events.value, max_gap);
-    let mut by_directory: BTreeMap<Option<String>, Vec<Match<'_>>> = BTreeMap::new();
+    let mut by_directory: BTreeMap<Option<AppId>, Vec<Match<'_>>> = BTreeMap::new();
     for m in matches {
         let label = m
             .directory_id
@@ -107,9 +101,9 @@ fn find_matches(events: &[EventInfo], max_gap: Duration) -> Vec<Match<'_>> {
             let directory_id = [write, sync, invoke]
                 .iter()
                 .find_map(|e| e.target_id("AppInstance"))
-                .map(str::to_string);
+                .map(AppId::from);
             matches.push(Match {
-                user_id: user.to_string(),
+                user_id: user.into(),
                 directory_id,
                 events: [write, sync, invoke],
             });
@@ -119,21 +113,23 @@ fn find_matches(events: &[EventInfo], max_gap: Duration) -> Vec<Match<'_>> {
 }
 
 fn is_write(e: &EventInfo) -> bool {
-    e.event_type == WRITE_LDAP && e.succeeded()
+    EventType::AdWriteLdap.is(&e.event_type) && e.succeeded()
 }
 
 fn is_silent_sync_failure(e: &EventInfo) -> bool {
-    e.event_type == USER_SYNC && e.failed() && e.reason.as_deref().unwrap_or("").trim().is_empty()
+    EventType::UserSync.is(&e.event_type)
+        && e.failed()
+        && e.reason.as_deref().unwrap_or("").trim().is_empty()
 }
 
 fn is_invoke(e: &EventInfo) -> bool {
-    e.event_type == INVOKE_DIR && e.succeeded()
+    EventType::AdInvokeDir.is(&e.event_type) && e.succeeded()
 }
 
 /// The KPASSWD finding of one directory.
 fn finding(
     ctx: &Context<'_>,
-    directory_id: Option<String>,
+    directory_id: Option<AppId>,
     matches: &[Match<'_>],
     cleared: bool,
 ) -> Finding {
@@ -162,26 +158,26 @@ fn finding(
     } else {
         "the users are not retried until KPASSWD is reachable"
     };
-    Finding {
-        kind: FindingKind::KpasswdBlocked,
-        target: Target {
+    Finding::new(
+        FindingKind::KpasswdBlocked,
+        Target {
             directory_id,
             ..Target::default()
         },
-        reason: format!(
+        format!(
             "AD agent LDAP write succeeded, then provisioning sync failed without a reason within \
              {}s, then a directory invoke succeeded, for users {users}: KPASSWD (TCP/UDP 464) \
              looks blocked between the AD agents and the domain controllers; {retry_note}",
             ctx.policy.kpasswd.max_gap.as_secs()
         ),
         evidence,
-        manual_steps: vec![
+        vec![
             "Allow TCP and UDP port 464 (KPASSWD) from every AD agent host to the domain controllers"
                 .to_string(),
             format!("Re-enable the AD accounts that were left disabled: {users}"),
             RETRY_TASKS_MANUALLY.to_string(),
         ],
-    }
+    )
 }
 
 #[cfg(test)]
@@ -226,9 +222,9 @@ mod tests {
     #[test]
     fn the_three_events_in_order_within_the_gap_match() {
         let events = [
-            ev("w", WRITE_LDAP, "SUCCESS", None, 0),
-            ev("s", USER_SYNC, "FAILURE", Some(""), 30),
-            ev("i", INVOKE_DIR, "SUCCESS", None, 31),
+            ev("w", EventType::AdWriteLdap.as_str(), "SUCCESS", None, 0),
+            ev("s", EventType::UserSync.as_str(), "FAILURE", Some(""), 30),
+            ev("i", EventType::AdInvokeDir.as_str(), "SUCCESS", None, 31),
         ];
         assert_eq!(count(&events), 1);
     }
@@ -236,27 +232,33 @@ mod tests {
     #[test]
     fn a_sync_failure_with_a_reason_or_an_invoke_before_it_does_not_match() {
         let with_reason = [
-            ev("w", WRITE_LDAP, "SUCCESS", None, 0),
-            ev("s", USER_SYNC, "FAILURE", Some("Invalid Credentials"), 30),
-            ev("i", INVOKE_DIR, "SUCCESS", None, 31),
+            ev("w", EventType::AdWriteLdap.as_str(), "SUCCESS", None, 0),
+            ev(
+                "s",
+                EventType::UserSync.as_str(),
+                "FAILURE",
+                Some("Invalid Credentials"),
+                30,
+            ),
+            ev("i", EventType::AdInvokeDir.as_str(), "SUCCESS", None, 31),
         ];
         assert_eq!(count(&with_reason), 0);
         let invoke_first = [
-            ev("w", WRITE_LDAP, "SUCCESS", None, 0),
-            ev("i", INVOKE_DIR, "SUCCESS", None, 10),
-            ev("s", USER_SYNC, "FAILURE", None, 30),
+            ev("w", EventType::AdWriteLdap.as_str(), "SUCCESS", None, 0),
+            ev("i", EventType::AdInvokeDir.as_str(), "SUCCESS", None, 10),
+            ev("s", EventType::UserSync.as_str(), "FAILURE", None, 30),
         ];
         assert_eq!(count(&invoke_first), 0);
         let same_time = [
-            ev("w", WRITE_LDAP, "SUCCESS", None, 0),
-            ev("s", USER_SYNC, "FAILURE", None, 0),
-            ev("i", INVOKE_DIR, "SUCCESS", None, 5),
+            ev("w", EventType::AdWriteLdap.as_str(), "SUCCESS", None, 0),
+            ev("s", EventType::UserSync.as_str(), "FAILURE", None, 0),
+            ev("i", EventType::AdInvokeDir.as_str(), "SUCCESS", None, 5),
         ];
         assert_eq!(count(&same_time), 0, "the gap must be positive");
         let failed_write = [
-            ev("w", WRITE_LDAP, "FAILURE", None, 0),
-            ev("s", USER_SYNC, "FAILURE", None, 30),
-            ev("i", INVOKE_DIR, "SUCCESS", None, 31),
+            ev("w", EventType::AdWriteLdap.as_str(), "FAILURE", None, 0),
+            ev("s", EventType::UserSync.as_str(), "FAILURE", None, 30),
+            ev("i", EventType::AdInvokeDir.as_str(), "SUCCESS", None, 31),
         ];
         assert_eq!(count(&failed_write), 0);
     }

@@ -10,6 +10,7 @@ mod push_mappings;
 mod retry;
 
 use crate::observe::{EventInfo, FailedAssignment};
+use crate::okta::UserId;
 
 use super::candidate::Outcome;
 use super::model::Evidence;
@@ -41,7 +42,7 @@ fn event_evidence(event: &EventInfo) -> Evidence {
         outcome: event.outcome.clone(),
         reason: event.reason.clone(),
         display_message: event.display_message.clone(),
-        user_id: event.user_id().map(str::to_string),
+        user_id: event.user_id().map(UserId::from),
     }
 }
 

@@ -3,20 +3,18 @@
 //! with a credential policy names, removes the mappings, and disables provisioning again.
 
 use crate::observe::{AppInfo, EventInfo, PushMappingInfo};
-use crate::policy::{CredentialSource, RuleKind};
+use crate::okta::{EventFamily, EventType};
+use crate::policy::CredentialSource;
 
 use super::super::candidate::{Candidate, Outcome};
 use super::super::model::{
     ActionKind, Evidence, Finding, FindingKind, Precondition, SkipReason, Step, Target,
 };
 use super::super::planner::Context;
-use super::credentials::AUTHENTICATION_FAILURE;
 use super::event_evidence;
 
 /// The connection status this rule acts on.
 const DISABLED: &str = "DISABLED";
-/// Prefix of Group Push event types.
-const GROUP_PUSH_EVENTS: &str = "application.provision.group_push";
 /// Error text (lowercase) of an import or push rejected for credentials.
 const INVALID_CREDENTIALS: &str = "invalid credentials";
 
@@ -80,7 +78,6 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) {
             .then(|| format!("app {} ({}) is excluded by safety.apps", app.label, app.id));
         out.candidates.push(Candidate {
             kind: ActionKind::RemovePushMappings,
-            rule: RuleKind::RemovePushMappings,
             reason: format!(
                 "{} has provisioning disabled and {} Group Push mapping(s) that cannot be removed \
                  while it is",
@@ -194,10 +191,11 @@ fn symptom(event: &EventInfo, app_id: &str) -> bool {
         event.display_message
     )
     .to_ascii_lowercase();
-    let import_rejected = event.event_type.contains("import") && text.contains(INVALID_CREDENTIALS);
-    let push_failed = event.event_type.starts_with(GROUP_PUSH_EVENTS)
-        && (event.failed() || event.event_type.contains("failed"));
-    import_rejected || push_failed || event.event_type == AUTHENTICATION_FAILURE
+    let kind = event.event_type.as_str();
+    let import_rejected = EventFamily::Import.contains(kind) && text.contains(INVALID_CREDENTIALS);
+    let push_failed =
+        EventFamily::GroupPush.contains(kind) && (event.failed() || kind.contains("failed"));
+    import_rejected || push_failed || EventType::AuthenticationFailure.is(kind)
 }
 
 /// The orphaned mappings as a finding, with the symptoms as evidence and the manual workaround.
@@ -219,16 +217,16 @@ fn orphaned(
     events.sort_by(|a, b| (a.published, &a.uuid).cmp(&(b.published, &b.uuid)));
     let mut evidence: Vec<Evidence> = events.into_iter().map(event_evidence).collect();
     evidence.extend(mapping_evidence(app, mappings));
-    Finding {
+    Finding::new(
         kind,
         target,
-        reason: format!(
+        format!(
             "{} has provisioning disabled and {} Group Push mapping(s); {why}",
             app.label,
             mappings.len()
         ),
         evidence,
-        manual_steps: vec![
+        vec![
             format!(
                 "Applications > {} > Provisioning > Integration > Edit > enable API integration \
                  with a valid API token > Save",
@@ -248,5 +246,5 @@ fn orphaned(
              by the mapping"
                 .to_string(),
         ],
-    }
+    )
 }

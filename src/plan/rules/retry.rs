@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::observe::FailedAssignment;
-use crate::policy::{RetryStrategy, RuleKind};
+use crate::okta::{AppId, UserId};
+use crate::policy::RetryStrategy;
 
 use super::super::candidate::{Candidate, Outcome};
 use super::super::model::{
@@ -39,7 +40,7 @@ pub(crate) const TRANSIENT_ERRORS: &[&str] = &[
 /// Plans a retry per failed assignment the rule applies to.
 pub(super) fn plan(
     ctx: &Context<'_>,
-    explained: &BTreeSet<(String, String)>,
+    explained: &BTreeSet<(AppId, UserId)>,
     kpasswd: &KpasswdUsers,
     out: &mut Outcome,
 ) {
@@ -98,7 +99,7 @@ fn decide(
     ctx: &Context<'_>,
     fa: &FailedAssignment,
     label: &str,
-    explained: &BTreeSet<(String, String)>,
+    explained: &BTreeSet<(AppId, UserId)>,
     kpasswd: &KpasswdUsers,
 ) -> Decision {
     let policy = &ctx.policy.retry_provisioning;
@@ -165,7 +166,7 @@ fn timing(ctx: &Context<'_>, fa: &FailedAssignment) -> Option<Decision> {
     let target = Target::app_user(&fa.app_id, &fa.user_id);
     let attempt = ctx
         .journal
-        .attempts_for(ActionKind::RetryProvisioning.as_str(), &target)?;
+        .attempts_for(ActionKind::RetryProvisioning, &target)?;
     if attempt.count >= policy.max_attempts {
         return Some(Decision::Quarantine(
             quarantined(fa, attempt.count),
@@ -191,39 +192,39 @@ fn timing(ctx: &Context<'_>, fa: &FailedAssignment) -> Option<Decision> {
 }
 
 fn not_safe(fa: &FailedAssignment, label: &str, why: String) -> Finding {
-    Finding {
-        kind: FindingKind::RetryNotSafe,
-        target: Target::app_user(&fa.app_id, &fa.user_id),
-        reason: format!("user {} on {label} is not retried: {why}", fa.user_id),
-        evidence: assignment_evidence(fa),
-        manual_steps: vec![
+    Finding::new(
+        FindingKind::RetryNotSafe,
+        Target::app_user(&fa.app_id, &fa.user_id),
+        format!("user {} on {label} is not retried: {why}", fa.user_id),
+        assignment_evidence(fa),
+        vec![
             format!(
                 "Find the cause of the error in the System Log for user {}",
                 fa.user_id
             ),
             format!("{RETRY_TASKS_MANUALLY} (users: {})", fa.user_id),
         ],
-    }
+    )
 }
 
 fn quarantined(fa: &FailedAssignment, attempts: u32) -> Finding {
-    Finding {
-        kind: FindingKind::FixQuarantined,
-        target: Target::app_user(&fa.app_id, &fa.user_id),
-        reason: format!(
+    Finding::new(
+        FindingKind::FixQuarantined,
+        Target::app_user(&fa.app_id, &fa.user_id),
+        format!(
             "retry of user {} failed {attempts} time(s), reaching max_attempts; no more automatic \
              retries",
             fa.user_id
         ),
-        evidence: assignment_evidence(fa),
-        manual_steps: vec![
+        assignment_evidence(fa),
+        vec![
             format!(
                 "Find the cause of the error in the System Log for user {}",
                 fa.user_id
             ),
             format!("{RETRY_TASKS_MANUALLY} (users: {})", fa.user_id),
         ],
-    }
+    )
 }
 
 /// The retry action, or a finding when its strategy cannot be carried out.
@@ -250,7 +251,6 @@ fn retry(ctx: &Context<'_>, fa: &FailedAssignment, label: &str) -> Decision {
     };
     Decision::Retry(Box::new(Candidate {
         kind: ActionKind::RetryProvisioning,
-        rule: RuleKind::RetryProvisioning,
         target: Target::app_user(&fa.app_id, &fa.user_id),
         reason: format!(
             "user {} on {label} is in provisioning error: {}",

@@ -9,11 +9,14 @@ use chrono::{DateTime, Utc};
 use okta_sim::{Scenario, Sim, SimHandle};
 use remediator::act::{self, ExecuteOptions, Org};
 use remediator::config::MapEnv;
-use remediator::journal::{Entry, EntryFilter, JournalStore, SledJournal};
+use remediator::journal::{
+    Entry, EntryDraft, EntryFilter, EntryKind, EntryKindTag, JournalStore, SledJournal,
+};
 use remediator::okta::{AuthConfig, ClientTuning, OktaClient, OktaConfig};
-use remediator::plan::Plan;
+use remediator::plan::{Action, ActionId, Plan, SkipReason};
 use remediator::policy::Policy;
 use remediator::reconcile::{run_pass, PassReport, PassSettings, PlanSource, Trigger};
+use remediator::vocab::RunId;
 use tokio_util::sync::CancellationToken;
 
 /// The valid token of the orphaned-push-mappings app, read by the policy from this variable.
@@ -129,17 +132,17 @@ impl Env {
         }
     }
 
-    /// One pass at `at` (observe and act unless `dry_run`).
+    /// One pass at `at` (observe and act unless `observe_only`).
     pub async fn pass_at(
         &self,
         at: DateTime<Utc>,
         source: PlanSource,
-        dry_run: bool,
+        observe_only: bool,
     ) -> PassReport {
         let clock = move || at;
         let settings = PassSettings {
             trigger: Trigger::Manual,
-            dry_run,
+            observe_only,
             execute: ExecuteOptions {
                 verify_poll_interval: TEST_POLL,
                 ..ExecuteOptions::new("")
@@ -161,7 +164,8 @@ impl Env {
         self.pass_at(Utc::now(), PlanSource::Observe, false).await
     }
 
-    pub async fn dry_run(&self) -> Plan {
+    /// An observe-only pass: the plan, journaled, nothing carried out.
+    pub async fn observe_only(&self) -> Plan {
         self.pass_at(Utc::now(), PlanSource::Observe, true)
             .await
             .plan
@@ -170,7 +174,7 @@ impl Env {
     pub fn entries_of(&self, action_id: &str) -> Vec<Entry> {
         self.journal
             .list(&EntryFilter {
-                action_id: Some(action_id.to_owned()),
+                action_id: Some(action_id.into()),
                 ..EntryFilter::default()
             })
             .expect("list")
@@ -210,4 +214,74 @@ pub fn app_state(sim: &SimHandle, app_id: &str) -> serde_json::Value {
     let app = find_app(&sim.state_json(), app_id).clone();
     assert!(!app.is_null(), "app {app_id} is in the simulated org");
     app
+}
+
+/// Journals `action` as begun and not finished, as a crash right after its intent leaves it:
+/// the intent with the action as payload, the fix tracked, no step taken.
+pub fn begin_unfinished_fix(journal: &dyn JournalStore, action: &Action, at: DateTime<Utc>) {
+    let intent = EntryKind::Intent {
+        action_kind: action.kind,
+        evidence: serde_json::to_value(&action.evidence).expect("evidence serializes"),
+        steps: action.steps.iter().map(|s| s.op().to_owned()).collect(),
+        idempotency_key: format!("{}@seeded", action.id),
+    };
+    let draft = EntryDraft::new("run-before-the-crash", intent)
+        .action(action.id.clone())
+        .target(action.target.clone())
+        .payload(serde_json::json!({ "action": action, "reason": action.reason }));
+    journal.begin_fix(at, draft, &[]).expect("intent journaled");
+}
+
+/// The id of the latest run the journal holds (its last `run_started`).
+pub fn latest_run(journal: &dyn JournalStore) -> RunId {
+    let filter = EntryFilter {
+        kind: Some(EntryKindTag::RunStarted),
+        ..EntryFilter::default()
+    };
+    let runs = journal.list(&filter).expect("list runs");
+    runs.last().expect("a run was journaled").run_id.clone()
+}
+
+/// Run `run`'s entries show the one recovery point of a pass: the fix `recovered` a crash left
+/// unfinished ends (its `outcome`) after `run_started` and before the plan is recorded, and the
+/// recorded plan holds no candidate skipped because a target was busy.
+pub fn assert_recovered_before_planning(
+    journal: &dyn JournalStore,
+    run: &RunId,
+    recovered: &ActionId,
+) {
+    let entries = journal
+        .list(&EntryFilter {
+            run_id: Some(run.clone()),
+            ..EntryFilter::default()
+        })
+        .expect("list the run");
+    let tags: Vec<EntryKindTag> = entries.iter().map(|e| e.kind.tag()).collect();
+    let position = |found: &dyn Fn(&Entry) -> bool| entries.iter().position(found);
+    let started = position(&|e| e.kind.tag() == EntryKindTag::RunStarted);
+    let outcome = position(&|e| {
+        e.kind.tag() == EntryKindTag::Outcome && e.action_id.as_ref() == Some(recovered)
+    });
+    let planned = position(&|e| e.kind.tag() == EntryKindTag::PlanRecorded);
+    assert_eq!(started, Some(0), "{tags:?}");
+    let (Some(outcome), Some(planned)) = (outcome, planned) else {
+        panic!("run {run}: the recovered fix's outcome and the plan: {tags:?}");
+    };
+    assert!(
+        outcome < planned,
+        "run {run}: recovered after planning: {tags:?}"
+    );
+    let EntryKind::PlanRecorded { plan, .. } = &entries[planned].kind else {
+        unreachable!("found by its tag");
+    };
+    let busy: Vec<&serde_json::Value> = plan["skipped"]
+        .as_array()
+        .expect("a recorded plan lists its skips")
+        .iter()
+        .filter(|s| s["why"] == SkipReason::TargetBusy.as_str())
+        .collect();
+    assert!(
+        busy.is_empty(),
+        "run {run}: planned before recovery: {busy:?}"
+    );
 }

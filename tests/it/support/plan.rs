@@ -136,8 +136,8 @@ pub fn mapping(id: &str, status: &str) -> PushMappingInfo {
     PushMappingInfo {
         id: id.into(),
         status: status.into(),
-        source_group_id: format!("00g-{id}"),
-        target_group_id: Some(format!("tg-{id}")),
+        source_group_id: format!("00g-{id}").into(),
+        target_group_id: Some(format!("tg-{id}").into()),
         error_summary: None,
     }
 }

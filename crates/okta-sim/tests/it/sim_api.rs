@@ -87,9 +87,12 @@ impl Api {
     }
 }
 
+/// The `rel="next"` target among the `Link` header lines (one link value per line, as Okta).
 fn next_link(r: &Response) -> Option<String> {
-    let link = r.headers().get("link")?.to_str().ok()?;
-    link.split(", ")
+    r.headers()
+        .get_all("link")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
         .find(|l| l.ends_with("rel=\"next\""))
         .map(|l| {
             l.split(';')
@@ -283,14 +286,8 @@ async fn pagination_follows_link_headers_across_many_pages() {
     assert_eq!(pages, 14);
     // limits are clamped to the documented maximum
     let r = api.get("/api/v1/users?limit=5000").await;
-    let link = r
-        .headers()
-        .get("link")
-        .expect("link")
-        .to_str()
-        .expect("ascii")
-        .to_owned();
-    assert!(link.contains("limit=200"), "{link}");
+    let link = next_link(&r).expect("a next page");
+    assert!(link.contains("&limit=200"), "{link}");
     assert_eq!(r.json::<Vec<Value>>().await.expect("json").len(), 200);
     // a self link is always present; the last page has no next
     let r = api.get("/api/v1/apps").await;
@@ -860,7 +857,7 @@ async fn group_push_requires_enabled_provisioning_and_inactive_mappings_for_dele
             None,
         )
         .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(r.status(), StatusCode::OK);
     assert_error(api.get(&m1).await, StatusCode::NOT_FOUND, "E0000007").await;
     assert_eq!(
         events_of(&api, "application.provision.group_push.deactivate_mapping")
@@ -893,7 +890,7 @@ async fn group_push_requires_enabled_provisioning_and_inactive_mappings_for_dele
             None,
         )
         .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
         events_of(&api, "application.provision.group_push.delete_appgroup")
             .await
@@ -927,8 +924,8 @@ async fn logs_filter_paging_and_polling() {
         .find(|e| e["eventType"] == "application.provision.user.sync")
         .expect("sync event");
     assert!(
-        sync["outcome"].get("reason").is_none(),
-        "no reason, as in the KPASSWD pattern"
+        sync["outcome"]["reason"].is_null() && sync["outcome"].get("reason").is_some(),
+        "reason null, as in the KPASSWD pattern"
     );
     assert!(
         sync["uuid"].is_string() && sync["actor"].is_object() && sync["transaction"].is_object()

@@ -55,6 +55,7 @@ async fn every_shipped_scenario_loads_and_serves() {
             "healthy.toml",
             "kpasswd-blocked.toml",
             "orphaned-push-mappings.toml",
+            "recorded-org.toml",
             "retry-transient.toml",
         ]
     );
@@ -122,6 +123,21 @@ fn bad_values_name_line_or_field() {
     let text = "[[events]]\neventType = \"x\"\npublished = \"last tuesday\"\n";
     let err = parse(text).expect_err("bad time").to_string();
     assert!(err.contains("events[0].published"), "{err}");
+    // A source app has no sign-on mode in Okta (signOnMode null): naming one is refused.
+    let text = "[[apps]]\nid = \"0oa1\"\nname = \"active_directory\"\nlabel = \"AD\"\nsign_on_mode = \"BOOKMARK\"\n";
+    let err = parse(text).expect_err("sign-on mode on AD").to_string();
+    assert!(
+        err.contains("apps[0].sign_on_mode") && err.contains("signOnMode null"),
+        "{err}"
+    );
+
+    let text =
+        "[org]\nevent_hooks = [{ url = \"ftp://example.com/hook\", event_types = [\"x\"] }]\n";
+    let err = parse(text).expect_err("bad hook URL").to_string();
+    assert!(err.contains("org.event_hooks[0].url"), "{err}");
+    let text = "[org]\nevent_hooks = [{ url = \"http://127.0.0.1:9/hook\", event_types = [] }]\n";
+    let err = parse(text).expect_err("no event types").to_string();
+    assert!(err.contains("org.event_hooks[0].event_types"), "{err}");
 }
 
 #[test]

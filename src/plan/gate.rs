@@ -1,0 +1,391 @@
+//! The safety gate, one for the planner and the executor: whether an action may be taken now
+//! (the rule's mode, `apply --max-actions`, the circuit breaker, unfinished fixes on the target,
+//! the target's cooldown, and the budgets per kind and run, per run and per rolling hour). The
+//! planner asks it against the journal's view at planning time, the executor again against the
+//! journal as it is when the action is about to be taken. Every refusal is a typed [`Hold`]
+//! with its [`SkipReason`] tag and its [`Hold::detail`] text.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::journal::{FixState, JournalView};
+use crate::policy::{Mode, Policy, RuleKind};
+use crate::vocab::{ActionId, ActionKind, SkipReason, Target};
+
+use super::model::ActionMode;
+
+/// Which budget is spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exhausted {
+    /// `safety.max_actions_per_kind_per_run` for this rule.
+    Kind { rule: RuleKind, limit: u32 },
+    /// `safety.max_actions_per_run`.
+    Run { limit: u32 },
+    /// `safety.max_actions_per_hour`; `used` counts the last hour's actions, this run's included.
+    Hour { limit: u32, used: u32 },
+}
+
+impl Exhausted {
+    /// What is spent, in words.
+    pub fn detail(self) -> String {
+        match self {
+            Exhausted::Kind { rule, limit } => format!(
+                "max_actions_per_kind_per_run.{} = {limit} reached in this run",
+                rule.key()
+            ),
+            Exhausted::Run { limit } => {
+                format!("max_actions_per_run = {limit} reached in this run")
+            }
+            Exhausted::Hour { limit, used } => format!(
+                "max_actions_per_hour = {limit} reached ({used} taken or planned in the last hour)"
+            ),
+        }
+    }
+}
+
+/// Why the gate does not let an action be taken now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Hold {
+    /// Policy's allow/deny lists exclude the target; the text says which entry.
+    Denied(String),
+    /// The rule's mode does not act: `report` for the planner, anything but `enforce` for the
+    /// executor.
+    Mode { rule: RuleKind, mode: Mode },
+    /// `apply --max-actions` is reached in this execution.
+    MaxActions { limit: u32 },
+    /// The circuit breaker is open.
+    BreakerOpen { until: DateTime<Utc> },
+    /// An unfinished fix holds an overlapping target.
+    Unfinished {
+        kind: ActionKind,
+        action_id: ActionId,
+        started_at: DateTime<Utc>,
+        steps_done: usize,
+    },
+    /// Another action on this target is already in this plan.
+    AlreadyPlanned,
+    /// The target's cooldown runs until then.
+    Cooldown { until: DateTime<Utc> },
+    /// A budget is spent.
+    Budget(Exhausted),
+}
+
+impl Hold {
+    /// The machine-readable tag of the reason.
+    pub fn reason(&self) -> SkipReason {
+        match self {
+            Hold::Denied(_) => SkipReason::DeniedByPolicy,
+            Hold::Mode { .. } => SkipReason::Mode,
+            Hold::MaxActions { .. } => SkipReason::MaxActions,
+            Hold::BreakerOpen { .. } => SkipReason::CircuitBreakerOpen,
+            Hold::Unfinished { .. } | Hold::AlreadyPlanned => SkipReason::TargetBusy,
+            Hold::Cooldown { .. } => SkipReason::Cooldown,
+            Hold::Budget(_) => SkipReason::Budget,
+        }
+    }
+
+    /// The specifics, in words (which budget, until when, which fix).
+    pub fn detail(&self) -> String {
+        match self {
+            Hold::Denied(detail) => detail.clone(),
+            Hold::Mode { rule, mode } => format!("rule {} is in {mode} mode", rule.key()),
+            Hold::MaxActions { limit } => format!("--max-actions {limit} reached"),
+            Hold::BreakerOpen { until } => {
+                format!("circuit breaker open until {}", until.to_rfc3339())
+            }
+            Hold::Unfinished {
+                kind,
+                action_id,
+                started_at,
+                steps_done,
+            } => format!(
+                "unfinished {kind} fix {action_id} started {} ({steps_done} steps done)",
+                started_at.to_rfc3339()
+            ),
+            Hold::AlreadyPlanned => {
+                "another action on this target is already in this plan".to_owned()
+            }
+            Hold::Cooldown { until } => format!("cooldown until {}", until.to_rfc3339()),
+            Hold::Budget(exhausted) => exhausted.detail(),
+        }
+    }
+}
+
+/// Who asks the gate: the planner (a rule in `dry-run` mode still plans its actions, as
+/// previews) or the executor (only actions of rules in `enforce` mode are carried out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Asker {
+    Planner,
+    Executor,
+}
+
+/// The mode an action of `kind` gets under `policy`, or why it gets none.
+pub(crate) fn mode(policy: &Policy, asker: Asker, kind: ActionKind) -> Result<ActionMode, Hold> {
+    let rule = kind.rule();
+    let mode = policy.mode_for(rule);
+    match (asker, mode) {
+        (_, Mode::Enforce) => Ok(ActionMode::Enforce),
+        (Asker::Planner, Mode::DryRun) => Ok(ActionMode::Preview),
+        _ => Err(Hold::Mode { rule, mode }),
+    }
+}
+
+/// `apply --max-actions`: whether another action may be taken after `taken`.
+pub(crate) fn max_actions(limit: Option<u32>, taken: u32) -> Result<(), Hold> {
+    match limit {
+        Some(limit) if taken >= limit => Err(Hold::MaxActions { limit }),
+        _ => Ok(()),
+    }
+}
+
+/// What a run has used of the budgets so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Spent {
+    /// Actions taken (or planned) in this run.
+    pub run: u32,
+    /// The same, per rule.
+    pub by_rule: BTreeMap<RuleKind, u32>,
+    /// Actions in the rolling hour, this run's included.
+    pub last_hour: u32,
+}
+
+impl Spent {
+    /// Counts one more action of `rule`.
+    pub fn record(&mut self, rule: RuleKind) {
+        self.run += 1;
+        self.last_hour += 1;
+        *self.by_rule.entry(rule).or_insert(0) += 1;
+    }
+}
+
+/// The gate over one policy and one view of the journal, at one time.
+#[derive(Debug)]
+pub(crate) struct Gate<'a> {
+    policy: &'a Policy,
+    journal: &'a JournalView,
+    now: DateTime<Utc>,
+}
+
+impl<'a> Gate<'a> {
+    pub fn new(policy: &'a Policy, journal: &'a JournalView, now: DateTime<Utc>) -> Self {
+        Gate {
+            policy,
+            journal,
+            now,
+        }
+    }
+
+    /// The checks budgets do not enter: the rule's mode, the circuit breaker, unfinished fixes
+    /// on an overlapping target, the target's cooldown. Ok: the mode the action is taken in.
+    pub fn check(
+        &self,
+        asker: Asker,
+        kind: ActionKind,
+        target: &Target,
+    ) -> Result<ActionMode, Hold> {
+        let mode = mode(self.policy, asker, kind)?;
+        let breaker = &self.journal.breaker;
+        if let Some(until) = breaker.open_until.filter(|_| breaker.is_open(self.now)) {
+            return Err(Hold::BreakerOpen { until });
+        }
+        if let Some(fix) = self
+            .journal
+            .unfinished_fixes
+            .iter()
+            .find(|f| f.target.overlaps(target))
+        {
+            return Err(unfinished(fix));
+        }
+        if let Some(until) = self
+            .journal
+            .cooldown_until(target)
+            .filter(|until| *until > self.now)
+        {
+            return Err(Hold::Cooldown { until });
+        }
+        Ok(mode)
+    }
+
+    /// The budgets per kind and run, per run and per hour, in that order, against what the
+    /// run has used.
+    pub fn budgets(&self, kind: ActionKind, spent: &Spent) -> Result<(), Hold> {
+        let safety = &self.policy.safety;
+        let rule = kind.rule();
+        let kind_limit = safety.max_actions_for_kind(rule);
+        if spent.by_rule.get(&rule).copied().unwrap_or(0) >= kind_limit {
+            return Err(Hold::Budget(Exhausted::Kind {
+                rule,
+                limit: kind_limit,
+            }));
+        }
+        if spent.run >= safety.max_actions_per_run {
+            return Err(Hold::Budget(Exhausted::Run {
+                limit: safety.max_actions_per_run,
+            }));
+        }
+        if spent.last_hour >= safety.max_actions_per_hour {
+            return Err(Hold::Budget(Exhausted::Hour {
+                limit: safety.max_actions_per_hour,
+                used: spent.last_hour,
+            }));
+        }
+        Ok(())
+    }
+}
+
+fn unfinished(fix: &FixState) -> Hold {
+    Hold::Unfinished {
+        kind: fix.action_kind,
+        action_id: fix.action_id.clone(),
+        started_at: fix.started_at,
+        steps_done: fix.steps_done.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::journal::FixState;
+    use crate::policy::Safety;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).expect("valid timestamp")
+    }
+
+    fn policy_with(safety: Safety) -> Policy {
+        let mut policy = Policy::default();
+        policy.global.default_mode = Mode::Enforce;
+        policy.safety = safety;
+        policy
+    }
+
+    #[test]
+    fn kind_then_run_then_hour_budgets_apply_in_order() {
+        let mut safety = Safety {
+            max_actions_per_run: 3,
+            max_actions_per_hour: 10,
+            ..Safety::default()
+        };
+        safety
+            .max_actions_per_kind_per_run
+            .insert(RuleKind::ForceSync, 1);
+        let policy = policy_with(safety);
+        let view = JournalView::empty(now());
+        let gate = Gate::new(&policy, &view, now());
+        let mut spent = Spent {
+            last_hour: 8,
+            ..Spent::default()
+        };
+        assert_eq!(gate.budgets(ActionKind::ForceSync, &spent), Ok(()));
+        spent.record(RuleKind::ForceSync);
+        assert!(matches!(
+            gate.budgets(ActionKind::ForceSync, &spent),
+            Err(Hold::Budget(Exhausted::Kind { limit: 1, .. }))
+        ));
+        assert_eq!(gate.budgets(ActionKind::RetryProvisioning, &spent), Ok(()));
+        spent.record(RuleKind::RetryProvisioning);
+        let held = gate
+            .budgets(ActionKind::RetryProvisioning, &spent)
+            .expect_err("the hour is spent");
+        assert_eq!(
+            held,
+            Hold::Budget(Exhausted::Hour {
+                limit: 10,
+                used: 10
+            })
+        );
+        assert_eq!(held.reason(), SkipReason::Budget);
+        assert!(held
+            .detail()
+            .starts_with("max_actions_per_hour = 10 reached"));
+    }
+
+    #[test]
+    fn run_budget_stops_after_its_limit() {
+        let policy = policy_with(Safety {
+            max_actions_per_run: 1,
+            ..Safety::default()
+        });
+        let view = JournalView::empty(now());
+        let gate = Gate::new(&policy, &view, now());
+        let mut spent = Spent::default();
+        assert_eq!(gate.budgets(ActionKind::RetryProvisioning, &spent), Ok(()));
+        spent.record(RuleKind::RetryProvisioning);
+        let held = gate
+            .budgets(ActionKind::RetryProvisioning, &spent)
+            .expect_err("run budget spent");
+        assert_eq!(
+            held,
+            Hold::Budget(Exhausted::Kind {
+                rule: RuleKind::RetryProvisioning,
+                limit: 1
+            })
+        );
+        assert!(held.detail().contains("retry_provisioning"));
+    }
+
+    #[test]
+    fn mode_breaker_unfinished_fix_and_cooldown_hold_in_that_order() {
+        let mut policy = policy_with(Safety::default());
+        let target = Target::app_user("0oa1", "00u1");
+        let mut view = JournalView::empty(now());
+        view.cooldowns
+            .insert(target.state_key(), now() + Duration::minutes(5));
+        let gate = Gate::new(&policy, &view, now());
+        let held = gate
+            .check(Asker::Executor, ActionKind::RetryProvisioning, &target)
+            .expect_err("cooling");
+        assert_eq!(held.reason(), SkipReason::Cooldown);
+        view.unfinished_fixes.push(FixState {
+            action_id: ActionId::new("act-1"),
+            action_kind: ActionKind::FixProvisioningFeatures,
+            target: Target::app("0oa1"),
+            steps_done: Vec::new(),
+            compensation_needed: false,
+            started_at: now(),
+        });
+        let gate = Gate::new(&policy, &view, now());
+        let held = gate
+            .check(Asker::Executor, ActionKind::RetryProvisioning, &target)
+            .expect_err("busy");
+        assert_eq!(held.reason(), SkipReason::TargetBusy);
+        assert!(held
+            .detail()
+            .contains("unfinished fix-provisioning-features fix act-1"));
+        view.breaker.open_until = Some(now() + Duration::minutes(1));
+        let gate = Gate::new(&policy, &view, now());
+        let held = gate
+            .check(Asker::Executor, ActionKind::RetryProvisioning, &target)
+            .expect_err("breaker open");
+        assert_eq!(held.reason(), SkipReason::CircuitBreakerOpen);
+        policy.global.default_mode = Mode::DryRun;
+        let gate = Gate::new(&policy, &view, now());
+        let held = gate
+            .check(Asker::Executor, ActionKind::RetryProvisioning, &target)
+            .expect_err("not enforced");
+        assert_eq!(held.reason(), SkipReason::Mode);
+        assert_eq!(held.detail(), "rule retry_provisioning is in dry-run mode");
+    }
+
+    #[test]
+    fn the_planner_plans_dry_run_rules_as_previews_and_the_executor_refuses_them() {
+        let mut policy = Policy::default();
+        policy.global.default_mode = Mode::DryRun;
+        let kind = ActionKind::ForceSync;
+        assert_eq!(mode(&policy, Asker::Planner, kind), Ok(ActionMode::Preview));
+        assert!(mode(&policy, Asker::Executor, kind).is_err());
+        policy.global.default_mode = Mode::Report;
+        assert!(mode(&policy, Asker::Planner, kind).is_err());
+        policy.global.default_mode = Mode::Enforce;
+        assert_eq!(
+            mode(&policy, Asker::Executor, kind),
+            Ok(ActionMode::Enforce)
+        );
+        assert_eq!(max_actions(Some(2), 1), Ok(()));
+        assert_eq!(max_actions(Some(2), 2), Err(Hold::MaxActions { limit: 2 }));
+        assert_eq!(max_actions(None, 100), Ok(()));
+    }
+}
