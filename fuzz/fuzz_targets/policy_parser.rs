@@ -79,7 +79,11 @@ fn check_policy(p: &Policy) {
     assert!(p.kpasswd.window <= p.kpasswd.max_gap);
     assert!(p.kpasswd.domain_controllers.iter().all(|d| d.port != 0));
     assert!(
-        p.schedule.full_reconcile.upcoming(chrono::Utc).next().is_some(),
+        p.schedule
+            .full_reconcile
+            .upcoming(chrono::Utc)
+            .next()
+            .is_some(),
         "a schedule that never fires: {}",
         p.schedule.full_reconcile_expr
     );
@@ -110,7 +114,10 @@ fn check_policy(p: &Policy) {
     }
     let resolved = p.resolve_selectors(APPS, true);
     for w in &resolved.warnings {
-        assert!(w.matched.len() != 1 || w.message.contains("same app"), "{w:?}");
+        assert!(
+            w.matched.len() != 1 || w.message.contains("same app"),
+            "{w:?}"
+        );
         assert!(w.applied.iter().all(|id| w.matched.contains(id)), "{w:?}");
     }
 }
@@ -138,7 +145,11 @@ fn check_errors(files: &[(String, String)], errors: &PolicyErrors) {
     // A control character escapes to at most 10 characters (`\u{10ffff}`-like).
     let longest = "9.toml:999999:999999: ".len() + 10 * (MAX_FIELD_CHARS + MAX_PROBLEM_CHARS) + 8;
     for line in lines {
-        assert!(line.chars().count() <= longest, "{} chars", line.chars().count());
+        assert!(
+            line.chars().count() <= longest,
+            "{} chars",
+            line.chars().count()
+        );
         assert!(!line.contains('\r'), "a carriage return in {line:?}");
     }
 }
@@ -208,7 +219,10 @@ const SECTIONS: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     ("safety.apps", &[("allow", Selector), ("deny", Selector)]),
-    ("safety.directories", &[("allow", Selector), ("deny", Selector)]),
+    (
+        "safety.directories",
+        &[("allow", Selector), ("deny", Selector)],
+    ),
     (
         "schedule",
         &[
@@ -234,7 +248,11 @@ const SECTIONS: &[(&str, &[(&str, Kind)])] = &[
     ),
     (
         "retry_provisioning.backoff",
-        &[("initial", Duration), ("multiplier", Number), ("max", Duration)],
+        &[
+            ("initial", Duration),
+            ("multiplier", Number),
+            ("max", Duration),
+        ],
     ),
     (
         "force_sync",
@@ -294,26 +312,79 @@ const SECTIONS: &[(&str, &[(&str, Kind)])] = &[
 fn strings(kind: Kind) -> &'static [&'static str] {
     match kind {
         Duration => &[
-            "30s", "0s", "1s", "10s", "15m", "1h", "24h", "7d", "8d", "90d", "91d", "1h 30m",
-            "-1s", "100ms", "99999999999999999999d", "soon",
+            "30s",
+            "0s",
+            "1s",
+            "10s",
+            "15m",
+            "1h",
+            "24h",
+            "7d",
+            "8d",
+            "90d",
+            "91d",
+            "1h 30m",
+            "-1s",
+            "100ms",
+            "99999999999999999999d",
+            "soon",
         ],
         Cron => &[
-            "0 0 */6 * * *", "*/5 * * * *", "0 0 0 30 2 *", "0 0 0 1 1 * 2020",
-            "0 0 0 1 1 * 2099", "* * * *", "0 0 25 * * *", "0 30 2 * * Mon-Fri 2027-2099",
+            "0 0 */6 * * *",
+            "*/5 * * * *",
+            "0 0 0 30 2 *",
+            "0 0 0 1 1 * 2020",
+            "0 0 0 1 1 * 2099",
+            "* * * *",
+            "0 0 25 * * *",
+            "0 30 2 * * Mon-Fri 2027-2099",
         ],
         Mode => &["report", "dry-run", "enforce", "Enforce", ""],
         Path => &[
-            "/api/v1/internal/apps/{appId}/tasks/retry", "/a/{appId}/{userId}",
-            "//127.0.0.1:27199/{appId}", "https://evil/x", "/api/../../x", "/{appId}/@evil",
-            "/\\evil/{appId}", "/%2e%2e/{appId}", "/{appId}/{other}", "/no/placeholder",
-            "/{appId}#frag", "/{appId} x",
+            "/api/v1/internal/apps/{appId}/tasks/retry",
+            "/a/{appId}/{userId}",
+            "//127.0.0.1:27199/{appId}",
+            "https://evil/x",
+            "/api/../../x",
+            "/{appId}/@evil",
+            "/\\evil/{appId}",
+            "/%2e%2e/{appId}",
+            "/{appId}/{other}",
+            "/no/placeholder",
+            "/{appId}#frag",
+            "/{appId} x",
         ],
-        Selector => &["*", "Slack", "slack", "Acme SCIM", "0oa1", "0oa9", "Slakc", "", " "],
+        Selector => &[
+            "*",
+            "Slack",
+            "slack",
+            "Acme SCIM",
+            "0oa1",
+            "0oa9",
+            "Slakc",
+            "",
+            " ",
+        ],
         Patterns => &["seat limit", "Invalid Credentials", "", "401"],
         Strategy => &["repush", "admin-task-retry", "retry"],
         Action => &["fix", "report", "both"],
-        Hosts => &["dc1.corp.example.com", "dc1:464", "[::1]:464", "dc1:0", "a b", "h:1:2"],
-        _ => &["x", "line\nbreak", "bell\u{7}", "carriage\rreturn", "VAR", "1VAR", "/run/secrets/t"],
+        Hosts => &[
+            "dc1.corp.example.com",
+            "dc1:464",
+            "[::1]:464",
+            "dc1:0",
+            "a b",
+            "h:1:2",
+        ],
+        _ => &[
+            "x",
+            "line\nbreak",
+            "bell\u{7}",
+            "carriage\rreturn",
+            "VAR",
+            "1VAR",
+            "/run/secrets/t",
+        ],
     }
 }
 
@@ -397,7 +468,9 @@ fn list(u: &mut Unstructured<'_>, kind: Kind) -> arbitrary::Result<String> {
 /// A value of the shape `kind` wants, from the pools.
 fn kind_value(u: &mut Unstructured<'_>, kind: Kind) -> arbitrary::Result<String> {
     const INTS: [i64; 12] = [0, 1, 2, 5, 20, 25, 100, 1_000, 10_000, 10_001, -1, i64::MAX];
-    const NUMBERS: [&str; 10] = ["0.0", "0.001", "0.5", "1.0", "1.5", "2.0", "10.0", "11.0", "nan", "inf"];
+    const NUMBERS: [&str; 10] = [
+        "0.0", "0.001", "0.5", "1.0", "1.5", "2.0", "10.0", "11.0", "nan", "inf",
+    ];
     Ok(match kind {
         Int => u.choose(&INTS)?.to_string(),
         Number => u.choose(&NUMBERS)?.to_string(),
@@ -438,7 +511,9 @@ fn any_value(u: &mut Unstructured<'_>, out: &mut String, depth: u32) -> arbitrar
     match u.int_in_range(0..=7)? {
         0 => out.push_str(&u.arbitrary::<i64>()?.to_string()),
         1 => out.push_str(&u.arbitrary::<f64>()?.to_string()),
-        2 => out.push_str(*u.choose(&["true", "1979-05-27T07:32:00Z", "1979-05-27", "07:32:00"])?),
+        2 => {
+            out.push_str(*u.choose(&["true", "1979-05-27T07:32:00Z", "1979-05-27", "07:32:00"])?)
+        }
         3 => out.push_str(&quoted(u.arbitrary::<&str>()?)),
         4 if nested => {
             out.push('[');
@@ -456,7 +531,15 @@ fn any_value(u: &mut Unstructured<'_>, out: &mut String, depth: u32) -> arbitrar
                 if i > 0 {
                     out.push_str(", ");
                 }
-                let key = *u.choose(&["env", "file", "user", "attribute", "value", "app_user", "okta"])?;
+                let key = *u.choose(&[
+                    "env",
+                    "file",
+                    "user",
+                    "attribute",
+                    "value",
+                    "app_user",
+                    "okta",
+                ])?;
                 out.push_str(&format!("{key}{i} = "));
                 any_value(u, out, depth + 1)?;
             }
@@ -473,6 +556,9 @@ fn main() {
     for path in std::env::args_os().skip(1) {
         let data = std::fs::read(&path).expect("readable input");
         let valid = check(&data);
-        println!("{}: ok ({valid} valid)", std::path::Path::new(&path).display());
+        println!(
+            "{}: ok ({valid} valid)",
+            std::path::Path::new(&path).display()
+        );
     }
 }

@@ -492,7 +492,11 @@ mod tests {
         let field = field_path_at(&src, 0);
         assert_eq!(field, format!("{}.…", vec!["a"; MAX_FIELD_PARTS].join(".")));
         let src = format!("[{deep}]\n");
-        assert_eq!(field_path_at(&src, 1), field, "a header is cut the same way");
+        assert_eq!(
+            field_path_at(&src, 1),
+            field,
+            "a header is cut the same way"
+        );
         let long = "k".repeat(1_000);
         let d = Diagnostic::whole_file(Path::new("a.toml"), &long, "p");
         let shown = d.to_string();

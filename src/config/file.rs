@@ -51,7 +51,10 @@ pub(crate) fn read_regular_file(path: &Path, max_bytes: u64) -> Result<String, D
 /// Refuses what is not a regular file, or is too large.
 fn check(meta: &Metadata, max_bytes: u64) -> Result<(), String> {
     if !meta.is_file() {
-        return Err(format!("expected a regular file, found {}", file_kind(meta)));
+        return Err(format!(
+            "expected a regular file, found {}",
+            file_kind(meta)
+        ));
     }
     if meta.len() > max_bytes {
         return Err(too_large(max_bytes));

@@ -276,7 +276,9 @@ pub enum CredentialError {
     },
     /// The private key read is not one the client can sign its assertions with: refused at
     /// start-up rather than at the first token request (the daemon would never become ready).
-    #[error("org {org}: the private key from {from} is not a usable PEM RSA private key ({problem})")]
+    #[error(
+        "org {org}: the private key from {from} is not a usable PEM RSA private key ({problem})"
+    )]
     Key {
         org: String,
         /// Where the key was read from (never the key).
@@ -354,18 +356,19 @@ impl OrgConfig {
                 let private_key = read(key)?;
                 check_private_key(&self.name, key, &private_key)?;
                 AuthConfig::PrivateKey {
-                client_id: client_id.clone(),
-                scopes: if scopes.is_empty() {
-                    crate::okta::DEFAULT_SCOPES
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect()
-                } else {
-                    scopes.clone()
-                },
-                private_key,
-                key_id: key_id.clone(),
-            }},
+                    client_id: client_id.clone(),
+                    scopes: if scopes.is_empty() {
+                        crate::okta::DEFAULT_SCOPES
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect()
+                    } else {
+                        scopes.clone()
+                    },
+                    private_key,
+                    key_id: key_id.clone(),
+                }
+            }
         };
         Ok(OktaConfig {
             org_url: self
@@ -674,7 +677,8 @@ scopes = ["okta.apps.read"]
             attempt("00aSECRETnotAkey"),
             Err(format!("{prefix} (no -----BEGIN line: not PEM)"))
         );
-        let not_rsa = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n";
+        let not_rsa =
+            "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n";
         let refused = attempt(not_rsa).expect_err("a certificate is not a key");
         assert!(refused.starts_with(&prefix), "{refused}");
         let damaged = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n";

@@ -80,7 +80,11 @@ fn warnings(plan: &Plan) -> String {
     let mut table = Table::new(&["SELECTOR", "WHERE", "MESSAGE"]);
     for w in &plan.warnings {
         table.row(
-            vec![format!("{:?}", w.selector), w.location.clone(), w.message.clone()],
+            vec![
+                format!("{:?}", w.selector),
+                w.location.clone(),
+                w.message.clone(),
+            ],
             Vec::new(),
         );
     }

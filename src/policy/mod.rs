@@ -15,13 +15,13 @@ pub use crate::config::{
     Position,
 };
 pub use files::{MAX_POLICY_FILES, MAX_POLICY_FILE_BYTES};
-pub use select::{Resolved, SelectorWarning};
 pub use model::{
     defaults, AdminPaths, AllowDeny, AttributePair, Backoff, CircuitBreaker, DomainController,
     ErrorPatterns, ExpectedValue, FeatureAction, ForceSync, Global, Kpasswd, Mode, PathTemplate,
     Policy, ProvisioningCredentials, ProvisioningFeatures, PushMappingRemoval, RemovePushMappings,
     RetryProvisioning, RetryStrategy, RuleKind, Safety, Schedule, Selector, WantedFeatures,
 };
+pub use select::{Resolved, SelectorWarning};
 
 use crate::config::{FileErrors, LineIndex};
 use raw::RawFile;
@@ -296,7 +296,10 @@ fn build(m: &Merged, f: &mut Files<'_>, errors: &mut Vec<PolicyError>) -> Policy
     if let Some(l) = &m.safety {
         policy.safety = validate::safety(&mut f.errors(errors, l.file), &l.value);
         let site = f.site(l.file);
-        for (name, lists) in [("apps", &l.value.apps), ("directories", &l.value.directories)] {
+        for (name, lists) in [
+            ("apps", &l.value.apps),
+            ("directories", &l.value.directories),
+        ] {
             if let Some(lists) = lists {
                 origins.list(&site, &format!("safety.{name}.allow"), &lists.allow);
                 origins.list(&site, &format!("safety.{name}.deny"), &lists.deny);
@@ -315,7 +318,11 @@ fn build(m: &Merged, f: &mut Files<'_>, errors: &mut Vec<PolicyError>) -> Policy
     if let Some(l) = &m.force_sync {
         policy.force_sync =
             validate::force_sync(&mut f.errors(errors, l.file), &l.value, &policy.admin);
-        origins.list(&f.site(l.file), "force_sync.directories", &l.value.directories);
+        origins.list(
+            &f.site(l.file),
+            "force_sync.directories",
+            &l.value.directories,
+        );
     }
     if let Some(l) = &m.remove_push_mappings {
         policy.remove_push_mappings =
@@ -323,8 +330,7 @@ fn build(m: &Merged, f: &mut Files<'_>, errors: &mut Vec<PolicyError>) -> Policy
         origins.table(&f.site(l.file), "remove_push_mappings.apps", &l.value.apps);
     }
     if let Some(l) = &m.provisioning_features {
-        policy.provisioning_features =
-            validate::features(&mut f.errors(errors, l.file), &l.value);
+        policy.provisioning_features = validate::features(&mut f.errors(errors, l.file), &l.value);
         origins.table(&f.site(l.file), "provisioning_features.apps", &l.value.apps);
     }
     if let Some(l) = &m.kpasswd {
@@ -334,7 +340,11 @@ fn build(m: &Merged, f: &mut Files<'_>, errors: &mut Vec<PolicyError>) -> Policy
     if let Some(l) = &m.provisioning_credentials {
         policy.provisioning_credentials =
             validate::credentials(&mut f.errors(errors, l.file), &l.value);
-        origins.list(&f.site(l.file), "provisioning_credentials.apps", &l.value.apps);
+        origins.list(
+            &f.site(l.file),
+            "provisioning_credentials.apps",
+            &l.value.apps,
+        );
     }
     policy.origins = origins;
     policy

@@ -210,8 +210,11 @@ impl Policy {
         p.remove_push_mappings.apps = r.table(apps, "remove_push_mappings.apps", |a| &mut a.app);
         let apps = std::mem::take(&mut p.provisioning_features.apps);
         p.provisioning_features.apps = r.table(apps, "provisioning_features.apps", |a| &mut a.app);
-        p.kpasswd.directories =
-            r.selector(&p.kpasswd.directories, "kpasswd.directories", Noun::Directory);
+        p.kpasswd.directories = r.selector(
+            &p.kpasswd.directories,
+            "kpasswd.directories",
+            Noun::Directory,
+        );
         p.provisioning_credentials.apps = r.selector(
             &p.provisioning_credentials.apps,
             "provisioning_credentials.apps",
@@ -296,7 +299,13 @@ impl Resolver<'_> {
     }
 
     /// The id the entry selects, if it names exactly one app (or is an id); warns otherwise.
-    fn resolve(&mut self, entry: &str, field: &str, noun: Noun, several: Several) -> Option<String> {
+    fn resolve(
+        &mut self,
+        entry: &str,
+        field: &str,
+        noun: Noun,
+        several: Several,
+    ) -> Option<String> {
         let ids = match self.org.lookup(entry) {
             Match::Id(id) => return Some(id),
             Match::Labels(ids) if ids.len() == 1 => return ids.into_iter().next(),

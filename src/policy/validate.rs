@@ -379,7 +379,11 @@ fn allow_deny(e: &mut FileErrors<'_>, raw: &RawAllowDeny, field: &str) -> AllowD
     let deny_field = format!("{field}.deny");
     let deny = match selector(e, &raw.deny, &deny_field, Selector::Only(Vec::new())) {
         Selector::All => {
-            let star = raw.deny.iter().flat_map(|v| v.get_ref()).find(|s| s.get_ref() == "*");
+            let star = raw
+                .deny
+                .iter()
+                .flat_map(|v| v.get_ref())
+                .find(|s| s.get_ref() == "*");
             if let Some(star) = star {
                 e.at(star.span(), &deny_field, "expected a list of ids and labels, found \"*\" (to stop all actions, set the modes to report)");
             }
@@ -446,15 +450,21 @@ fn cron_expr(e: &mut FileErrors<'_>, v: &Spanned<String>) -> Option<(cron::Sched
     let field = "schedule.full_reconcile";
     let text = v.get_ref().trim();
     if text.chars().count() > MAX_CRON_CHARS {
-        let msg = format!("expected a cron expression of at most {MAX_CRON_CHARS} characters, found a longer one");
+        let msg = format!(
+            "expected a cron expression of at most {MAX_CRON_CHARS} characters, found a longer one"
+        );
         e.at(v.span(), field, msg);
         return None;
     }
     let expr = match text.split_whitespace().count() {
-        5 => format!("0 {}", text.split_whitespace().collect::<Vec<_>>().join(" ")),
+        5 => format!(
+            "0 {}",
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
         6 | 7 => text.to_owned(),
         n => {
-            let msg = format!("expected a cron expression with {FIELDS}, found {n} fields in {text:?}");
+            let msg =
+                format!("expected a cron expression with {FIELDS}, found {n} fields in {text:?}");
             e.at(v.span(), field, msg);
             return None;
         }
@@ -759,7 +769,11 @@ fn check_app_keys<T>(
     let keys: Vec<(&String, &Spanned<T>)> = apps.iter().flatten().collect();
     for (key, value) in &keys {
         if key.as_str() == "*" || key.trim().is_empty() {
-            let found = if key.as_str() == "*" { "\"*\"" } else { "an empty key" };
+            let found = if key.as_str() == "*" {
+                "\"*\""
+            } else {
+                "an empty key"
+            };
             let msg = format!("expected one app's id or label as the key, found {found} (a table here names one app; write one table per app)");
             e.at(value.span(), &format!("{field}.{key}"), msg);
         }

@@ -47,7 +47,8 @@ fn validate(dir: &Path) -> Outcome {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let read = |p: &PathBuf| String::from_utf8_lossy(&std::fs::read(p).expect("output")).into_owned();
+    let read =
+        |p: &PathBuf| String::from_utf8_lossy(&std::fs::read(p).expect("output")).into_owned();
     Outcome {
         code: status.code(),
         stdout: read(&so),
@@ -79,7 +80,11 @@ fn assert_errors(dir: &Path, lines: &[&str]) {
     );
     assert_eq!(out.code, Some(1));
     for line in out.stderr.lines() {
-        assert!(line.len() <= MAX_LINE_BYTES, "unbounded line: {}", line.len());
+        assert!(
+            line.len() <= MAX_LINE_BYTES,
+            "unbounded line: {}",
+            line.len()
+        );
     }
 }
 
@@ -151,7 +156,13 @@ fn a_directory_named_like_a_policy_file_and_a_fifo_as_the_directory_are_refused(
     assert_eq!(out.code, Some(1));
     assert_eq!(
         out.stderr.lines().next(),
-        Some(format!("{}: expected a policy directory, found a FIFO (named pipe)", pipe.display()).as_str())
+        Some(
+            format!(
+                "{}: expected a policy directory, found a FIFO (named pipe)",
+                pipe.display()
+            )
+            .as_str()
+        )
     );
 }
 
@@ -168,8 +179,11 @@ fn a_file_over_the_size_cap_is_refused_unread() {
 #[test]
 fn bytes_that_are_not_utf8_are_located() {
     let dir = dir_with(&[]);
-    std::fs::write(dir.path().join("a.toml"), b"[global]\ndefault_mode = \"r\xffport\"\n")
-        .expect("write");
+    std::fs::write(
+        dir.path().join("a.toml"),
+        b"[global]\ndefault_mode = \"r\xffport\"\n",
+    )
+    .expect("write");
     assert_errors(
         dir.path(),
         &["DIR/a.toml:2:18: expected UTF-8 text, found a byte that is not UTF-8"],
@@ -197,11 +211,18 @@ fn a_400000_deep_key_gives_one_short_line() {
 #[test]
 fn thousands_of_errors_are_bounded() {
     let bad = vec!["\"a b\""; 20_000].join(", ");
-    let dir = dir_with(&[("k.toml", &format!("[kpasswd]\ndomain_controllers = [{bad}]\n"))]);
+    let dir = dir_with(&[(
+        "k.toml",
+        &format!("[kpasswd]\ndomain_controllers = [{bad}]\n"),
+    )]);
     let out = validate(dir.path());
     assert_eq!(out.code, Some(1));
     let lines: Vec<&str> = out.stderr.lines().collect();
-    assert_eq!(lines.len(), 100 + 2, "100 shown, the rest counted, the total");
+    assert_eq!(
+        lines.len(),
+        100 + 2,
+        "100 shown, the rest counted, the total"
+    );
     assert_eq!(lines[100], "… and 901 more problems");
     assert!(lines[0].ends_with("k.toml: more than 1000 problems: only the first 1000 are kept"));
     assert!(out.stderr.len() < 100 * MAX_LINE_BYTES);
@@ -212,8 +233,10 @@ fn cr_line_endings_name_the_problem() {
     let dir = dir_with(&[("s.toml", "[safety]\rmax_actions_per_run = 5\r")]);
     assert_errors(
         dir.path(),
-        &["DIR/s.toml:1:9: expected lines ending in LF or CRLF, found a carriage return alone \
-           (CR line endings): save the file with LF line endings"],
+        &[
+            "DIR/s.toml:1:9: expected lines ending in LF or CRLF, found a carriage return alone \
+           (CR line endings): save the file with LF line endings",
+        ],
     );
     let dir = dir_with(&[("s.toml", "[safety]\r\nmax_actions_per_run = 5\r\n")]);
     assert_eq!(validate(dir.path()).code, Some(0), "CRLF is fine");
@@ -224,8 +247,10 @@ fn a_datetime_where_a_string_belongs_is_named() {
     let dir = dir_with(&[("s.toml", "[safety]\ncooldown = 1979-05-27T07:32:00Z\n")]);
     assert_errors(
         dir.path(),
-        &["DIR/s.toml:2:12: safety.cooldown: invalid type: datetime 1979-05-27T07:32:00Z, \
-           expected a string"],
+        &[
+            "DIR/s.toml:2:12: safety.cooldown: invalid type: datetime 1979-05-27T07:32:00Z, \
+           expected a string",
+        ],
     );
 }
 
@@ -236,15 +261,20 @@ fn a_kind_budget_above_the_run_budget_is_reported() {
     let dir = dir_with(&[("s.toml", text)]);
     assert_errors(
         dir.path(),
-        &["DIR/s.toml:4:14: safety.max_actions_per_kind_per_run.force_sync: expected at most \
-           safety.max_actions_per_run (5), found 50"],
+        &[
+            "DIR/s.toml:4:14: safety.max_actions_per_kind_per_run.force_sync: expected at most \
+           safety.max_actions_per_run (5), found 50",
+        ],
     );
 }
 
 #[test]
 fn a_cron_expression_that_never_fires_is_refused() {
     for (expr, column) in [("0 0 0 30 2 *", 18), ("0 0 0 1 1 * 2020", 18)] {
-        let dir = dir_with(&[("s.toml", &format!("[schedule]\nfull_reconcile = \"{expr}\"\n"))]);
+        let dir = dir_with(&[(
+            "s.toml",
+            &format!("[schedule]\nfull_reconcile = \"{expr}\"\n"),
+        )]);
         assert_errors(
             dir.path(),
             &[&format!(
@@ -274,10 +304,19 @@ fn admin_paths_that_leave_the_org_are_refused() {
     let rule = "a path on the org: starting with one /, without a scheme, //host, . or .. \
                 segments, @, \\, % escapes, # or blanks";
     for (path, why) in [
-        ("//127.0.0.1:27199/{appId}", "it starts with //, which names another host"),
+        (
+            "//127.0.0.1:27199/{appId}",
+            "it starts with //, which names another host",
+        ),
         ("https://evil/x", "it holds a scheme (://)"),
-        ("/api/../../x", "it has a . or .. segment, which leaves the path it names"),
-        ("/api/{appId}@evil", "it holds @, which URL parsers read as user info"),
+        (
+            "/api/../../x",
+            "it has a . or .. segment, which leaves the path it names",
+        ),
+        (
+            "/api/{appId}@evil",
+            "it holds @, which URL parsers read as user info",
+        ),
     ] {
         let text = format!("[okta.admin]\ntask_retry_path = \"{path}\"\n");
         let dir = dir_with(&[("okta.toml", &text)]);
@@ -290,8 +329,12 @@ fn admin_paths_that_leave_the_org_are_refused() {
             )],
         );
     }
-    let text = "[okta.admin]\nforce_sync_path = \"/api/v1/internal/directories/{appId}/force-sync\"\n";
-    assert_eq!(validate(dir_with(&[("okta.toml", text)]).path()).code, Some(0));
+    let text =
+        "[okta.admin]\nforce_sync_path = \"/api/v1/internal/directories/{appId}/force-sync\"\n";
+    assert_eq!(
+        validate(dir_with(&[("okta.toml", text)]).path()).code,
+        Some(0)
+    );
 }
 
 #[test]
@@ -300,7 +343,9 @@ fn a_star_where_one_app_belongs_is_refused() {
     let dir = dir_with(&[("push.toml", text)]);
     assert_errors(
         dir.path(),
-        &["DIR/push.toml:1:1: remove_push_mappings.apps.*: expected one app's id or label as \
-           the key, found \"*\" (a table here names one app; write one table per app)"],
+        &[
+            "DIR/push.toml:1:1: remove_push_mappings.apps.*: expected one app's id or label as \
+           the key, found \"*\" (a table here names one app; write one table per app)",
+        ],
     );
 }

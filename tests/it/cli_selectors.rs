@@ -16,8 +16,8 @@ const PAYROLL_2: &str = "0oaduppayroll0000002";
 const POLICY: &str = "tests/fixtures/policy/selectors/policy.toml";
 
 async fn plan(output: &str) -> Output {
-    let scenario = Scenario::from_toml_file("tests/scenarios/duplicate-labels.toml")
-        .expect("scenario loads");
+    let scenario =
+        Scenario::from_toml_file("tests/scenarios/duplicate-labels.toml").expect("scenario loads");
     let token = scenario.org.api_tokens[0].clone();
     let sim = Sim::start(scenario, "127.0.0.1:0")
         .await
@@ -127,7 +127,9 @@ async fn the_table_prints_the_warnings() {
     let out = plan("table").await;
     assert!(out.status.success());
     let table = String::from_utf8(out.stdout).expect("utf-8");
-    let start = table.find("WARNINGS (4)").unwrap_or_else(|| panic!("{table}"));
+    let start = table
+        .find("WARNINGS (4)")
+        .unwrap_or_else(|| panic!("{table}"));
     let section: Vec<&str> = table[start..].lines().take(6).collect();
     assert_eq!(
         section[0],
