@@ -49,15 +49,16 @@ pub fn check_org_path(path: &str) -> Result<(), OrgPathError> {
     if path.starts_with("//") {
         return Err(OrgPathError::Authority);
     }
-    let checks: [(fn(char) -> bool, OrgPathError); 5] = [
-        (|c| c == '\\', OrgPathError::Backslash),
-        (|c| c == '@', OrgPathError::UserInfo),
-        (|c| c == '%', OrgPathError::PercentEscape),
-        (|c| c == '#', OrgPathError::Fragment),
-        (|c| c.is_whitespace() || c.is_control(), OrgPathError::Blank),
-    ];
-    for (bad, error) in checks {
-        if path.chars().any(bad) {
+    for c in path.chars() {
+        let refused = match c {
+            '\\' => Some(OrgPathError::Backslash),
+            '@' => Some(OrgPathError::UserInfo),
+            '%' => Some(OrgPathError::PercentEscape),
+            '#' => Some(OrgPathError::Fragment),
+            c if c.is_whitespace() || c.is_control() => Some(OrgPathError::Blank),
+            _ => None,
+        };
+        if let Some(error) = refused {
             return Err(error);
         }
     }

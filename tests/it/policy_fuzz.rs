@@ -19,7 +19,7 @@ const REGRESSIONS: &str = "fuzz/regressions/policy_parser";
 const RANDOM_INPUTS: usize = 3_000;
 /// Longest random input, in bytes.
 const MAX_INPUT_BYTES: usize = 2_048;
-const DEFAULT_SEED: u64 = 0x5eed_0f_90_11c7;
+const DEFAULT_SEED: u64 = 0x5eed_0f90_11c7;
 
 fn each_file_of(dir: &str) -> usize {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
