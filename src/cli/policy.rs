@@ -6,7 +6,10 @@ use super::exit;
 
 pub fn validate(dir: &Path) -> anyhow::Result<u8> {
     match remediator::policy::Policy::load_dir(dir) {
-        Ok(_) => {
+        Ok(policy) => {
+            for note in &policy.notes {
+                println!("note: {note}");
+            }
             println!("{}: policy is valid", dir.display());
             Ok(exit::OK)
         }

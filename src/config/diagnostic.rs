@@ -8,8 +8,16 @@ use std::path::{Path, PathBuf};
 
 /// Longest problem text shown, in characters (longer ones end with `…`).
 pub const MAX_PROBLEM_CHARS: usize = 500;
+/// Longest dotted field path shown, in characters (longer ones end with `…`).
+pub const MAX_FIELD_CHARS: usize = 200;
+/// Most parts of a dotted field path recovered from the source (`a.b.c` has 3); a deeper key
+/// is cut there and ends with `…`.
+pub const MAX_FIELD_PARTS: usize = 16;
 /// Most problems shown of one set; the rest are counted.
 pub const MAX_SHOWN: usize = 100;
+/// Most problems kept for one file; past it one last problem says the file has more. Bounds
+/// the work spent locating problems in a hostile file (each needs its line and column).
+pub const MAX_PROBLEMS_PER_FILE: usize = 1_000;
 
 /// A line and column in a file, both counted from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,14 +31,35 @@ pub struct Position {
 impl Position {
     /// The position of byte `offset` in `source` (clamped to the end of the text).
     pub(crate) fn of_offset(source: &str, offset: usize) -> Self {
+        LineIndex::new(source).position(source, offset)
+    }
+}
+
+/// Where each line of a text starts, so that many positions in one text cost one pass over it
+/// plus, for each, a search among the lines and a count of its line's characters.
+#[derive(Debug, Clone)]
+pub(crate) struct LineIndex {
+    /// Byte offset of the start of each line; the first is 0.
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(source: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// The position of byte `offset` of `source` (the text this index was built from), clamped
+    /// to the end of the text.
+    pub(crate) fn position(&self, source: &str, offset: usize) -> Position {
         let mut offset = offset.min(source.len());
         while !source.is_char_boundary(offset) {
             offset -= 1;
         }
-        let before = &source[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
+        let line = self.starts.partition_point(|start| *start <= offset);
+        let line_start = self.starts[line - 1];
+        let column = source[line_start..offset].chars().count() + 1;
         Position { line, column }
     }
 }
@@ -85,7 +114,7 @@ impl Diagnostic {
             file: file.to_path_buf(),
             position: err.span().map(|s| Position::of_offset(source, s.start)),
             field: field_path_at(source, offset),
-            problem: plain_message(err.message()),
+            problem: plain_message(&with_datetime_named(err.message(), source, err.span())),
         }
     }
 
@@ -104,17 +133,35 @@ impl fmt::Display for Diagnostic {
             write!(f, ":{}:{}", p.line, p.column)?;
         }
         if !self.field.is_empty() {
-            write!(f, ": {}", self.field)?;
+            f.write_str(": ")?;
+            write_bounded(f, &self.field, MAX_FIELD_CHARS)?;
         }
         f.write_str(": ")?;
-        let mut chars = self.problem.chars();
-        let shown: String = chars.by_ref().take(MAX_PROBLEM_CHARS).collect();
-        f.write_str(&shown)?;
-        if chars.next().is_some() {
-            f.write_str("…")?;
-        }
-        Ok(())
+        write_bounded(f, &self.problem, MAX_PROBLEM_CHARS)
     }
+}
+
+/// Writes at most `max` characters of `text`, then `…` if some were left out. Control
+/// characters are written escaped (`\n`): a key or value from the file cannot start a line of
+/// its own in the output.
+fn write_bounded(f: &mut fmt::Formatter<'_>, text: &str, max: usize) -> fmt::Result {
+    let shown = match text.char_indices().nth(max) {
+        None => text,
+        Some((end, _)) => &text[..end],
+    };
+    for part in shown.split_inclusive(char::is_control) {
+        match part.chars().last() {
+            Some(c) if c.is_control() => {
+                f.write_str(&part[..part.len() - c.len_utf8()])?;
+                write!(f, "{}", c.escape_debug())?;
+            }
+            _ => f.write_str(part)?,
+        }
+    }
+    if shown.len() < text.len() {
+        f.write_str("…")?;
+    }
+    Ok(())
 }
 
 impl std::error::Error for Diagnostic {}
@@ -146,18 +193,64 @@ impl fmt::Display for Diagnostics {
     }
 }
 
-/// Collects the problems of one file, turning byte spans into positions.
+/// Collects the problems of one file, turning byte spans into positions; keeps at most
+/// [`MAX_PROBLEMS_PER_FILE`] of them.
 pub(crate) struct FileErrors<'a> {
-    pub(crate) file: &'a Path,
-    pub(crate) source: &'a str,
-    pub(crate) errors: &'a mut Vec<Diagnostic>,
+    file: &'a Path,
+    source: &'a str,
+    lines: &'a LineIndex,
+    errors: &'a mut Vec<Diagnostic>,
+    /// Problems recorded for this file so far (kept or not), shared by every collector of it.
+    count: &'a mut usize,
 }
 
-impl FileErrors<'_> {
+impl<'a> FileErrors<'a> {
+    /// A collector for `source`, the text of `file`, indexed by `lines`, adding to `errors`;
+    /// `count` counts the file's problems across collectors (start it at 0 for each file).
+    pub(crate) fn new(
+        file: &'a Path,
+        source: &'a str,
+        lines: &'a LineIndex,
+        errors: &'a mut Vec<Diagnostic>,
+        count: &'a mut usize,
+    ) -> Self {
+        FileErrors {
+            file,
+            source,
+            lines,
+            errors,
+            count,
+        }
+    }
+
+    /// The file's name, as given.
+    pub(crate) fn file(&self) -> &'a Path {
+        self.file
+    }
+
+    /// The position of byte `offset` of the file.
+    pub(crate) fn position(&self, offset: usize) -> Position {
+        self.lines.position(self.source, offset)
+    }
+
     /// Records a problem at the start of `span`.
     pub(crate) fn at(&mut self, span: Range<usize>, field: &str, problem: impl Into<String>) {
-        let d = Diagnostic::at(self.file, self.source, span.start, field, problem);
-        self.errors.push(d);
+        *self.count += 1;
+        if *self.count > MAX_PROBLEMS_PER_FILE {
+            if *self.count == MAX_PROBLEMS_PER_FILE + 1 {
+                let problem = format!(
+                    "more than {MAX_PROBLEMS_PER_FILE} problems: only the first \
+                     {MAX_PROBLEMS_PER_FILE} are kept"
+                );
+                self.errors
+                    .push(Diagnostic::whole_file(self.file, "", problem));
+            }
+            return;
+        }
+        self.errors.push(Diagnostic {
+            position: Some(self.position(span.start)),
+            ..Diagnostic::whole_file(self.file, field, problem)
+        });
     }
 }
 
@@ -182,9 +275,23 @@ fn without_quoted_values(message: &str) -> String {
     out
 }
 
+/// serde sees a TOML datetime as a map: a datetime written where a string belongs reads
+/// "invalid type: map". Names it a datetime when the source at `span` is one.
+fn with_datetime_named(message: &str, source: &str, span: Option<Range<usize>>) -> String {
+    const MAP: &str = "invalid type: map";
+    let found = span.and_then(|s| source.get(s)).map(str::trim);
+    match found {
+        Some(text) if message.contains(MAP) && text.parse::<toml::value::Datetime>().is_ok() => {
+            message.replacen(MAP, &format!("invalid type: datetime {text}"), 1)
+        }
+        _ => message.to_owned(),
+    }
+}
+
 /// toml's message on one line, with serde's Rust type names in words.
 fn plain_message(message: &str) -> String {
-    const WORDS: [(&str, &str); 5] = [
+    const WORDS: [(&str, &str); 6] = [
+        ("invalid type: map", "invalid type: table"),
         ("expected i64", "expected an integer"),
         ("expected f64", "expected a number"),
         ("expected a sequence", "expected an array"),
@@ -206,7 +313,7 @@ fn plain_message(message: &str) -> String {
 /// Best-effort dotted path of the key at `offset`: the nearest table header above it (with the
 /// index of each array of tables it is in, `orgs[1].credentials`), plus the nearest
 /// `key = ...` line at or above the offset's line (so an element of a multi-line array names
-/// its array).
+/// its array). At most [`MAX_FIELD_PARTS`] parts of each are kept.
 pub(crate) fn field_path_at(source: &str, offset: usize) -> String {
     let Position { line, .. } = Position::of_offset(source, offset);
     let lines: Vec<&str> = source.lines().take(line).collect();
@@ -250,6 +357,7 @@ fn header_name(line: &str) -> Option<String> {
 /// `above` (the lines up to and including the header's): the `[orgs.credentials]` under the
 /// second `[[orgs]]` is `orgs[1].credentials`.
 fn with_array_indices(header: &str, above: &[&str]) -> String {
+    let arrays: Vec<String> = above.iter().filter_map(|l| array_header_name(l)).collect();
     let parts: Vec<&str> = header.split('.').collect();
     let mut out = String::new();
     for (n, part) in parts.iter().enumerate() {
@@ -258,10 +366,7 @@ fn with_array_indices(header: &str, above: &[&str]) -> String {
         }
         out.push_str(part);
         let prefix = parts[..=n].join(".");
-        let count = above
-            .iter()
-            .filter(|l| array_header_name(l).as_deref() == Some(prefix.as_str()))
-            .count();
+        let count = arrays.iter().filter(|a| **a == prefix).count();
         if let Some(index) = count.checked_sub(1) {
             out.push_str(&format!("[{index}]"));
         }
@@ -276,12 +381,18 @@ fn array_header_name(line: &str) -> Option<String> {
     Some(normalize_key(&inner[..end]))
 }
 
-/// Removes blanks around dots and the quotes of quoted keys.
+/// Removes blanks around dots and the quotes of quoted keys; keeps at most
+/// [`MAX_FIELD_PARTS`] parts (then `…`).
 fn normalize_key(key: &str) -> String {
-    key.split('.')
+    let mut parts: Vec<&str> = key
+        .split('.')
+        .take(MAX_FIELD_PARTS + 1)
         .map(|p| p.trim().trim_matches('"').trim_matches('\''))
-        .collect::<Vec<_>>()
-        .join(".")
+        .collect();
+    if parts.len() > MAX_FIELD_PARTS {
+        parts[MAX_FIELD_PARTS] = "…";
+    }
+    parts.join(".")
 }
 
 #[cfg(test)]
@@ -372,5 +483,96 @@ mod tests {
             shown,
             "c.toml: invalid type: string \"…\", expected a table"
         );
+    }
+
+    #[test]
+    fn fields_are_cut_to_their_bound_in_parts_and_characters() {
+        let deep = vec!["a"; 400_000].join(".");
+        let src = format!("{deep} = 1\n");
+        let field = field_path_at(&src, 0);
+        assert_eq!(field, format!("{}.…", vec!["a"; MAX_FIELD_PARTS].join(".")));
+        let src = format!("[{deep}]\n");
+        assert_eq!(
+            field_path_at(&src, 1),
+            field,
+            "a header is cut the same way"
+        );
+        let long = "k".repeat(1_000);
+        let d = Diagnostic::whole_file(Path::new("a.toml"), &long, "p");
+        let shown = d.to_string();
+        assert_eq!(
+            shown,
+            format!("a.toml: {}…: p", "k".repeat(MAX_FIELD_CHARS))
+        );
+    }
+
+    #[test]
+    fn a_line_index_gives_the_positions_a_scan_would() {
+        let src = "ab\ncdé\n\nlast";
+        let index = LineIndex::new(src);
+        for offset in 0..=src.len() + 2 {
+            let mut o = offset.min(src.len());
+            while !src.is_char_boundary(o) {
+                o -= 1;
+            }
+            let before = &src[..o];
+            let line = before.matches('\n').count() + 1;
+            let start = before.rfind('\n').map_or(0, |i| i + 1);
+            let expected = Position {
+                line,
+                column: before[start..].chars().count() + 1,
+            };
+            assert_eq!(index.position(src, offset), expected, "offset {offset}");
+        }
+    }
+
+    #[test]
+    fn a_datetime_where_a_string_belongs_is_named_a_datetime() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct T {
+            s: String,
+        }
+        let src = "s = 1979-05-27T07:32:00Z\n";
+        let err = toml::from_str::<T>(src).expect_err("not a string");
+        let d = Diagnostic::from_toml(Path::new("t.toml"), src, &err);
+        assert_eq!(
+            d.to_string(),
+            "t.toml:1:5: s: invalid type: datetime 1979-05-27T07:32:00Z, expected a string"
+        );
+        let src = "s = { a = 1 }\n";
+        let err = toml::from_str::<T>(src).expect_err("not a string");
+        let d = Diagnostic::from_toml(Path::new("t.toml"), src, &err);
+        assert_eq!(
+            d.to_string(),
+            "t.toml:1:5: s: invalid type: table, expected a string"
+        );
+    }
+
+    #[test]
+    fn problems_past_the_bound_of_one_file_are_counted_once() {
+        let src = "x\n".repeat(10);
+        let lines = LineIndex::new(&src);
+        let mut errors = Vec::new();
+        let mut count = 0;
+        let mut e = FileErrors::new(Path::new("f.toml"), &src, &lines, &mut errors, &mut count);
+        for _ in 0..MAX_PROBLEMS_PER_FILE + 50 {
+            e.at(2..3, "x", "bad");
+        }
+        assert_eq!(errors.len(), MAX_PROBLEMS_PER_FILE + 1);
+        assert_eq!(errors[0].to_string(), "f.toml:2:1: x: bad");
+        assert_eq!(
+            errors[MAX_PROBLEMS_PER_FILE].to_string(),
+            format!(
+                "f.toml: more than {MAX_PROBLEMS_PER_FILE} problems: only the first \
+                 {MAX_PROBLEMS_PER_FILE} are kept"
+            )
+        );
+    }
+
+    #[test]
+    fn control_characters_from_the_file_are_shown_escaped() {
+        let d = Diagnostic::whole_file(Path::new("a.toml"), "apps.a\nb", "unknown `x\ry`\u{7}");
+        assert_eq!(d.to_string(), "a.toml: apps.a\\nb: unknown `x\\ry`\\u{7}");
     }
 }

@@ -24,6 +24,8 @@ pub const DEFAULT_ORG_NAME: &str = "default";
 pub const MAX_ORG_NAME_LEN: usize = 40;
 /// Most orgs one daemon serves (each has its own task, client and journal).
 pub const MAX_ORGS: usize = 256;
+/// Largest configuration file read, in bytes (1 MiB).
+pub const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Keys that would put a secret inline; refused with a hint instead of serde's message.
 const INLINE_SECRET_KEYS: &[&str] = &[
@@ -94,10 +96,10 @@ impl DaemonConfig {
         }
     }
 
-    /// Reads and validates `path`.
+    /// Reads and validates `path`: a regular file (or a link to one) of at most
+    /// [`MAX_CONFIG_FILE_BYTES`], refused unread otherwise.
     pub fn load(path: &Path) -> Result<Self, Diagnostic> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Diagnostic::whole_file(path, "", format!("cannot read: {e}")))?;
+        let text = crate::config::read_regular_file(path, MAX_CONFIG_FILE_BYTES)?;
         Self::parse(path, &text)
     }
 
@@ -272,6 +274,43 @@ pub enum CredentialError {
         #[source]
         source: crate::okta::ConfigError,
     },
+    /// The private key read is not one the client can sign its assertions with: refused at
+    /// start-up rather than at the first token request (the daemon would never become ready).
+    #[error(
+        "org {org}: the private key from {from} is not a usable PEM RSA private key ({problem})"
+    )]
+    Key {
+        org: String,
+        /// Where the key was read from (never the key).
+        from: String,
+        /// What the key parser said (never the key).
+        problem: String,
+    },
+}
+
+/// Signs a throw-away assertion with the key, as the client will: a text that is not PEM, a
+/// PEM that is not an RSA private key, or a damaged one is refused here.
+fn check_private_key(
+    org: &str,
+    from: &dyn std::fmt::Display,
+    key: &secrecy::SecretString,
+) -> Result<(), CredentialError> {
+    use secrecy::ExposeSecret;
+    let refuse = |problem: String| CredentialError::Key {
+        org: org.to_owned(),
+        from: from.to_string(),
+        problem,
+    };
+    let pem = key.expose_secret();
+    if !pem.contains("-----BEGIN") {
+        return Err(refuse("no -----BEGIN line: not PEM".into()));
+    }
+    let encoding = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes())
+        .map_err(|e| refuse(e.to_string()))?;
+    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    jsonwebtoken::encode(&header, &serde_json::json!({ "check": true }), &encoding)
+        .map_err(|e| refuse(e.to_string()))?;
+    Ok(())
 }
 
 impl OrgConfig {
@@ -300,6 +339,9 @@ impl OrgConfig {
                 if let Some(url) = &self.url {
                     config.org_url = url.clone();
                 }
+                if let AuthConfig::PrivateKey { private_key, .. } = &config.auth {
+                    check_private_key(&self.name, &"OKTA_CLIENT_* / okta.yaml", private_key)?;
+                }
                 return Ok(config);
             }
             OrgCredentials::Token(source) => AuthConfig::Ssws {
@@ -310,19 +352,23 @@ impl OrgConfig {
                 key,
                 scopes,
                 key_id,
-            } => AuthConfig::PrivateKey {
-                client_id: client_id.clone(),
-                scopes: if scopes.is_empty() {
-                    crate::okta::DEFAULT_SCOPES
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect()
-                } else {
-                    scopes.clone()
-                },
-                private_key: read(key)?,
-                key_id: key_id.clone(),
-            },
+            } => {
+                let private_key = read(key)?;
+                check_private_key(&self.name, key, &private_key)?;
+                AuthConfig::PrivateKey {
+                    client_id: client_id.clone(),
+                    scopes: if scopes.is_empty() {
+                        crate::okta::DEFAULT_SCOPES
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect()
+                    } else {
+                        scopes.clone()
+                    },
+                    private_key,
+                    key_id: key_id.clone(),
+                }
+            }
         };
         Ok(OktaConfig {
             org_url: self
@@ -604,5 +650,42 @@ scopes = ["okta.apps.read"]
             ),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_private_key_that_is_not_a_pem_rsa_key_is_refused_when_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = dir.path().join("key.pem");
+        let text = format!(
+            "[[orgs]]\nname = \"a\"\nurl = \"https://a.okta.com\"\n\
+             credentials = {{ client_id = \"0oa1\", private_key_file = \"{}\" }}\n",
+            key.display()
+        );
+        let config = parse(&text).expect("valid");
+        let org = &config.orgs[0];
+        let attempt = |contents: &str| {
+            std::fs::write(&key, contents).expect("write key");
+            org.okta_config(&MapEnv::new(), &ConfigSources::default())
+                .map(|_| ())
+                .map_err(|e| error_chain(&e))
+        };
+        let prefix = format!(
+            "org a: the private key from file {} is not a usable PEM RSA private key",
+            key.display()
+        );
+        assert_eq!(
+            attempt("00aSECRETnotAkey"),
+            Err(format!("{prefix} (no -----BEGIN line: not PEM)"))
+        );
+        let not_rsa =
+            "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n";
+        let refused = attempt(not_rsa).expect_err("a certificate is not a key");
+        assert!(refused.starts_with(&prefix), "{refused}");
+        let damaged = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n";
+        let refused = attempt(damaged).expect_err("a damaged key");
+        assert!(refused.starts_with(&prefix), "{refused}");
+        assert!(!refused.contains("MIIE"), "{refused}");
+        let real = include_str!("../../tests/fixtures/client/TEST-ONLY-rsa-private.pem");
+        assert_eq!(attempt(real), Ok(()));
     }
 }

@@ -181,6 +181,9 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
             org: self.org.clone(),
             source,
         })?;
+        for w in &report.plan.warnings {
+            tracing::warn!(org = %self.org, selector = %w.selector, at = %w.location, "policy selector {}", w.message);
+        }
         let breaker_open = self
             .journal
             .view(Utc::now())

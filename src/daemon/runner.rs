@@ -30,6 +30,7 @@ impl PolicyHandle {
     /// Loads `dir` for `org`.
     pub fn load(org: &str, dir: &Path) -> Result<Self, PolicyErrors> {
         let policy = Policy::load_dir(dir)?;
+        log_notes(org, &policy);
         Ok(PolicyHandle {
             org: org.to_owned(),
             dir: dir.to_owned(),
@@ -58,8 +59,16 @@ impl PolicyHandle {
     /// Loads the directory again; on error the policy in force stays.
     pub fn reload(&self) -> Result<(), PolicyErrors> {
         let policy = Policy::load_dir(&self.dir)?;
+        log_notes(&self.org, &policy);
         self.current.send_replace(Arc::new(policy));
         Ok(())
+    }
+}
+
+/// What the policy says a reader should know (a 5-field cron expression read with seconds 0).
+fn log_notes(org: &str, policy: &Policy) {
+    for note in &policy.notes {
+        tracing::info!(org, "policy: {note}");
     }
 }
 

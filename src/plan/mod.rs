@@ -10,7 +10,7 @@ mod saved;
 
 pub use model::{
     Action, ActionId, ActionKind, ActionMode, Evidence, Finding, FindingId, FindingKind, Plan,
-    Precondition, SkipReason, Skipped, Step, Target,
+    Precondition, SelectorWarning, SkipReason, Skipped, Step, Target,
 };
 pub use planner::{plan, MAX_UNVERIFIED_FIX_ATTEMPTS};
 pub use render::render_table;

@@ -9,6 +9,8 @@ use strum::{EnumIter, IntoStaticStr};
 use crate::okta::{AgentId, AppId, GroupId, MappingId, UserId};
 use crate::vocab::named;
 
+pub use crate::policy::SelectorWarning;
+
 /// What an action or finding is about (one notion of "the same target" for cooldowns,
 /// attempts and the journal's indices).
 pub use crate::vocab::Target;
@@ -25,6 +27,9 @@ pub struct Plan {
     pub actions: Vec<Action>,
     pub findings: Vec<Finding>,
     pub skipped: Vec<Skipped>,
+    /// Policy selector entries that matched no app or several (docs/policy.md).
+    #[serde(default)]
+    pub warnings: Vec<SelectorWarning>,
 }
 
 impl Plan {
@@ -331,6 +336,7 @@ mod tests {
             }],
             findings: vec![],
             skipped: vec![],
+            warnings: vec![],
         };
         let json = serde_json::to_value(&plan).expect("plan serializes");
         for key in [
@@ -340,6 +346,7 @@ mod tests {
             "actions",
             "findings",
             "skipped",
+            "warnings",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }

@@ -56,16 +56,23 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Plans the fixes for one org: every rule proposes candidates and findings, then the safety gate
-/// (mode, allow/deny lists, circuit breaker, unfinished fixes, cooldowns, budgets) decides which
-/// candidates become actions. The result is sorted and deterministic.
+/// Plans the fixes for one org: the policy's selectors are resolved against the org's apps
+/// (labels are not unique: an entry that matched no app or several is a warning), every rule
+/// proposes candidates and findings, then the safety gate (mode, allow/deny lists, circuit
+/// breaker, unfinished fixes, cooldowns, budgets) decides which candidates become actions. The
+/// result is sorted and deterministic.
 pub fn plan(
     policy: &Policy,
     snapshot: &Snapshot,
     journal: &JournalView,
     now: DateTime<Utc>,
 ) -> Plan {
-    let ctx = Context::new(policy, snapshot, journal, now);
+    let apps = snapshot.apps.value.iter();
+    let resolved = policy.resolve_selectors(
+        apps.map(|a| (a.id.as_str(), a.label.as_str())),
+        snapshot.apps.is_complete(),
+    );
+    let ctx = Context::new(&resolved.policy, snapshot, journal, now);
     let mut out = rules::run(&ctx);
     let actions = gate(&ctx, &mut out);
     let mut plan = Plan {
@@ -75,6 +82,7 @@ pub fn plan(
         actions,
         findings: out.findings,
         skipped: out.skipped,
+        warnings: resolved.warnings,
     };
     sort_plan(&mut plan);
     plan

@@ -22,6 +22,7 @@ pub fn render_table(plan: &Plan) -> String {
             " (INCOMPLETE read: destructive actions withheld)"
         }
     );
+    out.push_str(&warnings(plan));
     out.push_str(&format!("\nACTIONS ({})\n", plan.actions.len()));
     let mut table = Table::new(&["ID", "KIND", "TARGET", "REASON"]);
     for a in &plan.actions {
@@ -69,6 +70,29 @@ pub fn render_table(plan: &Plan) -> String {
     }
     out.push_str(&table.render());
     out
+}
+
+/// The policy selectors that matched no app or several, when there are any.
+fn warnings(plan: &Plan) -> String {
+    if plan.warnings.is_empty() {
+        return String::new();
+    }
+    let mut table = Table::new(&["SELECTOR", "WHERE", "MESSAGE"]);
+    for w in &plan.warnings {
+        table.row(
+            vec![
+                format!("{:?}", w.selector),
+                w.location.clone(),
+                w.message.clone(),
+            ],
+            Vec::new(),
+        );
+    }
+    format!(
+        "\nWARNINGS ({}): policy selectors that matched no app or several\n{}",
+        plan.warnings.len(),
+        table.render()
+    )
 }
 
 /// One step in words.

@@ -2,25 +2,30 @@
 //! typed [`Policy`] with every default filled in, and the pure questions the planner asks of it.
 //! See `docs/policy.md` for the file format.
 
+mod files;
 mod model;
 mod raw;
+mod select;
 mod validate;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use crate::config::{
     CredentialError, CredentialSource, Diagnostic as PolicyError, Diagnostics as PolicyErrors,
     Position,
 };
+pub use files::{MAX_POLICY_FILES, MAX_POLICY_FILE_BYTES};
 pub use model::{
     defaults, AdminPaths, AllowDeny, AttributePair, Backoff, CircuitBreaker, DomainController,
     ErrorPatterns, ExpectedValue, FeatureAction, ForceSync, Global, Kpasswd, Mode, PathTemplate,
     Policy, ProvisioningCredentials, ProvisioningFeatures, PushMappingRemoval, RemovePushMappings,
     RetryProvisioning, RetryStrategy, RuleKind, Safety, Schedule, Selector, WantedFeatures,
 };
+pub use select::{Resolved, SelectorWarning};
 
-use crate::config::FileErrors;
+use crate::config::{FileErrors, LineIndex};
 use raw::RawFile;
+use select::{Origins, Site};
 
 /// The shipped example policy files (`policies/`), embedded for the demo: (name, contents).
 pub const EMBEDDED: &[(&str, &str)] = &[
@@ -58,9 +63,6 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ),
 ];
 
-/// The policy file extension.
-const POLICY_EXTENSION: &str = "toml";
-
 /// One section of the merged policy, remembering which file it came from.
 struct Located<T> {
     file: usize,
@@ -84,33 +86,16 @@ struct Merged {
 
 impl Policy {
     /// Loads and validates every `*.toml` file of `dir` (sorted by name), merged into one policy.
-    /// Returns every problem found, across all files.
+    /// Returns every problem found, across all files. Only regular files under
+    /// [`MAX_POLICY_FILE_BYTES`] are read; anything else is refused without being opened.
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Policy, PolicyErrors> {
-        let dir = dir.as_ref();
-        let dir_error =
-            |problem: String| PolicyErrors(vec![PolicyError::whole_file(dir, "", problem)]);
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| dir_error(format!("expected a readable policy directory, found: {e}")))?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == POLICY_EXTENSION) && p.is_file())
-            .collect();
-        paths.sort();
-        if paths.is_empty() {
-            return Err(dir_error(
-                "expected at least one *.toml policy file, found none".into(),
-            ));
-        }
+        let paths = files::list(dir.as_ref()).map_err(|e| PolicyErrors(vec![e]))?;
         let mut sources = Vec::new();
         let mut errors = Vec::new();
         for path in paths {
-            match std::fs::read_to_string(&path) {
+            match files::read(&path) {
                 Ok(text) => sources.push((path, text)),
-                Err(e) => errors.push(PolicyError::whole_file(
-                    &path,
-                    "",
-                    format!("expected a readable UTF-8 file, found: {e}"),
-                )),
+                Err(e) => errors.push(e),
             }
         }
         let loaded = Self::load_sources(&sources);
@@ -119,6 +104,7 @@ impl Policy {
             (Ok(_), false) => Err(PolicyErrors(errors)),
             (Err(PolicyErrors(more)), _) => {
                 errors.extend(more);
+                errors.sort_by(|a, b| a.file.cmp(&b.file));
                 Err(PolicyErrors(errors))
             }
         }
@@ -132,12 +118,17 @@ impl Policy {
         let mut merged = Merged::default();
         for (index, (name, text)) in sources.iter().enumerate() {
             let (name, text) = (name.as_ref(), text.as_ref());
+            if let Some(e) = bare_carriage_return(name, text) {
+                errors.push(e);
+                continue;
+            }
             match toml::from_str::<RawFile>(text) {
                 Ok(raw) => merge(&mut merged, index, raw, sources, &mut errors),
                 Err(e) => errors.push(PolicyError::from_toml(name, text, &e)),
             }
         }
-        let policy = build(&merged, sources, &mut errors);
+        let mut files = Files::new(sources);
+        let policy = build(&merged, &mut files, &mut errors);
         errors.sort_by(|a, b| {
             let at = |e: &PolicyError| e.position.map(|p| (p.line, p.column));
             a.file.cmp(&b.file).then(at(a).cmp(&at(b)))
@@ -230,61 +221,131 @@ fn section_position(text: &str, name: &str) -> Position {
     }
 }
 
-/// Validates each merged section with the errors located in its own file.
-fn build<P: AsRef<Path>, T: AsRef<str>>(
-    m: &Merged,
-    sources: &[(P, T)],
-    errors: &mut Vec<PolicyError>,
-) -> Policy {
+/// The policy files being validated, each with its line index and its count of problems.
+struct Files<'a> {
+    names: Vec<&'a Path>,
+    texts: Vec<&'a str>,
+    lines: Vec<LineIndex>,
+    counts: Vec<usize>,
+}
+
+impl<'a> Files<'a> {
+    fn new<P: AsRef<Path>, T: AsRef<str>>(sources: &'a [(P, T)]) -> Self {
+        let names = sources.iter().map(|(n, _)| n.as_ref()).collect();
+        let texts: Vec<&str> = sources.iter().map(|(_, t)| t.as_ref()).collect();
+        let lines = texts.iter().map(|t| LineIndex::new(t)).collect();
+        Files {
+            names,
+            counts: vec![0; texts.len()],
+            texts,
+            lines,
+        }
+    }
+
+    /// The error collector for file number `file`.
+    fn errors<'b>(&'b mut self, errors: &'b mut Vec<PolicyError>, file: usize) -> FileErrors<'b> {
+        FileErrors::new(
+            self.names[file],
+            self.texts[file],
+            &self.lines[file],
+            errors,
+            &mut self.counts[file],
+        )
+    }
+
+    /// File number `file`, to locate selector entries in.
+    fn site(&self, file: usize) -> Site<'_> {
+        Site {
+            file: self.names[file],
+            source: self.texts[file],
+            lines: &self.lines[file],
+        }
+    }
+}
+
+/// The first carriage return not followed by a line feed: TOML lines end in LF or CRLF, and a
+/// file saved with CR line endings would otherwise read as one line with a puzzling error.
+fn bare_carriage_return(name: &Path, text: &str) -> Option<PolicyError> {
+    let offset = text
+        .match_indices('\r')
+        .map(|(i, _)| i)
+        .find(|i| text.as_bytes().get(i + 1) != Some(&b'\n'))?;
+    Some(PolicyError {
+        position: Some(Position::of_offset(text, offset)),
+        ..PolicyError::whole_file(
+            name,
+            "",
+            "expected lines ending in LF or CRLF, found a carriage return alone (CR line \
+             endings): save the file with LF line endings",
+        )
+    })
+}
+
+/// Validates each merged section with the errors located in its own file, and records where
+/// each selector entry was written.
+fn build(m: &Merged, f: &mut Files<'_>, errors: &mut Vec<PolicyError>) -> Policy {
     let mut policy = Policy::default();
+    let mut origins = Origins::default();
     // Admin paths first: the retry strategy and Force Sync check against them.
     if let Some(l) = &m.okta {
-        policy.admin = validate::admin(&mut ctx(sources, errors, l.file), &l.value);
+        policy.admin = validate::admin(&mut f.errors(errors, l.file), &l.value);
     }
     if let Some(l) = &m.global {
-        policy.global = validate::global(&mut ctx(sources, errors, l.file), &l.value);
+        policy.global = validate::global(&mut f.errors(errors, l.file), &l.value);
     }
     if let Some(l) = &m.safety {
-        policy.safety = validate::safety(&mut ctx(sources, errors, l.file), &l.value);
+        policy.safety = validate::safety(&mut f.errors(errors, l.file), &l.value);
+        let site = f.site(l.file);
+        for (name, lists) in [
+            ("apps", &l.value.apps),
+            ("directories", &l.value.directories),
+        ] {
+            if let Some(lists) = lists {
+                origins.list(&site, &format!("safety.{name}.allow"), &lists.allow);
+                origins.list(&site, &format!("safety.{name}.deny"), &lists.deny);
+            }
+        }
     }
     if let Some(l) = &m.schedule {
-        policy.schedule = validate::schedule(&mut ctx(sources, errors, l.file), &l.value);
+        policy.schedule =
+            validate::schedule(&mut f.errors(errors, l.file), &l.value, &mut policy.notes);
     }
     if let Some(l) = &m.retry_provisioning {
         policy.retry_provisioning =
-            validate::retry(&mut ctx(sources, errors, l.file), &l.value, &policy.admin);
+            validate::retry(&mut f.errors(errors, l.file), &l.value, &policy.admin);
+        origins.list(&f.site(l.file), "retry_provisioning.apps", &l.value.apps);
     }
     if let Some(l) = &m.force_sync {
         policy.force_sync =
-            validate::force_sync(&mut ctx(sources, errors, l.file), &l.value, &policy.admin);
+            validate::force_sync(&mut f.errors(errors, l.file), &l.value, &policy.admin);
+        origins.list(
+            &f.site(l.file),
+            "force_sync.directories",
+            &l.value.directories,
+        );
     }
     if let Some(l) = &m.remove_push_mappings {
         policy.remove_push_mappings =
-            validate::remove_push(&mut ctx(sources, errors, l.file), &l.value);
+            validate::remove_push(&mut f.errors(errors, l.file), &l.value);
+        origins.table(&f.site(l.file), "remove_push_mappings.apps", &l.value.apps);
     }
     if let Some(l) = &m.provisioning_features {
-        policy.provisioning_features =
-            validate::features(&mut ctx(sources, errors, l.file), &l.value);
+        policy.provisioning_features = validate::features(&mut f.errors(errors, l.file), &l.value);
+        origins.table(&f.site(l.file), "provisioning_features.apps", &l.value.apps);
     }
     if let Some(l) = &m.kpasswd {
-        policy.kpasswd = validate::kpasswd(&mut ctx(sources, errors, l.file), &l.value);
+        policy.kpasswd = validate::kpasswd(&mut f.errors(errors, l.file), &l.value);
+        origins.list(&f.site(l.file), "kpasswd.directories", &l.value.directories);
     }
     if let Some(l) = &m.provisioning_credentials {
         policy.provisioning_credentials =
-            validate::credentials(&mut ctx(sources, errors, l.file), &l.value);
+            validate::credentials(&mut f.errors(errors, l.file), &l.value);
+        origins.list(
+            &f.site(l.file),
+            "provisioning_credentials.apps",
+            &l.value.apps,
+        );
     }
+    policy.origins = origins;
     policy
-}
-
-/// The error collector for file number `file`.
-fn ctx<'a, P: AsRef<Path>, T: AsRef<str>>(
-    sources: &'a [(P, T)],
-    errors: &'a mut Vec<PolicyError>,
-    file: usize,
-) -> FileErrors<'a> {
-    FileErrors {
-        file: sources[file].0.as_ref(),
-        source: sources[file].1.as_ref(),
-        errors,
-    }
 }

@@ -472,10 +472,24 @@ pub struct RemovePushMappings {
 }
 
 impl RemovePushMappings {
-    /// The settings for this app, if policy names it.
+    /// The settings for this app, if policy names it: the entry naming its id, else the one
+    /// naming its label.
     pub fn for_app(&self, id: &str, label: &str) -> Option<&PushMappingRemoval> {
-        self.apps.iter().find(|a| entry_matches(&a.app, id, label))
+        by_id_then_label(&self.apps, |a| &a.app, id, label)
     }
+}
+
+/// The entry naming `id`, else the first naming `label` (ignoring ASCII case).
+fn by_id_then_label<'a, T>(
+    entries: &'a [T],
+    app: impl Fn(&T) -> &str,
+    id: &str,
+    label: &str,
+) -> Option<&'a T> {
+    entries
+        .iter()
+        .find(|e| app(e) == id)
+        .or_else(|| entries.iter().find(|e| entry_matches(app(e), id, label)))
 }
 
 /// Whether a provisioning-feature drift is fixed or only reported.
@@ -510,9 +524,10 @@ pub struct ProvisioningFeatures {
 }
 
 impl ProvisioningFeatures {
-    /// The wanted features of this app, if policy names it.
+    /// The wanted features of this app, if policy names it: the entry naming its id, else the
+    /// one naming its label.
     pub fn for_app(&self, id: &str, label: &str) -> Option<&WantedFeatures> {
-        self.apps.iter().find(|a| entry_matches(&a.app, id, label))
+        by_id_then_label(&self.apps, |a| &a.app, id, label)
     }
 }
 
@@ -601,6 +616,12 @@ pub struct Policy {
     pub kpasswd: Kpasswd,
     /// `[provisioning_credentials]`.
     pub provisioning_credentials: ProvisioningCredentials,
+    /// What a reader of a valid policy should know, each `file:line:column: field: note`
+    /// (e.g. a 5-field cron expression read with seconds 0). Logged by the daemon at start-up
+    /// and printed by `policy validate`.
+    pub notes: Vec<String>,
+    /// Where each selector entry was written, for the plan's warnings.
+    pub(crate) origins: super::select::Origins,
 }
 
 impl Policy {

@@ -8,6 +8,9 @@ use toml::Spanned;
 
 type S<T> = Option<Spanned<T>>;
 
+/// A list of app or directory ids and labels, each entry with its own span.
+pub(crate) type List = Option<Spanned<Vec<Spanned<String>>>>;
+
 /// One policy file. Every section is optional; a section may appear in one file only.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,8 +58,8 @@ pub(crate) struct RawBreaker {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAllowDeny {
-    pub allow: S<Vec<String>>,
-    pub deny: S<Vec<String>>,
+    pub allow: List,
+    pub deny: List,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,7 +86,7 @@ pub(crate) struct RawAdmin {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRetry {
-    pub apps: S<Vec<String>>,
+    pub apps: List,
     pub max_attempts: S<i64>,
     pub backoff: Option<RawBackoff>,
     pub min_error_age: S<String>,
@@ -103,7 +106,7 @@ pub(crate) struct RawBackoff {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawForceSync {
-    pub directories: S<Vec<String>>,
+    pub directories: List,
     /// `"department"` or `{ app_user = "extensionAttribute1", okta = "costCenter" }`.
     pub attributes: Option<Vec<Spanned<toml::Value>>>,
     pub verify_timeout: S<String>,
@@ -146,7 +149,7 @@ pub(crate) struct RawFeatureApp {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawKpasswd {
-    pub directories: S<Vec<String>>,
+    pub directories: List,
     pub window: S<String>,
     pub max_gap: S<String>,
     pub domain_controllers: Option<Vec<Spanned<String>>>,
@@ -157,6 +160,6 @@ pub(crate) struct RawKpasswd {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCredentials {
-    pub apps: S<Vec<String>>,
+    pub apps: List,
     pub error_patterns: S<Vec<String>>,
 }

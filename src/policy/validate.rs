@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::model::{defaults, *};
 use super::raw::*;
-use crate::config::{CredentialSource, FileErrors, SourceError};
+use crate::config::{check_org_path, CredentialSource, FileErrors, OrgPathRule, SourceError};
 
 type S<T> = Option<Spanned<T>>;
 
@@ -230,29 +230,26 @@ fn rule_key(
 }
 
 /// Reads a selector: `["*"]` or a list of ids and labels.
-fn selector(
-    e: &mut FileErrors<'_>,
-    v: &S<Vec<String>>,
-    field: &str,
-    default: Selector,
-) -> Selector {
+fn selector(e: &mut FileErrors<'_>, v: &List, field: &str, default: Selector) -> Selector {
     let Some(v) = v else { return default };
     let entries = v.get_ref();
-    if entries.iter().any(|s| s.trim().is_empty()) {
-        e.at(
-            v.span(),
-            field,
-            "expected app or directory ids or labels, found an empty string",
-        );
+    let mut valid = true;
+    for entry in entries.iter().filter(|s| s.get_ref().trim().is_empty()) {
+        let msg = "expected app or directory ids or labels, found an empty string";
+        e.at(entry.span(), field, msg);
+        valid = false;
+    }
+    if let Some(star) = entries.iter().find(|s| s.get_ref() == "*") {
+        if entries.len() > 1 {
+            e.at(star.span(), field, "expected either [\"*\"] alone or a list of ids and labels, found \"*\" mixed with names");
+            valid = false;
+        }
+        return if valid { Selector::All } else { default };
+    }
+    if !valid {
         return default;
     }
-    if entries.iter().any(|s| s == "*") {
-        if entries.len() > 1 {
-            e.at(v.span(), field, "expected either [\"*\"] alone or a list of ids and labels, found \"*\" mixed with names");
-        }
-        return Selector::All;
-    }
-    Selector::Only(entries.clone())
+    Selector::Only(entries.iter().map(|s| s.get_ref().clone()).collect())
 }
 
 /// Reads a list of error substrings, added to `builtin`.
@@ -320,7 +317,15 @@ pub(crate) fn safety(e: &mut FileErrors<'_>, raw: &RawSafety) -> Safety {
     for (key, value) in raw.max_actions_per_kind_per_run.iter().flatten() {
         let field = format!("safety.max_actions_per_kind_per_run.{key}");
         let kind = rule_key(e, key, value, "safety.max_actions_per_kind_per_run");
-        let n = int(e, &Some(value.clone()), &field, KIND_BUDGET);
+        let mut n = int(e, &Some(value.clone()), &field, KIND_BUDGET);
+        if n > s.max_actions_per_run {
+            let msg = format!(
+                "expected at most safety.max_actions_per_run ({}), found {n}",
+                s.max_actions_per_run
+            );
+            e.at(value.span(), &field, msg);
+            n = s.max_actions_per_run;
+        }
         if let Some(kind) = kind {
             s.max_actions_per_kind_per_run.insert(kind, n);
         }
@@ -374,31 +379,54 @@ fn allow_deny(e: &mut FileErrors<'_>, raw: &RawAllowDeny, field: &str) -> AllowD
     let deny_field = format!("{field}.deny");
     let deny = match selector(e, &raw.deny, &deny_field, Selector::Only(Vec::new())) {
         Selector::All => {
-            if let Some(v) = &raw.deny {
-                e.at(v.span(), &deny_field, "expected a list of ids and labels, found \"*\" (to stop all actions, set the modes to report)");
+            let star = raw
+                .deny
+                .iter()
+                .flat_map(|v| v.get_ref())
+                .find(|s| s.get_ref() == "*");
+            if let Some(star) = star {
+                e.at(star.span(), &deny_field, "expected a list of ids and labels, found \"*\" (to stop all actions, set the modes to report)");
             }
             Vec::new()
         }
         Selector::Only(list) => list,
     };
-    if let (Selector::Only(allowed), Some(v)) = (&allow, &raw.deny) {
-        for d in &deny {
-            if allowed.iter().any(|a| a.eq_ignore_ascii_case(d)) {
-                let msg =
-                    format!("expected each entry in allow or deny, not both, found {d:?} in both");
-                e.at(v.span(), &deny_field, msg);
+    if let Selector::Only(allowed) = &allow {
+        for d in raw.deny.iter().flat_map(|v| v.get_ref()) {
+            if allowed.iter().any(|a| a.eq_ignore_ascii_case(d.get_ref())) {
+                let msg = format!(
+                    "expected each entry in allow or deny, not both, found {:?} in both",
+                    d.get_ref()
+                );
+                e.at(d.span(), &deny_field, msg);
             }
         }
     }
     AllowDeny { allow, deny }
 }
 
-pub(crate) fn schedule(e: &mut FileErrors<'_>, raw: &RawSchedule) -> Schedule {
+/// `notes` receives what the reader should know about a valid schedule (a 5-field cron
+/// expression read with seconds 0), located.
+pub(crate) fn schedule(
+    e: &mut FileErrors<'_>,
+    raw: &RawSchedule,
+    notes: &mut Vec<String>,
+) -> Schedule {
     let mut s = Schedule::default();
     if let Some(v) = &raw.full_reconcile {
-        if let Some(parsed) = cron_expr(e, v) {
+        if let Some((parsed, expr)) = cron_expr(e, v) {
+            if expr != v.get_ref().trim() {
+                let at = e.position(v.span().start);
+                notes.push(format!(
+                    "{}:{}:{}: schedule.full_reconcile: {:?} has 5 fields: read with seconds 0 as {expr:?}",
+                    e.file().display(),
+                    at.line,
+                    at.column,
+                    v.get_ref().trim(),
+                ));
+            }
             s.full_reconcile = parsed;
-            s.full_reconcile_expr = v.get_ref().trim().to_string();
+            s.full_reconcile_expr = expr;
         }
     }
     s.log_poll_interval = duration(
@@ -411,22 +439,38 @@ pub(crate) fn schedule(e: &mut FileErrors<'_>, raw: &RawSchedule) -> Schedule {
     s
 }
 
-fn cron_expr(e: &mut FileErrors<'_>, v: &Spanned<String>) -> Option<cron::Schedule> {
+/// Longest cron expression read, in characters.
+const MAX_CRON_CHARS: usize = 256;
+
+/// The schedule and the 6- or 7-field expression it was read as: a classic 5-field expression
+/// (`min hour day-of-month month day-of-week`) gets seconds 0 in front. One that never fires
+/// is refused.
+fn cron_expr(e: &mut FileErrors<'_>, v: &Spanned<String>) -> Option<(cron::Schedule, String)> {
+    const FIELDS: &str = "6 or 7 fields (sec min hour day-of-month month day-of-week [year]) or the classic 5 (min hour day-of-month month day-of-week)";
     let field = "schedule.full_reconcile";
     let text = v.get_ref().trim();
-    let fields = text.split_whitespace().count();
-    if fields == 5 {
-        let msg = format!("expected a cron expression with 6 or 7 fields (sec min hour day-of-month month day-of-week [year]), found 5 fields in {text:?}; add a seconds field, e.g. \"0 {text}\"");
+    if text.chars().count() > MAX_CRON_CHARS {
+        let msg = format!(
+            "expected a cron expression of at most {MAX_CRON_CHARS} characters, found a longer one"
+        );
         e.at(v.span(), field, msg);
         return None;
     }
-    if !(6..=7).contains(&fields) {
-        let msg = format!("expected a cron expression with 6 or 7 fields (sec min hour day-of-month month day-of-week [year]), found {fields} fields in {text:?}");
-        e.at(v.span(), field, msg);
-        return None;
-    }
-    match text.parse::<cron::Schedule>() {
-        Ok(s) => Some(s),
+    let expr = match text.split_whitespace().count() {
+        5 => format!(
+            "0 {}",
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
+        6 | 7 => text.to_owned(),
+        n => {
+            let msg =
+                format!("expected a cron expression with {FIELDS}, found {n} fields in {text:?}");
+            e.at(v.span(), field, msg);
+            return None;
+        }
+    };
+    let schedule = match expr.parse::<cron::Schedule>() {
+        Ok(s) => s,
         Err(err) => {
             // cron's message quotes the expression with a caret line; keep its last line.
             let full = err.to_string();
@@ -436,9 +480,15 @@ fn cron_expr(e: &mut FileErrors<'_>, v: &Spanned<String>) -> Option<cron::Schedu
                 reason.trim()
             );
             e.at(v.span(), field, msg);
-            None
+            return None;
         }
+    };
+    if schedule.upcoming(chrono::Utc).next().is_none() {
+        let msg = format!("expected a cron expression that fires, found {text:?}, which has no time to come (a day no month has, or a past year)");
+        e.at(v.span(), field, msg);
+        return None;
     }
+    Some((schedule, expr))
 }
 
 pub(crate) fn admin(e: &mut FileErrors<'_>, raw: &RawOkta) -> AdminPaths {
@@ -459,62 +509,21 @@ pub(crate) fn admin(e: &mut FileErrors<'_>, raw: &RawOkta) -> AdminPaths {
 
 fn path_template(e: &mut FileErrors<'_>, v: &Spanned<String>, field: &str) -> Option<PathTemplate> {
     let t = v.get_ref();
+    if let Err(why) = check_org_path(t) {
+        let msg = format!("expected {OrgPathRule}, found {t:?}: {why}");
+        e.at(v.span(), field, msg);
+        return None;
+    }
     let mut rest = t
         .replace(PATH_PLACEHOLDERS[0], "")
         .replace(PATH_PLACEHOLDERS[1], "");
     rest.retain(|c| c == '{' || c == '}');
-    if !t.starts_with('/') || t.contains("://") || !t.contains("{appId}") || !rest.is_empty() {
-        let msg = format!("expected a path starting with / containing {{appId}} (and optionally {{userId}}), found {t:?}");
-        e.at(v.span(), field, msg);
-        return None;
-    }
-    if let Some(problem) = org_path_problem(t) {
-        let msg = format!("expected a path on the org (the org's API token is sent with it), found {t:?}: {problem}");
+    if !t.contains("{appId}") || !rest.is_empty() {
+        let msg = format!("expected a path containing {{appId}} (and optionally {{userId}}), no other placeholders, found {t:?}");
         e.at(v.span(), field, msg);
         return None;
     }
     Some(PathTemplate(t.clone()))
-}
-
-/// Why a path template is not a path on the org, or `None`: it must start with one `/` (`//`
-/// names another host), hold only RFC 3986 path characters (no scheme, host, query, fragment,
-/// space, tab or backslash), no escape of `/`, `\`, `.` or a control character, and no empty,
-/// `.` or `..` segment. The same rule as the Okta client's (`okta::org_path_problem`), kept
-/// here so that policy depends on nothing.
-fn org_path_problem(template: &str) -> Option<String> {
-    let mut path = template.to_owned();
-    for placeholder in PATH_PLACEHOLDERS {
-        path = path.replace(placeholder, "x");
-    }
-    let Some(rest) = path.strip_prefix('/') else {
-        return Some("it does not start with /".into());
-    };
-    if rest.starts_with(['/', '\\']) {
-        return Some("it starts with two slashes, which name another host".into());
-    }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@%/".contains(c);
-    if let Some(c) = path.chars().find(|c| !allowed(*c)) {
-        return Some(format!("it holds {c:?}, which is not allowed in a path"));
-    }
-    let bytes = path.as_bytes();
-    for (i, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'%') {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        let Some(value) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) else {
-            return Some("it has a % that is not followed by two hex digits".into());
-        };
-        if matches!(value, b'/' | b'\\' | b'.') || value.is_ascii_control() {
-            return Some(format!("it escapes {:?} as %{value:02X}", value as char));
-        }
-    }
-    if rest.split('/').any(|s| s.is_empty() && !rest.is_empty()) {
-        return Some("it has an empty segment (//)".into());
-    }
-    if rest.split('/').any(|s| s == "." || s == "..") {
-        return Some("it has a . or .. segment, which would leave the path".into());
-    }
-    None
 }
 
 pub(crate) fn retry(
@@ -750,14 +759,25 @@ fn a_type(v: &toml::Value) -> String {
     format!("{article} {t}")
 }
 
-/// Reports app keys that differ only in ASCII case: labels match ignoring case, so both would
-/// name the same app.
-fn same_app_twice<T>(
+/// Reports app keys that differ only in ASCII case (labels match ignoring case, so both would
+/// name the same app), and `"*"` or an empty key: a table key names one app, by id or label.
+fn check_app_keys<T>(
     e: &mut FileErrors<'_>,
     apps: &Option<BTreeMap<String, Spanned<T>>>,
     field: &str,
 ) {
     let keys: Vec<(&String, &Spanned<T>)> = apps.iter().flatten().collect();
+    for (key, value) in &keys {
+        if key.as_str() == "*" || key.trim().is_empty() {
+            let found = if key.as_str() == "*" {
+                "\"*\""
+            } else {
+                "an empty key"
+            };
+            let msg = format!("expected one app's id or label as the key, found {found} (a table here names one app; write one table per app)");
+            e.at(value.span(), &format!("{field}.{key}"), msg);
+        }
+    }
     for (i, (key, value)) in keys.iter().enumerate() {
         if let Some((first, _)) = keys[..i].iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
             let msg = format!("expected each app once, found {key:?} also named as {first:?}");
@@ -767,7 +787,7 @@ fn same_app_twice<T>(
 }
 
 pub(crate) fn remove_push(e: &mut FileErrors<'_>, raw: &RawRemovePush) -> RemovePushMappings {
-    same_app_twice(e, &raw.apps, "remove_push_mappings.apps");
+    check_app_keys(e, &raw.apps, "remove_push_mappings.apps");
     let mut apps = Vec::new();
     for (app, v) in raw.apps.iter().flatten() {
         let field = format!("remove_push_mappings.apps.{app}");
@@ -857,7 +877,7 @@ pub(crate) fn features(e: &mut FileErrors<'_>, raw: &RawFeatures) -> Provisionin
         "provisioning_features.action",
         FeatureAction::Report,
     );
-    same_app_twice(e, &raw.apps, "provisioning_features.apps");
+    check_app_keys(e, &raw.apps, "provisioning_features.apps");
     let apps = raw
         .apps
         .iter()
@@ -969,30 +989,6 @@ pub(crate) fn credentials(e: &mut FileErrors<'_>, raw: &RawCredentials) -> Provi
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn admin_paths_must_be_paths_on_the_org() {
-        for ok in [
-            "/api/v1/internal/apps/{appId}/tasks/retry",
-            "/api/v1/internal/directories/{appId}/force-sync",
-            "/admin/{appId}/users/{userId}:retry",
-        ] {
-            assert_eq!(org_path_problem(ok), None, "{ok}");
-        }
-        for bad in [
-            "//127.0.0.1:27199/{appId}",
-            "/\\127.0.0.1:27199/{appId}",
-            "/\t/127.0.0.1/{appId}",
-            "/api/../../{appId}",
-            "/api/%2e%2e/{appId}",
-            "/api/%2F%2Fevil/{appId}",
-            "/api/{appId}?x=1",
-            "/api//{appId}",
-            "/api/%zz/{appId}",
-        ] {
-            assert!(org_path_problem(bad).is_some(), "{bad:?} was accepted");
-        }
-    }
 
     #[test]
     fn host_port_parsing() {

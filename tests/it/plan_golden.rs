@@ -125,6 +125,7 @@ async fn plans_of_every_shipped_scenario_match_their_golden_files() {
             "actions",
             "findings",
             "skipped",
+            "warnings",
         ] {
             assert!(plan.get(key).is_some(), "{scenario}: plan JSON lacks {key}");
         }

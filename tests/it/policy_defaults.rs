@@ -164,10 +164,37 @@ fn docs_state_every_key_and_default() {
 }
 
 #[test]
-fn seven_field_cron_with_a_year_is_accepted() {
-    let text = "[schedule]\nfull_reconcile = \"0 30 2 * * Mon-Fri 2027\"\n";
+fn five_field_cron_is_read_with_seconds_0_and_noted() {
+    let text = "[schedule]\nfull_reconcile = \"*/5  * * * *\"\n";
     let p = Policy::load_sources(&[("s.toml", text)]).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(p.schedule.full_reconcile_expr, "0 30 2 * * Mon-Fri 2027");
+    assert_eq!(p.schedule.full_reconcile_expr, "0 */5 * * * *");
+    let after = "2026-12-31T23:01:30Z"
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap();
+    let next = p.schedule.full_reconcile.after(&after).next().unwrap();
+    assert_eq!(next.to_rfc3339(), "2026-12-31T23:05:00+00:00");
+    assert_eq!(
+        p.notes,
+        vec![
+            "s.toml:2:18: schedule.full_reconcile: \"*/5  * * * *\" has 5 fields: read with \
+              seconds 0 as \"0 */5 * * * *\""
+                .to_string()
+        ]
+    );
+    let six =
+        Policy::load_sources(&[("s.toml", "[schedule]\nfull_reconcile = \"0 */5 * * * *\"\n")])
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert!(six.notes.is_empty());
+}
+
+#[test]
+fn seven_field_cron_with_a_year_is_accepted() {
+    let text = "[schedule]\nfull_reconcile = \"0 30 2 * * Mon-Fri 2027-2099\"\n";
+    let p = Policy::load_sources(&[("s.toml", text)]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        p.schedule.full_reconcile_expr,
+        "0 30 2 * * Mon-Fri 2027-2099"
+    );
     let after = "2026-12-31T23:00:00Z"
         .parse::<chrono::DateTime<chrono::Utc>>()
         .unwrap();

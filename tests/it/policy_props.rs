@@ -1,5 +1,5 @@
 //! Property: any valid budget numbers written to a policy file come back unchanged, and any
-//! out-of-range one is an error naming its field.
+//! out-of-range one (or a rule's budget above the run's) is an error naming its field.
 
 use proptest::prelude::*;
 use remediator::policy::{defaults, Policy, RuleKind};
@@ -17,11 +17,12 @@ proptest! {
     fn valid_budgets_round_trip(
         run in 0..=defaults::MAX_ACTIONS_LIMIT,
         hour in 0..=defaults::MAX_ACTIONS_LIMIT,
-        kind in 0..=defaults::MAX_ACTIONS_LIMIT,
+        kind_frac in 0.0f64..=1.0,
         window in 1..=defaults::MAX_BREAKER_WINDOW,
         min_frac in 0.0f64..=1.0,
         ratio in 0.001f64..=1.0,
     ) {
+        let kind = ((f64::from(run) * kind_frac) as u32).min(run);
         let min = ((f64::from(window) * min_frac) as u32).clamp(1, window);
         let text = budget_file(run, hour, kind, window, min, ratio);
         let p = Policy::load_sources(&[("safety.toml", text.as_str())])
@@ -29,10 +30,27 @@ proptest! {
         prop_assert_eq!(p.safety.max_actions_per_run, run);
         prop_assert_eq!(p.safety.max_actions_per_hour, hour);
         prop_assert_eq!(p.safety.max_actions_per_kind_per_run.get(&RuleKind::ForceSync), Some(&kind));
-        prop_assert_eq!(p.safety.max_actions_for_kind(RuleKind::ForceSync), kind.min(run));
+        prop_assert_eq!(p.safety.max_actions_for_kind(RuleKind::ForceSync), kind);
         prop_assert_eq!(p.safety.circuit_breaker.window, window);
         prop_assert_eq!(p.safety.circuit_breaker.min_actions, min);
         prop_assert_eq!(p.safety.circuit_breaker.failure_ratio, ratio);
+    }
+
+    #[test]
+    fn a_rule_budget_above_the_run_budget_names_its_field(
+        run in 0..defaults::MAX_ACTIONS_LIMIT,
+        above in 1..=defaults::MAX_ACTIONS_LIMIT,
+    ) {
+        let kind = run.saturating_add(above).min(defaults::MAX_ACTIONS_LIMIT);
+        prop_assume!(kind > run);
+        let text = budget_file(run, 1, kind, 10, 1, 0.5);
+        let errs = Policy::load_sources(&[("safety.toml", text.as_str())]).unwrap_err();
+        prop_assert_eq!(errs.errors().len(), 1);
+        let e = &errs.errors()[0];
+        prop_assert_eq!(e.field.as_str(), "safety.max_actions_per_kind_per_run.force_sync");
+        prop_assert_eq!(e.position.map(|p| p.line), Some(5));
+        let expected = format!("expected at most safety.max_actions_per_run ({run}), found {kind}");
+        prop_assert_eq!(e.problem.as_str(), expected.as_str());
     }
 
     #[test]

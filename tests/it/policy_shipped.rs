@@ -23,8 +23,8 @@ fn shipped_policy_dir_validates() {
         .expect("Slack is named");
     assert_eq!(slack.action, FeatureAction::Fix);
     let acme = policy
-        .wanted_features("0oaACME", "Acme SCIM")
-        .expect("Acme SCIM is named");
+        .wanted_features("0oaGLOBEX", "Globex SCIM")
+        .expect("Globex SCIM is named");
     assert!(acme.create_users && acme.update_attributes && acme.deactivate_users);
     assert_eq!(acme.action, FeatureAction::Report);
     let push = policy

@@ -50,6 +50,7 @@ async fn every_shipped_scenario_loads_and_serves() {
         [
             "all-situations.toml",
             "credentials-invalid.toml",
+            "duplicate-labels.toml",
             "features-disabled.toml",
             "force-sync.toml",
             "healthy.toml",
