@@ -301,8 +301,8 @@ fn a_five_field_cron_expression_is_read_with_seconds_0_and_says_so() {
 
 #[test]
 fn admin_paths_that_leave_the_org_are_refused() {
-    let rule = "a path on the org: starting with one /, without a scheme, //host, . or .. \
-                segments, @, \\, % escapes, # or blanks";
+    let rule = "a path on the org: starting with one /, only path characters, without a \
+                scheme, //host, empty, . or .. segments, @, \\, % escapes, ? or # or blanks";
     for (path, why) in [
         (
             "//127.0.0.1:27199/{appId}",
