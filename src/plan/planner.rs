@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use crate::journal::JournalView;
-use crate::observe::{FailedAssignment, Snapshot};
+use crate::observe::{FailedAssignment, Incomplete, Snapshot};
 use crate::policy::Policy;
 
 use super::candidate::{Candidate, Outcome};
@@ -54,6 +54,12 @@ impl<'a> Context<'a> {
             failures,
         }
     }
+
+    /// The first part a decision of `kind` about `target` depends on that was not read
+    /// (see `depends`).
+    pub fn unread(&self, kind: ActionKind, target: &Target) -> Option<&'a Incomplete> {
+        super::depends::unread(self, kind, target)
+    }
 }
 
 /// Plans the fixes for one org: every rule proposes candidates and findings, then the safety gate
@@ -68,10 +74,12 @@ pub fn plan(
     let ctx = Context::new(policy, snapshot, journal, now);
     let mut out = rules::run(&ctx);
     let actions = gate(&ctx, &mut out);
+    let incomplete: Vec<Incomplete> = snapshot.incomplete().into_iter().cloned().collect();
     let mut plan = Plan {
         org: snapshot.org.clone(),
         generated_at: now,
-        complete: snapshot.is_complete(),
+        complete: incomplete.is_empty(),
+        incomplete,
         actions,
         findings: out.findings,
         skipped: out.skipped,
