@@ -362,7 +362,7 @@ fn reason_of(error: &ApiError) -> String {
     };
     match error {
         ApiError::RetriesExhausted { attempts, .. } => {
-            format!("{text} (after {attempts} attempts)")
+            format!("{text}; after {attempts} attempts")
         }
         _ => text,
     }
@@ -535,7 +535,7 @@ mod tests {
         assert_eq!(failure.kind, FailureKind::Unreachable);
         assert_eq!(
             failure.reason,
-            "no connection: Connection refused (after 5 attempts)"
+            "no connection: Connection refused; after 5 attempts"
         );
         assert_eq!(failure.kind.metric_reason(), "unreachable");
     }

@@ -65,7 +65,7 @@ impl OrgUnreadable {
                  call: give that admin a role that can read applications"
             ),
             (FailureKind::Unreachable, _) => format!(
-                "cannot reach {org} ({reason}) for {request}: check the org URL and the network"
+                "cannot reach {org} for {request} ({reason}): check the org URL and the network"
             ),
             (FailureKind::RateLimited, _) => format!(
                 "Okta's rate limit stopped {request} ({reason}): try again once the limit resets"
