@@ -19,7 +19,7 @@ use crate::act::{self, ActError, ActionReport, ExecuteOptions, Org, RunReport};
 use crate::journal::{
     redact_draft, EntryDraft, EntryKind, JournalError, JournalStore, JournalView, RunCounts,
 };
-use crate::observe::{observe, LogStart, Observation};
+use crate::observe::{observe, LogStart, Observation, OrgUnreadable};
 use crate::okta::{AdminApi, OrgApi};
 use crate::plan::{plan, Action, Plan};
 use crate::policy::Policy;
@@ -33,19 +33,19 @@ pub struct Pass {
 }
 
 /// Observes `org` through `api` (System Log events from `policy.schedule.log_lookback` ago) and
-/// plans. `now` is the caller's clock.
+/// plans. `now` is the caller's clock. An org that could not be read at all gives no plan.
 pub async fn preview<O: OrgApi>(
     api: &O,
     org: &str,
     policy: &Policy,
     journal: &JournalView,
     now: DateTime<Utc>,
-) -> Pass {
+) -> Result<Pass, OrgUnreadable> {
     let lookback = chrono::Duration::from_std(policy.schedule.log_lookback)
         .unwrap_or_else(|_| chrono::Duration::days(1));
-    let observation = observe(api, org, policy, LogStart::Since(now - lookback), now).await;
+    let observation = observe(api, org, policy, LogStart::Since(now - lookback), now).await?;
     let plan = plan(policy, &observation.snapshot, journal, now);
-    Pass { observation, plan }
+    Ok(Pass { observation, plan })
 }
 
 /// Why a pass ran.
@@ -139,10 +139,18 @@ pub struct NoProgress;
 
 impl PassProgress for NoProgress {}
 
-/// Why a pass stopped. Only the journal (nothing may be done unjournaled) or a saved plan for
-/// another org stops a pass; failed actions are outcomes in the report.
+/// Why a pass stopped: the journal (nothing may be done unjournaled), a saved plan for another
+/// org, or an org that could not be read at all (journaled as a failed run); failed actions are
+/// outcomes in the report.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
+    /// The org could not be read at all: nothing was planned; `RunFinished` says why.
+    #[error("run {run_id} stopped")]
+    Unreadable {
+        run_id: RunId,
+        #[source]
+        source: OrgUnreadable,
+    },
     #[error("journal failure in run {run_id}")]
     Journal {
         run_id: RunId,
@@ -209,7 +217,27 @@ where
         PlanSource::Observe => {
             let now = (org.clock)();
             let view = org.journal.view(now).map_err(journal_error)?;
-            let pass = preview(org.api, org_url, org.policy, &view, now).await;
+            let pass = match preview(org.api, org_url, org.policy, &view, now).await {
+                Ok(pass) => pass,
+                Err(unreadable) => {
+                    let finished = EntryKind::RunFinished {
+                        counts: recovered.counts(),
+                        error: Some(unreadable.to_string()),
+                        incomplete: Vec::new(),
+                    };
+                    org.journal
+                        .append(
+                            (org.clock)(),
+                            EntryDraft::new(run_id.clone(), finished),
+                            &[],
+                        )
+                        .map_err(journal_error)?;
+                    return Err(ReconcileError::Unreadable {
+                        run_id,
+                        source: unreadable,
+                    });
+                }
+            };
             progress.observed(&pass.observation);
             (pass.plan, Some(pass.observation))
         }
@@ -236,7 +264,12 @@ where
     let mut counts = recovered.counts();
     counts.add(&executed.counts());
     counts.findings = u32::try_from(plan.findings.len()).unwrap_or(u32::MAX);
-    let finished = EntryDraft::new(run_id.clone(), EntryKind::RunFinished { counts });
+    let finished = EntryKind::RunFinished {
+        counts,
+        error: None,
+        incomplete: plan.incomplete.iter().map(|i| i.part.clone()).collect(),
+    };
+    let finished = EntryDraft::new(run_id.clone(), finished);
     org.journal
         .append((org.clock)(), finished, &[])
         .map_err(journal_error)?;
@@ -256,17 +289,18 @@ fn record_plan<O, A, J: JournalStore + ?Sized>(
     run_id: &RunId,
     plan: &Plan,
 ) -> Result<(), JournalError> {
-    let summary = format!(
-        "{} action(s), {} finding(s), {} skipped{}",
+    let mut summary = format!(
+        "{} action(s), {} finding(s), {} skipped",
         plan.actions.len(),
         plan.findings.len(),
         plan.skipped.len(),
-        if plan.complete {
-            ""
-        } else {
-            " (incomplete observation)"
-        }
     );
+    if !plan.incomplete.is_empty() {
+        let parts: Vec<String> = plan.incomplete.iter().map(|i| i.part.to_string()).collect();
+        summary.push_str(&format!(" (incomplete read: {})", parts.join(", ")));
+    } else if !plan.complete {
+        summary.push_str(" (incomplete observation)");
+    }
     let value = serde_json::to_value(plan).unwrap_or_default();
     let kind = EntryKind::PlanRecorded {
         summary,

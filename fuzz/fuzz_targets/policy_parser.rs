@@ -511,9 +511,7 @@ fn any_value(u: &mut Unstructured<'_>, out: &mut String, depth: u32) -> arbitrar
     match u.int_in_range(0..=7)? {
         0 => out.push_str(&u.arbitrary::<i64>()?.to_string()),
         1 => out.push_str(&u.arbitrary::<f64>()?.to_string()),
-        2 => {
-            out.push_str(u.choose(&["true", "1979-05-27T07:32:00Z", "1979-05-27", "07:32:00"])?)
-        }
+        2 => out.push_str(u.choose(&["true", "1979-05-27T07:32:00Z", "1979-05-27", "07:32:00"])?),
         3 => out.push_str(&quoted(u.arbitrary::<&str>()?)),
         4 if nested => {
             out.push('[');

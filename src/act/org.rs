@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::observe::ProfileValue;
 use crate::okta::{
     ApiError, AppId, AppUserSyncState, CapabilitiesObject, EnabledStatus, GroupPushMapping,
     MappingId, OrgApi, PageRequest, ProvisioningConnectionStatus, UserId,
@@ -70,11 +71,12 @@ async fn precondition_broken<O: OrgApi>(
             expected,
         } => {
             let now = okta_value(api, user_id, okta_attribute).await?;
-            (now != *expected).then(|| {
+            let planned = ProfileValue::from(expected.as_ref());
+            (!now.same_as(&planned)).then(|| {
                 format!(
                     "Okta profile {okta_attribute} of {user_id} changed since planning ({} -> {})",
-                    show(expected),
-                    show(&now)
+                    planned.show(),
+                    now.show()
                 )
             })
         }
@@ -90,12 +92,6 @@ async fn precondition_broken<O: OrgApi>(
         }
     };
     Ok(broken)
-}
-
-fn show(value: &Option<Value>) -> String {
-    value
-        .as_ref()
-        .map_or_else(|| "absent".to_owned(), Value::to_string)
 }
 
 /// The app user's `syncState` (`UNKNOWN` when Okta gives none).
@@ -144,13 +140,15 @@ async fn find_mapping<O: OrgApi>(
     Ok(None)
 }
 
+/// The attribute of the user's Okta profile as read: Okta's `null` and an absent attribute are
+/// both no value.
 async fn okta_value<O: OrgApi>(
     api: &O,
     user_id: &str,
     attribute: &str,
-) -> Result<Option<Value>, ApiError> {
+) -> Result<ProfileValue, ApiError> {
     let user = api.get_user(&UserId::new(user_id)).await?;
-    Ok(user.profile.get(attribute).cloned())
+    Ok(ProfileValue::of(Some(&user.profile), attribute))
 }
 
 /// Whether a `USER_PROVISIONING` capability (`create_users`, `update_attributes`,
@@ -367,11 +365,12 @@ async fn profiles_took_values<O: OrgApi>(
         let mut missing = Vec::new();
         for (user_id, attribute, value) in &wanted {
             let now = okta_value(api, user_id, attribute).await?;
-            if now != **value {
+            let wanted = ProfileValue::from(value.as_ref());
+            if !now.same_as(&wanted) {
                 missing.push(format!(
                     "Okta profile {attribute} of {user_id} is {}, directory holds {}",
-                    show(&now),
-                    show(value)
+                    now.show(),
+                    wanted.show()
                 ));
             }
         }

@@ -14,12 +14,14 @@ use remediator::config::ProcessEnv;
 use remediator::journal::SledJournal;
 use remediator::plan::{read_saved, render_table, Action, ActionKind, Plan};
 use remediator::policy::Policy;
-use remediator::reconcile::{run_pass, PassProgress, PassSettings, PlanSource, Trigger};
+use remediator::reconcile::{
+    run_pass, PassProgress, PassSettings, PlanSource, ReconcileError, Trigger,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::args::Global;
 use super::exit;
-use super::output::{print_previewed, print_summary};
+use super::output::{incomplete_line, print_previewed, print_summary};
 use super::setup::{connect, load_policy, runtime};
 
 /// The options of `apply`.
@@ -41,15 +43,16 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         .as_deref()
         .map(|path| read_plan(path, &policy))
         .transpose()?;
-    let (api, org_url) = connect(&policy)?;
+    let connected = connect(&policy)?;
+    let (api, org_url) = (&connected.api, connected.org.as_str());
     std::fs::create_dir_all(&global.state)
         .with_context(|| format!("creating the state directory {}", global.state.display()))?;
     let journal = SledJournal::open(&global.state)
         .with_context(|| format!("opening the journal at {}", global.state.display()))?;
     let clock = || Utc::now();
     let org = Org {
-        api: &api,
-        admin: &api,
+        api,
+        admin: api,
         journal: &journal,
         policy: &policy,
         clock: &clock,
@@ -71,7 +74,7 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
     };
     let progress = Confirm {
         ask: !args.yes,
-        org: &org_url,
+        org: org_url,
         bar: OnceLock::new(),
         failure: Mutex::new(None),
     };
@@ -81,7 +84,20 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         watch_interrupts(shutdown.clone());
         // One pass, as the daemon's: recovery of unfinished fixes, then the plan (observed now
         // or saved), the question, and the actions.
-        let report = run_pass(&org, &org_url, source, &settings, &shutdown, &progress).await?;
+        let report = match run_pass(&org, org_url, source, &settings, &shutdown, &progress).await {
+            Ok(report) => report,
+            Err(ReconcileError::Unreadable { run_id, source }) => {
+                if let Some(bar) = progress.bar.get() {
+                    bar.finish_and_clear();
+                }
+                eprintln!(
+                    "error: {} (run {run_id} journaled as failed; nothing was planned)",
+                    source.advice(connected.credentials())
+                );
+                return Ok(exit::ERROR);
+            }
+            Err(error) => return Err(error.into()),
+        };
         if let Some(bar) = progress.bar.get() {
             bar.finish_and_clear();
         }
@@ -99,6 +115,10 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         }
         print_summary(&report);
         print_previewed(&settings.execute.previewed(&report.plan));
+        if let Some(line) = incomplete_line(&report.plan) {
+            eprintln!("warning: {line}");
+            return Ok(exit::PARTIAL_FAILURE);
+        }
         Ok(if report.partial_failure() {
             exit::PARTIAL_FAILURE
         } else {

@@ -62,7 +62,8 @@ pub fn run(output: OutputFormat) -> anyhow::Result<u8> {
         let journal = SledJournal::temporary().context("creating a temporary journal")?;
         let org_url = sim.base_url().to_owned();
         let view = journal.view(Utc::now())?;
-        let pass = remediator::reconcile::preview(&api, &org_url, &policy, &view, Utc::now()).await;
+        let pass =
+            remediator::reconcile::preview(&api, &org_url, &policy, &view, Utc::now()).await?;
         if output == OutputFormat::Json {
             show(&pass.plan, output)?;
             return Ok(exit::OK);
@@ -103,7 +104,8 @@ pub fn run(output: OutputFormat) -> anyhow::Result<u8> {
         print_summary(&report);
         print_previewed(&previewed);
         let view = journal.view(Utc::now())?;
-        let again = remediator::reconcile::preview(&api, &org_url, &policy, &view, Utc::now()).await;
+        let again =
+            remediator::reconcile::preview(&api, &org_url, &policy, &view, Utc::now()).await?;
         println!(
             "\nPlanning again: {} action(s) ({} previewed only: dry-run mode), {} finding(s), {} \
              skipped (a failed retry waits for its backoff). Every step is in the journal: \

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use remediator::journal::{EntryFilter, JournalStore, SledJournal};
+use remediator::journal::{Entry, EntryFilter, EntryKind, JournalStore, SledJournal};
 
 use super::args::JournalCommand;
 use super::exit;
@@ -35,10 +35,10 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
             };
             for entry in store.list(&filter)? {
                 let target = entry.target.key();
-                let outcome = entry.outcome().map(|o| o.as_str()).unwrap_or("");
+                let (outcome, note) = status(&entry);
                 writeln!(
                     out,
-                    "{}  {}  {:<16} {:<14} {}  {}",
+                    "{}  {}  {:<16} {:<14} {}  {}{note}",
                     entry.id,
                     entry
                         .time
@@ -86,5 +86,20 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
                 Ok(exit::ERROR)
             }
         }
+    }
+}
+
+/// The status column of a `journal list` line and what follows the target: an action's
+/// outcome; a run's end as `failed` (with why) or `incomplete` (with the parts not read).
+fn status(entry: &Entry) -> (&'static str, String) {
+    match &entry.kind {
+        EntryKind::RunFinished {
+            error: Some(error), ..
+        } => ("failed", format!("  {error}")),
+        EntryKind::RunFinished { incomplete, .. } if !incomplete.is_empty() => {
+            let parts: Vec<String> = incomplete.iter().map(ToString::to_string).collect();
+            ("incomplete", format!("  not read: {}", parts.join(", ")))
+        }
+        _ => (entry.outcome().map_or("", |o| o.as_str()), String::new()),
     }
 }

@@ -1,5 +1,5 @@
-//! How plans and runs are printed: the plan (table or JSON), a run's summary, and the actions a
-//! rule in dry-run mode keeps as previews.
+//! How plans and runs are printed: the plan (table or JSON), a run's summary, the actions a
+//! rule in dry-run mode keeps as previews, and the one line that says a read was incomplete.
 
 use remediator::act::RunReport;
 use remediator::journal::Outcome;
@@ -49,8 +49,36 @@ pub fn print_summary(report: &PassReport) {
         }
     }
     if report.executed.actions.is_empty() && report.recovered.actions.is_empty() {
-        println!("nothing to do");
+        if report.plan.complete {
+            println!("nothing to do");
+        } else {
+            println!("nothing to do in the parts of the org that were read");
+        }
     }
+}
+
+/// One line naming the parts of the org a plan could not read, each with its request and why,
+/// and how much they withhold; `None` for a complete plan.
+pub fn incomplete_line(plan: &Plan) -> Option<String> {
+    if plan.complete {
+        return None;
+    }
+    let parts: Vec<String> = plan
+        .incomplete
+        .iter()
+        .map(|i| format!("{} ({})", i.part, i.failure))
+        .collect();
+    let withheld = plan.skipped.iter().filter(|s| s.part.is_some()).count();
+    let parts = if parts.is_empty() {
+        "some parts (the saved plan does not say which)".to_owned()
+    } else {
+        parts.join("; ")
+    };
+    Some(format!(
+        "incomplete read of {}: not read: {parts}; {withheld} action(s) or finding(s) depending \
+         on them withheld",
+        plan.org
+    ))
 }
 
 fn print_actions(title: &str, run: &RunReport) {

@@ -1,4 +1,11 @@
 //! `remediator plan`: observe an org, plan, and show the plan; nothing is written to the org.
+//!
+//! Exit codes: an org that could not be read at all is an error (1, one line on stderr saying
+//! what failed and what to check, no plan). An incomplete read still prints the plan, whose
+//! banner names each part not read and what it withholds, and says so on stderr; it exits 0
+//! (the plan withholds exactly what depends on the missing parts, so it is safe to save and
+//! apply), but never 0 with `--detailed-exitcode`: there it exits 1, so a script cannot take a
+//! partial read for "no changes".
 
 use std::path::Path;
 
@@ -7,7 +14,7 @@ use chrono::Utc;
 
 use super::args::{Global, OutputFormat};
 use super::exit;
-use super::output::show;
+use super::output::{incomplete_line, show};
 use super::setup::{connect, journal_view, load_policy, runtime};
 
 pub fn run(
@@ -17,21 +24,35 @@ pub fn run(
     detailed_exitcode: bool,
 ) -> anyhow::Result<u8> {
     let policy = load_policy(global)?;
-    let (api, org) = connect(&policy)?;
+    let connected = connect(&policy)?;
     let view = journal_view(&global.state)?;
     let runtime = runtime()?;
-    let pass = runtime.block_on(remediator::reconcile::preview(
-        &api,
-        &org,
+    let preview = runtime.block_on(remediator::reconcile::preview(
+        &connected.api,
+        &connected.org,
         &policy,
         &view,
         Utc::now(),
     ));
+    let pass = match preview {
+        Ok(pass) => pass,
+        Err(unreadable) => {
+            eprintln!("error: {}", unreadable.advice(connected.credentials()));
+            return Ok(exit::ERROR);
+        }
+    };
     show(&pass.plan, output)?;
     if let Some(path) = out {
         let json = serde_json::to_string_pretty(&pass.plan)?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("writing the plan to {}", path.display()))?;
+    }
+    if let Some(line) = incomplete_line(&pass.plan) {
+        if detailed_exitcode {
+            eprintln!("error: {line} (--detailed-exitcode: not every part was read)");
+            return Ok(exit::ERROR);
+        }
+        eprintln!("warning: {line}");
     }
     Ok(if detailed_exitcode && pass.plan.has_changes() {
         exit::CHANGES_PENDING

@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::Context;
 use chrono::Utc;
 use remediator::journal::{JournalStore, JournalView, SledJournal};
-use remediator::okta::{ConfigSources, OktaClient, OktaConfig};
+use remediator::observe::Credentials;
+use remediator::okta::{AuthConfig, ConfigSources, OktaClient, OktaConfig};
 use remediator::policy::Policy;
 
 use super::args::{Global, LogFormat};
@@ -18,15 +19,48 @@ pub fn load_policy(global: &Global) -> anyhow::Result<Policy> {
     })
 }
 
+/// A client for the org, and what a person should check when the org rejects it.
+pub struct Connected {
+    pub api: OktaClient,
+    /// The org URL without a trailing slash.
+    pub org: String,
+    /// The service app's client id, with OAuth 2.0; `None` with an API token.
+    client_id: Option<String>,
+}
+
+impl Connected {
+    /// The credentials, by where they are configured (never their value).
+    pub fn credentials(&self) -> Credentials<'_> {
+        match &self.client_id {
+            Some(client_id) => Credentials::ServiceApp {
+                client_id,
+                source: "OKTA_CLIENT_CLIENTID, OKTA_CLIENT_PRIVATEKEY and OKTA_CLIENT_SCOPES, or \
+                         okta.yaml",
+            },
+            None => Credentials::ApiToken {
+                source: "OKTA_CLIENT_TOKEN (or okta.client.token in okta.yaml)",
+            },
+        }
+    }
+}
+
 /// The Okta client from OKTA_CLIENT_* / okta.yaml, with the non-public admin calls the policy
-/// enables, and the org URL without a trailing slash.
-pub fn connect(policy: &Policy) -> anyhow::Result<(OktaClient, String)> {
+/// enables.
+pub fn connect(policy: &Policy) -> anyhow::Result<Connected> {
     let mut config = OktaConfig::load(&ConfigSources::from_process())
         .context("reading the Okta connection settings (OKTA_CLIENT_* or okta.yaml)")?;
     config.admin = remediator::act::admin_paths(policy);
     let org = config.org_url.to_string().trim_end_matches('/').to_owned();
+    let client_id = match &config.auth {
+        AuthConfig::PrivateKey { client_id, .. } => Some(client_id.clone()),
+        AuthConfig::Ssws { .. } => None,
+    };
     let api = OktaClient::new(config).context("building the Okta client")?;
-    Ok((api, org))
+    Ok(Connected {
+        api,
+        org,
+        client_id,
+    })
 }
 
 /// The journal's view for planning: budgets, cooldowns and attempts from `--state` when a

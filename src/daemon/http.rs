@@ -1,5 +1,6 @@
 //! The daemon's HTTP endpoint: `/healthz` (the process serves), `/readyz` (every org observed
-//! and reachable) and `/metrics` (Prometheus/OpenMetrics text).
+//! and readable; otherwise each org that is not, with why) and `/metrics` (Prometheus/OpenMetrics
+//! text).
 
 use std::sync::Arc;
 
@@ -63,10 +64,11 @@ async fn readyz(State(endpoint): State<Endpoint>) -> Response {
     if not_ready.is_empty() {
         return (StatusCode::OK, "ready\n").into_response();
     }
-    let body = format!(
-        "not ready: {} (not observed yet, or unreachable)\n",
-        not_ready.join(", ")
-    );
+    let orgs: Vec<String> = not_ready
+        .iter()
+        .map(|(org, why)| format!("{org} ({why})"))
+        .collect();
+    let body = format!("not ready: {}\n", orgs.join("; "));
     (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
 }
 

@@ -1,7 +1,9 @@
 //! The daemon's Prometheus metrics (`prometheus-client`): reconcile runs and durations, actions,
 //! planned actions and findings, Okta API requests, rate-limit waits, journal size,
-//! circuit-breaker state, readiness and System Log polls. Every label value comes from a small
-//! fixed set (org names from the configuration, kinds, outcomes, endpoint templates).
+//! circuit-breaker state, readiness, whether the org can be read and why reads of it failed,
+//! the last successful run, System Log polls and the build. Every label value comes from a
+//! small fixed set (org names from the configuration, kinds, outcomes, endpoint templates,
+//! failure reasons).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -20,7 +22,10 @@ use prometheus_client::registry::Registry;
 use super::{PollError, PollOutcome, ReconcileError, ReconcileSummary, RunResult, Trigger};
 use strum::IntoEnumIterator;
 
+use chrono::{DateTime, Utc};
+
 use crate::journal::Outcome;
+use crate::observe::FailureKind;
 use crate::okta::{Endpoint, RequestObserver};
 use crate::vocab::{ActionKind, FindingKind, Named};
 
@@ -115,6 +120,23 @@ struct PollLabels {
     org: String,
     result: String,
 }
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReadFailureLabels {
+    org: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: String,
+    commit: String,
+}
+
+/// The build's version (Cargo's) and commit (`git rev-parse --short HEAD` at build time, or
+/// `unknown` outside a git checkout; see build.rs).
+pub const BUILD_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const BUILD_COMMIT: &str = env!("REMEDIATOR_COMMIT");
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WaitLabels {
@@ -220,6 +242,9 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     breaker_open: Family<OrgLabels, Gauge>,
     ready: Family<OrgLabels, Gauge>,
+    read_failures: Family<ReadFailureLabels, Counter>,
+    readable: Family<OrgLabels, Gauge>,
+    last_success: Family<OrgLabels, Gauge>,
     polls: Family<PollLabels, Counter>,
     trigger_events: Family<OrgLabels, Counter>,
     samplers: Arc<Samplers>,
@@ -246,6 +271,10 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let breaker_open = Family::<OrgLabels, Gauge>::default();
         let ready = Family::<OrgLabels, Gauge>::default();
+        let read_failures = Family::<ReadFailureLabels, Counter>::default();
+        let readable = Family::<OrgLabels, Gauge>::default();
+        let last_success = Family::<OrgLabels, Gauge>::default();
+        let build_info = Family::<BuildLabels, Gauge>::default();
         let polls = Family::<PollLabels, Counter>::default();
         let trigger_events = Family::<OrgLabels, Counter>::default();
         let samplers = Arc::new(Samplers::default());
@@ -290,6 +319,33 @@ impl Metrics {
             ready.clone(),
         );
         registry.register(
+            "org_read_failures",
+            "Reads of the org that failed (an observation that could not read the org, each part \
+             of an observation left unread, a failed System Log poll), by reason",
+            read_failures.clone(),
+        );
+        registry.register(
+            "org_readable",
+            "1 when the org's latest observation could read it, 0 when it could not read it at all",
+            readable.clone(),
+        );
+        registry.register(
+            "last_successful_run_timestamp_seconds",
+            "Unix time of the last run that observed the org and finished without error (0: none)",
+            last_success.clone(),
+        );
+        build_info
+            .get_or_create(&BuildLabels {
+                version: BUILD_VERSION.to_owned(),
+                commit: BUILD_COMMIT.to_owned(),
+            })
+            .set(1);
+        registry.register(
+            "build_info",
+            "The build: version and commit (always 1)",
+            build_info,
+        );
+        registry.register(
             "system_log_polls",
             "System Log polls by result",
             polls.clone(),
@@ -310,6 +366,9 @@ impl Metrics {
             requests,
             breaker_open,
             ready,
+            read_failures,
+            readable,
+            last_success,
             polls,
             trigger_events,
             samplers,
@@ -347,6 +406,31 @@ impl Metrics {
         };
         self.breaker_open.get_or_create(&labels).set(0);
         self.ready.get_or_create(&labels).set(0);
+        self.last_success.get_or_create(&labels).set(0);
+        for reason in FailureKind::METRIC_REASONS {
+            let labels = ReadFailureLabels {
+                org: org.to_owned(),
+                reason: reason.to_owned(),
+            };
+            self.read_failures.get_or_create(&labels).inc_by(0);
+        }
+    }
+
+    fn read_failed(&self, org: &str, kind: FailureKind) {
+        let labels = ReadFailureLabels {
+            org: org.to_owned(),
+            reason: kind.metric_reason().to_owned(),
+        };
+        self.read_failures.get_or_create(&labels).inc();
+    }
+
+    fn set_readable(&self, org: &str, readable: bool) {
+        let labels = OrgLabels {
+            org: org.to_owned(),
+        };
+        self.readable
+            .get_or_create(&labels)
+            .set(i64::from(readable));
     }
 
     /// Reads `sampler` at every scrape for `org`'s rate-limit waits and journal size.
@@ -367,13 +451,15 @@ impl Metrics {
         })
     }
 
-    /// Records one reconcile run.
+    /// Records one reconcile run, finished at `finished_at`: its result and duration, whether
+    /// it could read the org and which reads failed, and what it planned and did.
     pub fn record_run(
         &self,
         org: &str,
         trigger: Trigger,
         outcome: &Result<ReconcileSummary, ReconcileError>,
         duration: Duration,
+        finished_at: DateTime<Utc>,
     ) {
         let result = match outcome {
             Ok(summary) => summary.result(),
@@ -388,9 +474,28 @@ impl Metrics {
         self.durations
             .get_or_create(&labels)
             .observe(duration.as_secs_f64());
-        let Ok(summary) = outcome else {
-            return;
+        let summary = match outcome {
+            Ok(summary) => summary,
+            Err(error) => {
+                if let Some(unreadable) = error.unreadable() {
+                    self.read_failed(org, unreadable.kind());
+                    self.set_readable(org, false);
+                }
+                return;
+            }
         };
+        if summary.observed {
+            self.set_readable(org, true);
+            for unread in &summary.incomplete {
+                self.read_failed(org, unread.failure.kind);
+            }
+            let labels = OrgLabels {
+                org: org.to_owned(),
+            };
+            self.last_success
+                .get_or_create(&labels)
+                .set(finished_at.timestamp());
+        }
         for (kind, outcome) in &summary.actions {
             let labels = ActionLabels {
                 org: org.to_owned(),
@@ -440,6 +545,9 @@ impl Metrics {
             result: result.to_owned(),
         };
         self.polls.get_or_create(&labels).inc();
+        if let Some(failure) = outcome.as_ref().err().and_then(PollError::read_failure) {
+            self.read_failed(org, failure.kind);
+        }
         if let Ok(poll) = outcome {
             let labels = OrgLabels {
                 org: org.to_owned(),
@@ -531,6 +639,10 @@ mod tests {
         assert_eq!(endpoint_template("/api/v1/logs"), "/api/v1/logs");
     }
 
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(secs, 0).expect("valid timestamp")
+    }
+
     #[derive(Debug)]
     struct Fixed;
     impl SampleOrg for Fixed {
@@ -549,12 +661,18 @@ mod tests {
         metrics.add_sampler("prod", Arc::new(Fixed));
         let summary = ReconcileSummary {
             complete: true,
-            reachable: true,
+            observed: true,
             findings: [(FindingKind::KpasswdBlocked, 2)].into(),
             actions: vec![(ActionKind::RetryProvisioning, Outcome::Verified)],
             ..ReconcileSummary::default()
         };
-        metrics.record_run("prod", Trigger::Timer, &Ok(summary), Duration::from_secs(2));
+        metrics.record_run(
+            "prod",
+            Trigger::Timer,
+            &Ok(summary),
+            Duration::from_secs(2),
+            at(100),
+        );
         let endpoint = Endpoint {
             method: "GET".into(),
             path: "/api/v1/apps/0oa9".into(),
@@ -578,7 +696,13 @@ mod tests {
             complete: true,
             ..ReconcileSummary::default()
         };
-        metrics.record_run("prod", Trigger::Timer, &Ok(empty), Duration::from_secs(1));
+        metrics.record_run(
+            "prod",
+            Trigger::Timer,
+            &Ok(empty),
+            Duration::from_secs(1),
+            at(200),
+        );
         assert!(metrics
             .encode()
             .contains(r#"remediator_findings{org="prod",kind="kpasswd-blocked"} 0"#));

@@ -25,6 +25,7 @@ use std::future::Future;
 use tokio_util::sync::CancellationToken;
 
 use crate::journal::Outcome;
+use crate::observe::{Incomplete, OrgUnreadable};
 use crate::vocab::{ActionKind, FindingKind, RunId};
 
 pub use config::{
@@ -70,10 +71,13 @@ impl RunResult {
 pub struct ReconcileSummary {
     /// The run's id in the journal.
     pub run_id: RunId,
-    /// The org answered (its apps could be listed): what readiness follows.
-    pub reachable: bool,
+    /// The run observed the org (it read the org; a saved plan observes nothing). An org that
+    /// could not be read at all is a [`ReconcileError`], not a summary.
+    pub observed: bool,
     /// Every part of the observation was read.
     pub complete: bool,
+    /// The parts of the observation that were not read, with why.
+    pub incomplete: Vec<Incomplete>,
     /// Planned actions per kind.
     pub planned: BTreeMap<ActionKind, u32>,
     /// Findings per kind.
@@ -97,8 +101,9 @@ impl ReconcileSummary {
     }
 }
 
-/// Why a reconcile run could not be carried out. Failures of single actions and unreachable
-/// orgs are not errors: they are in the summary.
+/// Why a reconcile run could not be carried out: the org could not be read at all, or the
+/// journal failed. Failures of single actions and parts of the org left unread are not
+/// errors: they are in the summary.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
     #[error("org {org}: reconcile pass failed")]
@@ -107,6 +112,19 @@ pub enum ReconcileError {
         #[source]
         source: crate::reconcile::ReconcileError,
     },
+}
+
+impl ReconcileError {
+    /// Why the org could not be read at all, when that stopped the run.
+    pub fn unreadable(&self) -> Option<&OrgUnreadable> {
+        match self {
+            ReconcileError::Pass {
+                source: crate::reconcile::ReconcileError::Unreadable { source, .. },
+                ..
+            } => Some(source),
+            ReconcileError::Pass { .. } => None,
+        }
+    }
 }
 
 /// One reconcile pass over one org: observe, plan, journal and (unless `observe_only`) act.
@@ -146,6 +164,19 @@ pub enum PollError {
         #[source]
         source: crate::journal::JournalError,
     },
+}
+
+impl PollError {
+    /// The failed read, for an API failure (a cursor the journal could not keep is none).
+    pub fn read_failure(&self) -> Option<crate::observe::ReadFailure> {
+        match self {
+            PollError::Api { source, .. } => Some(crate::observe::ReadFailure::from_api(
+                crate::observe::requests::LIST_LOGS,
+                source,
+            )),
+            PollError::Journal { .. } => None,
+        }
+    }
 }
 
 /// One poll of an org's System Log from the stored cursor.

@@ -67,12 +67,6 @@ impl<O, J: ?Sized> OrgReconciler<O, J> {
     }
 }
 
-/// Whether an observation reached the org: its app list was read, at least in part.
-fn reached(observation: &Observation) -> bool {
-    let apps = &observation.snapshot.apps;
-    apps.is_complete() || !apps.value.is_empty()
-}
-
 /// A run's progress: readiness after the observation, a log line per action.
 struct RunProgress<'a> {
     org: &'a str,
@@ -80,9 +74,9 @@ struct RunProgress<'a> {
 }
 
 impl PassProgress for RunProgress<'_> {
-    fn observed(&self, observation: &Observation) {
+    fn observed(&self, _observation: &Observation) {
         if let Some(health) = self.health {
-            health.observed(self.org, reached(observation));
+            health.observed(self.org);
         }
     }
 
@@ -115,12 +109,6 @@ fn log_action(done: &ActionReport) {
 impl<O, J: ?Sized> OrgReconciler<O, J> {
     fn summary(&self, report: PassReport, breaker_open: bool) -> ReconcileSummary {
         let plan = &report.plan;
-        let (reachable, complete) = report
-            .observation
-            .as_ref()
-            .map_or((true, plan.complete), |o| {
-                (reached(o), o.snapshot.is_complete())
-            });
         let partial_failure = report.partial_failure();
         let actions = report
             .recovered
@@ -131,8 +119,9 @@ impl<O, J: ?Sized> OrgReconciler<O, J> {
             .collect();
         ReconcileSummary {
             run_id: report.run_id,
-            reachable,
-            complete,
+            observed: report.observation.is_some(),
+            complete: plan.complete,
+            incomplete: plan.incomplete.clone(),
             planned: per_kind(plan.actions.iter().map(|a| a.kind)),
             findings: per_kind(plan.findings.iter().map(|f| f.kind)),
             actions,

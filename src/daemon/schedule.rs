@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{Health, LogPoll, Metrics, Reconcile, Trigger};
+use super::{Health, LogPoll, Metrics, PollError, Reconcile, Trigger};
 use crate::error_chain::error_chain;
 use crate::policy::Policy;
 
@@ -222,40 +222,72 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
         };
         let elapsed = started.elapsed();
         self.metrics
-            .record_run(&self.org, trigger, &outcome, elapsed);
+            .record_run(&self.org, trigger, &outcome, elapsed, self.clock.now());
         let _entered = span.enter();
-        match &outcome {
+        let observed = match &outcome {
             Ok(summary) => {
-                self.health.observed(&self.org, summary.reachable);
+                if summary.observed {
+                    self.health.observed(&self.org);
+                }
                 tracing::info!(
                     run_id = %summary.run_id,
                     result = summary.result().as_str(),
-                    reachable = summary.reachable,
                     planned = summary.planned.values().sum::<u32>(),
                     findings = summary.findings.values().sum::<u32>(),
                     actions = summary.actions.len(),
                     elapsed_ms = elapsed.as_millis() as u64,
                     "reconcile finished"
                 );
-                if !summary.reachable {
-                    tracing::warn!("org not reachable: observation failed");
+                for unread in &summary.incomplete {
+                    tracing::warn!(
+                        part = %unread.part,
+                        kind = unread.failure.kind.as_str(),
+                        request = %unread.failure.request,
+                        reason = %unread.failure.reason,
+                        "part of the org not read: what depends on it was withheld"
+                    );
                 }
+                summary.observed
             }
             Err(error) => {
-                self.health.observed(&self.org, false);
-                tracing::error!(error = %error_chain(error), "reconcile failed");
+                match error.unreadable() {
+                    Some(unreadable) => {
+                        self.health.unreadable(&self.org, unreadable);
+                        tracing::error!(
+                            kind = unreadable.kind().as_str(),
+                            request = %unreadable.failure.request,
+                            reason = %unreadable.failure.reason,
+                            "could not read the org: {}",
+                            super::health::describe(&unreadable.failure)
+                        );
+                    }
+                    None => {
+                        self.health
+                            .failed(&self.org, format!("run failed: {}", error_chain(error)));
+                        tracing::error!(error = %error_chain(error), "reconcile failed");
+                    }
+                }
+                false
             }
-        }
+        };
         self.metrics
             .set_ready(&self.org, self.health.org_ready(&self.org));
-        outcome.is_ok_and(|summary| summary.reachable)
+        observed
     }
 
     /// Polls the System Log.
     async fn poll(&self) -> Polled {
         let outcome = self.poller.poll().await;
         self.metrics.record_poll(&self.org, &outcome);
-        self.health.polled(&self.org, outcome.is_ok());
+        let failure = outcome.as_ref().err().and_then(PollError::read_failure);
+        match (&outcome, &failure) {
+            (Err(_), Some(failure)) => self.health.polled(&self.org, Err(failure)),
+            (Err(error), None) => self.health.failed(
+                &self.org,
+                format!("System Log poll failed: {}", error_chain(error)),
+            ),
+            (Ok(_), _) => self.health.polled(&self.org, Ok(())),
+        }
         self.metrics
             .set_ready(&self.org, self.health.org_ready(&self.org));
         match outcome {
@@ -334,11 +366,34 @@ mod tests {
                 .unreachable_runs
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok();
+            if unreachable {
+                return Err(unreadable_error());
+            }
             Ok(ReconcileSummary {
-                reachable: !unreachable,
-                complete: !unreachable,
+                observed: true,
+                complete: true,
                 ..ReconcileSummary::default()
             })
+        }
+    }
+
+    /// A run that could not read the org: no connection.
+    fn unreadable_error() -> ReconcileError {
+        let failure = crate::observe::ReadFailure::new(
+            "GET /api/v1/apps",
+            crate::observe::FailureKind::Unreachable,
+            "no connection: Connection refused",
+        );
+        ReconcileError::Pass {
+            org: "test".into(),
+            source: crate::reconcile::ReconcileError::Unreadable {
+                run_id: "run-test".into(),
+                source: crate::observe::OrgUnreadable {
+                    org: "https://test.okta.com".into(),
+                    failure,
+                    requests: 1,
+                },
+            },
         }
     }
 

@@ -9,6 +9,7 @@ use strum::{EnumDiscriminants, EnumIter, IntoStaticStr};
 use super::error::JournalError;
 use super::id::EntryId;
 use super::state::Cursor;
+use crate::observe::PartId;
 use crate::okta::{AppId, UserId};
 use crate::vocab::{named, ActionId, ActionKind, FindingKind, RunId, SkipReason};
 
@@ -128,8 +129,15 @@ pub enum EntryKind {
         #[serde(rename = "dry_run")]
         observe_only: bool,
     },
-    /// A run ended, with its totals.
-    RunFinished { counts: RunCounts },
+    /// A run ended, with its totals; `error` when it failed (the org could not be read at
+    /// all: nothing was planned), `incomplete` the parts of its observation not read.
+    RunFinished {
+        counts: RunCounts,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        incomplete: Vec<PartId>,
+    },
     /// The plan a run carries out (its JSON form) and a one-line summary.
     PlanRecorded { summary: String, plan: Value },
     /// Written before an action is taken: what, why (the plan's evidence), how, and its key.
@@ -338,6 +346,8 @@ mod tests {
             },
             EntryKind::RunFinished {
                 counts: RunCounts::default(),
+                error: None,
+                incomplete: Vec::new(),
             },
             EntryKind::PlanRecorded {
                 summary: String::new(),

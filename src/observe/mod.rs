@@ -1,15 +1,27 @@
-//! The observe stage: reads an org through `OrgApi` into a [`Snapshot`].
+//! The observe stage: reads an org through `OrgApi` into a [`Snapshot`], each part complete or
+//! marked incomplete with why ([`Part`], [`PartId`], [`ReadFailure`]); an org whose app list
+//! cannot be read is [`OrgUnreadable`], never an empty snapshot.
 
+mod app_kind;
+mod directory;
+mod part;
 mod probe;
+mod profile;
 mod read;
 mod snapshot;
+mod unreadable;
 
+pub use app_kind::{AppKind, DirectoryKind};
+pub use part::{FailureKind, Incomplete, Part, PartId, PartKind, ReadFailure, UnknownPart};
 pub use probe::probe_all;
+pub use profile::ProfileValue;
 pub use read::{
-    observe, LogStart, Observation, APP_LISTING_CONCURRENCY, MAX_EVENTS_KEPT, MAX_LOG_PAGES,
+    observe, requests, LogStart, Observation, APP_LISTING_CONCURRENCY, MAX_DIFFS_PER_DIRECTORY,
+    MAX_EVENTS_KEPT, MAX_LOG_PAGES,
 };
+pub use unreadable::{Credentials, OrgUnreadable};
 
 pub use snapshot::{
     AgentInfo, AppInfo, AttributeDiff, Capabilities, ConnectionInfo, DirectoryInfo, EventInfo,
-    EventTarget, FailedAssignment, Part, ProbeResult, PushMappingInfo, Snapshot, FEATURES_API_APPS,
+    EventTarget, FailedAssignment, ProbeResult, PushMappingInfo, Snapshot, FEATURES_API_APPS,
 };

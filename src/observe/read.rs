@@ -1,16 +1,20 @@
 //! Reading an org into a [`Snapshot`] through [`OrgApi`]: pages are streamed and only what can
-//! lead to an action or finding is kept. A failed read marks its part incomplete with the request
-//! and the error; it never leaves the part silently empty.
+//! lead to an action or finding is kept. A failed read marks its part incomplete with its
+//! [`PartId`] and [`ReadFailure`] and keeps what was read; it never leaves the part silently
+//! empty. An app list that cannot be read is [`OrgUnreadable`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 
+use super::app_kind::{AppKind, DirectoryKind};
+use super::part::{Part, PartId, ReadFailure};
 use super::snapshot::{
-    AgentInfo, AppInfo, AttributeDiff, Capabilities, ConnectionInfo, DirectoryInfo, EventInfo,
-    EventTarget, FailedAssignment, Part, PushMappingInfo, Snapshot,
+    AgentInfo, AppInfo, Capabilities, ConnectionInfo, EventInfo, EventTarget, FailedAssignment,
+    PushMappingInfo, Snapshot,
 };
+use super::unreadable::OrgUnreadable;
 use crate::okta::{
     relevant_events_filter, ApiError, AppId, AppUser, AppUserSyncState, Application, EnabledStatus,
     EventFamily, EventType, GroupId, LogEvent, LogsRequest, OrgApi, PageRequest,
@@ -28,8 +32,18 @@ pub const MAX_LOG_PAGES: usize = 200;
 /// Most attribute differences kept per directory.
 pub const MAX_DIFFS_PER_DIRECTORY: usize = 10_000;
 
-/// Integration names of directory apps (AD and LDAP).
-const DIRECTORY_APP_NAMES: &[&str] = &["active_directory", "ldap_sun_one", "ldap_interface"];
+/// The requests of an observation, as method and endpoint template: what a [`ReadFailure`]
+/// names (no ids, no query, so nothing secret and few distinct values).
+pub mod requests {
+    pub const LIST_APPS: &str = "GET /api/v1/apps";
+    pub const LIST_APP_USERS: &str = "GET /api/v1/apps/{appId}/users";
+    pub const LIST_APP_USERS_WITH_USER: &str = "GET /api/v1/apps/{appId}/users?expand=user";
+    pub const GET_CONNECTION: &str = "GET /api/v1/apps/{appId}/connections/default";
+    pub const GET_USER_PROVISIONING: &str = "GET /api/v1/apps/{appId}/features/USER_PROVISIONING";
+    pub const LIST_PUSH_MAPPINGS: &str = "GET /api/v1/apps/{appId}/group-push/mappings";
+    pub const LIST_LOGS: &str = "GET /api/v1/logs";
+    pub const LIST_AGENT_POOLS: &str = "GET /api/v1/agentPools";
+}
 
 /// What one observation produced.
 #[derive(Debug)]
@@ -50,16 +64,26 @@ pub enum LogStart {
     Next(url::Url),
 }
 
-/// Reads the org. `now` is the observation time (the caller's clock).
+/// Reads the org. `now` is the observation time (the caller's clock). An app list that cannot
+/// be read (every rule starts from it) makes the org unreadable: nothing else is read then.
 pub async fn observe<O: OrgApi>(
     api: &O,
     org: &str,
     policy: &Policy,
     log_start: LogStart,
     now: DateTime<Utc>,
-) -> Observation {
+) -> Result<Observation, OrgUnreadable> {
     let mut requests = 0u64;
-    let apps = read_apps(api, &mut requests).await;
+    let apps = match read_apps(api, &mut requests).await {
+        Ok(apps) => Part::complete(apps),
+        Err(failure) => {
+            return Err(OrgUnreadable {
+                org: org.to_owned(),
+                failure,
+                requests,
+            })
+        }
+    };
     let (events, log_next) = read_events(api, log_start, &mut requests).await;
     let failed = read_failed_assignments(api, &apps.value, &events.value, &mut requests).await;
 
@@ -74,8 +98,9 @@ pub async fn observe<O: OrgApi>(
     let interesting = interesting_apps(policy, &snapshot);
     read_provisioning_state(api, &mut snapshot, &interesting, &mut requests).await;
     read_push_mappings(api, policy, &mut snapshot, &interesting, &mut requests).await;
-    read_directories(api, policy, &mut snapshot, &mut requests).await;
-    if snapshot.apps.value.iter().any(is_directory) {
+    super::directory::read_directories(api, policy, &mut snapshot, &mut requests).await;
+    let ad = AppKind::Directory(DirectoryKind::Ad);
+    if snapshot.apps.value.iter().any(|a| a.kind() == ad) {
         snapshot.agents = read_agents(api, &mut requests).await;
     }
     let dcs: Vec<(String, u16)> = policy
@@ -87,37 +112,33 @@ pub async fn observe<O: OrgApi>(
     if !dcs.is_empty() {
         snapshot.kpasswd_probes = super::probe_all(&dcs, policy.kpasswd.probe_timeout).await;
     }
-    Observation {
+    Ok(Observation {
         snapshot,
         log_next,
         requests,
-    }
+    })
 }
 
 fn is_directory(app: &AppInfo) -> bool {
-    DIRECTORY_APP_NAMES.contains(&app.name.as_str())
+    app.is_directory()
 }
 
-/// The error with its causes (a call that gave up after retries names its last failure).
-fn describe(error: &ApiError) -> String {
-    crate::error_chain::error_chain(error)
-}
-
-async fn read_apps<O: OrgApi>(api: &O, requests: &mut u64) -> Part<Vec<AppInfo>> {
+/// Every app, or the failure that stopped the listing (a part of it is no app list).
+async fn read_apps<O: OrgApi>(api: &O, requests: &mut u64) -> Result<Vec<AppInfo>, ReadFailure> {
     let mut apps = Vec::new();
     let mut page = PageRequest::First;
     loop {
         *requests += 1;
-        let result = match api.list_apps(page).await {
-            Ok(result) => result,
-            Err(e) => return Part::incomplete(apps, describe(&e)),
-        };
+        let result = api
+            .list_apps(page)
+            .await
+            .map_err(|e| ReadFailure::from_api(requests::LIST_APPS, &e))?;
         apps.extend(result.items.into_iter().map(app_info));
         let Some(next) = result.next else { break };
         page = PageRequest::Next(next);
     }
     apps.sort_by(|a, b| a.id.cmp(&b.id));
-    Part::complete(apps)
+    Ok(apps)
 }
 
 fn app_info(app: Application) -> AppInfo {
@@ -131,6 +152,7 @@ fn app_info(app: Application) -> AppInfo {
         features: app.features.into_iter().collect(),
         connection: None,
         user_provisioning: None,
+        no_connection: None,
     }
 }
 
@@ -152,7 +174,10 @@ async fn read_events<O: OrgApi>(
         *requests += 1;
         let page = match api.list_logs(request.clone()).await {
             Ok(page) => page,
-            Err(e) => return (Part::incomplete(events, describe(&e)), None),
+            Err(e) => {
+                let failure = ReadFailure::from_api(requests::LIST_LOGS, &e);
+                return (Part::incomplete(events, PartId::SystemLog, failure), None);
+            }
         };
         let count = page.items.len();
         for event in page.items {
@@ -164,7 +189,8 @@ async fn read_events<O: OrgApi>(
             events.truncate(MAX_EVENTS_KEPT);
             let next = page.next.map(|n| n.url().clone());
             let reason = format!("more than {MAX_EVENTS_KEPT} relevant System Log events");
-            return (Part::incomplete(events, reason), next);
+            let failure = ReadFailure::limit(requests::LIST_LOGS, reason);
+            return (Part::incomplete(events, PartId::SystemLog, failure), next);
         }
         // A polling read always has a `next` link; a short page means we are caught up.
         let Some(next) = page.next else {
@@ -175,8 +201,12 @@ async fn read_events<O: OrgApi>(
         }
         request = LogsRequest::Next(next);
     }
-    let reason = format!("System Log still had events after {MAX_LOG_PAGES} pages");
-    (Part::incomplete(sorted(events), reason), None)
+    let reason = format!("the System Log still had events after {MAX_LOG_PAGES} pages");
+    let failure = ReadFailure::limit(requests::LIST_LOGS, reason);
+    (
+        Part::incomplete(sorted(events), PartId::SystemLog, failure),
+        None,
+    )
 }
 
 fn sorted(mut events: Vec<EventInfo>) -> Vec<EventInfo> {
@@ -222,7 +252,7 @@ async fn read_failed_assignments<O: OrgApi>(
         .filter(|a| a.status == "ACTIVE")
         .map(|a| a.id.clone())
         .collect();
-    let results: Vec<(AppId, Result<Vec<AppUser>, ApiError>, u64)> = stream::iter(active)
+    let results: Vec<(AppId, Listed, u64)> = stream::iter(active)
         .map(|app_id: AppId| async move {
             let (users, count) = failed_app_users(api, &app_id).await;
             (app_id, users, count)
@@ -232,17 +262,14 @@ async fn read_failed_assignments<O: OrgApi>(
         .await;
     let latest_failure = latest_failures(events);
     let mut failed = Vec::new();
-    let mut incomplete = Vec::new();
-    for (app_id, users, count) in results {
+    let mut part = Part::complete(());
+    for (app_id, listed, count) in results {
         *requests += count;
-        let users = match users {
-            Ok(users) => users,
-            Err(e) => {
-                incomplete.push(format!("app {app_id}: {}", describe(&e)));
-                continue;
-            }
-        };
-        for user in users {
+        if let Some(error) = &listed.error {
+            let failure = ReadFailure::from_api(requests::LIST_APP_USERS, error);
+            part.mark(PartId::AppUsers(app_id.clone()), failure);
+        }
+        for user in listed.failed {
             let user_id = user.id.clone();
             let error = latest_failure
                 .get(&(app_id.clone(), user_id.clone()))
@@ -260,17 +287,23 @@ async fn read_failed_assignments<O: OrgApi>(
         }
     }
     failed.sort_by(|a, b| (&a.app_id, &a.user_id).cmp(&(&b.app_id, &b.user_id)));
-    if incomplete.is_empty() {
-        Part::complete(failed)
-    } else {
-        incomplete.sort();
-        Part::incomplete(failed, incomplete.join("; "))
+    part.incomplete.sort_by(|a, b| a.part.cmp(&b.part));
+    Part {
+        value: failed,
+        incomplete: part.incomplete,
     }
 }
 
+/// One app's app users in `syncState: ERROR` as far as they were listed, and the error that
+/// stopped the listing, if one did.
+struct Listed {
+    failed: Vec<AppUser>,
+    error: Option<ApiError>,
+}
+
 /// The app users of one app in `syncState: ERROR`, and how many requests it took. A listing
-/// that fails mid-way returns the error (the app's part is then incomplete).
-async fn failed_app_users<O: OrgApi>(api: &O, app: &str) -> (Result<Vec<AppUser>, ApiError>, u64) {
+/// that fails mid-way keeps what it read (the app's part is then incomplete).
+async fn failed_app_users<O: OrgApi>(api: &O, app: &str) -> (Listed, u64) {
     let app = AppId::new(app);
     let mut page = PageRequest::First;
     let mut failed = Vec::new();
@@ -279,7 +312,10 @@ async fn failed_app_users<O: OrgApi>(api: &O, app: &str) -> (Result<Vec<AppUser>
         count += 1;
         let result = match api.list_app_users(&app, page).await {
             Ok(result) => result,
-            Err(e) => return (Err(e), count),
+            Err(e) => {
+                let error = Some(e);
+                return (Listed { failed, error }, count);
+            }
         };
         failed.extend(
             result
@@ -288,7 +324,13 @@ async fn failed_app_users<O: OrgApi>(api: &O, app: &str) -> (Result<Vec<AppUser>
                 .filter(|u| u.sync_state == Some(AppUserSyncState::Error)),
         );
         let Some(next) = result.next else {
-            return (Ok(failed), count);
+            return (
+                Listed {
+                    failed,
+                    error: None,
+                },
+                count,
+            );
         };
         page = PageRequest::Next(next);
     }
@@ -350,7 +392,7 @@ async fn read_provisioning_state<O: OrgApi>(
     interesting: &BTreeSet<AppId>,
     requests: &mut u64,
 ) {
-    let mut problems = Vec::new();
+    let mut unread = Vec::new();
     for app in snapshot
         .apps
         .value
@@ -368,10 +410,14 @@ async fn read_provisioning_state<O: OrgApi>(
                         .or_else(|| connection.profile.and_then(|p| p.auth_scheme)),
                 });
             }
-            // Not every app has a provisioning connection Okta exposes: unknown, not a failure.
-            Err(e) if e.is_not_found() || e.error_code() == Some("E0000060") => {}
+            // Okta's answer that the app has no provisioning connection it exposes: a state,
+            // kept as evidence, not a failed read.
+            Err(e) if e.is_not_found() || e.error_code() == Some(E_UNSUPPORTED_OPERATION) => {
+                app.no_connection = Some(ReadFailure::from_api(requests::GET_CONNECTION, &e));
+            }
             Err(e) => {
-                problems.push(format!("connection of app {}: {}", app.id, describe(&e)));
+                let failure = ReadFailure::from_api(requests::GET_CONNECTION, &e);
+                unread.push((PartId::Connections(app_id), failure));
                 continue;
             }
         }
@@ -385,17 +431,20 @@ async fn read_provisioning_state<O: OrgApi>(
         *requests += 1;
         match api.get_user_provisioning_feature(&app_id).await {
             Ok(feature) => app.user_provisioning = feature.capabilities.map(|c| capabilities(&c)),
-            Err(e) => problems.push(format!("features of app {}: {}", app.id, describe(&e))),
+            Err(e) => {
+                let failure = ReadFailure::from_api(requests::GET_USER_PROVISIONING, &e);
+                unread.push((PartId::Features(app_id), failure));
+            }
         }
     }
-    if !problems.is_empty() {
-        let reason = problems.join("; ");
-        snapshot.apps.incomplete = Some(match snapshot.apps.incomplete.take() {
-            Some(earlier) => format!("{earlier}; {reason}"),
-            None => reason,
-        });
+    for (part, failure) in unread {
+        snapshot.apps.mark(part, failure);
     }
 }
+
+/// Okta's `errorCode` for an operation the app does not support (a provisioning connection
+/// of an app without provisioning).
+const E_UNSUPPORTED_OPERATION: &str = "E0000060";
 
 fn capabilities(c: &crate::okta::CapabilitiesObject) -> Capabilities {
     let on = |s: Option<&crate::okta::StatusHolder>| {
@@ -451,14 +500,14 @@ async fn read_app_mappings<O: OrgApi>(
         let result = match api.list_push_mappings(&app_id, None, page).await {
             Ok(result) => result,
             Err(e) => {
-                let reason = if e.error_code() == Some(crate::okta::E_VALIDATION) {
-                    format!(
-                        "Okta lists Group Push mappings only while provisioning is enabled: {e}"
-                    )
-                } else {
-                    describe(&e)
-                };
-                return Part::incomplete(mappings, reason);
+                let mut failure = ReadFailure::from_api(requests::LIST_PUSH_MAPPINGS, &e);
+                if e.error_code() == Some(crate::okta::E_VALIDATION) {
+                    failure.reason = format!(
+                        "{} (Okta lists Group Push mappings only while provisioning is enabled)",
+                        failure.reason
+                    );
+                }
+                return Part::incomplete(mappings, PartId::PushMappings(app_id), failure);
             }
         };
         mappings.extend(result.items.into_iter().map(|m| {
@@ -477,122 +526,6 @@ async fn read_app_mappings<O: OrgApi>(
     }
     mappings.sort_by(|a, b| a.id.cmp(&b.id));
     Part::complete(mappings)
-}
-
-async fn read_directories<O: OrgApi>(
-    api: &O,
-    policy: &Policy,
-    snapshot: &mut Snapshot,
-    requests: &mut u64,
-) {
-    let directories: Vec<AppInfo> = snapshot
-        .apps
-        .value
-        .iter()
-        .filter(|a| is_directory(a) && policy.force_sync_applies_to(&a.id, &a.label))
-        .cloned()
-        .collect();
-    for dir in directories {
-        let attributes = read_directory_diffs(api, policy, &dir.id, requests).await;
-        snapshot.directories.push(DirectoryInfo {
-            app_id: dir.id,
-            label: dir.label,
-            name: dir.name,
-            attributes,
-        });
-    }
-}
-
-async fn read_directory_diffs<O: OrgApi>(
-    api: &O,
-    policy: &Policy,
-    app: &str,
-    requests: &mut u64,
-) -> Part<Vec<AttributeDiff>> {
-    let app_id = AppId::new(app);
-    let mut diffs = Vec::new();
-    let mut page = PageRequest::First;
-    loop {
-        *requests += 1;
-        let result = match api.list_app_users_with_user(&app_id, page).await {
-            Ok(result) => result,
-            Err(e) => return Part::incomplete(diffs, describe(&e)),
-        };
-        for user in &result.items {
-            diffs.extend(compare(policy, user));
-        }
-        if diffs.len() > MAX_DIFFS_PER_DIRECTORY {
-            diffs.truncate(MAX_DIFFS_PER_DIRECTORY);
-            return Part::incomplete(
-                diffs,
-                format!("more than {MAX_DIFFS_PER_DIRECTORY} attribute differences"),
-            );
-        }
-        let Some(next) = result.next else { break };
-        page = PageRequest::Next(next);
-    }
-    Part::complete(diffs)
-}
-
-/// The attributes where the directory app-user profile and the embedded Okta profile disagree
-/// (the policy's pairs, or every attribute present under one name on both sides when policy
-/// names none), and those where the app-user profile does not hold a value policy says the
-/// directory now holds.
-fn compare(policy: &Policy, app_user: &AppUser) -> Vec<AttributeDiff> {
-    let okta_profile = app_user
-        .embedded
-        .as_ref()
-        .and_then(|e| e.get("user"))
-        .and_then(|u| u.get("profile"));
-    let user_id = app_user.id.as_str();
-    let login = okta_profile
-        .and_then(|p| p.get("login"))
-        .and_then(|l| l.as_str());
-    let pairs: Vec<(String, String)> = if policy.force_sync.attributes.is_empty() {
-        app_user
-            .profile
-            .keys()
-            .filter(|k| okta_profile.is_some_and(|p| p.get(k.as_str()).is_some()))
-            .map(|k| (k.clone(), k.clone()))
-            .collect()
-    } else {
-        policy
-            .force_sync
-            .attributes
-            .iter()
-            .map(|p| (p.app_user.clone(), p.okta.clone()))
-            .collect()
-    };
-    let expected = |attribute: &str| {
-        policy
-            .force_sync
-            .expected
-            .iter()
-            .find(|x| {
-                x.attribute == attribute
-                    && (x.user == user_id || login.is_some_and(|l| l.eq_ignore_ascii_case(&x.user)))
-            })
-            .map(|x| x.value.clone())
-    };
-    pairs
-        .into_iter()
-        .filter_map(|(app_attr, okta_attr)| {
-            let app_value = app_user.profile.get(&app_attr).filter(|v| !v.is_null());
-            let okta_value = okta_profile
-                .and_then(|p| p.get(&okta_attr))
-                .filter(|v| !v.is_null());
-            let reported = expected(&app_attr);
-            let stale_directory = reported.as_ref().is_some_and(|r| Some(r) != app_value);
-            (app_value != okta_value || stale_directory).then(|| AttributeDiff {
-                user_id: user_id.into(),
-                app_user_attribute: app_attr,
-                app_user_value: app_value.cloned(),
-                okta_attribute: okta_attr,
-                okta_value: okta_value.cloned(),
-                reported_directory_value: reported,
-            })
-        })
-        .collect()
 }
 
 async fn read_agents<O: OrgApi>(api: &O, requests: &mut u64) -> Part<Vec<AgentInfo>> {
@@ -619,6 +552,9 @@ async fn read_agents<O: OrgApi>(api: &O, requests: &mut u64) -> Part<Vec<AgentIn
             agents.sort_by(|a, b| a.id.cmp(&b.id));
             Part::complete(agents)
         }
-        Err(e) => Part::incomplete(Vec::new(), describe(&e)),
+        Err(e) => {
+            let failure = ReadFailure::from_api(requests::LIST_AGENT_POOLS, &e);
+            Part::incomplete(Vec::new(), PartId::Agents, failure)
+        }
     }
 }

@@ -1,49 +1,19 @@
 //! The snapshot: what the planner needs to know about an org, read at one time. It holds only
 //! what can lead to an action or finding (apps, app users in error, push mappings of apps that
 //! matter, directory attribute differences, relevant System Log events), so it grows with the
-//! problems, not with the org. A part whose read failed is marked incomplete, never left empty.
+//! problems, not with the org. A part whose read failed is marked incomplete (with its
+//! [`PartId`] and [`ReadFailure`]), never left empty.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::app_kind::AppKind;
+use super::part::{Incomplete, Part, PartId};
+use super::profile::ProfileValue;
+use super::ReadFailure;
 use crate::okta::{AgentId, AgentPoolId, AppId, GroupId, MappingId, UserId};
-
-/// One part of the snapshot with how completely it was read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Part<T> {
-    pub value: T,
-    /// `None` when every page was read; otherwise why not (the request and the error).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub incomplete: Option<String>,
-}
-
-impl<T> Part<T> {
-    pub fn complete(value: T) -> Self {
-        Part {
-            value,
-            incomplete: None,
-        }
-    }
-
-    pub fn incomplete(value: T, reason: impl Into<String>) -> Self {
-        Part {
-            value,
-            incomplete: Some(reason.into()),
-        }
-    }
-
-    pub fn is_complete(&self) -> bool {
-        self.incomplete.is_none()
-    }
-}
-
-impl<T: Default> Default for Part<T> {
-    fn default() -> Self {
-        Part::complete(T::default())
-    }
-}
 
 /// The org as observed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -51,10 +21,12 @@ pub struct Snapshot {
     /// The org URL.
     pub org: String,
     pub observed_at: DateTime<Utc>,
-    /// Every app (a summary each: small even for thousands of apps).
+    /// Every app (a summary each: small even for thousands of apps). Its incomplete entries
+    /// name the per-app reads of connections and features that failed, too; the app list
+    /// itself failing ([`PartId::Apps`]) is an unreadable org, not a snapshot.
     pub apps: Part<Vec<AppInfo>>,
-    /// App users in `syncState: ERROR`, across all apps read. Incomplete when any app's user
-    /// list could not be read entirely (the reason names the app).
+    /// App users in `syncState: ERROR`, across all apps read. Incomplete per app whose user
+    /// list could not be read entirely ([`PartId::AppUsers`]); what was read of it is kept.
     pub failed_assignments: Part<Vec<FailedAssignment>>,
     /// Group Push mappings, read for the apps where they matter (provisioning disabled, or named
     /// by policy), keyed by app id.
@@ -76,12 +48,47 @@ impl Snapshot {
 
     /// Whether every part was read completely.
     pub fn is_complete(&self) -> bool {
-        self.apps.is_complete()
-            && self.failed_assignments.is_complete()
-            && self.push_mappings.values().all(Part::is_complete)
-            && self.directories.iter().all(|d| d.attributes.is_complete())
-            && self.agents.is_complete()
-            && self.events.is_complete()
+        self.incomplete().is_empty()
+    }
+
+    /// Every part left unread, ordered by part.
+    pub fn incomplete(&self) -> Vec<&Incomplete> {
+        let mut all: Vec<&Incomplete> = self
+            .apps
+            .incomplete
+            .iter()
+            .chain(&self.failed_assignments.incomplete)
+            .chain(self.push_mappings.values().flat_map(|p| &p.incomplete))
+            .chain(
+                self.directories
+                    .iter()
+                    .flat_map(|d| &d.attributes.incomplete),
+            )
+            .chain(&self.agents.incomplete)
+            .chain(&self.events.incomplete)
+            .collect();
+        all.sort_by(|a, b| a.part.cmp(&b.part));
+        all
+    }
+
+    /// Why `part` was left unread, if it was.
+    pub fn unread(&self, part: &PartId) -> Option<&Incomplete> {
+        let parts = match part {
+            PartId::Apps | PartId::Connections(_) | PartId::Features(_) => &self.apps.incomplete,
+            PartId::AppUsers(_) => &self.failed_assignments.incomplete,
+            PartId::PushMappings(app) => &self.push_mappings.get(app)?.incomplete,
+            PartId::DirectoryProfiles(dir) => {
+                &self
+                    .directories
+                    .iter()
+                    .find(|d| &d.app_id == dir)?
+                    .attributes
+                    .incomplete
+            }
+            PartId::Agents => &self.agents.incomplete,
+            PartId::SystemLog => &self.events.incomplete,
+        };
+        parts.iter().find(|i| &i.part == part)
     }
 }
 
@@ -103,9 +110,22 @@ pub struct AppInfo {
     /// through the API and whose provisioning is enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_provisioning: Option<Capabilities>,
+    /// Okta answered that the app has no provisioning connection (404, or `E0000060` for an
+    /// app without provisioning), when it did: the answer, kept as evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_connection: Option<ReadFailure>,
 }
 
 impl AppInfo {
+    /// The app's kind (directory or not), from its integration name.
+    pub fn kind(&self) -> AppKind {
+        AppKind::of(&self.name)
+    }
+
+    pub fn is_directory(&self) -> bool {
+        self.kind().is_directory()
+    }
+
     /// Whether provisioning is known to be enabled / disabled (`None`: unknown).
     pub fn provisioning_enabled(&self) -> Option<bool> {
         self.connection
@@ -205,19 +225,21 @@ pub struct DirectoryInfo {
     pub attributes: Part<Vec<AttributeDiff>>,
 }
 
-/// One attribute where the directory and Okta disagree, or where the directory was reported
-/// changed (by the System Log) but its app-user profile does not show the change.
+/// One attribute where the directory and Okta disagree, or where policy says the directory
+/// holds a value (`force_sync.expected`) that its app-user profile does not show. Both values
+/// were read (an unread profile gives no comparison: its directory's part is incomplete).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttributeDiff {
     pub user_id: UserId,
     pub app_user_attribute: String,
-    pub app_user_value: Option<serde_json::Value>,
+    pub app_user_value: ProfileValue,
     pub okta_attribute: String,
-    pub okta_value: Option<serde_json::Value>,
-    /// A value the System Log says the directory now holds (a directory-side change event), when
-    /// one was seen: lets the planner tell "Force Sync will help" from "it will not".
+    pub okta_value: ProfileValue,
+    /// The value policy's `force_sync.expected` says the directory holds for this user and
+    /// attribute (from a change ticket), when it names one: lets the planner tell "Force Sync
+    /// will help" from "it will not".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reported_directory_value: Option<serde_json::Value>,
+    pub expected_directory_value: Option<serde_json::Value>,
 }
 
 /// An AD/LDAP agent.

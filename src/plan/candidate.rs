@@ -6,6 +6,7 @@ use super::model::{
     Action, ActionId, ActionKind, ActionMode, Evidence, Finding, Precondition, SkipReason, Skipped,
     Step, Target,
 };
+use crate::observe::Incomplete;
 
 /// An action a rule would take, with what the safety gate needs to decide.
 #[derive(Debug, Clone)]
@@ -50,6 +51,8 @@ impl Candidate {
             target: self.target.clone(),
             why,
             detail: detail.into(),
+            part: None,
+            evidence: Vec::new(),
         }
     }
 }
@@ -82,6 +85,21 @@ impl Outcome {
             target,
             why,
             detail: detail.into(),
+            part: None,
+            evidence: Vec::new(),
+        });
+    }
+
+    /// Withholds a rule's decision about `target` (an action of `kind`, or the finding given
+    /// in its place) because a part it depends on was not read.
+    pub fn withhold(&mut self, kind: ActionKind, target: Target, unread: &Incomplete) {
+        self.skipped.push(Skipped {
+            kind,
+            target,
+            why: SkipReason::IncompleteRead,
+            detail: format!("{} was not read: {}", unread.part, unread.failure),
+            part: Some(unread.part.clone()),
+            evidence: Vec::new(),
         });
     }
 }

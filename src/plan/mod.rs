@@ -1,6 +1,7 @@
 //! The plan stage: the pure planner and the plan it produces.
 
 mod candidate;
+mod depends;
 pub(crate) mod gate;
 mod model;
 mod planner;

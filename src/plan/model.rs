@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use strum::{EnumIter, IntoStaticStr};
 
+use crate::observe::{Incomplete, PartId};
 use crate::okta::{AgentId, AppId, GroupId, MappingId, UserId};
 use crate::vocab::named;
 
@@ -22,8 +23,13 @@ pub struct Plan {
     /// The org URL the plan was made for.
     pub org: String,
     pub generated_at: DateTime<Utc>,
-    /// False when some part of the observation failed; destructive actions are then withheld.
+    /// True iff every part of the observation was read (`incomplete` is empty).
     pub complete: bool,
+    /// The parts of the observation that were not read, each with the failing request and why.
+    /// What depends on a part (docs/executor.md, "What depends on what") is withheld: listed in
+    /// `skipped` with reason `incomplete-read` and that `part`.
+    #[serde(default)]
+    pub incomplete: Vec<Incomplete>,
     pub actions: Vec<Action>,
     pub findings: Vec<Finding>,
     pub skipped: Vec<Skipped>,
@@ -36,6 +42,13 @@ impl Plan {
     /// Whether carrying out the plan would change anything.
     pub fn has_changes(&self) -> bool {
         !self.actions.is_empty()
+    }
+
+    /// The candidates withheld because `part` was not read.
+    pub fn withheld_by<'a>(&'a self, part: &'a PartId) -> impl Iterator<Item = &'a Skipped> {
+        self.skipped
+            .iter()
+            .filter(move |s| s.part.as_ref() == Some(part))
     }
 }
 
@@ -246,7 +259,7 @@ impl Finding {
     }
 }
 
-/// A candidate action that was not taken.
+/// A candidate action (or a rule's decision about a target) that was not taken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Skipped {
     pub kind: ActionKind,
@@ -254,6 +267,13 @@ pub struct Skipped {
     pub why: SkipReason,
     /// The specifics (which budget, until when, which part of the read).
     pub detail: String,
+    /// The part of the observation that was not read, for `incomplete-read`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<PartId>,
+    /// What was observed that made the candidate drop, when it says more than the detail
+    /// (Okta's answer for a connection it does not expose, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
 }
 
 #[cfg(test)]
@@ -313,6 +333,7 @@ mod tests {
                 .expect("valid time")
                 .with_timezone(&Utc),
             complete: true,
+            incomplete: vec![],
             actions: vec![Action {
                 id: ActionId::new("act-0123456789abcdef"),
                 kind: ActionKind::RemovePushMappings,
@@ -343,6 +364,7 @@ mod tests {
             "org",
             "generated_at",
             "complete",
+            "incomplete",
             "actions",
             "findings",
             "skipped",

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use crate::journal::JournalView;
-use crate::observe::{FailedAssignment, Snapshot};
+use crate::observe::{FailedAssignment, Incomplete, PartId, Snapshot};
 use crate::policy::Policy;
 
 use super::candidate::{Candidate, Outcome};
@@ -54,6 +54,12 @@ impl<'a> Context<'a> {
             failures,
         }
     }
+
+    /// The first part a decision of `kind` about `target` depends on that was not read
+    /// (see `depends`).
+    pub fn unread(&self, kind: ActionKind, target: &Target) -> Option<&'a Incomplete> {
+        super::depends::unread(self, kind, target)
+    }
 }
 
 /// Plans the fixes for one org: the policy's selectors are resolved against the org's apps
@@ -70,15 +76,22 @@ pub fn plan(
     let apps = snapshot.apps.value.iter();
     let resolved = policy.resolve_selectors(
         apps.map(|a| (a.id.as_str(), a.label.as_str())),
-        snapshot.apps.is_complete(),
+        // The app list itself, not a connection or features read kept beside it.
+        !snapshot
+            .apps
+            .incomplete
+            .iter()
+            .any(|i| i.part == PartId::Apps),
     );
     let ctx = Context::new(&resolved.policy, snapshot, journal, now);
     let mut out = rules::run(&ctx);
     let actions = gate(&ctx, &mut out);
+    let incomplete: Vec<Incomplete> = snapshot.incomplete().into_iter().cloned().collect();
     let mut plan = Plan {
         org: snapshot.org.clone(),
         generated_at: now,
-        complete: snapshot.is_complete(),
+        complete: incomplete.is_empty(),
+        incomplete,
         actions,
         findings: out.findings,
         skipped: out.skipped,

@@ -1,5 +1,5 @@
-//! The plan as a terminal table: actions with their steps, findings with their manual steps,
-//! and skipped candidates with why.
+//! The plan as a terminal table: the parts of the org not read with what each withholds,
+//! actions with their steps, findings with their manual steps, and skipped candidates with why.
 
 use super::model::{ActionMode, Plan, Step};
 
@@ -16,12 +16,9 @@ pub fn render_table(plan: &Plan) -> String {
         "Plan for {} at {}{}\n",
         plan.org,
         plan.generated_at.to_rfc3339(),
-        if plan.complete {
-            ""
-        } else {
-            " (INCOMPLETE read: destructive actions withheld)"
-        }
+        banner(plan)
     );
+    out.push_str(&incomplete_section(plan));
     out.push_str(&warnings(plan));
     out.push_str(&format!("\nACTIONS ({})\n", plan.actions.len()));
     let mut table = Table::new(&["ID", "KIND", "TARGET", "REASON"]);
@@ -66,6 +63,63 @@ pub fn render_table(plan: &Plan) -> String {
                 s.detail.clone(),
             ],
             Vec::new(),
+        );
+    }
+    out.push_str(&table.render());
+    out
+}
+
+/// The title's note on an incomplete read: which parts were not read.
+fn banner(plan: &Plan) -> String {
+    if !plan.incomplete.is_empty() {
+        let parts: Vec<String> = plan.incomplete.iter().map(|i| i.part.to_string()).collect();
+        return format!(
+            " (INCOMPLETE read: {} not read; what depends on it is withheld)",
+            parts.join(", ")
+        );
+    }
+    if plan.complete {
+        String::new()
+    } else {
+        // A plan saved before its parts were named.
+        " (INCOMPLETE read: some parts were not read)".to_owned()
+    }
+}
+
+/// Each part not read, with the failing request and why, and the actions (or the findings in
+/// their place) it withholds.
+fn incomplete_section(plan: &Plan) -> String {
+    if plan.incomplete.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\nINCOMPLETE READ ({}): actions and findings that depend on a part not read are \
+         withheld\n",
+        plan.incomplete.len()
+    );
+    let mut table = Table::new(&["PART", "REQUEST", "WHY"]);
+    for unread in &plan.incomplete {
+        let part = if unread.optional {
+            format!("{} (optional)", unread.part)
+        } else {
+            unread.part.to_string()
+        };
+        let withheld: Vec<String> = plan
+            .withheld_by(&unread.part)
+            .map(|s| format!("withheld: {} {}", s.kind, s.target.key()))
+            .collect();
+        let details = if withheld.is_empty() {
+            vec!["withheld: nothing that was found depends on it".to_owned()]
+        } else {
+            withheld
+        };
+        table.row(
+            vec![
+                part,
+                unread.failure.request.clone(),
+                unread.failure.reason.clone(),
+            ],
+            details,
         );
     }
     out.push_str(&table.render());

@@ -258,7 +258,7 @@ pub struct Schedule {
     pub full_reconcile_expr: String,
     /// How often the System Log is polled for new failures.
     pub log_poll_interval: Duration,
-    /// How far back the System Log is read on a cold start.
+    /// How far back each full observation (plan, apply, a daemon reconcile) reads the System Log.
     pub log_lookback: Duration,
 }
 

@@ -69,6 +69,9 @@ pub enum SkipReason {
     MaxActions,
     /// A shutdown was requested before the executor reached the action.
     Shutdown,
+    /// The app's provisioning connection is not known to be disabled: Okta answered that it
+    /// exposes none (404), or gave no status.
+    ConnectionUnknown,
 }
 named!(SkipReason, "skip reason");
 

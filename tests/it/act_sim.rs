@@ -649,3 +649,45 @@ async fn an_edited_removal_that_would_leave_provisioning_enabled_is_refused() {
     assert!(!env.provisioning_enabled(ORG2ORG));
     assert_eq!(env.mapping_ids(ORG2ORG).len(), 2, "nothing was removed");
 }
+
+/// Okta sends `null` for a profile attribute without a value. A Force Sync planned from an Okta
+/// profile that holds `null` checks its precondition and its verification against "no value",
+/// not against a JSON `null`: it is carried out and verifies (it was skipped forever as
+/// "changed since planning" when the executor read Okta's `null` as a value).
+#[tokio::test]
+async fn okta_s_null_is_no_value_for_a_force_sync_s_precondition_and_verification() {
+    let mut scenario = scenario("force-sync");
+    let alice = scenario
+        .users
+        .iter_mut()
+        .find(|u| u.id == "00ufsync000000000001")
+        .expect("Alice is in the scenario");
+    alice
+        .profile
+        .insert("department".into(), serde_json::Value::Null);
+    let env = Env::start(scenario).await;
+    let plan = env.observe_only().await;
+    let sync = plan
+        .actions
+        .iter()
+        .find(|a| a.kind == ActionKind::ForceSync)
+        .expect("a Force Sync is planned");
+    assert!(
+        sync.preconditions.iter().any(|p| matches!(
+            p,
+            remediator::plan::Precondition::AttributeDiffers { okta_attribute, expected: None, .. }
+                if okta_attribute == "department"
+        )),
+        "planned from no value: {:#?}",
+        sync.preconditions
+    );
+    let report = env.apply().await;
+    let synced: Vec<_> = report
+        .executed
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::ForceSync)
+        .collect();
+    assert_eq!(synced.len(), 1, "{:#?}", report.executed.actions);
+    assert_eq!(synced[0].outcome, Outcome::Verified, "{}", synced[0].reason);
+}

@@ -354,7 +354,7 @@ async fn garbage_json_on_every_endpoint_is_malformed_and_cut_json_is_retried() {
 }
 
 #[tokio::test]
-async fn observe_marks_the_apps_part_incomplete_for_each_paging_fault() {
+async fn observe_calls_the_org_unreadable_for_each_paging_fault_of_the_app_list() {
     let sim = healthy().await;
     let api = client(&sim, HEALTHY_TOKEN, ClientTuning::default());
     let policy = Policy::default_embedded();
@@ -370,15 +370,13 @@ async fn observe_marks_the_apps_part_incomplete_for_each_paging_fault() {
         fault(&sim, "/api/v1/apps", kind.clone(), 1, 0).await;
         let now = Utc::now();
         let since = LogStart::Since(now - chrono::Duration::days(1));
-        let observation = observe(&api, sim.base_url(), &policy, since, now).await;
-        let apps = &observation.snapshot.apps;
-        let reason = apps.incomplete.as_deref().unwrap_or_default();
-        assert!(!apps.is_complete(), "{kind:?}: apps marked complete");
-        assert!(
-            reason.contains("GET /api/v1/apps"),
-            "{kind:?}: the reason names the request: {reason}"
-        );
-        assert!(!observation.snapshot.is_complete(), "{kind:?}");
+        // Every rule starts from the app list: without it the org is unreadable.
+        let Err(unreadable) = observe(&api, sim.base_url(), &policy, since, now).await else {
+            panic!("{kind:?}: an app list cut short was taken as the org");
+        };
+        let failure = &unreadable.failure;
+        assert_eq!(failure.request, "GET /api/v1/apps", "{kind:?}");
+        assert!(!failure.reason.is_empty(), "{kind:?}: no reason");
     }
 }
 

@@ -867,3 +867,102 @@ async fn ready_once_the_org_is_observed_while_the_first_run_still_acts() {
     daemon.terminate().await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_authentication_failure_is_reported_as_one_at_once() {
+    let (sim, _token) = start_sim("127.0.0.1:0").await;
+    let mut daemon = start_daemon(sim.base_url(), "00wrong-token-daemon");
+    // The first answer may come before the start-up run has ended ("not observed yet").
+    let url = daemon.url("/readyz");
+    let body = daemon
+        .wait_for("/readyz naming the authentication failure", || {
+            let url = url.clone();
+            async move {
+                let text = reqwest::get(&url)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .text()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if text.contains("authentication failed") {
+                    Ok(text)
+                } else {
+                    Err(text)
+                }
+            }
+        })
+        .await;
+    assert!(body.starts_with("not ready: "), "{body}");
+    assert!(
+        body.contains(
+            "default (authentication failed: GET /api/v1/apps: HTTP 401 E0000011 Invalid token provided)"
+        ),
+        "{body}"
+    );
+    assert!(!body.contains("not reachable"), "{body}");
+    daemon
+        .wait_metric(
+            r#"^remediator_org_read_failures_total\{org="default",reason="authentication"\} [1-9]"#,
+        )
+        .await;
+    daemon
+        .wait_metric(r#"^remediator_org_readable\{org="default"\} 0$"#)
+        .await;
+    daemon
+        .wait_metric(
+            r#"^remediator_org_read_failures_total\{org="default",reason="unreachable"\} 0$"#,
+        )
+        .await;
+    daemon
+        .wait_metric(r#"^remediator_last_successful_run_timestamp_seconds\{org="default"\} 0$"#)
+        .await;
+    daemon
+        .wait_metric(r#"^remediator_reconcile_runs_total\{org="default",trigger="timer",result="error"\} 1$"#)
+        .await;
+    daemon
+        .wait_metric(
+            r#"^remediator_build_info\{version="[0-9.]+",commit="([0-9a-f]+|unknown)"\} 1$"#,
+        )
+        .await;
+    let line = daemon.wait_log("could not read the org").await;
+    assert!(line.contains(r#""level":"ERROR""#), "{line}");
+    assert!(line.contains(r#""kind":"authentication""#), "{line}");
+    assert!(
+        !daemon.log().contains("00wrong-token-daemon"),
+        "no secret in the logs"
+    );
+
+    let status = daemon.terminate().await;
+    assert_eq!(status.code(), Some(0), "{}", daemon.log());
+    let entries = daemon.assert_consistent_journal();
+    let failed = entries
+        .iter()
+        .find(|e| e["kind"]["type"] == "run_finished")
+        .expect("the run finished");
+    let error = failed["kind"]["error"].as_str().expect("with its error");
+    assert!(error.contains("HTTP 401 E0000011"), "{error}");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_readable_org_is_counted_readable_with_its_last_successful_run() {
+    let (sim, token) = start_sim("127.0.0.1:0").await;
+    let mut daemon = start_daemon(sim.base_url(), &token);
+    daemon.wait_ready(200).await;
+    daemon
+        .wait_metric(r#"^remediator_org_readable\{org="default"\} 1$"#)
+        .await;
+    let line = daemon
+        .wait_metric(r#"^remediator_last_successful_run_timestamp_seconds\{org="default"\} [1-9]"#)
+        .await;
+    let seconds: i64 = line
+        .rsplit(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("a whole number of seconds");
+    let now = chrono::Utc::now().timestamp();
+    assert!(seconds <= now && seconds > now - 3600, "{line}");
+    let status = daemon.terminate().await;
+    assert_eq!(status.code(), Some(0), "{}", daemon.log());
+    sim.shutdown().await;
+}

@@ -93,6 +93,8 @@ fn sample(journal: &SledJournal) {
                         taken: 2,
                         ..RunCounts::default()
                     },
+                    error: None,
+                    incomplete: Vec::new(),
                 },
             ),
         ),

@@ -87,7 +87,8 @@ async fn observe_and_plan_the_generated_large_org() {
         LogStart::Since(now - chrono::Duration::days(1)),
         now,
     )
-    .await;
+    .await
+    .expect("the org is readable");
     let observe_wall = started.elapsed();
     let stats = sim.stats();
     let snapshot = &observation.snapshot;
@@ -182,7 +183,8 @@ async fn observe_a_generated_org_in_another_process() {
         LogStart::Since(now - chrono::Duration::days(1)),
         now,
     )
-    .await;
+    .await
+    .expect("the org is readable");
     let wall = started.elapsed();
     let stats: okta_sim::StatsSnapshot = http
         .get(format!("{base}/__sim/stats"))

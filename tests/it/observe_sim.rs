@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use okta_sim::{FaultKind, FaultRule, Scenario, Sim, SimHandle};
-use remediator::observe::{observe, LogStart, Observation};
+use remediator::observe::{observe, FailureKind, LogStart, Observation, PartId, ProfileValue};
 use remediator::okta::{AdminPaths, AuthConfig, ClientTuning, OktaClient, OktaConfig};
 use remediator::policy::Policy;
 use secrecy::SecretString;
@@ -36,7 +36,9 @@ async fn observe_scenario(scenario: &str) -> (Observation, SimHandle) {
     let policy = Policy::default_embedded();
     let now = Utc::now();
     let since = now - chrono::Duration::days(7);
-    let observation = observe(&api, sim.base_url(), &policy, LogStart::Since(since), now).await;
+    let observation = observe(&api, sim.base_url(), &policy, LogStart::Since(since), now)
+        .await
+        .expect("the org is readable");
     (observation, sim)
 }
 
@@ -157,10 +159,16 @@ async fn a_read_failing_mid_way_marks_the_part_incomplete_not_empty() {
         LogStart::Since(now - chrono::Duration::days(7)),
         now,
     )
-    .await;
+    .await
+    .expect("the org is readable");
     let failed = &observation.snapshot.failed_assignments;
-    let reason = failed.incomplete.as_deref().expect("incomplete");
-    assert!(reason.contains(&app), "{reason}");
+    let unread = failed
+        .failure(&PartId::AppUsers(app.as_str().into()))
+        .expect("the app's users are marked unread");
+    assert_eq!(unread.failure.kind, FailureKind::ServerError);
+    assert_eq!(unread.failure.request, "GET /api/v1/apps/{appId}/users");
+    assert!(unread.failure.reason.starts_with("HTTP 500"), "{unread}");
+    assert_eq!(failed.incomplete.len(), 1, "only that app");
     assert!(!observation.snapshot.is_complete());
     // The other apps were still read.
     assert!(!failed.value.is_empty());
@@ -193,9 +201,12 @@ async fn directory_values_policy_expects_are_compared_with_the_app_user_profile(
         .find(|d| d.user_id == "00ufsync000000000002")
         .expect("Bob's stale attribute is reported");
     assert_eq!(bob.app_user_attribute, "title");
-    assert_eq!(bob.app_user_value, Some(serde_json::json!("Engineer")));
     assert_eq!(
-        bob.reported_directory_value,
+        bob.app_user_value,
+        ProfileValue::Known(serde_json::json!("Engineer"))
+    );
+    assert_eq!(
+        bob.expected_directory_value,
         Some(serde_json::json!("Staff Engineer"))
     );
 }

@@ -4,10 +4,16 @@ use crate::support::plan as plan_support;
 
 use chrono::Duration;
 use plan_support::*;
-use remediator::observe::{AgentInfo, AttributeDiff, DirectoryInfo, Part, ProbeResult, Snapshot};
+use remediator::observe::{
+    AgentInfo, AttributeDiff, DirectoryInfo, Part, ProbeResult, ProfileValue, Snapshot,
+};
 use remediator::plan::{ActionKind, Evidence, FindingKind, Precondition, Step, Target};
 use remediator::policy::{DomainController, Policy};
 use serde_json::json;
+
+fn value(v: Option<&str>) -> ProfileValue {
+    v.map_or(ProfileValue::Null, |v| ProfileValue::Known(json!(v)))
+}
 
 fn diff(
     user: &str,
@@ -18,10 +24,10 @@ fn diff(
     AttributeDiff {
         user_id: user.into(),
         app_user_attribute: "title".into(),
-        app_user_value: app_user.map(|v| json!(v)),
+        app_user_value: value(app_user),
         okta_attribute: "title".into(),
-        okta_value: okta.map(|v| json!(v)),
-        reported_directory_value: reported.map(|v| json!(v)),
+        okta_value: value(okta),
+        expected_directory_value: reported.map(|v| json!(v)),
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::support::plan as plan_support;
 
 use plan_support::*;
-use remediator::observe::Snapshot;
+use remediator::observe::{PartId, Snapshot};
 use remediator::plan::{ActionKind, Evidence, FindingKind, Precondition, SkipReason, Step, Target};
 use remediator::policy::{FeatureAction, Mode, Policy, RuleKind, WantedFeatures};
 
@@ -186,11 +186,30 @@ fn no_drift_no_action() {
 }
 
 #[test]
-fn incomplete_app_list_withholds_the_feature_change() {
+fn an_unread_feature_withholds_the_feature_change_and_the_app_s_retries() {
     let mut s = drifted("slack", "ENABLED");
-    s.apps.incomplete = Some("GET /api/v1/apps page 2: HTTP 500".into());
+    s.apps.value[0].user_provisioning = None;
+    s.apps.mark(
+        PartId::Features("0oaS".into()),
+        server_error(
+            "GET /api/v1/apps/{appId}/features/USER_PROVISIONING",
+            "E0000009",
+        ),
+    );
     let plan = run(&wanting(FeatureAction::Fix), &s, &journal());
     assert!(!plan.complete);
+    assert_eq!(plan.incomplete[0].part, PartId::Features("0oaS".into()));
+    assert!(plan.actions.is_empty(), "{:#?}", plan.actions);
+    assert!(plan.findings.is_empty(), "no drift finding from a guess");
+    let retries: Vec<_> = plan
+        .skipped
+        .iter()
+        .filter(|s| s.kind == ActionKind::RetryProvisioning)
+        .collect();
+    assert_eq!(retries.len(), 2, "the drift may explain them: {retries:#?}");
+    assert!(retries
+        .iter()
+        .all(|s| s.part == Some(PartId::Features("0oaS".into()))));
     assert!(plan
         .actions
         .iter()

@@ -9,7 +9,7 @@ use chrono::Duration;
 use plan_support::*;
 use proptest::prelude::*;
 use remediator::journal::JournalView;
-use remediator::observe::{AttributeDiff, DirectoryInfo, Part, Snapshot};
+use remediator::observe::{AttributeDiff, DirectoryInfo, Part, PartId, ProfileValue, Snapshot};
 use remediator::plan::ActionKind;
 use remediator::policy::{
     CredentialSource, FeatureAction, Mode, Policy, PushMappingRemoval, RuleKind, WantedFeatures,
@@ -121,7 +121,14 @@ fn build(input: &Input) -> (Policy, Snapshot, JournalView) {
             .map(|m| mapping(&format!("gPm{m}"), "ACTIVE"))
             .collect();
         let part = if *incomplete {
-            Part::incomplete(list, "page failed")
+            Part::incomplete(
+                list,
+                PartId::PushMappings((*id).into()),
+                server_error(
+                    "GET /api/v1/apps/{appId}/group-push/mappings",
+                    "page failed",
+                ),
+            )
         } else {
             Part::complete(list)
         };
@@ -152,10 +159,10 @@ fn build(input: &Input) -> (Policy, Snapshot, JournalView) {
                 .map(|(u, stale)| AttributeDiff {
                     user_id: format!("00u{u}").into(),
                     app_user_attribute: "title".into(),
-                    app_user_value: Some(json!("A")),
+                    app_user_value: ProfileValue::Known(json!("A")),
                     okta_attribute: "title".into(),
-                    okta_value: Some(json!("B")),
-                    reported_directory_value: stale.then(|| json!("C")),
+                    okta_value: ProfileValue::Known(json!("B")),
+                    expected_directory_value: stale.then(|| json!("C")),
                 })
                 .collect(),
         ),

@@ -3,7 +3,7 @@
 use crate::support::plan as plan_support;
 
 use plan_support::*;
-use remediator::observe::{Part, Snapshot};
+use remediator::observe::{FailureKind, Part, PartId, ReadFailure, Snapshot};
 use remediator::plan::{ActionKind, Evidence, FindingKind, Precondition, SkipReason, Step, Target};
 use remediator::policy::{CredentialSource, Policy, PushMappingRemoval};
 
@@ -159,24 +159,77 @@ fn without_a_credential_the_orphaned_mappings_are_a_finding_with_the_symptoms() 
 #[test]
 fn incomplete_mapping_read_withholds_the_removal() {
     let mut s = orphaned();
-    s.push_mappings
-        .get_mut("0oaG")
-        .expect("inserted")
-        .incomplete = Some("page 2 failed".into());
+    s.push_mappings.get_mut("0oaG").expect("inserted").mark(
+        PartId::PushMappings("0oaG".into()),
+        server_error(
+            "GET /api/v1/apps/{appId}/group-push/mappings",
+            "page 2 failed",
+        ),
+    );
     let plan = run(&with_credential(), &s, &journal());
     assert!(plan.actions.is_empty());
+    assert!(
+        plan.findings.is_empty(),
+        "no orphaned-mappings finding from part of the list"
+    );
     assert_eq!(plan.skipped.len(), 1);
     assert_eq!(plan.skipped[0].why, SkipReason::IncompleteRead);
+    assert_eq!(
+        plan.skipped[0].part,
+        Some(PartId::PushMappings("0oaG".into()))
+    );
     assert!(plan.skipped[0].detail.contains("page 2 failed"));
 }
 
 #[test]
-fn incomplete_app_list_withholds_the_removal() {
+fn an_unread_connection_withholds_the_removal_naming_it() {
     let mut s = orphaned();
-    s.apps.incomplete = Some("apps page 3 failed".into());
+    s.apps.value[0].connection = None;
+    s.apps.mark(
+        PartId::Connections("0oaG".into()),
+        server_error("GET /api/v1/apps/{appId}/connections/default", "E0000009"),
+    );
     let plan = run(&with_credential(), &s, &journal());
     assert!(plan.actions.is_empty());
     assert_eq!(plan.skipped[0].why, SkipReason::IncompleteRead);
+    assert_eq!(
+        plan.skipped[0].part,
+        Some(PartId::Connections("0oaG".into()))
+    );
+    assert!(!plan.complete);
+}
+
+#[test]
+fn a_connection_okta_does_not_expose_drops_the_removal_with_its_answer() {
+    let mut s = orphaned();
+    s.apps.value[0].connection = None;
+    s.apps.value[0].no_connection = Some(ReadFailure::new(
+        "GET /api/v1/apps/{appId}/connections/default",
+        FailureKind::NotFound,
+        "HTTP 404 E0000007 Not found: Resource not found: 0oaG (AppInstance)",
+    ));
+    let plan = run(&with_credential(), &s, &journal());
+    assert!(plan.complete, "Okta answered: the read is complete");
+    assert!(plan.actions.is_empty());
+    let skip = &plan.skipped[0];
+    assert_eq!(skip.why, SkipReason::ConnectionUnknown);
+    assert!(skip.detail.contains("HTTP 404 E0000007"), "{}", skip.detail);
+    assert!(
+        skip.detail.contains("2 Group Push mapping(s)"),
+        "{}",
+        skip.detail
+    );
+    assert!(skip
+        .evidence
+        .iter()
+        .any(|e| matches!(e, Evidence::Note { text } if text.contains("404"))));
+    assert_eq!(
+        skip.evidence
+            .iter()
+            .filter(|e| matches!(e, Evidence::PushMapping { .. }))
+            .count(),
+        2
+    );
 }
 
 #[test]

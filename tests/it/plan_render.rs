@@ -3,6 +3,7 @@
 use crate::support::plan as plan_support;
 
 use plan_support::*;
+use remediator::observe::PartId;
 use remediator::plan::render_table;
 
 #[test]
@@ -36,7 +37,10 @@ fn table_shows_actions_findings_and_skips_with_their_details() {
 #[test]
 fn empty_sections_say_none_and_incomplete_plans_say_so() {
     let mut s = snapshot();
-    s.events.incomplete = Some("System Log read failed".into());
+    s.events.mark(
+        PartId::SystemLog,
+        server_error("GET /api/v1/logs", "System Log read failed"),
+    );
     let table = render_table(&run(&policy(), &s, &journal()));
     assert!(table
         .lines()

@@ -5,7 +5,7 @@ use crate::support::plan as plan_support;
 use chrono::Duration;
 use plan_support::*;
 use remediator::journal::{FixState, JournalView};
-use remediator::observe::Snapshot;
+use remediator::observe::{PartId, Snapshot};
 use remediator::plan::{render_table, ActionKind, ActionMode, SkipReason, Target};
 use remediator::policy::{Mode, RuleKind};
 
@@ -153,8 +153,14 @@ fn per_kind_budget_then_run_budget_then_hour_budget() {
 fn plan_is_complete_only_when_the_snapshot_is() {
     let mut s = failures(1);
     assert!(run(&policy(), &s, &journal()).complete);
-    s.events.incomplete = Some("System Log page failed".into());
-    assert!(!run(&policy(), &s, &journal()).complete);
+    s.events.mark(
+        PartId::SystemLog,
+        server_error("GET /api/v1/logs", "System Log page failed"),
+    );
+    let plan = run(&policy(), &s, &journal());
+    assert!(!plan.complete);
+    assert_eq!(plan.incomplete.len(), 1);
+    assert_eq!(plan.incomplete[0].part, PartId::SystemLog);
 }
 
 #[test]

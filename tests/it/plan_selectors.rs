@@ -6,7 +6,7 @@
 use crate::support::plan as plan_support;
 
 use plan_support::*;
-use remediator::observe::{Part, Snapshot};
+use remediator::observe::{FailureKind, Incomplete, Part, PartId, ReadFailure, Snapshot};
 use remediator::plan::{ActionKind, Plan, SkipReason, Target};
 use remediator::policy::Policy;
 
@@ -251,7 +251,14 @@ fn a_table_entry_by_label_naming_an_app_also_named_by_id_gives_way() {
 fn with_an_incomplete_app_list_a_selector_matching_nothing_says_so() {
     let p = policy_of(&[("retry.toml", "[retry_provisioning]\napps = [\"Zoom\"]\n")]);
     let mut s = org();
-    s.apps.incomplete = Some("GET /api/v1/apps page 2: timed out".into());
+    s.apps.incomplete = vec![Incomplete::new(
+        PartId::Apps,
+        ReadFailure::new(
+            "GET /api/v1/apps",
+            FailureKind::Unreachable,
+            "page 2: timed out",
+        ),
+    )];
     let plan = run(&p, &s, &journal());
     assert_eq!(
         plan.warnings[0].message,

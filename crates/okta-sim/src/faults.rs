@@ -53,6 +53,9 @@ pub enum FaultKind {
     InternalError,
     /// Answer 429 `E0000047` with the bucket's headers, as if the bucket were empty.
     RateLimited,
+    /// Answer 404 `E0000007` naming the path, as Okta answers for what it does not have (an
+    /// app's provisioning connection it does not expose, an API the org lacks).
+    NotFound,
     /// Answer 200 with a body that is not JSON (garbage JSON).
     #[serde(alias = "garbage-json")]
     Malformed,
@@ -214,6 +217,12 @@ pub(crate) async fn inject_faults(
             }
             response
         }
+        FaultKind::NotFound => okta_error(
+            StatusCode::NOT_FOUND,
+            "E0000007",
+            &format!("Not found: Resource not found: {path}"),
+            &[],
+        ),
         FaultKind::RateLimited => {
             let verdict =
                 infra.exhausted_verdict(Bucket::classify(&method, &path), SystemTime::now());

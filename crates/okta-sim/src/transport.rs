@@ -234,6 +234,14 @@ mod tests {
             "E0000010"
         );
 
+        infra.add_fault(add(FaultKind::NotFound));
+        let r = http.get(&url).send().await.expect("send");
+        assert_eq!(r.status(), 404);
+        assert_eq!(
+            r.json::<serde_json::Value>().await.expect("json")["errorCode"],
+            "E0000007"
+        );
+
         infra.add_fault(add(FaultKind::RateLimited));
         let r = http.get(&url).send().await.expect("send");
         assert_eq!(r.status(), 429);

@@ -42,7 +42,9 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) {
             entry.1.push(fa.user_id.as_str());
         }
     }
-    for (app_id, (evidence, users)) in evidence {
+    let notes = super::unread_notes(ctx, &[crate::observe::PartId::SystemLog]);
+    for (app_id, (mut evidence, users)) in evidence {
+        evidence.extend(notes.iter().cloned());
         let label = app_label(ctx, app_id);
         if !ctx
             .policy

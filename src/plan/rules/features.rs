@@ -9,9 +9,7 @@ use crate::okta::{AppId, UserId};
 use crate::policy::{FeatureAction, WantedFeatures};
 
 use super::super::candidate::{Candidate, Outcome};
-use super::super::model::{
-    ActionKind, Evidence, Finding, FindingKind, Precondition, SkipReason, Step, Target,
-};
+use super::super::model::{ActionKind, Evidence, Finding, FindingKind, Precondition, Step, Target};
 use super::super::planner::Context;
 use super::{assignment_evidence, failures_of, RETRY_TASKS_MANUALLY};
 
@@ -107,13 +105,9 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) -> BTreeSet<(AppId, Use
         let Some(wanted) = ctx.policy.wanted_features(&app.id, &app.label) else {
             continue;
         };
-        if let Some(reason) = &ctx.snapshot.apps.incomplete {
-            out.skip(
-                ActionKind::FixProvisioningFeatures,
-                Target::app(&app.id),
-                SkipReason::IncompleteRead,
-                format!("the app list was not read completely: {reason}"),
-            );
+        let target = Target::app(&app.id);
+        if let Some(unread) = ctx.unread(ActionKind::FixProvisioningFeatures, &target) {
+            out.withhold(ActionKind::FixProvisioningFeatures, target, unread);
             continue;
         }
         let drifts = drifts(app, wanted);
@@ -196,6 +190,11 @@ fn not_fixable(app: &AppInfo, wanted: &WantedFeatures) -> Option<String> {
         return Some(format!(
             "Okta does not let the API change the provisioning features of {} apps",
             app.name
+        ));
+    }
+    if let Some(answer) = &app.no_connection {
+        return Some(format!(
+            "Okta exposes no provisioning connection for the app ({answer})"
         ));
     }
     if app.provisioning_enabled() != Some(true) {

@@ -1,8 +1,10 @@
 //! Rule 2: Force Sync a directory whose app-user profiles hold values the Okta profiles lack.
-//! One action per directory per run, however many users differ. A diff the directory reported
-//! but the app-user profile does not hold is a finding: Force Sync would not help there.
+//! One action per directory per run, however many users differ. A value policy's
+//! `force_sync.expected` says the directory holds, but the app-user profile does not, is a
+//! finding: Force Sync would not help there. Only values that were read are compared; a
+//! directory whose profiles were not all read is withheld.
 
-use crate::observe::{AttributeDiff, DirectoryInfo};
+use crate::observe::{AttributeDiff, DirectoryInfo, ProfileValue};
 
 use super::super::candidate::{Candidate, Outcome};
 use super::super::model::{
@@ -24,6 +26,10 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) {
             continue;
         }
         let target = directory_target(dir);
+        if let Some(unread) = ctx.unread(ActionKind::ForceSync, &target) {
+            out.withhold(ActionKind::ForceSync, target, unread);
+            continue;
+        }
         let mut diffs: Vec<&AttributeDiff> = dir.attributes.value.iter().collect();
         diffs.sort_by(|a, b| (&a.user_id, &a.okta_attribute).cmp(&(&b.user_id, &b.okta_attribute)));
         let stale: Vec<&AttributeDiff> = diffs.iter().copied().filter(|d| is_stale(d)).collect();
@@ -63,33 +69,35 @@ fn directory_target(dir: &DirectoryInfo) -> Target {
     }
 }
 
-/// The directory app-user profile holds a value the Okta profile lacks: Force Sync carries it.
+/// The directory app-user profile holds a value the Okta profile is known to lack: Force Sync
+/// carries it.
 fn helps(diff: &AttributeDiff) -> bool {
-    let held = diff.app_user_value.as_ref().filter(|v| !v.is_null());
-    let reported_elsewhere = diff
-        .reported_directory_value
-        .as_ref()
-        .is_some_and(|r| Some(r) != diff.app_user_value.as_ref());
-    held.is_some() && diff.app_user_value != diff.okta_value && !reported_elsewhere
+    let held = matches!(diff.app_user_value, ProfileValue::Known(_));
+    let known_difference = diff.okta_value.is_known() && diff.app_user_value != diff.okta_value;
+    held && known_difference && !is_stale(diff)
 }
 
-/// The directory reported a value its app-user profile does not hold: Force Sync re-sends the
-/// stale app-user value, so it would not help.
+/// Policy says the directory holds a value its app-user profile does not hold: Force Sync
+/// re-sends the stale app-user value, so it would not help.
 fn is_stale(diff: &AttributeDiff) -> bool {
-    diff.reported_directory_value
+    diff.expected_directory_value
         .as_ref()
-        .is_some_and(|r| Some(r) != diff.app_user_value.as_ref())
+        .is_some_and(|x| ProfileValue::from_json(Some(x)) != diff.app_user_value)
 }
 
+/// The comparisons as evidence: only values that were read (an unknown one has no place in a
+/// plan, whose `null` means "no value").
 fn attribute_evidence(diffs: &[&AttributeDiff]) -> Vec<Evidence> {
     diffs
         .iter()
-        .map(|d| Evidence::Attribute {
-            user_id: d.user_id.clone(),
-            app_user_attribute: d.app_user_attribute.clone(),
-            app_user_value: d.app_user_value.clone(),
-            okta_attribute: d.okta_attribute.clone(),
-            okta_value: d.okta_value.clone(),
+        .filter_map(|d| {
+            Some(Evidence::Attribute {
+                user_id: d.user_id.clone(),
+                app_user_attribute: d.app_user_attribute.clone(),
+                app_user_value: d.app_user_value.known()?,
+                okta_attribute: d.okta_attribute.clone(),
+                okta_value: d.okta_value.known()?,
+            })
         })
         .collect()
 }
@@ -104,20 +112,21 @@ fn would_not_help(dir: &DirectoryInfo, stale: &[&AttributeDiff]) -> Finding {
     let mut evidence = attribute_evidence(stale);
     evidence.extend(stale.iter().map(|d| Evidence::Note {
         text: format!(
-            "the System Log reports {} = {} in the directory for user {}, but the app-user \
-             profile holds {}",
+            "policy's force_sync.expected says the directory holds {} = {} for user {}, but the \
+             app-user profile holds {}",
             d.app_user_attribute,
-            show(d.reported_directory_value.as_ref()),
+            show(d.expected_directory_value.as_ref()),
             d.user_id,
-            show(d.app_user_value.as_ref())
+            d.app_user_value.show()
         ),
     }));
     Finding::new(
         FindingKind::ForceSyncWouldNotHelp,
         directory_target(dir),
         format!(
-            "{} attribute(s) of {} user(s) changed in {} but the app-user profile does not show \
-             the change; Force Sync would push the stale value",
+            "{} attribute(s) of {} user(s) hold a value in {} (as policy's force_sync.expected \
+             says) that the app-user profile does not show; Force Sync would push the stale \
+             value",
             stale.len(),
             users(stale),
             dir.label
@@ -141,7 +150,7 @@ fn would_not_help(dir: &DirectoryInfo, stale: &[&AttributeDiff]) -> Finding {
 }
 
 fn show(value: Option<&serde_json::Value>) -> String {
-    value.map_or_else(|| "nothing".to_string(), |v| v.to_string())
+    value.map_or_else(|| "no value".to_string(), |v| v.to_string())
 }
 
 /// The Force Sync as Admin Console steps (when policy does not enable the call).
@@ -198,10 +207,12 @@ fn candidate(
         ],
         preconditions: helpful
             .iter()
-            .map(|d| Precondition::AttributeDiffers {
-                user_id: d.user_id.clone(),
-                okta_attribute: d.okta_attribute.clone(),
-                expected: d.okta_value.clone(),
+            .filter_map(|d| {
+                Some(Precondition::AttributeDiffers {
+                    user_id: d.user_id.clone(),
+                    okta_attribute: d.okta_attribute.clone(),
+                    expected: d.okta_value.known()?,
+                })
             })
             .collect(),
         denied: None,
@@ -214,14 +225,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn diff(app_user: Option<&str>, okta: Option<&str>, reported: Option<&str>) -> AttributeDiff {
+    fn value(v: Option<&str>) -> ProfileValue {
+        v.map_or(ProfileValue::Null, |v| ProfileValue::Known(json!(v)))
+    }
+
+    fn diff(app_user: Option<&str>, okta: Option<&str>, expected: Option<&str>) -> AttributeDiff {
         AttributeDiff {
             user_id: "00u1".into(),
             app_user_attribute: "title".into(),
-            app_user_value: app_user.map(|v| json!(v)),
+            app_user_value: value(app_user),
             okta_attribute: "title".into(),
-            okta_value: okta.map(|v| json!(v)),
-            reported_directory_value: reported.map(|v| json!(v)),
+            okta_value: value(okta),
+            expected_directory_value: expected.map(|v| json!(v)),
         }
     }
 
@@ -235,6 +250,11 @@ mod tests {
             !helps(&diff(Some("A"), Some("B"), Some("C"))),
             "stale app user"
         );
+        let unknown = AttributeDiff {
+            okta_value: ProfileValue::Unknown,
+            ..diff(Some("A"), None, None)
+        };
+        assert!(!helps(&unknown), "an unknown Okta value is no difference");
     }
 
     #[test]

@@ -144,6 +144,13 @@ fn finding(
         name: a.name.clone(),
         operational_status: a.operational_status.clone(),
     }));
+    evidence.extend(super::unread_notes(
+        ctx,
+        &[
+            crate::observe::PartId::SystemLog,
+            crate::observe::PartId::Agents,
+        ],
+    ));
     evidence.extend(ctx.snapshot.kpasswd_probes.iter().map(|p| Evidence::Note {
         text: match &p.error {
             Some(err) => format!("probe {}:{} unreachable: {err}", p.host, p.port),

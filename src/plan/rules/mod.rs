@@ -9,7 +9,7 @@ mod kpasswd;
 mod push_mappings;
 mod retry;
 
-use crate::observe::{EventInfo, FailedAssignment};
+use crate::observe::{EventInfo, FailedAssignment, PartId};
 use crate::okta::UserId;
 
 use super::candidate::Outcome;
@@ -73,6 +73,21 @@ fn failures_of<'c, 'a>(ctx: &'c Context<'a>, app_id: &str) -> &'c [&'a FailedAss
         .failures
         .partition_point(|fa| fa.app_id.as_str() <= app_id);
     &ctx.failures[start..end]
+}
+
+/// A diagnosis reports what was read; these notes say which of the `parts` it read were not
+/// read completely (more may be affected than it shows).
+fn unread_notes(ctx: &Context<'_>, parts: &[PartId]) -> Vec<Evidence> {
+    parts
+        .iter()
+        .filter_map(|part| ctx.snapshot.unread(part))
+        .map(|unread| Evidence::Note {
+            text: format!(
+                "{} was not read completely: {}",
+                unread.part, unread.failure
+            ),
+        })
+        .collect()
 }
 
 /// The manual step that retries failed tasks in the Admin Console.

@@ -8,7 +8,7 @@ use crate::policy::CredentialSource;
 
 use super::super::candidate::{Candidate, Outcome};
 use super::super::model::{
-    ActionKind, Evidence, Finding, FindingKind, Precondition, SkipReason, Step, Target,
+    ActionKind, Evidence, Finding, FindingKind, Precondition, SkipReason, Skipped, Step, Target,
 };
 use super::super::planner::Context;
 use super::event_evidence;
@@ -23,13 +23,11 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) {
     let mut apps: Vec<&AppInfo> = ctx.snapshot.apps.value.iter().collect();
     apps.sort_by(|a, b| a.id.cmp(&b.id));
     for app in apps {
-        if app.provisioning_enabled() != Some(false) {
-            continue;
-        }
         let Some(part) = ctx.snapshot.push_mappings.get(&app.id) else {
             continue;
         };
-        if part.value.is_empty() && part.is_complete() {
+        if (part.value.is_empty() && part.is_complete()) || app.provisioning_enabled() == Some(true)
+        {
             continue;
         }
         let mut mappings: Vec<&PushMappingInfo> = part.value.iter().collect();
@@ -39,27 +37,12 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) {
             mapping_ids: mappings.iter().map(|m| m.id.clone()).collect(),
             ..Target::default()
         };
-        let incomplete = ctx
-            .snapshot
-            .apps
-            .incomplete
-            .as_ref()
-            .map(|r| format!("the app list was not read completely: {r}"))
-            .or_else(|| {
-                part.incomplete.as_ref().map(|r| {
-                    format!(
-                        "the push mappings of {} were not read completely: {r}",
-                        app.id
-                    )
-                })
-            });
-        if let Some(detail) = incomplete {
-            out.skip(
-                ActionKind::RemovePushMappings,
-                target,
-                SkipReason::IncompleteRead,
-                detail,
-            );
+        if let Some(unread) = ctx.unread(ActionKind::RemovePushMappings, &target) {
+            out.withhold(ActionKind::RemovePushMappings, target, unread);
+            continue;
+        }
+        if app.provisioning_enabled() != Some(false) {
+            out.skipped.push(connection_unknown(app, &mappings, target));
             continue;
         }
         let Some(removal) = ctx.policy.remove_push_mappings.for_app(&app.id, &app.label) else {
@@ -104,6 +87,42 @@ pub(super) fn plan(ctx: &Context<'_>, out: &mut Outcome) {
             target,
             denied,
         });
+    }
+}
+
+/// The mappings of an app whose connection is not known to be disabled: not removed (the fix
+/// is for a disabled connection), with Okta's answer as evidence.
+fn connection_unknown(app: &AppInfo, mappings: &[&PushMappingInfo], target: Target) -> Skipped {
+    let answer = match (&app.no_connection, &app.connection) {
+        (Some(failure), _) => format!(
+            "Okta answered {failure}: it exposes no provisioning connection for {}",
+            app.label
+        ),
+        (None, Some(c)) => format!("its provisioning connection has status {}", c.status),
+        (None, None) => "its provisioning connection was not read".to_owned(),
+    };
+    let mut evidence = vec![Evidence::Note {
+        text: answer.clone(),
+    }];
+    evidence.extend(mappings.iter().map(|m| Evidence::PushMapping {
+        app_id: app.id.clone(),
+        mapping_id: m.id.clone(),
+        status: m.status.clone(),
+        source_group_id: m.source_group_id.clone(),
+        target_group_id: m.target_group_id.clone(),
+    }));
+    Skipped {
+        kind: ActionKind::RemovePushMappings,
+        target,
+        why: SkipReason::ConnectionUnknown,
+        detail: format!(
+            "{} has {} Group Push mapping(s) but provisioning is not known to be disabled ({answer}); \
+             the removal is for an app whose provisioning is disabled",
+            app.label,
+            mappings.len()
+        ),
+        part: None,
+        evidence,
     }
 }
 

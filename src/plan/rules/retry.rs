@@ -64,6 +64,10 @@ pub(super) fn plan(
             );
             continue;
         }
+        if let Some(unread) = ctx.unread(ActionKind::RetryProvisioning, &target) {
+            out.withhold(ActionKind::RetryProvisioning, target, unread);
+            continue;
+        }
         match decide(ctx, fa, label, explained, kpasswd) {
             Decision::Elsewhere => {}
             Decision::Skip(why, detail) => {

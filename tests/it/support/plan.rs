@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use remediator::journal::{BreakerState, BudgetUsage, JournalView};
 use remediator::observe::{
-    AppInfo, Capabilities, ConnectionInfo, EventInfo, EventTarget, FailedAssignment, Part,
-    PushMappingInfo, Snapshot,
+    AppInfo, Capabilities, ConnectionInfo, EventInfo, EventTarget, FailedAssignment, FailureKind,
+    Part, PushMappingInfo, ReadFailure, Snapshot,
 };
 use remediator::plan::{self, Plan};
 use remediator::policy::{Mode, Policy};
@@ -144,6 +144,11 @@ pub fn mapping(id: &str, status: &str) -> PushMappingInfo {
 
 pub fn complete<T>(value: T) -> Part<T> {
     Part::complete(value)
+}
+
+/// A read of `request` that failed with a 500 (`why`).
+pub fn server_error(request: &str, why: &str) -> ReadFailure {
+    ReadFailure::new(request, FailureKind::ServerError, format!("HTTP 500 {why}"))
 }
 
 /// Plans with the fixed clock.
