@@ -128,7 +128,8 @@ mod tests {
             "no connection: Connection refused",
         );
         assert!(closed.advice(token).starts_with(
-            "cannot reach https://example.okta.com (no connection: Connection refused)"
+            "cannot reach https://example.okta.com for GET /api/v1/apps (no connection: \
+             Connection refused)"
         ));
     }
 }

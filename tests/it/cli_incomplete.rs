@@ -127,7 +127,7 @@ async fn agent_pools_refused_for_a_missing_scope_are_named_with_okta_s_answer() 
     );
     let cli = Cli::start(scenario)
         .await
-        .as_service_app("okta.apps.read okta.logs.read");
+        .service_app("okta.apps.read okta.logs.read");
     let plan = plan_json(&cli.run(&["plan", "--output", "json"]).await);
     let agents = incomplete(&plan, "agents");
     assert_eq!(agents["kind"], "authorization");

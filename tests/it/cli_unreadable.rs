@@ -76,7 +76,7 @@ async fn a_rejected_token_is_an_error_that_says_to_check_the_token() {
 #[tokio::test]
 async fn a_service_app_without_the_apps_scope_is_told_which_scope_to_grant() {
     let scenario = with_service_app(act_support::scenario("healthy"), &["okta.logs.read"]);
-    let cli = Cli::start(scenario).await.as_service_app("okta.logs.read");
+    let cli = Cli::start(scenario).await.service_app("okta.logs.read");
     let line = one_error_line(&cli.run(&["plan"]).await, "plan");
     assert!(
         line.starts_with("error: Okta refused GET /api/v1/apps (HTTP 403 E0000006 "),

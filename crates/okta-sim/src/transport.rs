@@ -273,7 +273,7 @@ mod tests {
         assert_eq!(http.get(&url).send().await.expect("send").status(), 200);
         assert!(infra.fault_statuses().iter().all(|f| f.applied == 1));
         let stats = infra.stats();
-        assert_eq!(stats.faults_injected, 6);
+        assert_eq!(stats.faults_injected, 7);
         assert_eq!(
             stats.endpoints["GET /api/v1/apps"].statuses[&0], 1,
             "the drop is counted"

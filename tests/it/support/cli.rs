@@ -61,7 +61,7 @@ impl Cli {
     }
 
     /// Connects as the OAuth service app `SERVICE_APP_ID`, asking for `scopes`.
-    pub fn as_service_app(mut self, scopes: &str) -> Cli {
+    pub fn service_app(mut self, scopes: &str) -> Cli {
         self.env.remove("OKTA_CLIENT_TOKEN");
         self.env("OKTA_CLIENT_AUTHORIZATIONMODE", "PrivateKey")
             .env("OKTA_CLIENT_CLIENTID", SERVICE_APP_ID)
