@@ -484,7 +484,7 @@ async fn writes_use_spec_methods_paths_and_bodies() {
     assert_eq!(f.status, Some(EnabledStatus::Enabled));
     let secret: secrecy::SecretString = "downstream-app-token".to_owned().into();
     let c = client
-        .set_provisioning_connection_token(&app, &secret, true)
+        .set_provisioning_connection_token(&app, &secret, None, true)
         .await
         .expect("post");
     assert_eq!(c.status, ProvisioningConnectionStatus::Enabled);
