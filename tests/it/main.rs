@@ -11,6 +11,7 @@ mod cli_demo;
 mod cli_help;
 mod cli_journal;
 mod cli_policy;
+mod cli_untrusted;
 mod client_auth;
 mod client_config;
 mod client_http;

@@ -4,5 +4,6 @@
 #![allow(dead_code)]
 
 pub mod act;
+pub mod cli;
 pub mod client;
 pub mod plan;
