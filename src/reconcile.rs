@@ -17,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::act::{self, ActError, ActionReport, ExecuteOptions, Org, RunReport};
 use crate::journal::{
-    redact_draft, redacted, EntryDraft, EntryKind, JournalError, JournalStore, JournalView, RunCounts,
+    redact_draft, redacted, EntryDraft, EntryKind, JournalError, JournalStore, JournalView,
+    RunCounts,
 };
 use crate::observe::{observe, LogStart, Observation};
 use crate::okta::{AdminApi, OrgApi};

@@ -7,8 +7,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error_chain::{error_chain, ErrorChain};
 use crate::journal::{
-    redact_draft, redact_text, Effect, EntryDraft, EntryKind, FixState, JournalError, JournalStore, Outcome,
-    StepOutcome,
+    redact_draft, redact_text, Effect, EntryDraft, EntryKind, FixState, JournalError, JournalStore,
+    Outcome, StepOutcome,
 };
 use crate::okta::{AdminApi, OrgApi};
 use crate::plan::gate::{self, Asker, Gate, Hold, Spent};
@@ -17,9 +17,7 @@ use crate::vocab::RunId;
 
 use super::org::{stale_precondition, verification_details, verify, Polling};
 use super::steps::{crash_hook, is_write, leaves_provisioning_enabled, run_step, step_name};
-use super::{
-    idempotency_key, ActError, ActionReport, ExecuteOptions, Org, RunReport, StepError,
-};
+use super::{idempotency_key, ActError, ActionReport, ExecuteOptions, Org, RunReport, StepError};
 
 /// Carries out `plan`'s actions one after another: those [`ExecuteOptions::carried_out`]
 /// selects (of the kinds `options.only` names, planned in `enforce` mode); the others are left

@@ -144,7 +144,11 @@ async fn enable_provisioning<O: OrgApi>(
     app_id: &AppId,
 ) -> Result<String, StepError> {
     let unwritten = |error: StepError| StepError::NothingWritten(Box::new(error));
-    let label = api.get_app(app_id).await.map_err(|e| unwritten(e.into()))?.label;
+    let label = api
+        .get_app(app_id)
+        .await
+        .map_err(|e| unwritten(e.into()))?
+        .label;
     let removal = policy
         .remove_push_mappings
         .for_app(app_id, &label)

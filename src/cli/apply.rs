@@ -12,9 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use remediator::act::{ActionReport, ExecuteOptions, Org};
 use remediator::config::ProcessEnv;
 use remediator::journal::{redacted, SledJournal};
-use remediator::plan::{
-    read_saved, render_table, Action, ActionKind, Plan, PolicyFingerprint,
-};
+use remediator::plan::{read_saved, render_table, Action, ActionKind, Plan, PolicyFingerprint};
 use remediator::policy::Policy;
 use remediator::reconcile::{run_pass, PassProgress, PassSettings, PlanSource, Trigger};
 use tokio_util::sync::CancellationToken;

@@ -141,10 +141,13 @@ fn new_journal(state: &Path, export: &Path) -> anyhow::Result<u8> {
     let text = std::fs::read_to_string(export)
         .with_context(|| format!("reading the export {}", export.display()))?;
     let mut entries = Vec::new();
-    for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let entry: remediator::journal::Entry = serde_json::from_str(line).with_context(|| {
-            format!("{}:{}: not a journal entry", export.display(), index + 1)
-        })?;
+    for (index, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let entry: remediator::journal::Entry = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not a journal entry", export.display(), index + 1))?;
         entries.push(entry);
     }
     std::fs::create_dir_all(state)
@@ -164,7 +167,9 @@ fn new_journal(state: &Path, export: &Path) -> anyhow::Result<u8> {
             .map_or(String::new(), |b| format!(" (the old chain breaks: {b})"))
     );
     for action in &continued.unfinished {
-        println!("carried over the unfinished fix {action}: the next pass completes or compensates it");
+        println!(
+            "carried over the unfinished fix {action}: the next pass completes or compensates it"
+        );
     }
     Ok(exit::OK)
 }

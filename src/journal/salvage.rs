@@ -104,8 +104,7 @@ fn scan_bytes(bytes: &[u8], found: &mut BTreeMap<EntryId, Entry>) {
     let mut at = 0;
     while let Some(offset) = find(&bytes[at..], ENTRY_START) {
         let start = at + offset;
-        let mut stream =
-            serde_json::Deserializer::from_slice(&bytes[start..]).into_iter::<Entry>();
+        let mut stream = serde_json::Deserializer::from_slice(&bytes[start..]).into_iter::<Entry>();
         if let Some(Ok(entry)) = stream.next() {
             keep(entry, found);
         }

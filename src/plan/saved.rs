@@ -87,8 +87,8 @@ impl PolicyFingerprint {
     ) -> Result<PolicyFingerprint, FingerprintError> {
         let mut files = BTreeMap::new();
         for (name, path, text) in sources {
-            let value: toml::Value = toml::from_str(&text)
-                .map_err(|source| FingerprintError::Toml { path, source })?;
+            let value: toml::Value =
+                toml::from_str(&text).map_err(|source| FingerprintError::Toml { path, source })?;
             let canonical = serde_json::to_value(&value).unwrap_or(Value::Null);
             files.insert(name, sha256(canonical.to_string().as_bytes()));
         }
@@ -276,7 +276,11 @@ pub fn match_saved(saved: Plan, fresh: Plan, policy: &Policy) -> (Plan, Vec<NotC
 /// Why not, and the gate's tag when it holds the action now.
 type Refusal = (String, Option<SkipReason>);
 
-fn fresh_match<'f>(action: &Action, fresh: &'f Plan, policy: &Policy) -> Result<&'f Action, Refusal> {
+fn fresh_match<'f>(
+    action: &Action,
+    fresh: &'f Plan,
+    policy: &Policy,
+) -> Result<&'f Action, Refusal> {
     let planned = fresh.actions.iter().find(|a| a.id == action.id);
     if let Some(planned) = planned {
         let differs = differences(action, planned);
@@ -331,7 +335,10 @@ fn differences(saved: &Action, planned: &Action) -> Vec<&'static str> {
         ("mode", saved.mode == planned.mode),
         ("target", saved.target == planned.target),
         ("steps", saved.steps == planned.steps),
-        ("preconditions", saved.preconditions == planned.preconditions),
+        (
+            "preconditions",
+            saved.preconditions == planned.preconditions,
+        ),
     ];
     checks
         .into_iter()
@@ -407,13 +414,19 @@ mod tests {
 
     #[test]
     fn a_policy_s_comments_and_layout_do_not_change_its_digest_its_values_do() {
-        let a = fingerprint(&[("retry.toml", "[retry]\nmax = 3\n"), ("safety.toml", "x = 1")]);
+        let a = fingerprint(&[
+            ("retry.toml", "[retry]\nmax = 3\n"),
+            ("safety.toml", "x = 1"),
+        ]);
         let b = fingerprint(&[
             ("retry.toml", "# a comment\n[retry]\n  max   = 3"),
             ("safety.toml", "x = 1"),
         ]);
         assert_eq!(a, b);
-        let c = fingerprint(&[("retry.toml", "[retry]\nmax = 4\n"), ("safety.toml", "x = 1")]);
+        let c = fingerprint(&[
+            ("retry.toml", "[retry]\nmax = 4\n"),
+            ("safety.toml", "x = 1"),
+        ]);
         assert_ne!(a.digest, c.digest);
         assert_eq!(a.files["safety.toml"], c.files["safety.toml"]);
     }
@@ -432,7 +445,10 @@ mod tests {
         let edited = text.replacen("00u1", "00u2", 1);
         let err = read_saved(&edited, &policy, &made_under).expect_err("edited");
         assert!(matches!(err, SavedPlanError::Edited { .. }), "{err}");
-        assert!(err.to_string().contains("changed since it was made"), "{err}");
+        assert!(
+            err.to_string().contains("changed since it was made"),
+            "{err}"
+        );
 
         let changed = fingerprint(&[("retry.toml", "max = 9"), ("safety.toml", "x = 1")]);
         let err = read_saved(&text, &policy, &changed).expect_err("policy changed");
@@ -467,9 +483,17 @@ mod tests {
         let (plan, refused) = match_saved(saved, fresh.clone(), &policy);
         assert!(plan.actions.is_empty(), "{:?}", plan.actions);
         assert_eq!(refused.len(), 2);
-        assert!(refused[0].why.contains("it was edited"), "{}", refused[0].why);
+        assert!(
+            refused[0].why.contains("it was edited"),
+            "{}",
+            refused[0].why
+        );
         assert!(refused[0].why.contains("steps"), "{}", refused[0].why);
-        assert!(refused[1].why.contains("does not plan"), "{}", refused[1].why);
+        assert!(
+            refused[1].why.contains("does not plan"),
+            "{}",
+            refused[1].why
+        );
         let (plan, refused) = match_saved(fresh.clone(), fresh.clone(), &policy);
         assert!(refused.is_empty());
         assert_eq!(plan.actions, fresh.actions);

@@ -76,7 +76,12 @@ fn replace_in(value: Value, from: &str, to: &str) -> Value {
 
 /// Runs `apply --yes --plan` with `extra` arguments.
 async fn apply_plan(setup: &Setup, path: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["apply", "--yes", "--plan", path.to_str().expect("utf-8 path")];
+    let mut args = vec![
+        "apply",
+        "--yes",
+        "--plan",
+        path.to_str().expect("utf-8 path"),
+    ];
     args.extend_from_slice(extra);
     setup.run(&args).await
 }
@@ -103,7 +108,11 @@ async fn a_saved_removal_aimed_at_a_healthy_app_is_refused() {
         stderr.contains("plan.json: the plan was changed since it was made"),
         "{stderr}"
     );
-    assert_eq!(setup.sim.stats().total, 0, "refused before the org was read");
+    assert_eq!(
+        setup.sim.stats().total,
+        0,
+        "refused before the org was read"
+    );
 
     reseal(&mut plan);
     write(&path, &plan);
@@ -144,11 +153,7 @@ async fn saved_retries_outside_the_policy_or_grown_to_5000_users_are_refused() {
     let out = apply_plan(&setup, &path, &["--only", "retry-provisioning"]).await;
     let stdout = stdout_if_exit(&out, 0, "outside the policy: ");
     assert!(stdout.contains("0 taken"), "{stdout}");
-    assert_eq!(
-        stdout.matches("it was edited").count(),
-        retries,
-        "{stdout}"
-    );
+    assert_eq!(stdout.matches("it was edited").count(), retries, "{stdout}");
     assert_eq!(writes(&setup.sim), 0, "{:?}", setup.sim.stats().endpoints);
 
     let mut grown = saved.clone();
@@ -264,7 +269,11 @@ async fn an_activation_that_does_not_take_effect_stops_and_compensates_the_fix()
         "PATCH /api/v1/apps/{id}/group-push/mappings/{id}",
         "DELETE /api/v1/apps/{id}/group-push/mappings/{id}",
     ] {
-        assert_eq!(count(&setup.sim, endpoint), 0, "no mapping write: {endpoint}");
+        assert_eq!(
+            count(&setup.sim, endpoint),
+            0,
+            "no mapping write: {endpoint}"
+        );
     }
     let app = act_support::app_state(&setup.sim, ORG2ORG);
     assert_eq!(app["provisioning"]["enabled"], false);
@@ -281,9 +290,7 @@ async fn an_activation_that_does_not_take_effect_stops_and_compensates_the_fix()
 /// the fix afterwards.
 async fn journal_with_nothing_done(setup: &Setup) {
     for _ in 0..3 {
-        let out = setup
-            .run(&["apply", "--yes", "--max-actions", "0"])
-            .await;
+        let out = setup.run(&["apply", "--yes", "--max-actions", "0"]).await;
         assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     }
 }
@@ -370,7 +377,11 @@ async fn a_truncated_journal_is_refused_and_the_way_out_works() {
     let db = db_file(&setup.state());
     let bytes = std::fs::read(&db).expect("read db");
     // sled's log file is allocated in segments: half of what was written, not of the zeros after.
-    let written = bytes.iter().rposition(|b| *b != 0).expect("the log holds data") + 1;
+    let written = bytes
+        .iter()
+        .rposition(|b| *b != 0)
+        .expect("the log holds data")
+        + 1;
     std::fs::write(&db, &bytes[..written / 2]).expect("truncate");
     assert_refused(&setup).await;
     take_the_way_out(&setup).await;
@@ -407,10 +418,19 @@ async fn token_like_org_data_is_redacted_in_the_plan_json_and_table() {
     let setup = Setup::start(scenario).await;
     let out_path = setup.dir.path().join("plan.json");
     let json = setup
-        .run(&["plan", "--output", "json", "--out", out_path.to_str().expect("utf-8")])
+        .run(&[
+            "plan",
+            "--output",
+            "json",
+            "--out",
+            out_path.to_str().expect("utf-8"),
+        ])
         .await;
     let json = stdout_if_exit(&json, 0, "plan json: ");
-    assert!(json.contains("[redacted: looked like an Okta API token]"), "{json}");
+    assert!(
+        json.contains("[redacted: looked like an Okta API token]"),
+        "{json}"
+    );
     let table = setup.run(&["plan"]).await;
     let table = format!("{}{}", text(&table.stdout), text(&table.stderr));
     let saved = std::fs::read_to_string(&out_path).expect("saved plan");

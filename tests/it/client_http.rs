@@ -484,7 +484,12 @@ async fn writes_use_spec_methods_paths_and_bodies() {
     assert_eq!(f.status, Some(EnabledStatus::Enabled));
     let secret: secrecy::SecretString = "downstream-app-token".to_owned().into();
     let c = client
-        .set_provisioning_connection_token(&app, &secret, Some("https://partner.example.com"), false)
+        .set_provisioning_connection_token(
+            &app,
+            &secret,
+            Some("https://partner.example.com"),
+            false,
+        )
         .await
         .expect("post");
     assert_eq!(c.status, ProvisioningConnectionStatus::Enabled);

@@ -855,7 +855,8 @@ fn a_new_journal_continues_an_exported_chain_and_its_unfinished_fixes() {
     use remediator::journal::continue_chain;
     let old_dir = tempfile::tempdir().expect("tempdir");
     let old = SledJournal::open(old_dir.path()).expect("open");
-    old.append(t(0), note("run-1", "before"), &[]).expect("note");
+    old.append(t(0), note("run-1", "before"), &[])
+        .expect("note");
     let target = Target {
         app_id: Some("0oa1".into()),
         ..Target::default()
@@ -903,7 +904,10 @@ fn a_new_journal_continues_an_exported_chain_and_its_unfinished_fixes() {
     let new = SledJournal::open(new_dir.path()).expect("open");
     let continued = continue_chain(&new, entries, t(3600)).expect("continue");
     assert_eq!(continued.previous_entries, 3);
-    assert_eq!(continued.unfinished, vec![remediator::vocab::ActionId::new("act-1")]);
+    assert_eq!(
+        continued.unfinished,
+        vec![remediator::vocab::ActionId::new("act-1")]
+    );
     assert!(continued.previous_break.is_none());
     let all = new.list(&EntryFilter::default()).expect("list");
     let EntryKind::ChainContinued {
@@ -919,5 +923,8 @@ fn a_new_journal_continues_an_exported_chain_and_its_unfinished_fixes() {
     assert!(fixes[0].compensation_needed);
     assert_eq!(fixes[0].started_at, t(10));
     assert!(new.verify().expect("verify").is_ok());
-    assert!(continue_chain(&new, Vec::new(), t(3601)).is_err(), "only an empty journal");
+    assert!(
+        continue_chain(&new, Vec::new(), t(3601)).is_err(),
+        "only an empty journal"
+    );
 }

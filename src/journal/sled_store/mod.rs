@@ -161,7 +161,8 @@ impl SledJournal {
             (head, last) => {
                 return Err(self.damaged(format!(
                     "the recorded last entry is {} but {}",
-                    head.as_ref().map_or("none".to_owned(), |h| h.id.to_string()),
+                    head.as_ref()
+                        .map_or("none".to_owned(), |h| h.id.to_string()),
                     if last.is_some() {
                         "entries are stored"
                     } else {
@@ -576,7 +577,9 @@ impl JournalStore for SledJournal {
     }
 
     fn check_usable(&self) -> Result<(), JournalError> {
-        let checked = guarded(&self.dir, "reading its state", || self.check_tail_and_state());
+        let checked = guarded(&self.dir, "reading its state", || {
+            self.check_tail_and_state()
+        });
         checked.map_err(|error| match error {
             JournalError::Damaged { .. } => error,
             other => self.damaged(crate::error_chain::error_chain(&other)),

@@ -111,4 +111,3 @@ pub fn stdout_if_exit(out: &Output, code: i32, context: &str) -> String {
 pub fn count(sim: &SimHandle, endpoint: &str) -> u64 {
     sim.stats().count(endpoint)
 }
-

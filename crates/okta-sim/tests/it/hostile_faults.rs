@@ -369,7 +369,9 @@ async fn ignored_acknowledges_an_activation_that_takes_no_effect() {
     assert_eq!(ignored.status, 204);
     assert!(ignored.bytes.is_empty());
     assert_eq!(api.json(&connection).await["status"], "DISABLED");
-    let events = api.json("/api/v1/logs?filter=eventType+eq+%22application.provision.connection.activate%22").await;
+    let events = api
+        .json("/api/v1/logs?filter=eventType+eq+%22application.provision.connection.activate%22")
+        .await;
     assert_eq!(events, json!([]), "nothing was activated");
     let applied = api.call(reqwest::Method::POST, &activate, None).await;
     assert_eq!(applied.status, 204);
