@@ -17,11 +17,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::act::{self, ActError, ActionReport, ExecuteOptions, Org, RunReport};
 use crate::journal::{
-    redact_draft, EntryDraft, EntryKind, JournalError, JournalStore, JournalView, RunCounts,
+    redact_draft, redacted, EntryDraft, EntryKind, JournalError, JournalStore, JournalView,
+    RunCounts,
 };
 use crate::observe::{observe, LogStart, Observation, OrgUnreadable};
 use crate::okta::{AdminApi, OrgApi};
-use crate::plan::{plan, Action, Plan};
+use crate::plan::{match_saved, plan, Action, ActionMode, Plan};
 use crate::policy::Policy;
 use crate::vocab::RunId;
 
@@ -44,7 +45,9 @@ pub async fn preview<O: OrgApi>(
     let lookback = chrono::Duration::from_std(policy.schedule.log_lookback)
         .unwrap_or_else(|_| chrono::Duration::days(1));
     let observation = observe(api, org, policy, LogStart::Since(now - lookback), now).await?;
-    let plan = plan(policy, &observation.snapshot, journal, now);
+    // Org data may hold token-like strings: every output of the plan (JSON, table, journal)
+    // comes from here, redacted once.
+    let plan = redacted(plan(policy, &observation.snapshot, journal, now));
     Ok(Pass { observation, plan })
 }
 
@@ -80,8 +83,10 @@ impl fmt::Display for Trigger {
 pub enum PlanSource {
     /// Observe the org and plan now.
     Observe,
-    /// A plan saved earlier (`plan --out`); each action is carried out only if the state it
-    /// was planned from still holds.
+    /// A plan saved earlier (`plan --out`), untrusted: the org is observed and planned afresh
+    /// under the current policy, and only the saved actions the fresh plan holds identically
+    /// (same id, so the same state; same kind, mode, target, steps and preconditions) are
+    /// carried out; the others are journaled and reported as `skipped` with the reason.
     Saved(Box<Plan>),
 }
 
@@ -101,7 +106,8 @@ pub struct PassReport {
     pub run_id: RunId,
     /// The plan carried out (or, observe-only, journaled).
     pub plan: Plan,
-    /// The observation, when the pass observed the org (not for a saved plan).
+    /// The observation (a saved plan is matched against a plan made from it), when the pass
+    /// observed the org.
     pub observation: Option<Observation>,
     /// Unfinished fixes from an earlier crash, completed or compensated first.
     pub recovered: RunReport,
@@ -192,6 +198,14 @@ where
         }
     }
     let run_id = new_run_id((org.clock)());
+    // Never act from a journal whose state cannot be read: attempts, cooldowns, budgets and
+    // unfinished fixes are what keep a pass safe.
+    org.journal
+        .check_usable()
+        .map_err(|source| ReconcileError::Journal {
+            run_id: run_id.clone(),
+            source,
+        })?;
     let options = ExecuteOptions {
         run_id: run_id.clone(),
         ..settings.execute.clone()
@@ -213,36 +227,35 @@ where
     } else {
         act::recover(org, &options).await?
     };
-    let (plan, observation) = match source {
-        PlanSource::Observe => {
-            let now = (org.clock)();
-            let view = org.journal.view(now).map_err(journal_error)?;
-            let pass = match preview(org.api, org_url, org.policy, &view, now).await {
-                Ok(pass) => pass,
-                Err(unreadable) => {
-                    let finished = EntryKind::RunFinished {
-                        counts: recovered.counts(),
-                        error: Some(unreadable.to_string()),
-                        incomplete: Vec::new(),
-                    };
-                    org.journal
-                        .append(
-                            (org.clock)(),
-                            EntryDraft::new(run_id.clone(), finished),
-                            &[],
-                        )
-                        .map_err(journal_error)?;
-                    return Err(ReconcileError::Unreadable {
-                        run_id,
-                        source: unreadable,
-                    });
-                }
+    let now = (org.clock)();
+    let view = org.journal.view(now).map_err(journal_error)?;
+    let pass = match preview(org.api, org_url, org.policy, &view, now).await {
+        Ok(pass) => pass,
+        Err(unreadable) => {
+            let finished = EntryKind::RunFinished {
+                counts: recovered.counts(),
+                error: Some(unreadable.to_string()),
+                incomplete: Vec::new(),
             };
-            progress.observed(&pass.observation);
-            (pass.plan, Some(pass.observation))
+            org.journal
+                .append(
+                    (org.clock)(),
+                    EntryDraft::new(run_id.clone(), finished),
+                    &[],
+                )
+                .map_err(journal_error)?;
+            return Err(ReconcileError::Unreadable {
+                run_id,
+                source: unreadable,
+            });
         }
-        PlanSource::Saved(plan) => (*plan, None),
     };
+    progress.observed(&pass.observation);
+    let (plan, refused) = match source {
+        PlanSource::Observe => (pass.plan, Vec::new()),
+        PlanSource::Saved(saved) => match_saved(*saved, pass.plan, org.policy),
+    };
+    let observation = Some(pass.observation);
     record_plan(org, &run_id, &plan).map_err(journal_error)?;
     let declined = !settings.observe_only && !progress.approve(&plan, &options.carried_out(&plan));
     if declined {
@@ -256,10 +269,21 @@ where
     let executed = if settings.observe_only || declined {
         RunReport::new(run_id.clone())
     } else {
-        act::execute(org, &plan, &options, shutdown, &|done| {
+        let mut report = RunReport::new(run_id.clone());
+        for refusal in refused
+            .iter()
+            .filter(|r| r.action.mode == ActionMode::Enforce && options.selects(r.action.kind))
+        {
+            let done = act::not_carried_out(org, &options, refusal)?;
+            progress.action_done(&done);
+            report.actions.push(done);
+        }
+        let carried = act::execute(org, &plan, &options, shutdown, &|done| {
             progress.action_done(done)
         })
-        .await?
+        .await?;
+        report.actions.extend(carried.actions);
+        report
     };
     let mut counts = recovered.counts();
     counts.add(&executed.counts());

@@ -24,7 +24,7 @@ use crate::vocab::{ActionId, RunId};
 
 pub use org::APP_USER_VERIFY_POLLS;
 pub use recover::{recover, MAX_RESUME_AGE};
-pub use run::execute;
+pub use run::{execute, not_carried_out};
 pub use steps::{CRASH_HOOK_ENV, CRASH_HOOK_MARKER};
 
 /// What the executor acts on and with: the org's API, its admin calls, the journal, the
@@ -193,6 +193,12 @@ pub(crate) enum StepError {
     Credential(#[from] CredentialError),
     #[error("policy names no credential for app {app_id} in [remove_push_mappings]")]
     NoCredential { app_id: AppId },
+    /// The step failed before it wrote anything to the org.
+    #[error(transparent)]
+    NothingWritten(Box<StepError>),
+    /// The calls were answered, but reading the org back does not show their effect.
+    #[error("{done}; but {what}: the step did not take effect")]
+    NotInEffect { what: String, done: String },
 }
 
 /// The non-public admin calls the executor may make under `policy`: each is off unless its

@@ -119,7 +119,7 @@ pub(crate) async fn connection_status<O: OrgApi>(
 }
 
 /// The mapping with this id, reading every page of the app's mappings.
-async fn find_mapping<O: OrgApi>(
+pub(crate) async fn find_mapping<O: OrgApi>(
     api: &O,
     app_id: &str,
     mapping_id: &str,

@@ -7,17 +7,17 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error_chain::{error_chain, ErrorChain};
 use crate::journal::{
-    redact_draft, Effect, EntryDraft, EntryKind, FixState, JournalError, JournalStore, Outcome,
-    StepOutcome,
+    redact_draft, redact_text, Effect, EntryDraft, EntryKind, FixState, JournalError, JournalStore,
+    Outcome, StepOutcome,
 };
 use crate::okta::{AdminApi, OrgApi};
 use crate::plan::gate::{self, Asker, Gate, Hold, Spent};
-use crate::plan::{Action, ActionKind, Plan, SkipReason, Step};
+use crate::plan::{Action, ActionKind, NotCarriedOut, Plan, SkipReason, Step};
 use crate::vocab::RunId;
 
 use super::org::{stale_precondition, verification_details, verify, Polling};
 use super::steps::{crash_hook, is_write, leaves_provisioning_enabled, run_step, step_name};
-use super::{idempotency_key, ActError, ActionReport, ExecuteOptions, Org, RunReport};
+use super::{idempotency_key, ActError, ActionReport, ExecuteOptions, Org, RunReport, StepError};
 
 /// Carries out `plan`'s actions one after another: those [`ExecuteOptions::carried_out`]
 /// selects (of the kinds `options.only` names, planned in `enforce` mode); the others are left
@@ -49,6 +49,29 @@ where
         report.actions.push(done);
     }
     Ok(report)
+}
+
+/// Journals a saved plan's action that is not carried out and reports it: `held` with the
+/// gate's tag when the current policy or journal holds it now, else `skipped` (it is not what
+/// the current policy plans now).
+pub fn not_carried_out<O, A, J>(
+    org: &Org<'_, O, A, J>,
+    options: &ExecuteOptions,
+    refused: &NotCarriedOut,
+) -> Result<ActionReport, ActError>
+where
+    O: OrgApi,
+    A: AdminApi,
+    J: JournalStore + ?Sized,
+{
+    let action = &refused.action;
+    match refused.held {
+        Some(tag) => org.not_taken(options, action, (Outcome::Held, Some(tag)), &refused.why),
+        None => {
+            let why = format!("not carried out from the saved plan: {}", refused.why);
+            org.not_taken(options, action, (Outcome::Skipped, None), &why)
+        }
+    }
 }
 
 impl<O, A, J> Org<'_, O, A, J>
@@ -191,7 +214,7 @@ where
         self.journal
             .append((self.clock)(), redact_draft(draft), &[])
             .map_err(ActError::journal(id))?;
-        tracing::info!(action = id, kind = %action.kind, outcome = outcome.as_str(), why = tag.map(SkipReason::as_str), reason = why, "action not taken");
+        tracing::info!(action = id, kind = %action.kind, outcome = outcome.as_str(), why = tag.map(SkipReason::as_str), reason = %redact_text(why), "action not taken");
         Ok(ActionReport {
             why: tag,
             ..report(action, outcome, why, false)
@@ -299,10 +322,15 @@ where
         self.journal
             .append((self.clock)(), self.draft(run_id, action, started), &[])
             .map_err(ActError::journal(id))?;
+        let enable_started = fix.enable_started;
         if matches!(step, Step::EnableProvisioning { .. }) {
             fix.enable_started = true;
         }
         let result = run_step(step, self.api, self.admin, self.policy, self.env).await;
+        if matches!(result, Err(StepError::NothingWritten(_))) {
+            // Nothing reached the org: compensation has nothing of this step to undo.
+            fix.enable_started = enable_started;
+        }
         crash_hook(number);
         let (ok, detail) = match &result {
             Ok(detail) => (true, detail.clone()),
@@ -312,7 +340,7 @@ where
             fix.mark_done(number, step);
         }
         self.finish_step(run_id, action, fix, number, name, ok, &detail)?;
-        tracing::info!(action = id, step = number, name = %name, ok, detail = %detail, "step finished");
+        tracing::info!(action = id, step = number, name = %name, ok, detail = %redact_text(&detail), "step finished");
         Ok(if ok {
             Ok(detail)
         } else {
@@ -413,7 +441,7 @@ where
                     "{why}; compensation failed ({error}): the fix stays unfinished \
                      and is compensated on the next start"
                 );
-                tracing::error!(action = %action.id, "{why}");
+                tracing::error!(action = %action.id, "{}", redact_text(&why));
                 Ok(report(action, Outcome::Failed, &why, true))
             }
         }
@@ -437,7 +465,7 @@ where
         self.journal
             .finish_fix(now, redact_draft(draft), &effects)
             .map_err(ActError::journal(id))?;
-        tracing::info!(action = id, kind = %action.kind, outcome = outcome.as_str(), reason = why, "action finished");
+        tracing::info!(action = id, kind = %action.kind, outcome = outcome.as_str(), reason = %redact_text(why), "action finished");
         Ok(report(action, outcome, why, true))
     }
 
@@ -547,7 +575,7 @@ pub(super) fn report(action: &Action, outcome: Outcome, why: &str, taken: bool) 
         kind: action.kind,
         target: action.target.clone(),
         outcome,
-        reason: why.to_owned(),
+        reason: redact_text(why),
         why: None,
         taken,
     }

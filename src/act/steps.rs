@@ -6,11 +6,13 @@ use std::time::Duration;
 use crate::config::Env;
 use crate::okta::{
     AdminApi, AppId, AppUserUpdateRequest, CapabilitiesCreateObject, CapabilitiesObject,
-    CapabilitiesUpdateObject, EnabledStatus, OrgApi, PushMappingTarget, StatusHolder,
+    CapabilitiesUpdateObject, EnabledStatus, MappingId, OrgApi, ProvisioningConnectionStatus,
+    PushMappingTarget, StatusHolder,
 };
 use crate::plan::Step;
 use crate::policy::Policy;
 
+use super::org::find_mapping;
 use super::StepError;
 
 /// Test hook (documented in docs and README): when this environment variable holds `N`, the
@@ -108,23 +110,14 @@ pub(crate) async fn run_step<O: OrgApi, A: AdminApi>(
             enable_provisioning(api, policy, env, app_id).await
         }
         Step::DeactivatePushMapping { app_id, mapping_id } => {
-            api.update_push_mapping_status(app_id, mapping_id, PushMappingTarget::Inactive)
-                .await?;
-            Ok("mapping INACTIVE".to_owned())
+            deactivate_mapping(api, app_id, mapping_id).await
         }
         Step::DeletePushMapping {
             app_id,
             mapping_id,
             delete_target_group,
-        } => {
-            api.delete_push_mapping(app_id, mapping_id, *delete_target_group)
-                .await?;
-            Ok("mapping deleted".to_owned())
-        }
-        Step::DisableProvisioning { app_id } => {
-            api.deactivate_provisioning_connection(app_id).await?;
-            Ok("provisioning connection deactivated".to_owned())
-        }
+        } => delete_mapping(api, app_id, mapping_id, *delete_target_group).await,
+        Step::DisableProvisioning { app_id } => disable_provisioning(api, app_id).await,
         Step::UpdateProvisioningFeatures {
             app_id,
             create_users,
@@ -140,26 +133,144 @@ pub(crate) async fn run_step<O: OrgApi, A: AdminApi>(
     }
 }
 
-/// Resolves the credential policy names for `app_id` and sets it as the app's provisioning
-/// token, activating the connection.
+/// Resolves the credential policy names for `app_id` and enables the app's provisioning the
+/// way Okta records it: the token is posted without `activate` (with the `baseUrl` the
+/// connection already has, which an Org2Org connection needs), which leaves the connection
+/// DISABLED; then `lifecycle/activate`; then the connection is read back and must be ENABLED.
 async fn enable_provisioning<O: OrgApi>(
     api: &O,
     policy: &Policy,
     env: &dyn Env,
     app_id: &AppId,
 ) -> Result<String, StepError> {
-    let label = api.get_app(app_id).await?.label;
+    let unwritten = |error: StepError| StepError::NothingWritten(Box::new(error));
+    let label = api
+        .get_app(app_id)
+        .await
+        .map_err(|e| unwritten(e.into()))?
+        .label;
     let removal = policy
         .remove_push_mappings
         .for_app(app_id, &label)
-        .ok_or_else(|| StepError::NoCredential {
-            app_id: app_id.clone(),
+        .ok_or_else(|| {
+            unwritten(StepError::NoCredential {
+                app_id: app_id.clone(),
+            })
         })?;
-    let token = removal.credential.resolve(env)?;
-    let connection = api
-        .set_provisioning_connection_token(app_id, &token, true)
+    let token = removal
+        .credential
+        .resolve(env)
+        .map_err(|e| unwritten(e.into()))?;
+    let base_url = api
+        .get_provisioning_connection(app_id)
+        .await
+        .map_err(|e| unwritten(e.into()))?
+        .base_url;
+    let posted = api
+        .set_provisioning_connection_token(app_id, &token, base_url.as_deref(), false)
         .await?;
-    Ok(format!("provisioning connection {}", connection.status))
+    drop(token);
+    api.activate_provisioning_connection(app_id).await?;
+    let now = api.get_provisioning_connection(app_id).await?.status;
+    let done = format!(
+        "token set (answered {}), lifecycle/activate; read back: {now}",
+        posted.status
+    );
+    if now != ProvisioningConnectionStatus::Enabled {
+        return Err(StepError::NotInEffect {
+            what: format!("provisioning of {app_id} is {now} after lifecycle/activate"),
+            done,
+        });
+    }
+    Ok(done)
+}
+
+/// `lifecycle/deactivate`, then the connection is read back and must be DISABLED.
+async fn disable_provisioning<O: OrgApi>(api: &O, app_id: &AppId) -> Result<String, StepError> {
+    api.deactivate_provisioning_connection(app_id).await?;
+    let now = api.get_provisioning_connection(app_id).await?.status;
+    let done = format!("lifecycle/deactivate; read back: {now}");
+    if now != ProvisioningConnectionStatus::Disabled {
+        return Err(StepError::NotInEffect {
+            what: format!("provisioning of {app_id} is {now} after lifecycle/deactivate"),
+            done,
+        });
+    }
+    Ok(done)
+}
+
+/// PATCHes a mapping INACTIVE, then reads it back: it must be INACTIVE (or gone).
+async fn deactivate_mapping<O: OrgApi>(
+    api: &O,
+    app_id: &AppId,
+    mapping_id: &MappingId,
+) -> Result<String, StepError> {
+    api.update_push_mapping_status(app_id, mapping_id, PushMappingTarget::Inactive)
+        .await?;
+    let now = mapping_status(api, app_id, mapping_id).await?;
+    let done = format!("PATCH INACTIVE; read back: {now}");
+    if now != INACTIVE && now != GONE {
+        return Err(StepError::NotInEffect {
+            what: format!("push mapping {mapping_id} of {app_id} is {now} after the PATCH"),
+            done,
+        });
+    }
+    Ok(done)
+}
+
+/// Deletes a mapping that reads back INACTIVE (never an active one), then reads it back: it
+/// must be gone. A mapping already gone, before or at the DELETE (404), counts as deleted.
+async fn delete_mapping<O: OrgApi>(
+    api: &O,
+    app_id: &AppId,
+    mapping_id: &MappingId,
+    delete_target_group: bool,
+) -> Result<String, StepError> {
+    let before = mapping_status(api, app_id, mapping_id).await?;
+    if before == GONE {
+        return Ok("already gone before the DELETE".to_owned());
+    }
+    if before != INACTIVE {
+        return Err(StepError::NotInEffect {
+            what: format!("push mapping {mapping_id} of {app_id} is {before}, not INACTIVE"),
+            done: "not deleted".to_owned(),
+        });
+    }
+    let answered = match api
+        .delete_push_mapping(app_id, mapping_id, delete_target_group)
+        .await
+    {
+        Ok(()) => "DELETE",
+        Err(error) if error.is_not_found() => "DELETE answered 404 (already gone)",
+        Err(error) => return Err(error.into()),
+    };
+    let now = mapping_status(api, app_id, mapping_id).await?;
+    let done = format!("read back INACTIVE, {answered}; read back: {now}");
+    if now != GONE {
+        return Err(StepError::NotInEffect {
+            what: format!("push mapping {mapping_id} of {app_id} is still {now} after the DELETE"),
+            done,
+        });
+    }
+    Ok(done)
+}
+
+const INACTIVE: &str = "INACTIVE";
+const GONE: &str = "gone";
+
+/// A mapping's status as read now, `gone` when the app lists no such mapping.
+async fn mapping_status<O: OrgApi>(
+    api: &O,
+    app_id: &AppId,
+    mapping_id: &MappingId,
+) -> Result<String, StepError> {
+    let found = find_mapping(api, app_id, mapping_id).await?;
+    Ok(match found {
+        None => GONE.to_owned(),
+        Some(mapping) => mapping
+            .status
+            .map_or_else(|| "UNKNOWN".to_owned(), |s| s.as_str().to_owned()),
+    })
 }
 
 /// The partial `USER_PROVISIONING` capabilities object for the features a step sets.

@@ -11,8 +11,8 @@ use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 use remediator::act::{ActionReport, ExecuteOptions, Org};
 use remediator::config::ProcessEnv;
-use remediator::journal::SledJournal;
-use remediator::plan::{read_saved, render_table, Action, ActionKind, Plan};
+use remediator::journal::{redacted, SledJournal};
+use remediator::plan::{read_saved, render_table, Action, ActionKind, Plan, PolicyFingerprint};
 use remediator::policy::Policy;
 use remediator::reconcile::{
     run_pass, PassProgress, PassSettings, PlanSource, ReconcileError, Trigger,
@@ -41,7 +41,7 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
     let saved = args
         .plan
         .as_deref()
-        .map(|path| read_plan(path, &policy))
+        .map(|path| read_plan(path, &policy, &global.policies))
         .transpose()?;
     let connected = connect(&policy)?;
     let (api, org_url) = (&connected.api, connected.org.as_str());
@@ -49,6 +49,9 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         .with_context(|| format!("creating the state directory {}", global.state.display()))?;
     let journal = SledJournal::open(&global.state)
         .with_context(|| format!("opening the journal at {}", global.state.display()))?;
+    journal
+        .check_intact()
+        .context("refusing to act on the org: nothing was done")?;
     let clock = || Utc::now();
     let org = Org {
         api,
@@ -137,12 +140,17 @@ fn parse_kinds(names: &[String]) -> anyhow::Result<Vec<ActionKind>> {
         .collect()
 }
 
-/// A plan saved by `plan --out`, with the file named in any error (an older plan's actions
-/// get their mode from `policy`).
-fn read_plan(path: &Path, policy: &Policy) -> anyhow::Result<Plan> {
+/// A plan saved by `plan --out`, with the file named in any error: refused when it was edited
+/// or the policy in `policies` changed since it was made (an older plan's actions get their
+/// mode from `policy`).
+fn read_plan(path: &Path, policy: &Policy, policies: &Path) -> anyhow::Result<Plan> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the plan {}", path.display()))?;
-    read_saved(&text, policy).with_context(|| format!("the saved plan {}", path.display()))
+    let current = PolicyFingerprint::of_dir(policies)
+        .with_context(|| format!("the policy in {}", policies.display()))?;
+    let plan = read_saved(&text, policy, &current)
+        .with_context(|| format!("the saved plan {}", path.display()))?;
+    Ok(redacted(plan))
 }
 
 /// Shows the plan and asks on the terminal.

@@ -129,9 +129,21 @@ pub enum JournalCommand {
     /// Show one entry.
     Show { id: EntryId },
     /// Export every entry as JSON Lines.
-    Export,
+    Export {
+        /// From a damaged journal: every entry still readable (from sled and from a scan of its
+        /// files) whose contents match its hash; what could not be read goes to stderr.
+        #[arg(long)]
+        best_effort: bool,
+    },
     /// Check the hash chain.
     Verify,
+    /// Start a new journal in --state (which must hold none) that continues the chain of an
+    /// export: its first entry records the old chain's last hash; unfinished fixes carry over.
+    New {
+        /// The export of the old journal (`journal export --best-effort`).
+        #[arg(long, value_name = "EXPORT.jsonl")]
+        continue_from: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,4 +1,5 @@
-//! `remediator journal list|show|export|verify`: read the sled journal.
+//! `remediator journal list|show|export|verify|new`: read the sled journal, export what is
+//! readable of a damaged one, and start a new journal continuing an old chain.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,8 +11,14 @@ use super::args::JournalCommand;
 use super::exit;
 
 pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
+    if let JournalCommand::New { continue_from } = &command {
+        return new_journal(state, continue_from);
+    }
     if !state.exists() {
         anyhow::bail!("no journal at {} (use --state DIR)", state.display());
+    }
+    if matches!(command, JournalCommand::Export { best_effort: true }) {
+        return export_best_effort(state);
     }
     let store = SledJournal::open(state)
         .with_context(|| format!("opening the journal at {}", state.display()))?;
@@ -59,10 +66,11 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
             writeln!(out)?;
             Ok(exit::OK)
         }
-        JournalCommand::Export => {
+        JournalCommand::Export { .. } => {
             store.export(&mut out)?;
             Ok(exit::OK)
         }
+        JournalCommand::New { .. } => unreachable!("handled before the journal is opened"),
         JournalCommand::Verify => {
             let report = store.verify()?;
             if report.is_ok() {
@@ -102,4 +110,81 @@ fn status(entry: &Entry) -> (&'static str, String) {
         }
         _ => (entry.outcome().map_or("", |o| o.as_str()), String::new()),
     }
+}
+
+/// `journal export --best-effort`: what is readable, on stdout; what is not, on stderr. Exit 0
+/// when nothing was unreadable, else 3 (a partial export).
+fn export_best_effort(state: &Path) -> anyhow::Result<u8> {
+    let salvage = remediator::journal::salvage(state);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for entry in &salvage.entries {
+        serde_json::to_writer(&mut out, entry)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    for problem in &salvage.problems {
+        eprintln!("unreadable: {problem}");
+    }
+    match salvage.entries.last() {
+        Some(last) => eprintln!(
+            "exported {} readable entries ({} found only in the files); the last is {} with hash {}",
+            salvage.entries.len(),
+            salvage.only_in_files,
+            last.id,
+            last.hash
+        ),
+        None => eprintln!("no readable entry in {}", state.display()),
+    }
+    Ok(if salvage.problems.is_empty() {
+        exit::OK
+    } else {
+        exit::PARTIAL_FAILURE
+    })
+}
+
+/// `journal new --continue-from EXPORT`: a new journal in `state`, which must hold none.
+fn new_journal(state: &Path, export: &Path) -> anyhow::Result<u8> {
+    let occupied = std::fs::read_dir(state).is_ok_and(|mut d| d.next().is_some());
+    if occupied {
+        anyhow::bail!(
+            "{} is not empty: move the damaged journal aside first (--state names where the new \
+             one goes)",
+            state.display()
+        );
+    }
+    let text = std::fs::read_to_string(export)
+        .with_context(|| format!("reading the export {}", export.display()))?;
+    let mut entries = Vec::new();
+    for (index, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let entry: remediator::journal::Entry = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not a journal entry", export.display(), index + 1))?;
+        entries.push(entry);
+    }
+    std::fs::create_dir_all(state)
+        .with_context(|| format!("creating the state directory {}", state.display()))?;
+    let store = SledJournal::open(state)
+        .with_context(|| format!("opening the new journal at {}", state.display()))?;
+    let continued = remediator::journal::continue_chain(&store, entries, chrono::Utc::now())
+        .with_context(|| format!("continuing the chain of {}", export.display()))?;
+    println!(
+        "new journal in {}: continues {} entries ending at {}{}",
+        state.display(),
+        continued.previous_entries,
+        continued.previous_last,
+        continued
+            .previous_break
+            .as_deref()
+            .map_or(String::new(), |b| format!(" (the old chain breaks: {b})"))
+    );
+    for action in &continued.unfinished {
+        println!(
+            "carried over the unfinished fix {action}: the next pass completes or compensates it"
+        );
+    }
+    Ok(exit::OK)
 }

@@ -43,7 +43,11 @@ pub fn run(
     };
     show(&pass.plan, output)?;
     if let Some(path) = out {
-        let json = serde_json::to_string_pretty(&pass.plan)?;
+        // Sealed with the digests `apply --plan` checks: the policy's and the plan's own.
+        let policy = remediator::plan::PolicyFingerprint::of_dir(&global.policies)
+            .with_context(|| format!("the policy in {}", global.policies.display()))?;
+        let sealed = remediator::plan::seal(pass.plan.clone(), &policy);
+        let json = serde_json::to_string_pretty(&sealed)?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("writing the plan to {}", path.display()))?;
     }

@@ -174,6 +174,16 @@ pub enum EntryKind {
     CursorAdvanced { cursor: Cursor },
     /// Free text.
     Note { text: String },
+    /// The first entry of a journal started from a damaged one's export (`journal new
+    /// --continue-from`): the old chain's last entry and hash, how many entries were readable,
+    /// and where the old chain breaks, if it does.
+    ChainContinued {
+        previous_last_id: String,
+        previous_last_hash: String,
+        previous_entries: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_break: Option<String>,
+    },
 }
 
 impl EntryKind {

@@ -17,11 +17,24 @@ pub enum JournalError {
         source: sled::Error,
     },
     /// The state directory exists but its contents are not a readable sled database.
-    #[error("journal state directory {dir} is corrupt")]
+    #[error("journal state directory {} is corrupt. {}", dir.display(), way_out(dir))]
     Corrupt {
         dir: PathBuf,
         #[source]
         source: sled::Error,
+    },
+    /// The journal's files are damaged: sled could not open them (it may panic inside on a
+    /// truncated file), the chain does not verify, or the state a pass depends on (the chain's
+    /// tail, attempts, cooldowns, budgets, the breaker, unfinished fixes) cannot be read. Nothing
+    /// may act on an org from it; the message says the way out.
+    #[error("the journal in {} is damaged: {detail}. {}", dir.display(), way_out(dir))]
+    Damaged { dir: PathBuf, detail: String },
+    /// The tail record beside the database could not be written (the entry is committed).
+    #[error("journal tail record {} could not be written", path.display())]
+    TailRecord {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
     },
     /// Any other failure opening the state directory (permissions, missing parent, ...).
     #[error("cannot open journal state directory {dir}")]
@@ -68,6 +81,16 @@ pub enum JournalError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// What to do about a damaged journal in `dir`, in one sentence (docs/executor.md says more).
+fn way_out(dir: &std::path::Path) -> String {
+    let dir = dir.display();
+    format!(
+        "The way out (docs/executor.md, \"A damaged journal\"): `remediator --state {dir} journal \
+         export --best-effort > old-journal.jsonl`, move {dir} aside, then `remediator --state \
+         {dir} journal new --continue-from old-journal.jsonl`"
+    )
 }
 
 impl JournalError {

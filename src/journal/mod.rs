@@ -13,6 +13,7 @@ mod error;
 mod filter;
 mod id;
 mod redact;
+mod salvage;
 mod sled_store;
 mod state;
 mod verify;
@@ -30,7 +31,8 @@ pub use entry::{
 pub use error::JournalError;
 pub use filter::EntryFilter;
 pub use id::EntryId;
-pub use redact::{check_no_secrets, redact_draft, redact_secrets};
+pub use redact::{check_no_secrets, redact_draft, redact_secrets, redact_text, redacted};
+pub use salvage::{continue_chain, salvage, Continued, Salvage, MAX_SALVAGE_FILE_BYTES};
 pub use sled_store::SledJournal;
 pub use state::{
     Attempt, AttemptKey, BreakerState, BudgetUsage, Cursor, Effect, FixState, JournalView,
@@ -73,6 +75,12 @@ pub trait JournalStore: Send + Sync {
 
     /// Walk the hash chain and report the first break.
     fn verify(&self) -> Result<VerifyReport, JournalError>;
+
+    /// Whether what a pass depends on reads: the chain's tail (the recorded head is the last
+    /// entry, which decodes and matches its own hash) and every state tree (attempts,
+    /// cooldowns, budgets, the breaker, the cursor, unfinished fixes).
+    /// [`JournalError::Damaged`] otherwise.
+    fn check_usable(&self) -> Result<(), JournalError>;
 
     /// Whether an entry carrying [`Effect::MarkSeen`] with this key was written.
     fn seen(&self, idempotency_key: &str) -> Result<bool, JournalError>;

@@ -1,4 +1,6 @@
-//! Defense in depth against journaling secrets: reject strings that look like credentials.
+//! Defense in depth against secrets in any output: reject strings that look like credentials
+//! (the journal's last check), and the one redaction every output of org data goes through
+//! (plan JSON and table, journal entries, log lines).
 
 use serde_json::Value;
 
@@ -32,6 +34,28 @@ pub fn redact_secrets(value: &mut Value) -> usize {
         Value::Array(items) => items.iter_mut().map(redact_secrets).sum(),
         Value::Object(map) => map.values_mut().map(redact_secrets).sum(),
         Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+    }
+}
+
+/// `value` with [`redact_secrets`] applied to every string of its JSON form (a plan before it
+/// is shown, saved or journaled). A value whose JSON form does not read back is returned as is.
+pub fn redacted<T: serde::Serialize + serde::de::DeserializeOwned>(value: T) -> T {
+    let Ok(mut json) = serde_json::to_value(&value) else {
+        return value;
+    };
+    if redact_secrets(&mut json) == 0 {
+        return value;
+    }
+    serde_json::from_value(json).unwrap_or(value)
+}
+
+/// One text (a log line's detail) with [`redact_secrets`] applied.
+pub fn redact_text(text: &str) -> String {
+    let mut value = Value::String(text.to_owned());
+    redact_secrets(&mut value);
+    match value {
+        Value::String(text) => text,
+        _ => String::new(),
     }
 }
 

@@ -62,6 +62,12 @@ pub enum ChainBreak {
         head: Option<EntryId>,
         last: Option<EntryId>,
     },
+    /// The last entry written, as the tail record beside the database has it, is not in the
+    /// chain: the database lost its end (sled drops a damaged log's tail when it opens it).
+    EntriesLost {
+        written: EntryId,
+        last: Option<EntryId>,
+    },
 }
 
 impl fmt::Display for ChainBreak {
@@ -92,6 +98,14 @@ impl fmt::Display for ChainBreak {
                 f,
                 "entry {id} does not link to the entry before it: prev_hash {found_prev}, expected {expected_prev}"
             ),
+            ChainBreak::EntriesLost { written, last } => {
+                let last = last.map_or("no entry".to_owned(), |l| format!("entry {l}"));
+                write!(
+                    f,
+                    "entries at the end were lost: the last entry written was {written}, the \
+                     database now ends at {last}"
+                )
+            }
             ChainBreak::HeadMismatch { head, last } => {
                 let show = |id: &Option<EntryId>| id.map_or("none".to_owned(), |i| i.to_string());
                 write!(

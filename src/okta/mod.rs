@@ -143,11 +143,14 @@ pub trait OrgApi: Send + Sync {
         &self,
         app: &AppId,
     ) -> impl Future<Output = Result<ProvisioningConnection, ApiError>> + Send;
-    /// `POST /api/v1/apps/{appId}/connections/default?activate=` with a token connection.
+    /// `POST /api/v1/apps/{appId}/connections/default` with a token connection (and the
+    /// `baseUrl` an Org2Org connection carries). Without `activate` (the recorded form) Okta
+    /// stores it and leaves the connection DISABLED; `activate` adds `?activate=true`.
     fn set_provisioning_connection_token(
         &self,
         app: &AppId,
         token: &SecretString,
+        base_url: Option<&str>,
         activate: bool,
     ) -> impl Future<Output = Result<ProvisioningConnection, ApiError>> + Send;
     /// `POST .../connections/default/lifecycle/activate`.
@@ -360,16 +363,22 @@ impl OrgApi for OktaClient {
         &self,
         app: &AppId,
         token: &SecretString,
+        base_url: Option<&str>,
         activate: bool,
     ) -> Result<ProvisioningConnection, ApiError> {
         let path = format!("/api/v1/apps/{}/connections/default", seg(app.as_str())?);
-        let url = self.url(
-            &path,
-            &[("activate", if activate { "true" } else { "false" })],
-        )?;
-        let body = serde_json::json!({
+        let query: &[(&str, &str)] = if activate {
+            &[("activate", "true")]
+        } else {
+            &[]
+        };
+        let url = self.url(&path, query)?;
+        let mut body = serde_json::json!({
             "profile": { "authScheme": "TOKEN", "token": token.expose_secret() }
         });
+        if let Some(base_url) = base_url {
+            body["baseUrl"] = serde_json::Value::from(base_url);
+        }
         self.send(Method::POST, url, Some(&body), Idempotency::Idempotent)
             .await
     }

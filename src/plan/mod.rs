@@ -11,8 +11,11 @@ mod saved;
 
 pub use model::{
     Action, ActionId, ActionKind, ActionMode, Evidence, Finding, FindingId, FindingKind, Plan,
-    Precondition, SelectorWarning, SkipReason, Skipped, Step, Target,
+    PlanDigests, Precondition, SelectorWarning, SkipReason, Skipped, Step, Target,
 };
 pub use planner::{plan, MAX_UNVERIFIED_FIX_ATTEMPTS};
 pub use render::render_table;
-pub use saved::{read_saved, SavedPlanError};
+pub use saved::{
+    match_saved, read_saved, seal, FingerprintError, NotCarriedOut, PolicyFingerprint,
+    SavedPlanError,
+};

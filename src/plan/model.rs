@@ -36,6 +36,27 @@ pub struct Plan {
     /// Policy selector entries that matched no app or several (docs/policy.md).
     #[serde(default)]
     pub warnings: Vec<SelectorWarning>,
+    /// What a saved plan (`plan --out`) records to be checked against when it is carried out:
+    /// the policy it was made under and its own content. Absent from a plan not saved (and
+    /// from plans saved before digests).
+    #[serde(flatten)]
+    pub digests: PlanDigests,
+}
+
+/// A saved plan's digests (each `sha256:` and 64 hex digits), written by `plan --out` and
+/// checked by `apply --plan`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanDigests {
+    /// Of the canonical policy: every policy file's name with the digest of its canonical
+    /// content (comments and layout do not count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_digest: Option<String>,
+    /// Each policy file's canonical digest, by file name, to say which file changed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub policy_files: std::collections::BTreeMap<String, String>,
+    /// Of the plan's canonical JSON without these three fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_digest: Option<String>,
 }
 
 impl Plan {
@@ -358,6 +379,7 @@ mod tests {
             findings: vec![],
             skipped: vec![],
             warnings: vec![],
+            digests: PlanDigests::default(),
         };
         let json = serde_json::to_value(&plan).expect("plan serializes");
         for key in [

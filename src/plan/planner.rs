@@ -12,7 +12,7 @@ use crate::policy::Policy;
 use super::candidate::{Candidate, Outcome};
 use super::gate::{Asker, Gate, Hold, Spent};
 use super::model::{
-    Action, ActionKind, ActionMode, Finding, FindingKind, Plan, SkipReason, Target,
+    Action, ActionKind, ActionMode, Finding, FindingKind, Plan, PlanDigests, SkipReason, Target,
 };
 use super::rules;
 
@@ -96,6 +96,7 @@ pub fn plan(
         findings: out.findings,
         skipped: out.skipped,
         warnings: resolved.warnings,
+        digests: PlanDigests::default(),
     };
     sort_plan(&mut plan);
     plan

@@ -196,12 +196,19 @@ async fn a_saved_plan_runs_each_action_once() {
         )
         .await;
     assert_eq!(first.executed.actions[0].outcome, Outcome::Verified);
-    // The same saved plan again: its idempotency key is in the journal.
+    // The same saved plan again: the fix is done, so the plan made afresh no longer holds it.
     let again = env
         .pass_at(Utc::now(), PlanSource::Saved(Box::new(saved)), false)
         .await;
     assert_eq!(again.executed.actions[0].outcome, Outcome::Skipped);
-    assert!(again.executed.actions[0].reason.contains("idempotency key"));
+    assert!(
+        again.executed.actions[0]
+            .reason
+            .contains("not carried out from the saved plan: the current policy does not plan"),
+        "{}",
+        again.executed.actions[0].reason
+    );
+    assert!(!again.executed.actions[0].taken);
 }
 
 #[tokio::test]
@@ -645,7 +652,11 @@ async fn an_edited_removal_that_would_leave_provisioning_enabled_is_refused() {
         .await;
     let done = &report.executed.actions[0];
     assert_eq!(done.outcome, Outcome::Skipped, "{}", done.reason);
-    assert!(done.reason.contains("disable it last"), "{}", done.reason);
+    assert!(
+        done.reason.contains("(steps): it was edited"),
+        "{}",
+        done.reason
+    );
     assert!(!env.provisioning_enabled(ORG2ORG));
     assert_eq!(env.mapping_ids(ORG2ORG).len(), 2, "nothing was removed");
 }

@@ -5,125 +5,26 @@
 //! enabled.
 
 use crate::support::act as act_support;
+use crate::support::cli::{count, stdout_if_exit, text, Cli, ORG2ORG};
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use act_support::{scenario, write_enforce_policy, PARTNER_TOKEN, PARTNER_TOKEN_VAR};
-use okta_sim::{Scenario, Sim, SimHandle};
-use remediator::act::{CRASH_HOOK_ENV, CRASH_HOOK_MARKER};
-use remediator::journal::{JournalStore, SledJournal};
-
-const ORG2ORG: &str = "0oaorphorg2org000001";
-
-struct Setup {
-    sim: SimHandle,
-    token: String,
-    dir: tempfile::TempDir,
-}
-
-impl Setup {
-    async fn start(scenario: Scenario) -> Setup {
-        let token = scenario.org.api_tokens[0].clone();
-        let sim = Sim::start(scenario, "127.0.0.1:0")
-            .await
-            .expect("sim starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        write_enforce_policy(&dir.path().join("policies"));
-        Setup { sim, token, dir }
-    }
-
-    fn state(&self) -> std::path::PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_remediator"));
-        command
-            .arg("--policies")
-            .arg(self.dir.path().join("policies"))
-            .arg("--state")
-            .arg(self.state())
-            .args(args)
-            .env("OKTA_CLIENT_ORGURL", self.sim.base_url())
-            .env("OKTA_CLIENT_TOKEN", &self.token)
-            .env(PARTNER_TOKEN_VAR, PARTNER_TOKEN)
-            .env("HOME", self.dir.path())
-            .env_remove(CRASH_HOOK_ENV)
-            .env_remove("RUST_LOG");
-        command
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        let mut command = self.command(args);
-        command.stdin(Stdio::null());
-        tokio::task::spawn_blocking(move || command.output().expect("run remediator"))
-            .await
-            .expect("join")
-    }
-
-    /// Runs `apply --yes` with the crash hook at `step` and kills it with SIGKILL there.
-    async fn apply_and_kill_at(&self, step: u32) {
-        let mut command = self.command(&["apply", "--yes"]);
-        command
-            .env(CRASH_HOOK_ENV, step.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        tokio::task::spawn_blocking(move || {
-            let mut child = command.spawn().expect("spawn remediator");
-            let stderr = child.stderr.take().expect("stderr");
-            let mut seen = Vec::new();
-            for line in BufReader::new(stderr).lines() {
-                let line = line.expect("stderr line");
-                if line.contains(CRASH_HOOK_MARKER) {
-                    child.kill().expect("SIGKILL");
-                    child.wait().expect("reap");
-                    return;
-                }
-                seen.push(line);
-            }
-            let status = child.wait().expect("reap");
-            panic!("step {step}: the hook was not reached ({status}); stderr: {seen:#?}");
-        })
-        .await
-        .expect("join");
-    }
-
-    fn journal(&self) -> SledJournal {
-        SledJournal::open(self.state()).expect("journal opens after the process died")
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// `out`'s stdout, once its exit code is `code` (else both streams are shown after `context`).
-fn stdout_if_exit(out: &Output, code: i32, context: &str) -> String {
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{context}{stdout}\n{}",
-        text(&out.stderr)
-    );
-    stdout
-}
+use act_support::{scenario, PARTNER_TOKEN};
+use remediator::journal::JournalStore;
 
 #[tokio::test]
 async fn apply_refuses_to_act_without_yes_when_not_on_a_terminal() {
-    let setup = Setup::start(scenario("features-disabled")).await;
+    let setup = Cli::start(scenario("features-disabled")).await;
     let out = setup.run(&["apply"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
     assert!(!setup.state().exists(), "nothing was journaled");
-    assert_eq!(setup.sim.stats().total, 0, "the org was not even read");
+    assert_eq!(setup.sim().stats().total, 0, "the org was not even read");
 }
 
 #[tokio::test]
 async fn apply_fixes_the_org_and_a_second_plan_has_nothing_to_do() {
-    let setup = Setup::start(scenario("all-situations")).await;
+    let setup = Cli::start(scenario("all-situations")).await;
     let out = setup.run(&["apply", "--yes"]).await;
     // One retry (transient-times:2) fails its first attempt: a partial failure.
     let stdout = stdout_if_exit(&out, 3, "");
@@ -148,7 +49,7 @@ async fn apply_fixes_the_org_and_a_second_plan_has_nothing_to_do() {
 
 #[tokio::test]
 async fn apply_only_and_max_actions() {
-    let setup = Setup::start(scenario("all-situations")).await;
+    let setup = Cli::start(scenario("all-situations")).await;
     let out = setup
         .run(&[
             "apply",
@@ -173,7 +74,7 @@ async fn apply_only_and_max_actions() {
 
 #[tokio::test]
 async fn apply_carries_out_a_saved_plan() {
-    let setup = Setup::start(scenario("features-disabled")).await;
+    let setup = Cli::start(scenario("features-disabled")).await;
     let plan_path = setup.dir.path().join("plan.json");
     let plan_arg = plan_path.to_str().expect("utf-8 path");
     let planned = setup.run(&["plan", "--out", plan_arg]).await;
@@ -205,7 +106,7 @@ async fn apply_carries_out_a_saved_plan() {
 /// then: each action's mode comes from the policy in force when the file is read.
 #[tokio::test]
 async fn apply_carries_out_a_plan_saved_before_actions_had_a_mode() {
-    let setup = Setup::start(scenario("all-situations")).await;
+    let setup = Cli::start(scenario("all-situations")).await;
     let plan_path = setup.dir.path().join("older-plan.json");
     let plan_arg = plan_path.to_str().expect("utf-8 path");
     let planned = setup
@@ -214,6 +115,10 @@ async fn apply_carries_out_a_plan_saved_before_actions_had_a_mode() {
     assert_eq!(planned.status.code(), Some(0), "{}", text(&planned.stderr));
     let mut plan: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&plan_path).expect("read plan")).expect("json");
+    // Plans of then had neither modes, finding ids nor digests.
+    for field in ["policy_digest", "policy_files", "plan_digest"] {
+        plan.as_object_mut().expect("a plan").remove(field);
+    }
     for action in plan["actions"].as_array_mut().expect("actions") {
         action.as_object_mut().expect("an action").remove("mode");
     }
@@ -250,15 +155,10 @@ async fn apply_carries_out_a_plan_saved_before_actions_had_a_mode() {
     );
 }
 
-/// Requests per endpoint key, for "no step done twice".
-fn count(sim: &SimHandle, endpoint: &str) -> u64 {
-    sim.stats().count(endpoint)
-}
-
 /// Kills `apply` at `step`, checks the journal holds the unfinished fix, restarts, and checks
 /// the fix is finished and the org is as the fix leaves it.
-async fn crash_and_restart(name: &str, step: u32) -> Setup {
-    let setup = Setup::start(scenario(name)).await;
+async fn crash_and_restart(name: &str, step: u32) -> Cli {
+    let setup = Cli::start(scenario(name)).await;
     setup.apply_and_kill_at(step).await;
     let recovered = {
         let journal = setup.journal();
@@ -300,12 +200,16 @@ async fn a_remove_push_mappings_fix_killed_at_any_step_is_completed_on_restart()
     // 0: after the intent; 1: enable provisioning; 2-3: deactivate; 4-5: delete; 6: disable.
     for step in 0..=6 {
         let setup = crash_and_restart("orphaned-push-mappings", step).await;
-        let app = act_support::app_state(&setup.sim, ORG2ORG);
+        let app = act_support::app_state(setup.sim(), ORG2ORG);
         assert_eq!(app["provisioning"]["enabled"], false, "step {step}");
         assert_eq!(app["mappings"], serde_json::json!([]), "step {step}");
-        let sim = &setup.sim;
+        let sim = setup.sim();
         for (endpoint, times) in [
             ("POST /api/v1/apps/{id}/connections/default", 1),
+            (
+                "POST /api/v1/apps/{id}/connections/default/lifecycle/activate",
+                1,
+            ),
             ("PATCH /api/v1/apps/{id}/group-push/mappings/{id}", 2),
             ("DELETE /api/v1/apps/{id}/group-push/mappings/{id}", 2),
             (
@@ -328,7 +232,7 @@ async fn a_features_fix_killed_at_any_step_is_completed_on_restart() {
     // 0: after the intent; 1: update the features; 2-3: re-push the two users.
     for step in 0..=3 {
         let setup = crash_and_restart("features-disabled", step).await;
-        let sim = &setup.sim;
+        let sim = setup.sim();
         assert_eq!(
             count(sim, "PUT /api/v1/apps/{id}/features/USER_PROVISIONING"),
             1,
@@ -352,7 +256,7 @@ async fn a_features_fix_killed_at_any_step_is_completed_on_restart() {
 
 /// Runs `apply` on a pseudo-terminal (util-linux `script`), answering the question with
 /// `answer`.
-async fn apply_on_a_terminal(setup: &Setup, answer: &'static str) -> Option<(i32, String)> {
+async fn apply_on_a_terminal(setup: &Cli, answer: &'static str) -> Option<(i32, String)> {
     if Command::new("script").arg("--version").output().is_err() {
         eprintln!("util-linux `script` is not installed: the terminal test cannot run here");
         return None;
@@ -394,7 +298,7 @@ async fn apply_on_a_terminal(setup: &Setup, answer: &'static str) -> Option<(i32
 
 #[tokio::test]
 async fn on_a_terminal_apply_shows_the_plan_and_asks_first() {
-    let setup = Setup::start(scenario("features-disabled")).await;
+    let setup = Cli::start(scenario("features-disabled")).await;
     let Some((code, stdout)) = apply_on_a_terminal(&setup, "n\n").await else {
         return;
     };
@@ -403,7 +307,7 @@ async fn on_a_terminal_apply_shows_the_plan_and_asks_first() {
     assert!(stdout.contains("Nothing was done."), "{stdout}");
     assert_eq!(
         count(
-            &setup.sim,
+            setup.sim(),
             "PUT /api/v1/apps/{id}/features/USER_PROVISIONING"
         ),
         0,
@@ -432,7 +336,7 @@ async fn on_a_terminal_apply_shows_the_plan_and_asks_first() {
 
 #[tokio::test]
 async fn a_dry_run_rule_s_actions_stay_previews_and_do_not_fail_the_run() {
-    let setup = Setup::start(scenario("orphaned-push-mappings")).await;
+    let setup = Cli::start(scenario("orphaned-push-mappings")).await;
     // The shipped policies: remove_push_mappings is in dry-run mode.
     let policies = setup.dir.path().join("policies");
     for entry in std::fs::read_dir("policies").expect("shipped policies") {
@@ -446,9 +350,9 @@ async fn a_dry_run_rule_s_actions_stay_previews_and_do_not_fail_the_run() {
     assert!(stdout.contains("0 taken"), "{stdout}");
     assert_eq!(
         count(
-            &setup.sim,
+            setup.sim(),
             "PATCH /api/v1/apps/{id}/group-push/mappings/{id}"
-        ) + count(&setup.sim, "POST /api/v1/apps/{id}/connections/default"),
+        ) + count(setup.sim(), "POST /api/v1/apps/{id}/connections/default"),
         0,
         "a preview changes nothing"
     );
@@ -459,14 +363,14 @@ async fn a_dry_run_rule_s_actions_stay_previews_and_do_not_fail_the_run() {
 /// start closes the fix without disabling the admin's provisioning.
 #[tokio::test]
 async fn recovery_never_undoes_what_the_fix_did_not_do() {
-    let setup = Setup::start(scenario("orphaned-push-mappings")).await;
+    let setup = Cli::start(scenario("orphaned-push-mappings")).await;
     setup.apply_and_kill_at(0).await;
     let response = reqwest::Client::new()
         .post(format!(
             "{}/api/v1/apps/{ORG2ORG}/connections/default?activate=true",
-            setup.sim.base_url()
+            setup.sim().base_url()
         ))
-        .header("Authorization", format!("SSWS {}", setup.token))
+        .header("Authorization", format!("SSWS {}", setup.token()))
         .json(&serde_json::json!({
             "profile": { "authScheme": "TOKEN", "token": PARTNER_TOKEN }
         }))
@@ -489,7 +393,7 @@ async fn recovery_never_undoes_what_the_fix_did_not_do() {
         stdout.contains("never began enabling provisioning"),
         "{stdout}"
     );
-    let app = act_support::app_state(&setup.sim, ORG2ORG);
+    let app = act_support::app_state(setup.sim(), ORG2ORG);
     assert_eq!(
         app["provisioning"]["enabled"], true,
         "the admin's provisioning was disabled"

@@ -491,7 +491,12 @@ async fn writes_use_spec_methods_paths_and_bodies() {
     assert_eq!(f.status, Some(EnabledStatus::Enabled));
     let secret: secrecy::SecretString = "downstream-app-token".to_owned().into();
     let c = client
-        .set_provisioning_connection_token(&app, &secret, true)
+        .set_provisioning_connection_token(
+            &app,
+            &secret,
+            Some("https://partner.example.com"),
+            false,
+        )
         .await
         .expect("post");
     assert_eq!(c.status, ProvisioningConnectionStatus::Enabled);
@@ -526,14 +531,13 @@ async fn writes_use_spec_methods_paths_and_bodies() {
     );
     assert_eq!(
         (r[3].method.as_str(), r[3].target.as_str()),
-        (
-            "POST",
-            "/api/v1/apps/0oa1/connections/default?activate=true"
-        )
+        ("POST", "/api/v1/apps/0oa1/connections/default")
     );
+    // The recorded form: no `activate`, the connection's baseUrl with the token.
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&r[3].body).expect("json"),
-        serde_json::json!({"profile": {"authScheme": "TOKEN", "token": "downstream-app-token"}})
+        serde_json::json!({"baseUrl": "https://partner.example.com",
+                           "profile": {"authScheme": "TOKEN", "token": "downstream-app-token"}})
     );
     assert_eq!(
         r[4].target,

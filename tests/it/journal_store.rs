@@ -848,3 +848,85 @@ fn effects_the_entry_cannot_carry_are_rejected_before_writing() {
     assert_eq!(journal.verify().expect("verify").entries_checked, 0);
     assert_eq!(journal.cursor().expect("cursor"), None);
 }
+
+/// A new journal continuing an exported chain records the old chain's last hash first, keeps
+/// the old idempotency keys, and carries over a fix begun and not finished (its old start
+/// time, whether provisioning was left enabled), so the next pass still compensates it.
+#[test]
+fn a_new_journal_continues_an_exported_chain_and_its_unfinished_fixes() {
+    use remediator::journal::continue_chain;
+    let old_dir = tempfile::tempdir().expect("tempdir");
+    let old = SledJournal::open(old_dir.path()).expect("open");
+    old.append(t(0), note("run-1", "before"), &[])
+        .expect("note");
+    let target = Target {
+        app_id: Some("0oa1".into()),
+        ..Target::default()
+    };
+    let intent = EntryKind::Intent {
+        action_kind: ActionKind::RemovePushMappings,
+        evidence: json!([]),
+        steps: vec!["enable-provisioning 0oa1 with X".into()],
+        idempotency_key: "act-1@2026".into(),
+    };
+    let begun = EntryDraft::new("run-1", intent)
+        .action("act-1")
+        .target(target.clone())
+        .payload(json!({ "action": null }));
+    old.begin_fix(
+        t(10),
+        begun,
+        &[Effect::MarkSeen {
+            idempotency_key: "act-1@2026".into(),
+        }],
+    )
+    .expect("intent");
+    let finished = EntryKind::StepFinished {
+        step: 1,
+        name: "enable-provisioning 0oa1 with X".into(),
+        outcome: StepOutcome {
+            ok: true,
+            detail: "read back: ENABLED".into(),
+        },
+    };
+    let step = EntryDraft::new("run-1", finished)
+        .action("act-1")
+        .target(target);
+    old.record_step(t(20), step, true).expect("step");
+    let mut export = Vec::new();
+    old.export(&mut export).expect("export");
+    let entries: Vec<remediator::journal::Entry> = String::from_utf8(export)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("entry"))
+        .collect();
+    let last_hash = entries.last().expect("entries").hash.clone();
+
+    let new_dir = tempfile::tempdir().expect("tempdir");
+    let new = SledJournal::open(new_dir.path()).expect("open");
+    let continued = continue_chain(&new, entries, t(3600)).expect("continue");
+    assert_eq!(continued.previous_entries, 3);
+    assert_eq!(
+        continued.unfinished,
+        vec![remediator::vocab::ActionId::new("act-1")]
+    );
+    assert!(continued.previous_break.is_none());
+    let all = new.list(&EntryFilter::default()).expect("list");
+    let EntryKind::ChainContinued {
+        previous_last_hash, ..
+    } = &all[0].kind
+    else {
+        panic!("the first entry continues the chain: {:?}", all[0].kind);
+    };
+    assert_eq!(previous_last_hash, &last_hash);
+    assert!(new.seen("act-1@2026").expect("seen"));
+    let fixes = new.unfinished_fixes().expect("fixes");
+    assert_eq!(fixes.len(), 1);
+    assert!(fixes[0].compensation_needed);
+    assert_eq!(fixes[0].started_at, t(10));
+    assert!(new.verify().expect("verify").is_ok());
+    assert!(
+        continue_chain(&new, Vec::new(), t(3601)).is_err(),
+        "only an empty journal"
+    );
+}

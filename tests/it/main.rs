@@ -15,6 +15,7 @@ mod cli_policy;
 mod cli_policy_hostile;
 mod cli_selectors;
 mod cli_unreadable;
+mod cli_untrusted;
 mod client_auth;
 mod client_config;
 mod client_corpus;

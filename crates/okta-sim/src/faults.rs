@@ -65,6 +65,13 @@ pub enum FaultKind {
     TruncatedJson,
     /// Close the connection without any response.
     Drop,
+    /// Acknowledge the request with `status` (default 204) and an empty body without carrying it
+    /// out: a write Okta answered that took no effect (e.g. a `lifecycle/activate` after which
+    /// the connection still reads DISABLED).
+    Ignored {
+        #[serde(default)]
+        status: Option<u16>,
+    },
     /// Lists: the next page starts `overlap` items (default 1) before the end of this one, so
     /// items repeat across pages. The System Log (no item ids) serves this same page again.
     DuplicateItems {
@@ -227,6 +234,13 @@ pub(crate) async fn inject_faults(
             let verdict =
                 infra.exhausted_verdict(Bucket::classify(&method, &path), SystemTime::now());
             too_many_requests(&verdict)
+        }
+        FaultKind::Ignored { status } => {
+            let status = status
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .filter(StatusCode::is_success)
+                .unwrap_or(StatusCode::NO_CONTENT);
+            status.into_response()
         }
         FaultKind::Malformed => (
             StatusCode::OK,

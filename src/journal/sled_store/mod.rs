@@ -3,6 +3,7 @@
 
 mod effects;
 mod layout;
+mod tail;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,7 +30,7 @@ use super::state::{
     Attempt, AttemptKey, BudgetUsage, Cursor, Effect, FixState, JournalView, BUDGET_RETENTION,
     BUDGET_WINDOW,
 };
-use super::verify::{ChainWalker, Head, VerifyReport};
+use super::verify::{ChainBreak, ChainWalker, Head, VerifyReport};
 use super::JournalStore;
 use crate::vocab::RunId;
 
@@ -43,6 +44,11 @@ pub struct SledJournal {
     trees: Vec<Tree>,
     /// The chain's end; held while appending so ids and links are issued in order.
     head: Mutex<Option<Head>>,
+    /// On disk (not [`SledJournal::temporary`]): the tail record is kept beside the database.
+    persistent: bool,
+    /// The last entry the tail record names; held while it is written, so concurrent appends
+    /// write it one at a time and never move it back.
+    tail: Mutex<Option<EntryId>>,
 }
 
 impl std::fmt::Debug for SledJournal {
@@ -70,12 +76,18 @@ impl SledJournal {
         let dir = dir.as_ref().to_path_buf();
         let deadline = std::time::Instant::now() + OPEN_LOCK_WAIT;
         loop {
-            let opened = sled::Config::new()
-                .path(&dir)
-                .open()
-                .map_err(|e| JournalError::from_open(dir.clone(), e));
+            let opened = guarded(&dir, "opening it", || {
+                sled::Config::new()
+                    .path(&dir)
+                    .open()
+                    .map_err(|e| JournalError::from_open(dir.clone(), e))
+            });
             match opened {
-                Ok(db) => return Self::from_db(dir, db),
+                Ok(db) => {
+                    return guarded(&dir, "reading its trees", || {
+                        Self::from_db(dir.clone(), db, true)
+                    })
+                }
                 Err(JournalError::Locked { .. }) if std::time::Instant::now() < deadline => {
                     std::thread::sleep(OPEN_LOCK_RETRY);
                 }
@@ -92,10 +104,10 @@ impl SledJournal {
             .temporary(true)
             .open()
             .map_err(|e| JournalError::from_open(dir.clone(), e))?;
-        Self::from_db(dir, db)
+        Self::from_db(dir, db, false)
     }
 
-    fn from_db(dir: PathBuf, db: sled::Db) -> Result<SledJournal, JournalError> {
+    fn from_db(dir: PathBuf, db: sled::Db, persistent: bool) -> Result<SledJournal, JournalError> {
         let trees = TREE_NAMES
             .iter()
             .map(|name| db.open_tree(name))
@@ -107,7 +119,141 @@ impl SledJournal {
             db,
             trees,
             head: Mutex::new(head),
+            persistent,
+            tail: Mutex::new(None),
         })
+    }
+
+    fn damaged(&self, detail: impl Into<String>) -> JournalError {
+        JournalError::Damaged {
+            dir: self.dir.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The tail and the state trees, each record decoded (see [`JournalStore::check_usable`]).
+    fn check_tail_and_state(&self) -> Result<(), JournalError> {
+        let head = read_json::<Head>(self.tree(T_META), "meta", HEAD_KEY)?;
+        let last = self
+            .tree(T_ENTRIES)
+            .last()
+            .map_err(JournalError::storage("reading the last entry"))?;
+        match (&head, last) {
+            (None, None) => {}
+            (Some(head), Some((key, value))) => {
+                let entry: Entry = decode("entries", &key, &value)?;
+                if entry.id != head.id || entry.hash != head.hash {
+                    return Err(self.damaged(format!(
+                        "the recorded last entry is {} but the last stored entry is {}",
+                        head.id, entry.id
+                    )));
+                }
+                let computed = entry
+                    .compute_hash()
+                    .map_err(|e| self.damaged(format!("entry {}: {e}", entry.id)))?;
+                if computed != entry.hash {
+                    return Err(self.damaged(format!(
+                        "the last entry {} does not match its own hash",
+                        entry.id
+                    )));
+                }
+            }
+            (head, last) => {
+                return Err(self.damaged(format!(
+                    "the recorded last entry is {} but {}",
+                    head.as_ref()
+                        .map_or("none".to_owned(), |h| h.id.to_string()),
+                    if last.is_some() {
+                        "entries are stored"
+                    } else {
+                        "no entry is stored"
+                    }
+                )))
+            }
+        }
+        if let Some(lost) = self.lost_tail(head.as_ref())? {
+            return Err(self.damaged(lost.to_string()));
+        }
+        self.view(Utc::now())?;
+        self.cursor()?;
+        self.all_values::<ActionRecord>(T_ACTIONS)?;
+        for item in self.tree(T_RUN_ACTIONS).iter() {
+            let (key, value) = item.map_err(JournalError::storage("run budget scan"))?;
+            if value.len() != 4 {
+                return Err(self.damaged(format!(
+                    "run budget record {} is not a count",
+                    String::from_utf8_lossy(&key)
+                )));
+            }
+        }
+        for item in self.tree(T_SEEN).iter() {
+            item.map_err(JournalError::storage("idempotency scan"))?;
+        }
+        Ok(())
+    }
+
+    /// The whole chain verifies and what a pass depends on reads ([`JournalStore::verify`] and
+    /// [`JournalStore::check_usable`]): what `apply` requires before it acts.
+    pub fn check_intact(&self) -> Result<(), JournalError> {
+        let report = self.verify()?;
+        if let Some(brk) = report.first_break {
+            return Err(self.damaged(format!(
+                "its chain breaks after {} good entries: {brk}",
+                report.entries_checked
+            )));
+        }
+        self.check_usable()
+    }
+
+    /// The break a tail record shows when the database lost the entries at its end: the last
+    /// entry written, as recorded beside the database, is not in the chain. sled may be ahead
+    /// of the record (a crash right after its flush), never behind it.
+    fn lost_tail(&self, head: Option<&Head>) -> Result<Option<ChainBreak>, JournalError> {
+        if !self.persistent {
+            return Ok(None);
+        }
+        let recorded = tail::read(&self.dir).map_err(|why| self.damaged(why))?;
+        let Some(recorded) = recorded else {
+            return Ok(None);
+        };
+        let stored: Option<Entry> = self.load(recorded.id)?;
+        if stored.is_some_and(|e| e.hash == recorded.hash) {
+            return Ok(None);
+        }
+        Ok(Some(ChainBreak::EntriesLost {
+            written: recorded.id,
+            last: head.map(|h| h.id),
+        }))
+    }
+
+    /// Records `entry` as the last entry written, unless a later one is recorded already.
+    fn record_tail(&self, entry: &Entry) -> Result<(), JournalError> {
+        if !self.persistent {
+            return Ok(());
+        }
+        let mut recorded = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+        if recorded.is_some_and(|id| id >= entry.id) {
+            return Ok(());
+        }
+        let written = Head {
+            id: entry.id,
+            hash: entry.hash.clone(),
+        };
+        tail::write(&self.dir, &written).map_err(|source| JournalError::TailRecord {
+            path: tail::path(&self.dir),
+            source,
+        })?;
+        *recorded = Some(entry.id);
+        Ok(())
+    }
+
+    /// The id of the chain's last entry, `None` while the journal is empty.
+    pub fn head_id(&self) -> Option<EntryId> {
+        self.head
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|h| h.id)
     }
 
     /// The state directory.
@@ -303,6 +449,50 @@ impl SledJournal {
     }
 }
 
+/// Runs `read` on the journal in `dir`, turning a panic inside sled (it panics on some damaged
+/// files instead of answering an error) into [`JournalError::Damaged`] naming `dir`.
+fn guarded<T>(
+    dir: &Path,
+    doing: &str,
+    read: impl FnOnce() -> Result<T, JournalError>,
+) -> Result<T, JournalError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("no message");
+        Err(JournalError::Damaged {
+            dir: dir.to_path_buf(),
+            detail: format!("sled failed {doing} ({what})"),
+        })
+    })
+}
+
+impl SledJournal {
+    fn verify_chain(&self) -> Result<VerifyReport, JournalError> {
+        // Hold off appends so the entries and the recorded head are read as one state.
+        let _appends = self.head.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut walker = ChainWalker::new();
+        for item in self.tree(T_ENTRIES).iter() {
+            let (key, value) = item.map_err(JournalError::storage("verify"))?;
+            if let Err(brk) = walker.check(&key, &value) {
+                return Ok(walker.broken(brk));
+            }
+        }
+        let head = read_json::<Head>(self.tree(T_META), "meta", HEAD_KEY)?;
+        let lost = self.lost_tail(head.as_ref())?;
+        let report = walker.finish(head);
+        if report.first_break.is_some() {
+            return Ok(report);
+        }
+        Ok(VerifyReport {
+            first_break: lost,
+            ..report
+        })
+    }
+}
+
 impl JournalStore for SledJournal {
     fn append(
         &self,
@@ -328,6 +518,7 @@ impl JournalStore for SledJournal {
         });
         drop(head);
         self.db.flush().map_err(JournalError::storage("flush"))?;
+        self.record_tail(&entry)?;
         self.prune_state(now, effects);
         Ok(entry)
     }
@@ -382,17 +573,17 @@ impl JournalStore for SledJournal {
     }
 
     fn verify(&self) -> Result<VerifyReport, JournalError> {
-        // Hold off appends so the entries and the recorded head are read as one state.
-        let _appends = self.head.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut walker = ChainWalker::new();
-        for item in self.tree(T_ENTRIES).iter() {
-            let (key, value) = item.map_err(JournalError::storage("verify"))?;
-            if let Err(brk) = walker.check(&key, &value) {
-                return Ok(walker.broken(brk));
-            }
-        }
-        let head = read_json::<Head>(self.tree(T_META), "meta", HEAD_KEY)?;
-        Ok(walker.finish(head))
+        guarded(&self.dir, "reading its entries", || self.verify_chain())
+    }
+
+    fn check_usable(&self) -> Result<(), JournalError> {
+        let checked = guarded(&self.dir, "reading its state", || {
+            self.check_tail_and_state()
+        });
+        checked.map_err(|error| match error {
+            JournalError::Damaged { .. } => error,
+            other => self.damaged(crate::error_chain::error_chain(&other)),
+        })
     }
 
     fn seen(&self, idempotency_key: &str) -> Result<bool, JournalError> {
@@ -447,5 +638,27 @@ impl JournalStore for SledJournal {
             breaker,
             unfinished_fixes: self.unfinished_fixes()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_inside_sled_becomes_a_damaged_journal_naming_the_directory() {
+        let dir = Path::new("/var/lib/remediator/state");
+        let result: Result<(), JournalError> =
+            guarded(dir, "opening it", || panic!("segment header corrupt"));
+        let Err(error @ JournalError::Damaged { .. }) = result else {
+            panic!("a typed error, got {result:?}");
+        };
+        let message = error.to_string();
+        assert!(
+            message.contains("/var/lib/remediator/state is damaged")
+                && message.contains("segment header corrupt")
+                && message.contains("journal export --best-effort"),
+            "{message}"
+        );
     }
 }

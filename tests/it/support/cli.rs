@@ -1,12 +1,16 @@
 //! The `remediator` binary against okta-sim over loopback, for the command-line tests: a
 //! scenario served on a free port, the enforcing policies and a state directory in a temporary
-//! directory, and the connection settings in the environment (a test may replace them).
+//! directory, and the connection settings in the environment (a test may replace them); a run
+//! killed at a step of the executor, and the journal it left.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use okta_sim::{Scenario, Sim, SimHandle};
+use remediator::act::{CRASH_HOOK_ENV, CRASH_HOOK_MARKER};
+use remediator::journal::SledJournal;
 
 use super::act::{write_enforce_policy, PARTNER_TOKEN, PARTNER_TOKEN_VAR};
 
@@ -14,6 +18,8 @@ use super::act::{write_enforce_policy, PARTNER_TOKEN, PARTNER_TOKEN_VAR};
 pub const SERVICE_APP_PUBLIC_KEY: &str = "tests/fixtures/TEST-ONLY-oauth-client-public-key.pem";
 pub const SERVICE_APP_PRIVATE_KEY: &str = "tests/fixtures/TEST-ONLY-oauth-client-private-key.pem";
 pub const SERVICE_APP_ID: &str = "0oaremediatorsvc0001";
+/// The org2org app of the orphaned-mappings scenarios.
+pub const ORG2ORG: &str = "0oaorphorg2org000001";
 
 pub struct Cli {
     /// The org (none: nothing listens at the org URL).
@@ -77,8 +83,19 @@ impl Cli {
         self.dir.path().join("state")
     }
 
-    /// Runs `remediator ARGS` with stdin closed.
-    pub async fn run(&self, args: &[&str]) -> Output {
+    /// The org served (panics for an org URL nothing listens at).
+    pub fn sim(&self) -> &SimHandle {
+        self.sim.as_ref().expect("this org is served by okta-sim")
+    }
+
+    /// The API token the runs use.
+    pub fn token(&self) -> &str {
+        &self.env["OKTA_CLIENT_TOKEN"]
+    }
+
+    /// `remediator ARGS` with this org's policies, state and environment (nothing else of
+    /// the test's environment).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_remediator"));
         command
             .arg("--policies")
@@ -89,11 +106,50 @@ impl Cli {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
-            .envs(&self.env)
-            .stdin(Stdio::null());
+            .envs(&self.env);
+        command
+    }
+
+    /// Runs `remediator ARGS` with stdin closed.
+    pub async fn run(&self, args: &[&str]) -> Output {
+        let mut command = self.command(args);
+        command.stdin(Stdio::null());
         tokio::task::spawn_blocking(move || command.output().expect("run remediator"))
             .await
             .expect("join")
+    }
+
+    /// Runs `apply --yes` with the crash hook at `step` and kills it with SIGKILL there.
+    pub async fn apply_and_kill_at(&self, step: u32) {
+        let mut command = self.command(&["apply", "--yes"]);
+        command
+            .env(CRASH_HOOK_ENV, step.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        tokio::task::spawn_blocking(move || {
+            let mut child = command.spawn().expect("spawn remediator");
+            let stderr = child.stderr.take().expect("stderr");
+            let mut seen = Vec::new();
+            for line in BufReader::new(stderr).lines() {
+                let line = line.expect("stderr line");
+                if line.contains(CRASH_HOOK_MARKER) {
+                    child.kill().expect("SIGKILL");
+                    child.wait().expect("reap");
+                    return;
+                }
+                seen.push(line);
+            }
+            let status = child.wait().expect("reap");
+            panic!("step {step}: the hook was not reached ({status}); stderr: {seen:#?}");
+        })
+        .await
+        .expect("join");
+    }
+
+    /// The journal a run left (also after it was killed).
+    pub fn journal(&self) -> SledJournal {
+        SledJournal::open(self.state()).expect("journal opens after the process died")
     }
 }
 
@@ -119,4 +175,21 @@ pub fn text(bytes: &[u8]) -> String {
 /// The exit code, stdout and stderr of a run.
 pub fn parts(out: &Output) -> (Option<i32>, String, String) {
     (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// `out`'s stdout, once its exit code is `code` (else both streams are shown after `context`).
+pub fn stdout_if_exit(out: &Output, code: i32, context: &str) -> String {
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{context}{stdout}\n{}",
+        text(&out.stderr)
+    );
+    stdout
+}
+
+/// Requests per endpoint key, for "no step done twice".
+pub fn count(sim: &SimHandle, endpoint: &str) -> u64 {
+    sim.stats().count(endpoint)
 }

@@ -339,3 +339,41 @@ async fn hostile_faults_come_from_the_scenario_too() {
     assert_eq!(listed[0]["kind"]["type"], "next-loop");
     assert_eq!(listed[0]["applied"], 1);
 }
+
+/// `ignored` acknowledges a write with 204 and no body and leaves the org as it was: here an
+/// activation after which the connection still reads DISABLED; the next one (count 1) works.
+#[tokio::test]
+async fn ignored_acknowledges_an_activation_that_takes_no_effect() {
+    let sim = start("orphaned-push-mappings.toml").await;
+    let app = "0oaorphorg2org000001";
+    let activate = format!("/api/v1/apps/{app}/connections/default/lifecycle/activate");
+    add_fault(
+        &sim,
+        json!({ "path_prefix": activate, "method": "POST", "count": 1,
+                "kind": { "type": "ignored" } }),
+    )
+    .await;
+    let api = Api::ssws(&sim, "test-token-orphaned");
+    let connection = format!("/api/v1/apps/{app}/connections/default");
+    let posted = api
+        .call(
+            reqwest::Method::POST,
+            &connection,
+            Some(json!({ "baseUrl": "https://partner-org.example.com",
+                         "profile": { "authScheme": "TOKEN", "token": "org2org-fresh-token" } })),
+        )
+        .await;
+    assert_eq!(posted.status, 200);
+    assert_eq!(posted.json()["status"], "DISABLED");
+    let ignored = api.call(reqwest::Method::POST, &activate, None).await;
+    assert_eq!(ignored.status, 204);
+    assert!(ignored.bytes.is_empty());
+    assert_eq!(api.json(&connection).await["status"], "DISABLED");
+    let events = api
+        .json("/api/v1/logs?filter=eventType+eq+%22application.provision.connection.activate%22")
+        .await;
+    assert_eq!(events, json!([]), "nothing was activated");
+    let applied = api.call(reqwest::Method::POST, &activate, None).await;
+    assert_eq!(applied.status, 204);
+    assert_eq!(api.json(&connection).await["status"], "ENABLED");
+}
