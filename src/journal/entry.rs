@@ -398,6 +398,12 @@ mod tests {
             EntryKind::Note {
                 text: String::new(),
             },
+            EntryKind::ChainContinued {
+                previous_last_id: String::new(),
+                previous_last_hash: String::new(),
+                previous_entries: 0,
+                previous_break: None,
+            },
         ]
     }
 

@@ -481,9 +481,9 @@ mod tests {
                 user_id: format!("00u{i}").into(),
             })
             .collect();
-        // An action the fresh plan does not hold at all.
+        // Another id for the same kind and target: the state it was planned from moved.
         saved.actions[1].id = crate::vocab::ActionId::new("act-00000000000000ff");
-        let (plan, refused) = match_saved(saved, fresh.clone(), &policy);
+        let (plan, refused) = match_saved(saved.clone(), fresh.clone(), &policy);
         assert!(plan.actions.is_empty(), "{:?}", plan.actions);
         assert_eq!(refused.len(), 2);
         assert!(
@@ -493,7 +493,18 @@ mod tests {
         );
         assert!(refused[0].why.contains("steps"), "{}", refused[0].why);
         assert!(
-            refused[1].why.contains("does not plan"),
+            refused[1]
+                .why
+                .contains("a fresh plan has another action for this target"),
+            "{}",
+            refused[1].why
+        );
+        // A fresh plan without any action for that target: the policy does not plan it now.
+        let mut without = fresh.clone();
+        without.actions.truncate(1);
+        let (_, refused) = match_saved(saved, without, &policy);
+        assert!(
+            refused[1].why.contains("does not plan force-sync"),
             "{}",
             refused[1].why
         );
