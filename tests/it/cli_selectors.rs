@@ -5,7 +5,8 @@
 
 use std::process::Output;
 
-use okta_sim::{Scenario, Sim};
+use crate::support::sim::serve;
+use okta_sim::Scenario;
 use serde_json::{json, Value};
 
 const SLACK_1: &str = "0oadupslack000000001";
@@ -19,9 +20,7 @@ async fn plan(output: &str) -> Output {
     let scenario =
         Scenario::from_toml_file("tests/scenarios/duplicate-labels.toml").expect("scenario loads");
     let token = scenario.org.api_tokens[0].clone();
-    let sim = Sim::start(scenario, "127.0.0.1:0")
-        .await
-        .expect("sim starts");
+    let sim = serve(scenario).await;
     let base = sim.base_url().to_owned();
     let output = output.to_owned();
     let out = tokio::task::spawn_blocking(move || {

@@ -5,39 +5,17 @@
 
 use std::time::Duration;
 
+use crate::support::sim::{all_app_ids, clear_faults, client, fault, healthy, serve};
 use chrono::Utc;
-use okta_sim::{
-    generate, FaultKind, FaultRule, GenerateSpec, Scenario, Sim, SimHandle, GENERATED_API_TOKEN,
-};
+use okta_sim::{generate, FaultKind, GenerateSpec, SimHandle, GENERATED_API_TOKEN};
 use remediator::observe::{observe, LogStart};
 use remediator::okta::{
-    AdminPaths, ApiError, ApiErrorKind, AppId, AuthConfig, ClientTuning, ListingProblem,
-    LogsRequest, OktaClient, OktaConfig, OrgApi, PageRequest, UserId, MAX_OBJECT_BODY_BYTES,
-    MAX_PAGE_BODY_BYTES,
+    ApiError, ApiErrorKind, AppId, ClientTuning, ListingProblem, LogsRequest, OktaClient, OrgApi,
+    PageRequest, UserId, MAX_OBJECT_BODY_BYTES, MAX_PAGE_BODY_BYTES,
 };
 use remediator::policy::Policy;
-use secrecy::SecretString;
 
 const HEALTHY_TOKEN: &str = "test-token-healthy";
-
-fn client(sim: &SimHandle, token: &str, tuning: ClientTuning) -> OktaClient {
-    OktaClient::new(OktaConfig {
-        org_url: url::Url::parse(sim.base_url()).expect("sim URL"),
-        auth: AuthConfig::Ssws {
-            token: SecretString::from(token.to_owned()),
-        },
-        tuning,
-        admin: AdminPaths::default(),
-    })
-    .expect("client")
-}
-
-async fn healthy() -> SimHandle {
-    let scenario = Scenario::from_toml_file("tests/scenarios/healthy.toml").expect("scenario");
-    Sim::start(scenario, "127.0.0.1:0")
-        .await
-        .expect("sim starts")
-}
 
 /// 450 apps: three pages of `GET /api/v1/apps`.
 async fn three_pages_of_apps() -> SimHandle {
@@ -48,48 +26,7 @@ async fn three_pages_of_apps() -> SimHandle {
         error_ratio: 0.0,
         seed: 11,
     });
-    Sim::start(scenario, "127.0.0.1:0")
-        .await
-        .expect("sim starts")
-}
-
-async fn fault(sim: &SimHandle, path_prefix: &str, kind: FaultKind, count: u64, after: u64) {
-    let rule = FaultRule {
-        path_prefix: Some(path_prefix.into()),
-        method: Some("GET".into()),
-        kind,
-        count: Some(count),
-        after,
-    };
-    let response = reqwest::Client::new()
-        .post(format!("{}/__sim/faults", sim.base_url()))
-        .json(&rule)
-        .send()
-        .await
-        .expect("control call");
-    assert_eq!(response.status(), 201);
-}
-
-async fn clear_faults(sim: &SimHandle) {
-    let response = reqwest::Client::new()
-        .delete(format!("{}/__sim/faults", sim.base_url()))
-        .send()
-        .await
-        .expect("control call");
-    assert!(response.status().is_success());
-}
-
-async fn all_app_ids<O: OrgApi>(api: &O) -> Result<Vec<String>, ApiError> {
-    let mut ids = Vec::new();
-    let mut page = PageRequest::First;
-    loop {
-        let result = api.list_apps(page).await?;
-        ids.extend(result.items.iter().map(|a| a.id.as_str().to_owned()));
-        let Some(next) = result.next else {
-            return Ok(ids);
-        };
-        page = PageRequest::Next(next);
-    }
+    serve(scenario).await
 }
 
 fn problem(err: &ApiError) -> &ListingProblem {

@@ -5,53 +5,15 @@
 use std::time::Duration;
 
 use okta_sim::{
-    generate, FaultKind, FaultRule, GenerateSpec, RateLimitConfig, Scenario, Sim, SimHandle,
-    GENERATED_API_TOKEN,
+    generate, FaultKind, GenerateSpec, RateLimitConfig, SimHandle, GENERATED_API_TOKEN,
 };
 use remediator::okta::{
-    AdminPaths, ApiError, ApiErrorKind, AppId, AuthConfig, ClientTuning, OktaClient, OktaConfig,
-    OrgApi, PageRequest, UserId,
+    ApiError, ApiErrorKind, AppId, AuthConfig, ClientTuning, OktaClient, OrgApi, PageRequest,
+    UserId,
 };
 use secrecy::SecretString;
 
-fn config(sim: &SimHandle, auth: AuthConfig, tuning: ClientTuning) -> OktaConfig {
-    OktaConfig {
-        org_url: url::Url::parse(sim.base_url()).expect("sim URL"),
-        auth,
-        tuning,
-        admin: AdminPaths::default(),
-    }
-}
-
-fn ssws(token: &str) -> AuthConfig {
-    AuthConfig::Ssws {
-        token: SecretString::from(token.to_owned()),
-    }
-}
-
-async fn healthy() -> SimHandle {
-    let scenario = Scenario::from_toml_file("tests/scenarios/healthy.toml").expect("scenario");
-    Sim::start(scenario, "127.0.0.1:0")
-        .await
-        .expect("sim starts")
-}
-
-async fn fault(sim: &SimHandle, kind: FaultKind, count: u64) {
-    let rule = FaultRule {
-        path_prefix: Some("/api/v1/apps".into()),
-        method: Some("GET".into()),
-        kind,
-        count: Some(count),
-        after: 0,
-    };
-    let response = reqwest::Client::new()
-        .post(format!("{}/__sim/faults", sim.base_url()))
-        .json(&rule)
-        .send()
-        .await
-        .expect("control call");
-    assert_eq!(response.status(), 201);
-}
+use crate::support::sim::{all_app_ids, config, fault, healthy, serve, ssws};
 
 /// Short windows so a 429's reset is a second or two away.
 async fn short_windows(sim: &SimHandle, apps: u32) {
@@ -74,19 +36,6 @@ async fn short_windows(sim: &SimHandle, apps: u32) {
     assert_eq!(response.status(), 204);
 }
 
-async fn all_app_ids<O: OrgApi>(api: &O) -> Result<Vec<String>, ApiError> {
-    let mut ids = Vec::new();
-    let mut page = PageRequest::First;
-    loop {
-        let result = api.list_apps(page).await?;
-        ids.extend(result.items.iter().map(|a| a.id.as_str().to_owned()));
-        let Some(next) = result.next else {
-            return Ok(ids);
-        };
-        page = PageRequest::Next(next);
-    }
-}
-
 #[tokio::test]
 async fn pages_across_many_pages_by_following_links() {
     let scenario = generate(GenerateSpec {
@@ -96,9 +45,7 @@ async fn pages_across_many_pages_by_following_links() {
         error_ratio: 0.01,
         seed: 7,
     });
-    let sim = Sim::start(scenario, "127.0.0.1:0")
-        .await
-        .expect("sim starts");
+    let sim = serve(scenario).await;
     let api = OktaClient::new(config(
         &sim,
         ssws(GENERATED_API_TOKEN),
@@ -226,7 +173,7 @@ async fn transient_faults_are_retried_until_success() {
         (FaultKind::Truncated, 1),
         (FaultKind::Latency { millis: 2_000 }, 1),
     ] {
-        fault(&sim, kind.clone(), count).await;
+        fault(&sim, "/api/v1/apps", kind.clone(), count, 0).await;
         let ids = all_app_ids(&api)
             .await
             .unwrap_or_else(|e| panic!("{kind:?} was not retried: {e}"));
@@ -257,7 +204,7 @@ async fn malformed_body_is_an_error_not_an_empty_page() {
         ClientTuning::default(),
     ))
     .expect("client");
-    fault(&sim, FaultKind::Malformed, 1).await;
+    fault(&sim, "/api/v1/apps", FaultKind::Malformed, 1, 0).await;
     let error = api
         .list_apps(PageRequest::First)
         .await
@@ -277,7 +224,14 @@ async fn persistent_503_gives_up_with_okta_error_code_and_the_recorded_500_is_re
         ..ClientTuning::default()
     };
     let api = OktaClient::new(config(&sim, ssws("test-token-healthy"), tuning)).expect("client");
-    fault(&sim, FaultKind::ServerError { status: 503 }, 3).await;
+    fault(
+        &sim,
+        "/api/v1/apps",
+        FaultKind::ServerError { status: 503 },
+        3,
+        0,
+    )
+    .await;
     let error = api
         .list_apps(PageRequest::First)
         .await
@@ -291,7 +245,7 @@ async fn persistent_503_gives_up_with_okta_error_code_and_the_recorded_500_is_re
     );
 
     // Okta's recorded transient failure: 500 E0000009 twice, then success on the third try.
-    fault(&sim, FaultKind::InternalError, 2).await;
+    fault(&sim, "/api/v1/apps", FaultKind::InternalError, 2, 0).await;
     let page = api
         .list_apps(PageRequest::First)
         .await

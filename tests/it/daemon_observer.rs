@@ -3,12 +3,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use okta_sim::{Scenario, Sim};
+use okta_sim::Scenario;
 use remediator::daemon::Metrics;
-use remediator::okta::{
-    AuthConfig, ClientTuning, Endpoint, OktaClient, OktaConfig, OrgApi, PageRequest,
-    RequestObserver,
-};
+use remediator::okta::{ClientTuning, Endpoint, OrgApi, PageRequest, RequestObserver};
+
+use crate::support::sim::{client, serve};
 
 #[derive(Default)]
 struct Seen(Mutex<Vec<(String, String, Option<u16>)>>);
@@ -32,25 +31,15 @@ async fn every_attempt_is_observed_and_counted() {
         { "path_prefix": "/api/v1/apps", "kind": { "type": "server-error", "status": 503 }, "count": 2 }
     ]))
     .expect("fault rules");
-    let sim = Sim::start(scenario, "127.0.0.1:0")
-        .await
-        .expect("sim starts");
-    let client = OktaClient::new(OktaConfig {
-        org_url: url::Url::parse(sim.base_url()).expect("url"),
-        auth: AuthConfig::Ssws {
-            token: token.into(),
-        },
-        tuning: ClientTuning::default(),
-        admin: Default::default(),
-    })
-    .expect("client");
+    let sim = serve(scenario).await;
+    let api = client(&sim, &token, ClientTuning::default());
     let seen = Arc::new(Seen::default());
-    assert!(client.set_request_observer(seen.clone()));
+    assert!(api.set_request_observer(seen.clone()));
     assert!(
-        !client.set_request_observer(Arc::new(Seen::default())),
+        !api.set_request_observer(Arc::new(Seen::default())),
         "a second observer is refused"
     );
-    let page = client
+    let page = api
         .list_apps(PageRequest::First)
         .await
         .expect("listed after retries");
@@ -72,15 +61,7 @@ async fn every_attempt_is_observed_and_counted() {
 
     // Through the daemon's metrics: one sample per endpoint template and status.
     let metrics = Arc::new(Metrics::new());
-    let other = OktaClient::new(OktaConfig {
-        org_url: url::Url::parse(sim.base_url()).expect("url"),
-        auth: AuthConfig::Ssws {
-            token: "wrong-token".into(),
-        },
-        tuning: ClientTuning::default(),
-        admin: Default::default(),
-    })
-    .expect("client");
+    let other = client(&sim, "wrong-token", ClientTuning::default());
     assert!(other.set_request_observer(metrics.request_observer("prod")));
     let denied = other.list_apps(PageRequest::First).await;
     assert!(denied.is_err(), "a wrong token is refused");

@@ -5,11 +5,13 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use okta_sim::{Scenario, Sim};
+use okta_sim::Scenario;
 use remediator::daemon::{LogPoll, SystemLogPoller};
 use remediator::journal::{Cursor, EntryFilter, EntryKindTag, JournalStore, SledJournal};
-use remediator::okta::{AuthConfig, ClientTuning, OktaClient, OktaConfig};
+use remediator::okta::ClientTuning;
 use serde_json::json;
+
+use crate::support::sim::{client_at, serve};
 
 async fn inject(base: &str, event: serde_json::Value) {
     let response = reqwest::Client::new()
@@ -34,20 +36,10 @@ async fn polls_from_the_journal_cursor_and_reports_only_relevant_events() {
     let scenario =
         Scenario::from_toml_file("tests/scenarios/healthy.toml").expect("scenario loads");
     let token = scenario.org.api_tokens[0].clone();
-    let sim = Sim::start(scenario, "127.0.0.1:0")
-        .await
-        .expect("sim starts");
+    let sim = serve(scenario).await;
     let base = sim.base_url().to_owned();
     let url = url::Url::parse(&base).expect("url");
-    let client = OktaClient::new(OktaConfig {
-        org_url: url.clone(),
-        auth: AuthConfig::Ssws {
-            token: token.into(),
-        },
-        tuning: ClientTuning::default(),
-        admin: Default::default(),
-    })
-    .expect("client");
+    let client = client_at(url.as_str(), &token, ClientTuning::default());
     let journal = Arc::new(SledJournal::temporary().expect("journal"));
     let client = Arc::new(client);
     let poller = SystemLogPoller::new(
@@ -130,20 +122,10 @@ async fn a_refused_cursor_is_replaced_instead_of_failing_every_poll() {
     let scenario =
         Scenario::from_toml_file("tests/scenarios/healthy.toml").expect("scenario loads");
     let token = scenario.org.api_tokens[0].clone();
-    let sim = Sim::start(scenario, "127.0.0.1:0")
-        .await
-        .expect("sim starts");
+    let sim = serve(scenario).await;
     let base = sim.base_url().to_owned();
     let url = url::Url::parse(&base).expect("url");
-    let client = OktaClient::new(OktaConfig {
-        org_url: url.clone(),
-        auth: AuthConfig::Ssws {
-            token: token.into(),
-        },
-        tuning: ClientTuning::default(),
-        admin: Default::default(),
-    })
-    .expect("client");
+    let client = client_at(url.as_str(), &token, ClientTuning::default());
     let journal = Arc::new(SledJournal::temporary().expect("journal"));
     let stale = Cursor {
         next_url: format!("{base}/api/v1/logs?limit=1000&after=not-a-cursor"),

@@ -12,11 +12,12 @@
 
 use std::time::Instant;
 
+use crate::support::sim::{client, client_at, serve};
 use chrono::Utc;
-use okta_sim::{generate, GenerateSpec, Sim, GENERATED_API_TOKEN};
+use okta_sim::{generate, GenerateSpec, GENERATED_API_TOKEN};
 use remediator::journal::JournalView;
 use remediator::observe::{observe, LogStart};
-use remediator::okta::{AdminPaths, AuthConfig, ClientTuning, OktaClient, OktaConfig};
+use remediator::okta::ClientTuning;
 use remediator::plan::plan;
 use remediator::policy::Policy;
 
@@ -60,23 +61,13 @@ async fn observe_and_plan_the_generated_large_org() {
     }
     let minimum = minimum_pages(&scenario);
     println!("generated in {:.1?}", started.elapsed());
-    let sim = Sim::start(scenario, "127.0.0.1:0")
-        .await
-        .expect("sim starts");
+    let sim = serve(scenario).await;
     println!(
         "peak RSS after start (simulator in this process): {:.0} MB",
         rss_mb()
     );
 
-    let config = OktaConfig {
-        org_url: url::Url::parse(sim.base_url()).expect("sim URL"),
-        auth: AuthConfig::Ssws {
-            token: GENERATED_API_TOKEN.to_owned().into(),
-        },
-        tuning: ClientTuning::default(),
-        admin: AdminPaths::default(),
-    };
-    let api = OktaClient::new(config).expect("client");
+    let api = client(&sim, GENERATED_API_TOKEN, ClientTuning::default());
     let policy = Policy::default_embedded();
     let now = Utc::now();
     let started = Instant::now();
@@ -158,15 +149,7 @@ async fn observe_a_generated_org_in_another_process() {
     let Ok(base) = std::env::var("BENCH_SIM_URL") else {
         panic!("set BENCH_SIM_URL to the okta-sim serving the generated org");
     };
-    let config = OktaConfig {
-        org_url: url::Url::parse(&base).expect("BENCH_SIM_URL is a URL"),
-        auth: AuthConfig::Ssws {
-            token: GENERATED_API_TOKEN.to_owned().into(),
-        },
-        tuning: ClientTuning::default(),
-        admin: AdminPaths::default(),
-    };
-    let api = OktaClient::new(config).expect("client");
+    let api = client_at(&base, GENERATED_API_TOKEN, ClientTuning::default());
     let http = reqwest::Client::new();
     let reset = http.post(format!("{base}/__sim/stats/reset")).send().await;
     assert!(

@@ -1,38 +1,16 @@
 //! The observe stage against okta-sim over real HTTP: what a snapshot holds for the shipped
 //! scenarios, and how a failed read makes a part incomplete rather than empty.
 
+use crate::support::sim::{client, serve_shipped};
 use chrono::Utc;
-use okta_sim::{FaultKind, FaultRule, Scenario, Sim, SimHandle};
+use okta_sim::{FaultKind, FaultRule, SimHandle};
 use remediator::observe::{observe, FailureKind, LogStart, Observation, PartId, ProfileValue};
-use remediator::okta::{AdminPaths, AuthConfig, ClientTuning, OktaClient, OktaConfig};
+use remediator::okta::ClientTuning;
 use remediator::policy::Policy;
-use secrecy::SecretString;
-
-async fn start(scenario: &str) -> (SimHandle, String) {
-    let path = format!("tests/scenarios/{scenario}.toml");
-    let scenario = Scenario::from_toml_file(&path).expect("shipped scenario loads");
-    let token = scenario.org.api_tokens[0].clone();
-    let sim = Sim::start(scenario, "127.0.0.1:0")
-        .await
-        .expect("sim starts");
-    (sim, token)
-}
-
-fn client(sim: &SimHandle, token: &str) -> OktaClient {
-    let config = OktaConfig {
-        org_url: url::Url::parse(sim.base_url()).expect("sim URL"),
-        auth: AuthConfig::Ssws {
-            token: SecretString::from(token.to_owned()),
-        },
-        tuning: ClientTuning::default(),
-        admin: AdminPaths::default(),
-    };
-    OktaClient::new(config).expect("client builds")
-}
 
 async fn observe_scenario(scenario: &str) -> (Observation, SimHandle) {
-    let (sim, token) = start(scenario).await;
-    let api = client(&sim, &token);
+    let (sim, token) = serve_shipped(scenario).await;
+    let api = client(&sim, &token, ClientTuning::default());
     let policy = Policy::default_embedded();
     let now = Utc::now();
     let since = now - chrono::Duration::days(7);
@@ -129,7 +107,7 @@ async fn kpasswd_events_and_agents_are_observed() {
 
 #[tokio::test]
 async fn a_read_failing_mid_way_marks_the_part_incomplete_not_empty() {
-    let (sim, token) = start("all-situations").await;
+    let (sim, token) = serve_shipped("all-situations").await;
     // Every app-user listing of one app fails for good (500, retried, then exhausted).
     let app = sim.state_json()["apps"][0]["id"]
         .as_str()
@@ -150,7 +128,7 @@ async fn a_read_failing_mid_way_marks_the_part_incomplete_not_empty() {
         .await
         .expect("control call");
     assert_eq!(response.status(), 201);
-    let api = client(&sim, &token);
+    let api = client(&sim, &token, ClientTuning::default());
     let now = Utc::now();
     let observation = observe(
         &api,

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use okta_sim::{Scenario, Sim};
+use crate::support::sim::serve;
+use okta_sim::Scenario;
 use regex::Regex;
 
 const SCENARIOS: &[&str] = &[
@@ -46,9 +47,7 @@ async fn run_plan(scenario: &str, output: &str) -> Output {
     let path = format!("tests/scenarios/{scenario}.toml");
     let scenario = Scenario::from_toml_file(&path).expect("shipped scenario loads");
     let token = scenario.org.api_tokens[0].clone();
-    let sim = Sim::start(scenario, "127.0.0.1:0")
-        .await
-        .expect("sim starts");
+    let sim = serve(scenario).await;
     let base = sim.base_url().to_owned();
     let output = output.to_owned();
     let out = tokio::task::spawn_blocking(move || {

@@ -5,14 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::sim::{config, serve, ssws};
 use chrono::{DateTime, Utc};
-use okta_sim::{Scenario, Sim, SimHandle};
+use okta_sim::{Scenario, SimHandle};
 use remediator::act::{self, ExecuteOptions, Org};
 use remediator::config::MapEnv;
 use remediator::journal::{
     Entry, EntryDraft, EntryFilter, EntryKind, EntryKindTag, JournalStore, SledJournal,
 };
-use remediator::okta::{AuthConfig, ClientTuning, OktaClient, OktaConfig};
+use remediator::okta::{ClientTuning, OktaClient, OktaConfig};
 use remediator::plan::{Action, ActionId, Plan, SkipReason};
 use remediator::policy::Policy;
 use remediator::reconcile::{run_pass, PassReport, PassSettings, PlanSource, Trigger};
@@ -95,17 +96,11 @@ pub struct Env {
 impl Env {
     pub async fn start(scenario: Scenario) -> Env {
         let token = scenario.org.api_tokens[0].clone();
-        let sim = Sim::start(scenario, "127.0.0.1:0")
-            .await
-            .expect("sim starts");
+        let sim = serve(scenario).await;
         let (dir, policy) = enforce_policy();
         let config = OktaConfig {
-            org_url: url::Url::parse(sim.base_url()).expect("sim URL"),
-            auth: AuthConfig::Ssws {
-                token: token.into(),
-            },
-            tuning: ClientTuning::default(),
             admin: act::admin_paths(&policy),
+            ..config(&sim, ssws(&token), ClientTuning::default())
         };
         let api = OktaClient::new(config).expect("client");
         Env {

@@ -8,11 +8,12 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use okta_sim::{Scenario, Sim, SimHandle};
+use okta_sim::{Scenario, SimHandle};
 use remediator::act::{CRASH_HOOK_ENV, CRASH_HOOK_MARKER};
 use remediator::journal::SledJournal;
 
 use super::act::{write_enforce_policy, PARTNER_TOKEN, PARTNER_TOKEN_VAR};
+use super::sim::serve;
 
 /// The test-only key pair of the OAuth service app tests.
 pub const SERVICE_APP_PUBLIC_KEY: &str = "tests/fixtures/TEST-ONLY-oauth-client-public-key.pem";
@@ -32,9 +33,7 @@ impl Cli {
     /// `scenario` served on loopback; the client uses its first API token.
     pub async fn start(scenario: Scenario) -> Cli {
         let token = scenario.org.api_tokens[0].clone();
-        let sim = Sim::start(scenario, "127.0.0.1:0")
-            .await
-            .expect("sim starts");
+        let sim = serve(scenario).await;
         let url = sim.base_url().to_owned();
         Cli::new(Some(sim), &url).env("OKTA_CLIENT_TOKEN", &token)
     }

@@ -7,3 +7,4 @@ pub mod act;
 pub mod cli;
 pub mod client;
 pub mod plan;
+pub mod sim;
