@@ -12,6 +12,8 @@ use cli_support::{parts, with_service_app, Cli};
 use okta_sim::{EndpointAvailability, FaultKind, FaultRule};
 use serde_json::Value;
 
+use crate::support::sim::add_fault;
+
 const PARTNER_ORG: &str = "0oaorphorg2org000001";
 
 fn plan_json(out: &std::process::Output) -> Value {
@@ -31,14 +33,7 @@ fn incomplete<'a>(plan: &'a Value, part: &str) -> &'a Value {
 }
 
 async fn fault(cli: &Cli, rule: FaultRule) {
-    let sim = cli.sim.as_ref().expect("a sim");
-    let response = reqwest::Client::new()
-        .post(format!("{}/__sim/faults", sim.base_url()))
-        .json(&rule)
-        .send()
-        .await
-        .expect("control call");
-    assert_eq!(response.status(), 201);
+    add_fault(cli.sim(), &rule).await;
 }
 
 fn connection_fault(kind: FaultKind) -> FaultRule {

@@ -1,7 +1,7 @@
 //! The observe stage against okta-sim over real HTTP: what a snapshot holds for the shipped
 //! scenarios, and how a failed read makes a part incomplete rather than empty.
 
-use crate::support::sim::{client, serve_shipped};
+use crate::support::sim::{add_fault, client, serve_shipped};
 use chrono::Utc;
 use okta_sim::{FaultKind, FaultRule, SimHandle};
 use remediator::observe::{observe, FailureKind, LogStart, Observation, PartId, ProfileValue};
@@ -113,7 +113,6 @@ async fn a_read_failing_mid_way_marks_the_part_incomplete_not_empty() {
         .as_str()
         .expect("an app id")
         .to_owned();
-    let http = reqwest::Client::new();
     let rule = FaultRule {
         path_prefix: Some(format!("/api/v1/apps/{app}/users")),
         method: Some("GET".into()),
@@ -121,13 +120,7 @@ async fn a_read_failing_mid_way_marks_the_part_incomplete_not_empty() {
         count: None,
         after: 0,
     };
-    let response = http
-        .post(format!("{}/__sim/faults", sim.base_url()))
-        .json(&rule)
-        .send()
-        .await
-        .expect("control call");
-    assert_eq!(response.status(), 201);
+    add_fault(&sim, &rule).await;
     let api = client(&sim, &token, ClientTuning::default());
     let now = Utc::now();
     let observation = observe(

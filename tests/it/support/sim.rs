@@ -72,9 +72,14 @@ pub async fn fault(sim: &SimHandle, path_prefix: &str, kind: FaultKind, count: u
         count: Some(count),
         after,
     };
+    add_fault(sim, &rule).await;
+}
+
+/// Adds `rule` through okta-sim's control route.
+pub async fn add_fault(sim: &SimHandle, rule: &FaultRule) {
     let response = reqwest::Client::new()
         .post(format!("{}/__sim/faults", sim.base_url()))
-        .json(&rule)
+        .json(rule)
         .send()
         .await
         .expect("control call");
