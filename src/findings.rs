@@ -404,8 +404,9 @@ mod tests {
             Tracked::default(),
             "evidence gone is not new evidence"
         );
-        let unread = unread(PartId::SystemLog);
-        let hidden = track(&journal, &run, &plan_with(vec![], vec![unread]), at(4)).expect("track");
+        let log_unread = unread(PartId::SystemLog);
+        let hidden =
+            track(&journal, &run, &plan_with(vec![], vec![log_unread]), at(4)).expect("track");
         assert_eq!(
             hidden.unconfirmed.len(),
             1,

@@ -107,16 +107,16 @@ impl Api {
         }
     }
 
-    fn org(&self, name: Option<&str>) -> Result<&ApiOrg, Response> {
+    fn org(&self, name: Option<&str>) -> Result<&ApiOrg, Problem> {
         match name {
             Some(name) => self.orgs.iter().find(|o| o.name == name).ok_or_else(|| {
-                problem(
+                Problem(
                     StatusCode::NOT_FOUND,
                     format!("no org {name:?} is served here"),
                 )
             }),
             None if self.orgs.len() == 1 => Ok(&self.orgs[0]),
-            None => Err(problem(
+            None => Err(Problem(
                 StatusCode::BAD_REQUEST,
                 "several orgs are served: name one with ?org=NAME".to_owned(),
             )),
@@ -124,12 +124,12 @@ impl Api {
     }
 
     /// Whether a write with these headers may go ahead.
-    fn authorize(&self, headers: &HeaderMap) -> Result<(), Response> {
+    fn authorize(&self, headers: &HeaderMap) -> Result<(), Problem> {
         let Some(token) = &self.token else {
             if self.loopback_only {
                 return Ok(());
             }
-            return Err(problem(
+            return Err(Problem(
                 StatusCode::FORBIDDEN,
                 format!("writes need a token on a listener that is not loopback-only: set {API_TOKEN_VAR} or {API_TOKEN_FILE_VAR}"),
             ));
@@ -142,7 +142,7 @@ impl Api {
         if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
             Ok(())
         } else {
-            Err(problem(
+            Err(Problem(
                 StatusCode::UNAUTHORIZED,
                 "a valid `Authorization: Bearer TOKEN` is needed".to_owned(),
             ))
@@ -160,6 +160,15 @@ pub(crate) fn routes(api: Arc<Api>) -> Router {
         .route("/v1/journal/export", get(journal_export))
         .route("/v1/journal/{id}", get(journal_show))
         .with_state(api)
+}
+
+/// An error answer: a status and `{"error": ...}`.
+struct Problem(StatusCode, String);
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        problem(self.0, self.1)
+    }
 }
 
 fn problem(status: StatusCode, error: String) -> Response {
@@ -267,7 +276,7 @@ pub fn target_ref(text: &str) -> Result<TargetRef, String> {
 async fn journal_list(State(api): State<Arc<Api>>, Query(query): Query<JournalQuery>) -> Response {
     let org = match api.org(query.org.as_deref()) {
         Ok(org) => org,
-        Err(response) => return response,
+        Err(problem) => return problem.into_response(),
     };
     let filter = match query.filter() {
         Ok(filter) => filter,
@@ -287,7 +296,7 @@ async fn journal_export(
 ) -> Response {
     let org = match api.org(query.org.as_deref()) {
         Ok(org) => org,
-        Err(response) => return response,
+        Err(problem) => return problem.into_response(),
     };
     let journal = org.journal.clone();
     let exported = blocking(move || {
@@ -309,7 +318,7 @@ async fn journal_show(
 ) -> Response {
     let org = match api.org(query.org.as_deref()) {
         Ok(org) => org,
-        Err(response) => return response,
+        Err(problem) => return problem.into_response(),
     };
     let Ok(id) = id.parse::<EntryId>() else {
         return problem(
@@ -348,12 +357,12 @@ async fn ack_finding(
     headers: HeaderMap,
     Json(body): Json<AckBody>,
 ) -> Response {
-    if let Err(response) = api.authorize(&headers) {
-        return response;
+    if let Err(problem) = api.authorize(&headers) {
+        return problem.into_response();
     }
     let org = match api.org(query.org.as_deref()) {
         Ok(org) => org,
-        Err(response) => return response,
+        Err(problem) => return problem.into_response(),
     };
     let duration = match humantime::parse_duration(&body.duration)
         .ok()
