@@ -89,7 +89,8 @@ pub struct Breaker {
     pub recent_outcomes: usize,
 }
 
-/// How many entries back from the chain's end the last run is looked for.
+/// How many `run_finished` entries the last run is read from (the newest; found by a scan back
+/// from the chain's end, which stops at the first).
 const LAST_RUN_SCAN: usize = 1;
 
 /// The status of `org` from its journal at `now`; `policy` gives the schedule and the retry
