@@ -7,16 +7,20 @@
 //! Log polling, metrics, leader election). `config` is what the policy files, the daemon's
 //! configuration and the Okta connection settings share (located errors, credential sources,
 //! the environment lookup); `error_chain` shows an error with its causes on one line. `vocab`
-//! holds the names every stage shares: targets, ids and kinds.
+//! holds the names every stage shares: targets, ids and kinds. `findings` gives the plan's findings a
+//! life across passes in the journal (opened, changed, resolved, acknowledged); `status` reads
+//! what needs a person from an org's journal.
 
 pub mod act;
 pub mod config;
 pub mod daemon;
 pub mod error_chain;
+pub mod findings;
 pub mod journal;
 pub mod observe;
 pub mod okta;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;
+pub mod status;
 pub mod vocab;

@@ -117,6 +117,8 @@ pub struct PassReport {
     pub declined: bool,
     /// The totals journaled with `RunFinished`.
     pub counts: RunCounts,
+    /// The findings opened, changed and resolved by this pass.
+    pub findings: crate::findings::Tracked,
 }
 
 impl PassReport {
@@ -257,6 +259,8 @@ where
     };
     let observation = Some(pass.observation);
     record_plan(org, &run_id, &plan).map_err(journal_error)?;
+    let findings = crate::findings::track(org.journal, &run_id, &plan, (org.clock)())
+        .map_err(journal_error)?;
     let declined = !settings.observe_only && !progress.approve(&plan, &options.carried_out(&plan));
     if declined {
         let note = EntryKind::Note {
@@ -305,6 +309,7 @@ where
         executed,
         declined,
         counts,
+        findings,
     })
 }
 

@@ -98,6 +98,26 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// What needs a person now: the last and next run, open findings, held actions, the
+    /// circuit breaker.
+    Status {
+        #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
+    /// Silence an open finding until a time or until it changes (journaled).
+    Ack {
+        /// The finding's id (`fnd-...`, from `status` or the plan).
+        finding: remediator::vocab::FindingId,
+        /// How long: `7d`, `12h`, `30m` (at most 90 days).
+        #[arg(long = "for", value_name = "DURATION", default_value = "7d", value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
+        /// Why (a ticket, a change window).
+        #[arg(long)]
+        reason: String,
+        /// Who acknowledges it (default: the user's name).
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Start the embedded simulated org with every provisioning problem, plan, carry the plan
     /// out, and plan again.
     Demo {

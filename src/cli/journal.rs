@@ -5,10 +5,11 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use remediator::journal::{Entry, EntryFilter, EntryKind, JournalStore, SledJournal};
+use remediator::journal::{Entry, EntryFilter, EntryKind, JournalError, JournalStore, SledJournal};
 
 use super::args::JournalCommand;
 use super::exit;
+use super::remote;
 
 pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
     if let JournalCommand::New { continue_from } = &command {
@@ -20,8 +21,16 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
     if matches!(command, JournalCommand::Export { best_effort: true }) {
         return export_best_effort(state);
     }
-    let store = SledJournal::open(state)
-        .with_context(|| format!("opening the journal at {}", state.display()))?;
+    let store = match SledJournal::open(state) {
+        Ok(store) => store,
+        Err(JournalError::Locked { .. }) if remote::daemon(state).is_some() => {
+            return through_daemon(state, command);
+        }
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("opening the journal at {}", state.display()))
+        }
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match command {
@@ -40,22 +49,7 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
                 limit,
                 ..EntryFilter::default()
             };
-            for entry in store.list(&filter)? {
-                let target = entry.target.key();
-                let (outcome, note) = status(&entry);
-                writeln!(
-                    out,
-                    "{}  {}  {:<16} {:<14} {}  {}{note}",
-                    entry.id,
-                    entry
-                        .time
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    entry.kind.tag(),
-                    outcome,
-                    entry.action_id.as_deref().unwrap_or("-"),
-                    target
-                )?;
-            }
+            print_list(&mut out, &store.list(&filter)?)?;
             Ok(exit::OK)
         }
         JournalCommand::Show { id } => {
@@ -94,6 +88,90 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
                 Ok(exit::ERROR)
             }
         }
+    }
+}
+
+fn print_list(out: &mut impl Write, entries: &[Entry]) -> std::io::Result<()> {
+    for entry in entries {
+        let target = entry.target.key();
+        let (outcome, note) = status(entry);
+        writeln!(
+            out,
+            "{}  {}  {:<16} {:<14} {}  {}{note}",
+            entry.id,
+            entry
+                .time
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            entry.kind.tag(),
+            outcome,
+            entry.action_id.as_deref().unwrap_or("-"),
+            target
+        )?;
+    }
+    Ok(())
+}
+
+/// `journal list|show|export` through the daemon that holds the journal (its API).
+fn through_daemon(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
+    let daemon = remote::daemon(state).context("no daemon.json")?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match command {
+        JournalCommand::List {
+            since,
+            kind,
+            target,
+            outcome,
+            limit,
+        } => {
+            let mut query = Vec::new();
+            if let Some(since) = since {
+                query.push(("since", since.to_rfc3339()));
+            }
+            if let Some(kind) = kind {
+                query.push(("kind", kind.as_str().to_owned()));
+            }
+            if let Some(target) = target {
+                query.push(("target", target_text(&target)));
+            }
+            if let Some(outcome) = outcome {
+                query.push(("outcome", outcome.as_str().to_owned()));
+            }
+            if let Some(limit) = limit {
+                query.push(("limit", limit.to_string()));
+            }
+            let entries: Vec<Entry> = daemon.get("/v1/journal", &query)?.json()?;
+            print_list(&mut out, &entries)?;
+        }
+        JournalCommand::Show { id } => {
+            let entry: Entry = daemon.get(&format!("/v1/journal/{id}"), &[])?.json()?;
+            serde_json::to_writer_pretty(&mut out, &entry)?;
+            writeln!(out)?;
+        }
+        JournalCommand::Export { .. } => {
+            let answer = daemon.get("/v1/journal/export", &[])?;
+            if answer.status != 200 {
+                let status = answer.status;
+                answer.json::<serde_json::Value>()?;
+                anyhow::bail!("the daemon answered {status}");
+            }
+            out.write_all(&answer.body)?;
+        }
+        JournalCommand::Verify | JournalCommand::New { .. } => anyhow::bail!(
+            "the journal at {} is held by the running daemon (org {}): stop it to verify or              replace the journal",
+            state.display(),
+            daemon.org()
+        ),
+    }
+    Ok(exit::OK)
+}
+
+fn target_text(target: &remediator::journal::TargetRef) -> String {
+    use remediator::journal::TargetRef;
+    match target {
+        TargetRef::App(id) => format!("app:{id}"),
+        TargetRef::User(id) => format!("user:{id}"),
+        TargetRef::Directory(id) => format!("directory:{id}"),
     }
 }
 

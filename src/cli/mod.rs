@@ -2,9 +2,11 @@
 //! options, exit codes) is in the README; tests and users rely on it.
 //!
 //! `args` (clap types), `exit` (exit codes), `setup` (policy, connection, journal, runtime,
-//! logging) and `output` (how plans and runs are printed) are shared; a command's file imports
+//! logging), `output` (how plans and runs are printed) and `remote` (a running daemon's API) are
+//! shared; a command's file imports
 //! only those, never another command.
 
+mod ack;
 mod apply;
 mod args;
 mod demo;
@@ -13,8 +15,10 @@ mod journal;
 mod output;
 mod plan;
 mod policy;
+mod remote;
 mod run;
 mod setup;
+mod status;
 
 use std::process::ExitCode;
 
@@ -47,6 +51,21 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             detailed_exitcode,
         } => plan::run(&cli.global, output, out.as_deref(), detailed_exitcode),
         Command::Demo { output } => demo::run(output),
+        Command::Status { output } => status::run(&cli.global, output),
+        Command::Ack {
+            finding,
+            duration,
+            reason,
+            by,
+        } => ack::run(
+            &cli.global.state,
+            ack::AckArgs {
+                finding,
+                duration,
+                reason,
+                by,
+            },
+        ),
         Command::Run {
             observe_only,
             listen,

@@ -40,12 +40,26 @@ pub fn print_summary(report: &PassReport) {
         "run {}: {} taken, {} verified, {} failed, {} held, {} skipped, {} compensated; {} finding(s)",
         report.run_id, c.taken, c.verified, c.failed, c.held, c.skipped, c.compensated, c.findings
     );
+    let f = &report.findings;
+    if !(f.opened.is_empty() && f.changed.is_empty() && f.resolved.is_empty()) {
+        println!(
+            "findings: {} opened, {} changed, {} resolved",
+            f.opened.len(),
+            f.changed.len(),
+            f.resolved.len()
+        );
+    }
     print_actions("recovered after a restart", &report.recovered);
     print_actions("actions", &report.executed);
     if !report.plan.findings.is_empty() {
         println!("findings (need a person; `remediator plan` shows the manual steps):");
         for finding in &report.plan.findings {
-            println!("  {:<36} {}", finding.kind.as_str(), finding.reason);
+            println!(
+                "  {}  {:<36} {}",
+                finding.id,
+                finding.kind.as_str(),
+                finding.reason
+            );
         }
     }
     if report.executed.actions.is_empty() && report.recovered.actions.is_empty() {

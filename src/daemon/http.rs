@@ -1,6 +1,6 @@
 //! The daemon's HTTP endpoint: `/healthz` (the process serves), `/readyz` (every org observed
 //! and readable; otherwise each org that is not, with why) and `/metrics` (Prometheus/OpenMetrics
-//! text).
+//! text); the API (`/v1/...`, see `api`) beside them.
 
 use std::sync::Arc;
 
@@ -39,6 +39,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
+    api: Arc<super::api::Api>,
     shutdown: CancellationToken,
 ) -> Result<(), HttpError> {
     let addr = listener
@@ -48,7 +49,8 @@ pub(crate) async fn serve(
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-        .with_state(Endpoint { metrics, health });
+        .with_state(Endpoint { metrics, health })
+        .merge(super::api::routes(api));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await

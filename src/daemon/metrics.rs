@@ -153,7 +153,7 @@ fn duration_histogram() -> Histogram {
 }
 
 /// Figures read from an org's client and journal at scrape time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrgSample {
     /// Waits taken to keep each rate-limit bucket's headroom free.
     pub headroom_waits: u64,
@@ -161,6 +161,9 @@ pub struct OrgSample {
     pub rate_limited_waits: u64,
     /// Bytes of the org's journal on disk (`None` when it could not be measured).
     pub journal_bytes: Option<u64>,
+    /// Open findings per kind: how many, and when the oldest was opened (`None` when the
+    /// journal's open findings could not be read).
+    pub findings_open: Option<BTreeMap<FindingKind, (u32, DateTime<Utc>)>>,
 }
 
 /// A source of [`OrgSample`]s (the org's client and journal).
@@ -226,8 +229,51 @@ impl Collector for Samplers {
             let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
             encode_family(&mut size, &labels, ConstGauge::new(bytes))?;
         }
-        Ok(())
+        encode_findings_open(&mut encoder, &samples)
     }
+}
+
+/// `findings_open{org,kind}` (every kind, 0 when none is open) and
+/// `findings_open_oldest_timestamp_seconds{org,kind}` (the kinds with open findings).
+fn encode_findings_open(
+    encoder: &mut DescriptorEncoder,
+    samples: &[(String, OrgSample)],
+) -> Result<(), std::fmt::Error> {
+    let mut open = encoder.encode_descriptor(
+        "findings_open",
+        "Findings open in the org's journal (opened, not yet resolved), acknowledged or not",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (org, s) in samples {
+        let Some(findings) = &s.findings_open else {
+            continue;
+        };
+        for kind in FindingKind::iter() {
+            let labels = KindLabels {
+                org: org.clone(),
+                kind: kind.as_str().to_owned(),
+            };
+            let count = findings.get(&kind).map_or(0, |(count, _)| *count);
+            encode_family(&mut open, &labels, ConstGauge::new(i64::from(count)))?;
+        }
+    }
+    let mut oldest = encoder.encode_descriptor(
+        "findings_open_oldest_timestamp_seconds",
+        "When the oldest open finding of the kind was opened (Unix seconds)",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (org, s) in samples {
+        for (kind, (_, opened)) in s.findings_open.iter().flatten() {
+            let labels = KindLabels {
+                org: org.clone(),
+                kind: kind.as_str().to_owned(),
+            };
+            encode_family(&mut oldest, &labels, ConstGauge::new(opened.timestamp()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Every metric of the daemon, registered in one registry.
@@ -651,6 +697,7 @@ mod tests {
                 headroom_waits: 3,
                 rate_limited_waits: 1,
                 journal_bytes: Some(4096),
+                findings_open: Some([(FindingKind::KpasswdBlocked, (2, at(50)))].into()),
             }
         }
     }
@@ -688,6 +735,13 @@ mod tests {
             r#"remediator_okta_requests_total{org="prod",method="GET",endpoint="/api/v1/apps/{id}",status="429"} 1"#,
             r#"remediator_okta_rate_limit_waits_total{org="prod",reason="headroom"} 3"#,
             r#"remediator_journal_size_bytes{org="prod"} 4096"#,
+            r#"remediator_findings_open{org="prod",kind="kpasswd-blocked"} 2"#,
+            r#"remediator_findings_open{org="prod",kind="retry-not-safe"} 0"#,
+            format!(
+                r#"remediator_findings_open_oldest_timestamp_seconds{{org="prod",kind="kpasswd-blocked"}} {}"#,
+                at(50).timestamp()
+            )
+            .as_str(),
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }

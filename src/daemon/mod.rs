@@ -7,6 +7,7 @@
 //! with fakes; [`OrgReconciler`] and [`SystemLogPoller`] are the real implementations over the
 //! Okta client and the journal.
 
+pub mod api;
 mod config;
 mod health;
 mod http;

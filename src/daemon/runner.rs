@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::api::{api_token, Api, ApiOrg, DaemonFile};
 use super::{
     Health, Metrics, OrgLoop, OrgReconciler, OrgSample, SampleOrg, SystemClock, SystemLogPoller,
 };
@@ -106,6 +107,8 @@ pub enum DaemonError {
     OrgTask(String),
     #[error(transparent)]
     Http(#[from] super::HttpError),
+    #[error(transparent)]
+    ApiToken(#[from] super::api::TokenError),
 }
 
 /// Reads an org's client and journal for the metrics at scrape time.
@@ -122,8 +125,60 @@ impl SampleOrg for ClientAndJournal {
             headroom_waits: stats.headroom_waits(),
             rate_limited_waits: stats.rate_limited_waits(),
             journal_bytes: self.journal.size_on_disk().ok(),
+            findings_open: open_by_kind(self.journal.as_ref()),
         }
     }
+}
+
+/// The API over `orgs`' journals and policies, and the `daemon.json` written into each org's
+/// state directory (removed at exit) so the command line finds the daemon at `addr`.
+#[allow(clippy::type_complexity)]
+fn api_for(
+    orgs: &[OrgRuntime],
+    addr: SocketAddr,
+) -> Result<(Arc<Api>, Vec<(PathBuf, DaemonFile)>), DaemonError> {
+    let token = api_token(&crate::config::ProcessEnv)?;
+    let api_orgs = orgs
+        .iter()
+        .map(|org| ApiOrg {
+            name: org.name.clone(),
+            journal: org.journal.clone(),
+            policy: org.policy.subscribe(),
+        })
+        .collect();
+    let mut files = Vec::new();
+    for org in orgs {
+        let state = org.journal.dir().to_path_buf();
+        let file = DaemonFile {
+            pid: std::process::id(),
+            listen: addr,
+            org: org.name.clone(),
+        };
+        match file.write(&state) {
+            Ok(()) => files.push((state, file)),
+            Err(error) => {
+                tracing::warn!(org = %org.name, state = %state.display(), error = %error, "could not write daemon.json: the command line will not find this daemon")
+            }
+        }
+    }
+    Ok((Arc::new(Api::new(api_orgs, token, addr)), files))
+}
+
+/// The journal's open findings per kind: how many, and the oldest's opening time.
+fn open_by_kind(
+    journal: &SledJournal,
+) -> Option<std::collections::BTreeMap<crate::vocab::FindingKind, (u32, chrono::DateTime<Utc>)>> {
+    use crate::journal::JournalStore;
+    let open = journal.open_findings().ok()?;
+    let mut by_kind = std::collections::BTreeMap::new();
+    for finding in open {
+        let (count, oldest) = by_kind
+            .entry(finding.kind)
+            .or_insert((0u32, finding.opened_at));
+        *count += 1;
+        *oldest = (*oldest).min(finding.opened_at);
+    }
+    Some(by_kind)
 }
 
 /// Serves `orgs` until `shutdown` is cancelled and every org loop has finished its step.
@@ -143,13 +198,15 @@ pub async fn run(
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::new(orgs.iter().map(|o| o.name.as_str())));
     let http_stop = CancellationToken::new();
+    let (api, daemon_files) = api_for(&orgs, addr)?;
     let http = tokio::spawn(super::http::serve(
         listener,
         metrics.clone(),
         health.clone(),
+        api,
         http_stop.clone(),
     ));
-    tracing::info!(%addr, orgs = orgs.len(), dry_run = settings.observe_only, "remediator daemon started: /healthz /readyz /metrics");
+    tracing::info!(%addr, orgs = orgs.len(), dry_run = settings.observe_only, "remediator daemon started: /healthz /readyz /metrics /v1/status");
     let start = Utc::now();
     let mut tasks = JoinSet::new();
     for org in orgs {
@@ -195,6 +252,9 @@ pub async fn run(
         }
     }
     http_stop.cancel();
+    for (state, file) in &daemon_files {
+        file.remove(state);
+    }
     match http.await {
         Ok(result) => result?,
         Err(e) => tracing::error!(error = %e, "the HTTP endpoint stopped unexpectedly"),

@@ -11,7 +11,7 @@ use super::id::EntryId;
 use super::state::Cursor;
 use crate::observe::PartId;
 use crate::okta::{AppId, UserId};
-use crate::vocab::{named, ActionId, ActionKind, FindingKind, RunId, SkipReason};
+use crate::vocab::{named, ActionId, ActionKind, FindingId, FindingKind, RunId, SkipReason};
 
 /// What an entry is about.
 pub use crate::vocab::Target;
@@ -77,6 +77,22 @@ pub enum Outcome {
     Compensated,
 }
 named!(Outcome, "outcome");
+
+/// What happened to a finding, in a `finding` entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, EnumIter, IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum FindingEvent {
+    /// First seen (or seen again after it was resolved).
+    #[default]
+    Opened,
+    /// Seen again with evidence not seen before (another user, another event).
+    Changed,
+    /// Not found by a pass that read every part it depends on.
+    Resolved,
+    /// A person silenced it until a time or until it changes.
+    Acked,
+}
+named!(FindingEvent, "finding event");
 
 /// Per-run totals recorded when a run finishes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,9 +181,15 @@ pub enum EntryKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         why: Option<SkipReason>,
     },
-    /// Something that needs a person (a quarantined fix, a diagnosis), with its evidence.
+    /// Something that needs a person (a quarantined fix, a diagnosis), with its evidence: a
+    /// finding `finding_id` was opened, changed (new evidence), resolved (gone on a read of
+    /// every part it depends on) or acknowledged by a person.
     Finding {
         finding_kind: FindingKind,
+        #[serde(default)]
+        event: FindingEvent,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        finding_id: Option<FindingId>,
         details: Value,
     },
     /// The System Log cursor moved (see `JournalStore::set_cursor`).
@@ -392,6 +414,8 @@ mod tests {
             },
             EntryKind::Finding {
                 finding_kind: FindingKind::FixQuarantined,
+                event: FindingEvent::Changed,
+                finding_id: Some(FindingId::new("fnd-0123456789abcdef")),
                 details: Value::Null,
             },
             EntryKind::CursorAdvanced { cursor },

@@ -25,8 +25,8 @@ use chrono::{DateTime, Utc};
 use crate::vocab::RunId;
 
 pub use entry::{
-    Entry, EntryDraft, EntryKind, EntryKindTag, Outcome, RunCounts, StepOutcome, Target, TargetRef,
-    GENESIS_HASH,
+    Entry, EntryDraft, EntryKind, EntryKindTag, FindingEvent, Outcome, RunCounts, StepOutcome,
+    Target, TargetRef, GENESIS_HASH,
 };
 pub use error::JournalError;
 pub use filter::EntryFilter;
@@ -35,8 +35,8 @@ pub use redact::{check_no_secrets, redact_draft, redact_secrets, redact_text, re
 pub use salvage::{continue_chain, salvage, Continued, Salvage, MAX_SALVAGE_FILE_BYTES};
 pub use sled_store::SledJournal;
 pub use state::{
-    Attempt, AttemptKey, BreakerState, BudgetUsage, Cursor, Effect, FixState, JournalView,
-    StepDone, BREAKER_RING_LEN, BUDGET_RETENTION, BUDGET_WINDOW,
+    Attempt, AttemptKey, BreakerState, BudgetUsage, Cursor, Effect, FindingAck, FixState,
+    JournalView, OpenFinding, StepDone, BREAKER_RING_LEN, BUDGET_RETENTION, BUDGET_WINDOW,
 };
 pub use verify::{ChainBreak, VerifyReport};
 
@@ -90,6 +90,12 @@ pub trait JournalStore: Send + Sync {
 
     /// Multi-step fixes begun and not finished: what a restart must complete or compensate.
     fn unfinished_fixes(&self) -> Result<Vec<FixState>, JournalError>;
+
+    /// The open findings ([`Effect::PutFinding`], not yet [`Effect::RemoveFinding`]), by id.
+    fn open_findings(&self) -> Result<Vec<OpenFinding>, JournalError>;
+
+    /// The last `limit` entries of `kind`, newest first (a scan back from the chain's end).
+    fn latest(&self, kind: EntryKindTag, limit: usize) -> Result<Vec<Entry>, JournalError>;
 
     /// Actions recorded ([`Effect::RecordAction`]) in run `run_id`.
     fn run_action_count(&self, run_id: &RunId) -> Result<u32, JournalError>;

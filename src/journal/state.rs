@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::entry::Target;
-use crate::vocab::{ActionId, ActionKind};
+use crate::vocab::{ActionId, ActionKind, FindingId, FindingKind};
 
 /// How many recent action outcomes the circuit breaker remembers.
 pub const BREAKER_RING_LEN: usize = 32;
@@ -135,6 +135,46 @@ pub enum Effect {
     },
     /// The entry's action's fix is complete (or compensated); stop tracking it.
     FinishFix,
+    /// Store (open or update) a finding in the open findings.
+    PutFinding(Box<OpenFinding>),
+    /// The finding is resolved: drop it from the open findings.
+    RemoveFinding { id: FindingId },
+}
+
+/// A finding that is open: seen on the last pass that could see it, not yet resolved. Kept in
+/// the journal's `findings` tree, keyed by its id, until a pass that read every part it depends
+/// on no longer finds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenFinding {
+    pub id: FindingId,
+    pub kind: FindingKind,
+    pub target: Target,
+    /// The last reason given, in words.
+    pub reason: String,
+    pub opened_at: DateTime<Utc>,
+    /// When it was opened or last changed (new evidence).
+    pub changed_at: DateTime<Utc>,
+    /// Digests of its evidence items seen so far: an item not among them is new evidence.
+    pub evidence: std::collections::BTreeSet<String>,
+    /// A person's acknowledgement, lifted when the finding changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack: Option<FindingAck>,
+}
+
+impl OpenFinding {
+    /// The acknowledgement in force at `now`, if any.
+    pub fn acked_at(&self, now: DateTime<Utc>) -> Option<&FindingAck> {
+        self.ack.as_ref().filter(|ack| ack.until > now)
+    }
+}
+
+/// Who silenced a finding, why and until when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingAck {
+    pub by: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    pub until: DateTime<Utc>,
 }
 
 /// A read-only snapshot of executor state, the planner's input. Built from the state trees, never

@@ -4,7 +4,7 @@ use sled::transaction::{abort, ConflictableTransactionResult, TransactionalTree}
 
 use super::layout::{
     attempt_key, decode_u32, tx_encode, tx_read, ActionRecord, BREAKER_KEY, CURSOR_KEY, T_ACTIONS,
-    T_ATTEMPTS, T_COOLDOWNS, T_FIXES, T_RUN_ACTIONS, T_SEEN, T_STATE,
+    T_ATTEMPTS, T_COOLDOWNS, T_FINDINGS, T_FIXES, T_RUN_ACTIONS, T_SEEN, T_STATE,
 };
 use crate::journal::entry::{Entry, EntryDraft};
 use crate::journal::error::JournalError;
@@ -45,6 +45,11 @@ pub(super) fn check_effects_for_secrets(effects: &[Effect]) -> Result<(), Journa
         let text = match effect {
             Effect::MarkSeen { idempotency_key } => idempotency_key.clone(),
             Effect::SetCursor(cursor) => cursor.next_url.clone(),
+            Effect::PutFinding(finding) => {
+                let value = serde_json::to_value(finding.as_ref()).unwrap_or_default();
+                check_no_secrets(&value)?;
+                continue;
+            }
             _ => continue,
         };
         check_no_secrets(&serde_json::Value::String(text))?;
@@ -136,6 +141,15 @@ pub(super) fn apply_effect(
         }
         Effect::FinishFix => {
             tx[T_FIXES].remove(entry_action(entry)?.as_str().as_bytes())?;
+        }
+        Effect::PutFinding(finding) => {
+            tx[T_FINDINGS].insert(
+                finding.id.as_str().as_bytes(),
+                tx_encode("finding", finding.as_ref())?,
+            )?;
+        }
+        Effect::RemoveFinding { id } => {
+            tx[T_FINDINGS].remove(id.as_str().as_bytes())?;
         }
     }
     Ok(())

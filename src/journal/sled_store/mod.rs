@@ -18,8 +18,8 @@ use self::effects::{apply_effect, check_effects_for_secrets, validate_effects};
 use self::layout::{
     decode, decode_u32, encode, id_suffix, read_json, with_id, ActionRecord, ACTION_TAG,
     BREAKER_KEY, CURSOR_KEY, HEAD_KEY, RUN_TAG, TEMPORARY_DIR_LABEL, TREE_NAMES, T_ACTIONS,
-    T_ATTEMPTS, T_COOLDOWNS, T_ENTRIES, T_FIXES, T_IDX_ACTION, T_IDX_RUN, T_IDX_TARGET, T_META,
-    T_RUN_ACTIONS, T_SEEN, T_STATE,
+    T_ATTEMPTS, T_COOLDOWNS, T_ENTRIES, T_FINDINGS, T_FIXES, T_IDX_ACTION, T_IDX_RUN, T_IDX_TARGET,
+    T_META, T_RUN_ACTIONS, T_SEEN, T_STATE,
 };
 use super::entry::{length_prefixed, target_refs, Entry, EntryDraft, TargetRef, GENESIS_HASH};
 use super::error::JournalError;
@@ -27,8 +27,8 @@ use super::filter::EntryFilter;
 use super::id::{EntryId, ID_KEY_LEN};
 use super::redact::check_no_secrets;
 use super::state::{
-    Attempt, AttemptKey, BudgetUsage, Cursor, Effect, FixState, JournalView, BUDGET_RETENTION,
-    BUDGET_WINDOW,
+    Attempt, AttemptKey, BudgetUsage, Cursor, Effect, FixState, JournalView, OpenFinding,
+    BUDGET_RETENTION, BUDGET_WINDOW,
 };
 use super::verify::{ChainBreak, ChainWalker, Head, VerifyReport};
 use super::JournalStore;
@@ -177,6 +177,7 @@ impl SledJournal {
         self.view(Utc::now())?;
         self.cursor()?;
         self.all_values::<ActionRecord>(T_ACTIONS)?;
+        self.open_findings()?;
         for item in self.tree(T_RUN_ACTIONS).iter() {
             let (key, value) = item.map_err(JournalError::storage("run budget scan"))?;
             if value.len() != 4 {
@@ -598,6 +599,25 @@ impl JournalStore for SledJournal {
 
     fn unfinished_fixes(&self) -> Result<Vec<FixState>, JournalError> {
         self.all_values(T_FIXES)
+    }
+
+    fn open_findings(&self) -> Result<Vec<OpenFinding>, JournalError> {
+        self.all_values(T_FINDINGS)
+    }
+
+    fn latest(&self, kind: super::EntryKindTag, limit: usize) -> Result<Vec<Entry>, JournalError> {
+        let mut found = Vec::new();
+        for item in self.tree(T_ENTRIES).iter().rev() {
+            if found.len() >= limit {
+                break;
+            }
+            let (key, value) = item.map_err(JournalError::storage("entry scan"))?;
+            let entry: Entry = decode("entries", &key, &value)?;
+            if entry.kind.tag() == kind {
+                found.push(entry);
+            }
+        }
+        Ok(found)
     }
 
     fn run_action_count(&self, run_id: &RunId) -> Result<u32, JournalError> {
