@@ -7,8 +7,10 @@ use std::path::Path;
 use anyhow::Context;
 use remediator::journal::{Entry, EntryFilter, EntryKind, JournalStore, SledJournal};
 
-use super::args::JournalCommand;
+use super::args::{JournalCommand, OutputFormat};
 use super::exit;
+use super::output::{fit, table};
+use super::out::outln;
 
 pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
     if let JournalCommand::New { continue_from } = &command {
@@ -22,8 +24,7 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
     }
     let store = SledJournal::open(state)
         .with_context(|| format!("opening the journal at {}", state.display()))?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = super::out::stdout();
     match command {
         JournalCommand::List {
             since,
@@ -31,6 +32,7 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
             target,
             outcome,
             limit,
+            output,
         } => {
             let filter = EntryFilter {
                 since,
@@ -40,22 +42,14 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
                 limit,
                 ..EntryFilter::default()
             };
-            for entry in store.list(&filter)? {
-                let target = entry.target.key();
-                let (outcome, note) = status(&entry);
-                writeln!(
-                    out,
-                    "{}  {}  {:<16} {:<14} {}  {}{note}",
-                    entry.id,
-                    entry
-                        .time
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    entry.kind.tag(),
-                    outcome,
-                    entry.action_id.as_deref().unwrap_or("-"),
-                    target
-                )?;
+            let entries = store.list(&filter)?;
+            if output == OutputFormat::Json {
+                serde_json::to_writer_pretty(&mut out, &entries)?;
+                writeln!(out)?;
+                return Ok(exit::OK);
             }
+            let rows: Vec<Vec<String>> = entries.iter().map(list_row).collect();
+            write!(out, "{}", table(LIST_HEADER, &rows, fit(output)))?;
             Ok(exit::OK)
         }
         JournalCommand::Show { id } => {
@@ -97,17 +91,38 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
     }
 }
 
+/// The columns of `journal list`, always all of them and in this order (`-` for none).
+const LIST_HEADER: &[&str] = &["ID", "TIME", "KIND", "OUTCOME", "ACTION", "TARGET", "NOTE"];
+
+/// One `journal list` line.
+fn list_row(entry: &Entry) -> Vec<String> {
+    let (outcome, note) = status(entry);
+    let dash = |text: String| if text.is_empty() { "-".to_owned() } else { text };
+    vec![
+        entry.id.to_string(),
+        entry
+            .time
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        entry.kind.tag().to_string(),
+        dash(outcome.to_owned()),
+        dash(entry.action_id.as_deref().unwrap_or_default().to_owned()),
+        dash(entry.target.key()),
+        dash(note),
+    ]
+}
+
 /// The status column of a `journal list` line and what follows the target: an action's
 /// outcome; a run's end as `failed` (with why) or `incomplete` (with the parts not read).
 fn status(entry: &Entry) -> (&'static str, String) {
     match &entry.kind {
         EntryKind::RunFinished {
             error: Some(error), ..
-        } => ("failed", format!("  {error}")),
+        } => ("failed", error.to_string()),
         EntryKind::RunFinished { incomplete, .. } if !incomplete.is_empty() => {
             let parts: Vec<String> = incomplete.iter().map(ToString::to_string).collect();
-            ("incomplete", format!("  not read: {}", parts.join(", ")))
+            ("incomplete", format!("not read: {}", parts.join(", ")))
         }
+        EntryKind::Note { text } => ("", text.clone()),
         _ => (entry.outcome().map_or("", |o| o.as_str()), String::new()),
     }
 }
@@ -116,8 +131,7 @@ fn status(entry: &Entry) -> (&'static str, String) {
 /// when nothing was unreadable, else 3 (a partial export).
 fn export_best_effort(state: &Path) -> anyhow::Result<u8> {
     let salvage = remediator::journal::salvage(state);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = super::out::stdout();
     for entry in &salvage.entries {
         serde_json::to_writer(&mut out, entry)?;
         writeln!(out)?;
@@ -171,7 +185,7 @@ fn new_journal(state: &Path, export: &Path) -> anyhow::Result<u8> {
         .with_context(|| format!("opening the new journal at {}", state.display()))?;
     let continued = remediator::journal::continue_chain(&store, entries, chrono::Utc::now())
         .with_context(|| format!("continuing the chain of {}", export.display()))?;
-    println!(
+    outln!(
         "new journal in {}: continues {} entries ending at {}{}",
         state.display(),
         continued.previous_entries,
@@ -180,11 +194,11 @@ fn new_journal(state: &Path, export: &Path) -> anyhow::Result<u8> {
             .previous_break
             .as_deref()
             .map_or(String::new(), |b| format!(" (the old chain breaks: {b})"))
-    );
+    )?;
     for action in &continued.unfinished {
-        println!(
+        outln!(
             "carried over the unfinished fix {action}: the next pass completes or compensates it"
-        );
+        )?;
     }
     Ok(exit::OK)
 }
