@@ -9,8 +9,8 @@ use remediator::journal::{Entry, EntryFilter, EntryKind, JournalStore, SledJourn
 
 use super::args::{JournalCommand, OutputFormat};
 use super::exit;
-use super::output::{fit, table};
 use super::out::outln;
+use super::output::{fit, table};
 
 pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
     if let JournalCommand::New { continue_from } = &command {
@@ -97,7 +97,13 @@ const LIST_HEADER: &[&str] = &["ID", "TIME", "KIND", "OUTCOME", "ACTION", "TARGE
 /// One `journal list` line.
 fn list_row(entry: &Entry) -> Vec<String> {
     let (outcome, note) = status(entry);
-    let dash = |text: String| if text.is_empty() { "-".to_owned() } else { text };
+    let dash = |text: String| {
+        if text.is_empty() {
+            "-".to_owned()
+        } else {
+            text
+        }
+    };
     vec![
         entry.id.to_string(),
         entry

@@ -64,7 +64,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Policy {
             command: PolicyCommand::Validate { dir, output },
         } => policy::validate(&dir.unwrap_or(cli.global.policies), output),
-        Command::Journal { command } => journal::run(&setup::choose_org(&cli.global)?.state, command),
+        Command::Journal { command } => {
+            journal::run(&setup::choose_org(&cli.global)?.state, command)
+        }
         Command::Plan {
             output,
             out,

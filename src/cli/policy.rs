@@ -22,7 +22,11 @@ pub fn validate(dir: &Path, output: OutputFormat) -> anyhow::Result<u8> {
             "errors": errors,
         });
         outln!("{}", serde_json::to_string_pretty(&report)?)?;
-        return Ok(if loaded.is_ok() { exit::OK } else { exit::ERROR });
+        return Ok(if loaded.is_ok() {
+            exit::OK
+        } else {
+            exit::ERROR
+        });
     }
     match loaded {
         Ok(policy) => {

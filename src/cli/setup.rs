@@ -49,13 +49,19 @@ pub fn choose_org(global: &Global) -> anyhow::Result<ChosenOrg> {
             .join(", ")
     };
     let org = match (&global.org, &global.config) {
-        (Some(name), Some(file)) => config
-            .orgs
-            .iter()
-            .find(|o| &o.name == name)
-            .with_context(|| {
-                format!("no org {name:?} in {} (its orgs: {})", file.display(), names())
-            })?,
+        (Some(name), Some(file)) => {
+            config
+                .orgs
+                .iter()
+                .find(|o| &o.name == name)
+                .with_context(|| {
+                    format!(
+                        "no org {name:?} in {} (its orgs: {})",
+                        file.display(),
+                        names()
+                    )
+                })?
+        }
         (Some(_), None) => anyhow::bail!("--org names an org of --config FILE: give the file"),
         (None, Some(file)) if config.orgs.len() > 1 => anyhow::bail!(
             "{} has {} orgs: choose one with --org NAME ({})",

@@ -38,12 +38,23 @@ async fn plan_apply_and_journal_work_on_the_org_of_config_and_org() {
         stderr.contains("has 2 orgs: choose one with --org NAME (alpha, beta)"),
         "{stderr}"
     );
-    let (code, _, stderr) = parts(&setup.run(&["--config", &config, "--org", "gamma", "plan"]).await);
+    let (code, _, stderr) = parts(
+        &setup
+            .run(&["--config", &config, "--org", "gamma", "plan"])
+            .await,
+    );
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("no org \"gamma\""), "{stderr}");
 
     let plan = setup
-        .run(&["--config", &config, "--org", "alpha", "plan", "--detailed-exitcode"])
+        .run(&[
+            "--config",
+            &config,
+            "--org",
+            "alpha",
+            "plan",
+            "--detailed-exitcode",
+        ])
         .await;
     let stdout = stdout_if_exit(&plan, 2, "");
     assert!(stdout.contains(&alpha), "{stdout}");
@@ -65,7 +76,14 @@ async fn plan_apply_and_journal_work_on_the_org_of_config_and_org() {
     let stdout = stdout_if_exit(&list, 0, "");
     assert!(stdout.contains("outcome"), "{stdout}");
     let plan = setup
-        .run(&["--config", &config, "--org", "alpha", "plan", "--detailed-exitcode"])
+        .run(&[
+            "--config",
+            &config,
+            "--org",
+            "alpha",
+            "plan",
+            "--detailed-exitcode",
+        ])
         .await;
     stdout_if_exit(&plan, 0, "nothing pending after the fix: ");
 }

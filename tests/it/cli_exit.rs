@@ -29,7 +29,10 @@ async fn with_stdout_closed(setup: &Cli, args: &[&str]) -> (Option<i32>, String)
     let out = tokio::task::spawn_blocking(move || command.output().expect("run remediator"))
         .await
         .expect("join");
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[tokio::test]

@@ -22,10 +22,7 @@ fn version_names_the_commit_it_was_built_from() {
     let built = env!("REMEDIATOR_COMMIT");
     assert_eq!(
         stdout.trim(),
-        format!(
-            "remediator {} (commit {built})",
-            env!("CARGO_PKG_VERSION")
-        )
+        format!("remediator {} (commit {built})", env!("CARGO_PKG_VERSION"))
     );
     // Built from this checkout: the commit is git's (the build script exports it).
     if let Ok(out) = Command::new("git")

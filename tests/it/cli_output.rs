@@ -66,7 +66,6 @@ async fn journal_list_has_a_header_json_since_a_duration_and_fits_columns() {
         "",
     );
     assert_eq!(future.lines().count(), 1, "only the header: {future}");
-
 }
 
 #[tokio::test]
@@ -89,7 +88,10 @@ async fn journal_list_fits_columns_unless_wide() {
     let longest = |text: &str| text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
     assert!(longest(&wide) > columns, "-o wide is never cut: {wide}");
     let fitted = list(&["journal", "list"], columns);
-    assert!(longest(&fitted) <= columns, "fits {columns} columns: {fitted}");
+    assert!(
+        longest(&fitted) <= columns,
+        "fits {columns} columns: {fitted}"
+    );
     assert!(fitted.lines().any(|l| l.ends_with('…')), "{fitted}");
 }
 
@@ -114,8 +116,15 @@ async fn policy_validate_reports_json_with_each_error_located() {
     assert_eq!(report["valid"], false, "{report:#}");
     let error = &report["errors"][0];
     assert_eq!(error["line"], 2, "{report:#}");
-    assert!(error["file"].as_str().is_some_and(|f| f.ends_with("policy.toml")));
-    assert!(error["field"].as_str().is_some_and(|f| f.contains("max_attempts")), "{report:#}");
+    assert!(error["file"]
+        .as_str()
+        .is_some_and(|f| f.ends_with("policy.toml")));
+    assert!(
+        error["field"]
+            .as_str()
+            .is_some_and(|f| f.contains("max_attempts")),
+        "{report:#}"
+    );
 }
 
 #[tokio::test]
