@@ -1,49 +1,33 @@
-//! Exports `REMEDIATOR_COMMIT`, the short commit the build was made from (`git rev-parse --short
-//! HEAD`), or `unknown` outside a git checkout or without git; metrics (`remediator_build_info`)
-//! and `--version` read it.
+//! Exports `REMEDIATOR_COMMIT` for `remediator --version`: the environment's value when set (a
+//! build outside git, such as a container build, passes it), else the commit of the checkout
+//! (its short hash; uncommitted changes are not marked, as
+//! the build script does not run again for them), else `unknown`.
 
 use std::process::Command;
 
 fn main() {
-    let commit = git(&["rev-parse", "--short", "HEAD"])
-        .filter(|text| !text.is_empty() && text.chars().all(|c| c.is_ascii_hexdigit()))
+    println!("cargo:rerun-if-env-changed=REMEDIATOR_COMMIT");
+    let commit = std::env::var("REMEDIATOR_COMMIT")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+        .or_else(git_commit)
         .unwrap_or_else(|| "unknown".to_owned());
     println!("cargo:rustc-env=REMEDIATOR_COMMIT={commit}");
-    // A new commit (or a checkout) moves HEAD or the branch it names.
-    for path in git_paths() {
-        println!("cargo:rerun-if-changed={path}");
-    }
-    println!("cargo:rerun-if-changed=build.rs");
 }
 
-/// The files whose change means another commit: HEAD, and the ref it points at (in a
-/// worktree, HEAD is the worktree's and the refs are the repository's).
-fn git_paths() -> Vec<String> {
-    let (Some(git_dir), Some(common_dir)) = (
-        git(&["rev-parse", "--git-dir"]),
-        git(&["rev-parse", "--git-common-dir"]),
-    ) else {
-        return Vec::new();
-    };
-    let head = format!("{git_dir}/HEAD");
-    let mut paths = vec![head.clone(), format!("{common_dir}/packed-refs")];
-    if let Ok(text) = std::fs::read_to_string(&head) {
-        if let Some(reference) = text.trim().strip_prefix("ref: ") {
-            paths.push(format!("{common_dir}/{reference}"));
-        }
-    }
-    // A path that does not exist would make the script run on every build.
-    paths.retain(|path| std::path::Path::new(path).exists());
-    paths
+/// The checkout's commit, and a rebuild when HEAD moves; `None` outside git.
+fn git_commit() -> Option<String> {
+    let git_dir = git(&["rev-parse", "--git-dir"])?;
+    // HEAD names the branch; its reflog changes with every commit and checkout.
+    println!("cargo:rerun-if-changed={git_dir}/HEAD");
+    println!("cargo:rerun-if-changed={git_dir}/logs/HEAD");
+    git(&["rev-parse", "--short=12", "HEAD"])
 }
 
-/// What `git args` prints, trimmed, when it succeeds.
 fn git(args: &[&str]) -> Option<String> {
-    Command::new("git")
-        .args(args)
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .map(|text| text.trim().to_owned())
+    let out = Command::new("git").args(args).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(String::from_utf8(out.stdout).ok()?.trim().to_owned())
 }

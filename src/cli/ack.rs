@@ -10,6 +10,7 @@ use remediator::journal::{Entry, EntryKind, JournalError, SledJournal};
 use remediator::vocab::FindingId;
 
 use super::exit;
+use super::out::outln;
 use super::remote;
 
 /// What `ack` was given.
@@ -40,10 +41,12 @@ pub fn run(state: &Path, args: AckArgs) -> anyhow::Result<u8> {
         EntryKind::Finding { details, .. } => details["until"].as_str().unwrap_or("?").to_owned(),
         _ => "?".to_owned(),
     };
-    println!(
+    outln!(
         "acknowledged {} by {} until {until} (journal entry {})",
-        request.id, request.by, entry.id
-    );
+        request.id,
+        request.by,
+        entry.id
+    )?;
     Ok(exit::OK)
 }
 

@@ -15,14 +15,15 @@ use remediator::journal::{redacted, SledJournal};
 use remediator::plan::{read_saved, render_table, Action, ActionKind, Plan, PolicyFingerprint};
 use remediator::policy::Policy;
 use remediator::reconcile::{
-    run_pass, PassProgress, PassSettings, PlanSource, ReconcileError, Trigger,
+    run_pass, PassProgress, PassReport, PassSettings, PlanSource, ReconcileError, Trigger,
 };
 use tokio_util::sync::CancellationToken;
 
-use super::args::Global;
+use super::args::{Global, OutputFormat};
 use super::exit;
+use super::out::{out, outln};
 use super::output::{incomplete_line, print_previewed, print_summary};
-use super::setup::{connect, load_policy, runtime};
+use super::setup::{choose_org, connect, load_policy, runtime};
 
 /// The options of `apply`.
 pub struct ApplyArgs {
@@ -30,25 +31,31 @@ pub struct ApplyArgs {
     pub yes: bool,
     pub only: Vec<String>,
     pub max_actions: Option<u32>,
+    pub output: OutputFormat,
 }
 
 pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
     let only = parse_kinds(&args.only)?;
+    if args.output == OutputFormat::Json && !args.yes {
+        anyhow::bail!("-o json needs --yes: the question would be mixed into the JSON report");
+    }
     if !args.yes && !std::io::stdin().is_terminal() {
         anyhow::bail!("refusing to act without --yes: stdin is not a terminal to confirm on");
     }
-    let policy = load_policy(global)?;
+    let chosen = choose_org(global)?;
+    let policy = load_policy(&chosen)?;
     let saved = args
         .plan
         .as_deref()
-        .map(|path| read_plan(path, &policy, &global.policies))
+        .map(|path| read_plan(path, &policy, &chosen.policies))
         .transpose()?;
-    let connected = connect(&policy)?;
+    let connected = connect(&chosen, &policy)?;
     let (api, org_url) = (&connected.api, connected.org.as_str());
-    std::fs::create_dir_all(&global.state)
-        .with_context(|| format!("creating the state directory {}", global.state.display()))?;
-    let journal = SledJournal::open(&global.state)
-        .with_context(|| format!("opening the journal at {}", global.state.display()))?;
+    let state = &chosen.state;
+    std::fs::create_dir_all(state)
+        .with_context(|| format!("creating the state directory {}", state.display()))?;
+    let journal = SledJournal::open(state)
+        .with_context(|| format!("opening the journal at {}", state.display()))?;
     journal
         .check_intact()
         .context("refusing to act on the org: nothing was done")?;
@@ -107,26 +114,54 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         if let Some(error) = progress.failure.lock().map_or(None, |mut f| f.take()) {
             return Err(error.context("asking for confirmation"));
         }
+        let code = if report.declined {
+            // Declined: exit 1, as Terraform does, so a script cannot take "no" for done.
+            exit::ERROR
+        } else if report.plan.complete && !report.partial_failure() {
+            exit::OK
+        } else {
+            exit::PARTIAL_FAILURE
+        };
+        let previewed = settings.execute.previewed(&report.plan);
+        if args.output == OutputFormat::Json {
+            let json = report_json(&report, &previewed, code);
+            outln!("{}", serde_json::to_string_pretty(&json)?)?;
+            return Ok(code);
+        }
         if report.declined {
             if report.recovered.actions.is_empty() {
-                println!("Nothing was done.");
+                outln!("Nothing was done.")?;
             } else {
-                print_summary(&report);
-                println!("The plan was not carried out.");
+                print_summary(&report)?;
+                outln!("The plan was not carried out.")?;
             }
-            return Ok(exit::OK);
+            return Ok(code);
         }
-        print_summary(&report);
-        print_previewed(&settings.execute.previewed(&report.plan));
+        print_summary(&report)?;
+        print_previewed(&previewed)?;
         if let Some(line) = incomplete_line(&report.plan) {
             eprintln!("warning: {line}");
-            return Ok(exit::PARTIAL_FAILURE);
         }
-        Ok(if report.partial_failure() {
-            exit::PARTIAL_FAILURE
-        } else {
-            exit::OK
-        })
+        Ok(code)
+    })
+}
+
+/// The run report of `apply -o json`: the run, what was recovered and carried out (each action
+/// with its outcome), the previews of dry-run rules, the findings for a person, the parts of
+/// the org not read, and the exit code.
+fn report_json(report: &PassReport, previewed: &[&Action], code: u8) -> serde_json::Value {
+    serde_json::json!({
+        "run_id": report.run_id.to_string(),
+        "org": report.plan.org,
+        "declined": report.declined,
+        "counts": report.counts,
+        "recovered": report.recovered.actions,
+        "actions": report.executed.actions,
+        "previewed": previewed,
+        "findings": report.plan.findings,
+        "complete": report.plan.complete,
+        "incomplete": report.plan.incomplete,
+        "exit_code": code,
     })
 }
 
@@ -155,9 +190,9 @@ fn read_plan(path: &Path, policy: &Policy, policies: &Path) -> anyhow::Result<Pl
 
 /// Shows the plan and asks on the terminal.
 fn confirm(plan: &Plan, selected: usize, org: &str) -> anyhow::Result<bool> {
-    print!("{}", render_table(plan));
-    print!("\nCarry out {selected} action(s) on {org}? [y/N] ");
-    std::io::stdout().flush()?;
+    out!("{}", render_table(plan))?;
+    out!("\nCarry out {selected} action(s) on {org}? [y/N] ")?;
+    super::out::stdout().flush()?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))

@@ -8,10 +8,18 @@ use remediator::journal::{EntryId, EntryKindTag, Outcome, TargetRef};
 use remediator::plan::ActionKind;
 use remediator::vocab::Named;
 
+/// `remediator --version`: the package version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("REMEDIATOR_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "remediator",
-    version,
+    version = VERSION,
     about = "Automated remediation operator for Okta provisioning"
 )]
 pub struct Cli {
@@ -27,10 +35,15 @@ pub struct Global {
     /// Configuration file (orgs, client tuning, daemon settings).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The org of --config to work on (`plan`, `apply`, `journal`; `run` serves only it);
+    /// required when the file has several.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub org: Option<String>,
     /// Directory of policy files.
     #[arg(long, global = true, value_name = "DIR", default_value = "policies")]
     pub policies: PathBuf,
-    /// Directory of the sled journal.
+    /// Directory of the sled journal (with --config: of the orgs' journals, one a subdirectory,
+    /// unless an org names its own `state`).
     #[arg(long, global = true, value_name = "DIR", default_value = "state")]
     pub state: PathBuf,
     /// Log format on stderr.
@@ -44,9 +57,12 @@ pub enum LogFormat {
     Json,
 }
 
+/// `-o`/`--output`: a table fitted to the terminal (`COLUMNS`, else the terminal's width; long
+/// reasons are cut with `…`), the whole table (`wide`), or JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
+    Wide,
     Json,
 }
 
@@ -54,7 +70,7 @@ pub enum OutputFormat {
 pub enum Command {
     /// Observe the org and show what would change (a preview: nothing is changed or journaled).
     Plan {
-        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
         /// Save the plan for a later `apply --plan`.
         #[arg(long, value_name = "PLAN.json")]
@@ -77,6 +93,9 @@ pub enum Command {
         /// At most this many actions.
         #[arg(long, value_name = "N")]
         max_actions: Option<u32>,
+        /// The run report as a table or JSON (`-o json` needs `--yes`).
+        #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
     },
     /// The daemon: reconcile on the policy's cron schedule and poll the System Log in between.
     Run {
@@ -124,14 +143,20 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
+    /// Print a shell completion script (e.g. `remediator completions bash >
+    /// /etc/bash_completion.d/remediator`).
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff; `remediator man > remediator.1`).
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum JournalCommand {
     /// List entries, oldest first.
     List {
-        /// Entries at or after this time (RFC 3339).
-        #[arg(long, value_name = "RFC3339")]
+        /// Entries at or after this time: RFC 3339 (`2026-12-01T09:00:00Z`) or a duration ago
+        /// (`90m`, `1h`, `7d`).
+        #[arg(long, value_name = "TIME|DURATION", value_parser = parse_since)]
         since: Option<chrono::DateTime<chrono::Utc>>,
         /// Only entries of this kind (e.g. intent, outcome, step-finished: `-` may stand for `_`).
         #[arg(long, value_parser = named::<EntryKindTag>())]
@@ -145,6 +170,10 @@ pub enum JournalCommand {
         /// At most this many entries.
         #[arg(long)]
         limit: Option<usize>,
+        /// A table with a header (one entry a line, fitted to the terminal), or JSON (an
+        /// array of the entries, as `journal show` prints one).
+        #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
     },
     /// Show one entry.
     Show { id: EntryId },
@@ -169,7 +198,12 @@ pub enum JournalCommand {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Validate the policy files of DIR (default: --policies).
-    Validate { dir: Option<PathBuf> },
+    Validate {
+        dir: Option<PathBuf>,
+        /// Text, or JSON (`valid`, `notes`, and `errors` with file, line, column and field).
+        #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
 }
 
 /// A parser for a value of kind `K`: its possible values, shown by `--help` and in errors, are
@@ -196,6 +230,20 @@ fn named<K: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = K> {
 /// command's own, exit code 1).
 fn listing<K: Named>(text: &str) -> String {
     format!("{text}: {}", K::names().join(", "))
+}
+
+/// `--since`: an RFC 3339 time, or a duration (humantime: `90m`, `1h`, `7d`) before now.
+fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&chrono::Utc));
+    }
+    let ago = humantime::parse_duration(text).map_err(|e| {
+        format!("expected an RFC 3339 time (2026-12-01T09:00:00Z) or a duration (1h, 7d): {e}")
+    })?;
+    let ago = chrono::Duration::from_std(ago).map_err(|_| format!("{text} is too long ago"))?;
+    chrono::Utc::now()
+        .checked_sub_signed(ago)
+        .ok_or_else(|| format!("{text} is too long ago"))
 }
 
 fn parse_target(text: &str) -> Result<remediator::journal::TargetRef, String> {

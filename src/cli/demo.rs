@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::args::OutputFormat;
 use super::exit;
+use super::out::outln;
 use super::output::{print_previewed, print_summary, show};
 use super::setup::runtime;
 
@@ -68,18 +69,18 @@ pub fn run(output: OutputFormat) -> anyhow::Result<u8> {
             show(&pass.plan, output)?;
             return Ok(exit::OK);
         }
-        println!(
+        outln!(
             "okta-sim is serving a simulated org with every provisioning problem remediator \
              handles, at {org_url}.\nremediator read it ({} API requests) and plans, with the \
              shipped policies (policies/):\n",
             pass.observation.requests
-        );
+        )?;
         show(&pass.plan, output)?;
-        println!(
+        outln!(
             "\nCarrying the plan out (`remediator apply --yes`; a temporary journal). Only rules in \
              enforce mode act: the shipped policies enforce retry_provisioning and \
              provisioning_features and keep the others' actions as previews (dry-run mode):\n"
-        );
+        )?;
         let clock = Utc::now;
         let org = Org {
             api: &api,
@@ -101,12 +102,12 @@ pub fn run(output: OutputFormat) -> anyhow::Result<u8> {
         let shutdown = CancellationToken::new();
         let report = run_pass(&org, &org_url, source, &settings, &shutdown, &NoProgress).await?;
         let previewed = settings.execute.previewed(&report.plan);
-        print_summary(&report);
-        print_previewed(&previewed);
+        print_summary(&report)?;
+        print_previewed(&previewed)?;
         let view = journal.view(Utc::now())?;
         let again =
             remediator::reconcile::preview(&api, &org_url, &policy, &view, Utc::now()).await?;
-        println!(
+        outln!(
             "\nPlanning again: {} action(s) ({} previewed only: dry-run mode), {} finding(s), {} \
              skipped (a failed retry waits for its backoff). Every step is in the journal: \
              `remediator journal list` after `remediator apply --state DIR` on a real org.",
@@ -114,7 +115,7 @@ pub fn run(output: OutputFormat) -> anyhow::Result<u8> {
             previewed.len(),
             again.plan.findings.len(),
             again.plan.skipped.len()
-        );
+        )?;
         sim.shutdown().await;
         Ok(exit::OK)
     })

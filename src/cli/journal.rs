@@ -7,8 +7,10 @@ use std::path::Path;
 use anyhow::Context;
 use remediator::journal::{Entry, EntryFilter, EntryKind, JournalError, JournalStore, SledJournal};
 
-use super::args::JournalCommand;
+use super::args::{JournalCommand, OutputFormat};
 use super::exit;
+use super::out::outln;
+use super::output::{fit, table};
 use super::remote;
 
 pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
@@ -31,8 +33,7 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
                 .with_context(|| format!("opening the journal at {}", state.display()))
         }
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = super::out::stdout();
     match command {
         JournalCommand::List {
             since,
@@ -40,6 +41,7 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
             target,
             outcome,
             limit,
+            output,
         } => {
             let filter = EntryFilter {
                 since,
@@ -49,7 +51,7 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
                 limit,
                 ..EntryFilter::default()
             };
-            print_list(&mut out, &store.list(&filter)?)?;
+            print_list(&mut out, &store.list(&filter)?, output)?;
             Ok(exit::OK)
         }
         JournalCommand::Show { id } => {
@@ -91,31 +93,48 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
     }
 }
 
-fn print_list(out: &mut impl Write, entries: &[Entry]) -> std::io::Result<()> {
-    for entry in entries {
-        let target = entry.target.key();
-        let (outcome, note) = status(entry);
-        writeln!(
-            out,
-            "{}  {}  {:<16} {:<14} {}  {}{note}",
-            entry.id,
-            entry
-                .time
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            entry.kind.tag(),
-            outcome,
-            entry.action_id.as_deref().unwrap_or("-"),
-            target
-        )?;
+/// The columns of `journal list`, always all of them and in this order (`-` for none).
+const LIST_HEADER: &[&str] = &["ID", "TIME", "KIND", "OUTCOME", "ACTION", "TARGET", "NOTE"];
+
+/// One `journal list` line.
+fn list_row(entry: &Entry) -> Vec<String> {
+    let (outcome, note) = status(entry);
+    let dash = |text: String| {
+        if text.is_empty() {
+            "-".to_owned()
+        } else {
+            text
+        }
+    };
+    vec![
+        entry.id.to_string(),
+        entry
+            .time
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        entry.kind.tag().to_string(),
+        dash(outcome.to_owned()),
+        dash(entry.action_id.as_deref().unwrap_or_default().to_owned()),
+        dash(entry.target.key()),
+        dash(note),
+    ]
+}
+
+/// `journal list` as a table (cut to the terminal unless `-o wide`) or JSON.
+fn print_list(out: &mut impl Write, entries: &[Entry], output: OutputFormat) -> anyhow::Result<()> {
+    if output == OutputFormat::Json {
+        serde_json::to_writer_pretty(&mut *out, entries)?;
+        writeln!(out)?;
+        return Ok(());
     }
+    let rows: Vec<Vec<String>> = entries.iter().map(list_row).collect();
+    write!(out, "{}", table(LIST_HEADER, &rows, fit(output)))?;
     Ok(())
 }
 
 /// `journal list|show|export` through the daemon that holds the journal (its API).
 fn through_daemon(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
     let daemon = remote::daemon(state).context("no daemon.json")?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = super::out::stdout();
     match command {
         JournalCommand::List {
             since,
@@ -123,6 +142,7 @@ fn through_daemon(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
             target,
             outcome,
             limit,
+            output,
         } => {
             let mut query = Vec::new();
             if let Some(since) = since {
@@ -141,7 +161,7 @@ fn through_daemon(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
                 query.push(("limit", limit.to_string()));
             }
             let entries: Vec<Entry> = daemon.get("/v1/journal", &query)?.json()?;
-            print_list(&mut out, &entries)?;
+            print_list(&mut out, &entries, output)?;
         }
         JournalCommand::Show { id } => {
             let entry: Entry = daemon.get(&format!("/v1/journal/{id}"), &[])?.json()?;
@@ -158,7 +178,8 @@ fn through_daemon(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
             out.write_all(&answer.body)?;
         }
         JournalCommand::Verify | JournalCommand::New { .. } => anyhow::bail!(
-            "the journal at {} is held by the running daemon (org {}): stop it to verify or              replace the journal",
+            "the journal at {} is held by the running daemon (org {}): stop it to verify or \
+             replace the journal",
             state.display(),
             daemon.org()
         ),
@@ -181,11 +202,12 @@ fn status(entry: &Entry) -> (&'static str, String) {
     match &entry.kind {
         EntryKind::RunFinished {
             error: Some(error), ..
-        } => ("failed", format!("  {error}")),
+        } => ("failed", error.to_string()),
         EntryKind::RunFinished { incomplete, .. } if !incomplete.is_empty() => {
             let parts: Vec<String> = incomplete.iter().map(ToString::to_string).collect();
-            ("incomplete", format!("  not read: {}", parts.join(", ")))
+            ("incomplete", format!("not read: {}", parts.join(", ")))
         }
+        EntryKind::Note { text } => ("", text.clone()),
         _ => (entry.outcome().map_or("", |o| o.as_str()), String::new()),
     }
 }
@@ -194,8 +216,7 @@ fn status(entry: &Entry) -> (&'static str, String) {
 /// when nothing was unreadable, else 3 (a partial export).
 fn export_best_effort(state: &Path) -> anyhow::Result<u8> {
     let salvage = remediator::journal::salvage(state);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = super::out::stdout();
     for entry in &salvage.entries {
         serde_json::to_writer(&mut out, entry)?;
         writeln!(out)?;
@@ -249,7 +270,7 @@ fn new_journal(state: &Path, export: &Path) -> anyhow::Result<u8> {
         .with_context(|| format!("opening the new journal at {}", state.display()))?;
     let continued = remediator::journal::continue_chain(&store, entries, chrono::Utc::now())
         .with_context(|| format!("continuing the chain of {}", export.display()))?;
-    println!(
+    outln!(
         "new journal in {}: continues {} entries ending at {}{}",
         state.display(),
         continued.previous_entries,
@@ -258,11 +279,11 @@ fn new_journal(state: &Path, export: &Path) -> anyhow::Result<u8> {
             .previous_break
             .as_deref()
             .map_or(String::new(), |b| format!(" (the old chain breaks: {b})"))
-    );
+    )?;
     for action in &continued.unfinished {
-        println!(
+        outln!(
             "carried over the unfinished fix {action}: the next pass completes or compensates it"
-        );
+        )?;
     }
     Ok(exit::OK)
 }

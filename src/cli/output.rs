@@ -7,68 +7,69 @@ use remediator::plan::{render_table, Action, Plan};
 use remediator::reconcile::PassReport;
 
 use super::args::OutputFormat;
+use super::out::{out, outln};
 
 pub fn show(plan: &Plan, output: OutputFormat) -> anyhow::Result<()> {
     match output {
-        OutputFormat::Table => print!("{}", render_table(plan)),
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(plan)?),
+        OutputFormat::Table | OutputFormat::Wide => out!("{}", render_table(plan))?,
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(plan)?)?,
     }
     Ok(())
 }
 
 /// The actions a rule in `dry-run` mode keeps as previews.
-pub fn print_previewed(actions: &[&Action]) {
+pub fn print_previewed(actions: &[&Action]) -> std::io::Result<()> {
     if actions.is_empty() {
-        return;
+        return Ok(());
     }
-    println!(
-        "previewed only (their rule is in dry-run mode; set it to enforce to carry them out):"
-    );
+    outln!("previewed only (their rule is in dry-run mode; set it to enforce to carry them out):")?;
     for action in actions {
-        println!(
+        outln!(
             "  {:<26} {:<40} {}",
             action.kind.as_str(),
             action.target.key(),
             action.reason
-        );
+        )?;
     }
+    Ok(())
 }
 
-pub fn print_summary(report: &PassReport) {
+pub fn print_summary(report: &PassReport) -> std::io::Result<()> {
     let c = &report.counts;
-    println!(
+    outln!(
         "run {}: {} taken, {} verified, {} failed, {} held, {} skipped, {} compensated; {} finding(s)",
         report.run_id, c.taken, c.verified, c.failed, c.held, c.skipped, c.compensated, c.findings
-    );
+    )?;
     let f = &report.findings;
     if !(f.opened.is_empty() && f.changed.is_empty() && f.resolved.is_empty()) {
-        println!(
+        outln!(
             "findings: {} opened, {} changed, {} resolved",
             f.opened.len(),
             f.changed.len(),
             f.resolved.len()
-        );
+        )?;
     }
-    print_actions("recovered after a restart", &report.recovered);
-    print_actions("actions", &report.executed);
+    print_actions("recovered after a restart", &report.recovered)?;
+    print_actions("actions", &report.executed)?;
     if !report.plan.findings.is_empty() {
-        println!("findings (need a person; `remediator plan` shows the manual steps):");
+        outln!("findings (need a person; `remediator plan` shows the manual steps):")?;
         for finding in &report.plan.findings {
-            println!(
+            outln!(
                 "  {}  {:<36} {}",
                 finding.id,
                 finding.kind.as_str(),
                 finding.reason
-            );
+            )?;
         }
     }
     if report.executed.actions.is_empty() && report.recovered.actions.is_empty() {
         if report.plan.complete {
-            println!("nothing to do");
+            outln!("nothing to do")?;
         } else {
-            println!("nothing to do in the parts of the org that were read");
+            outln!("nothing to do in the parts of the org that were read")?;
         }
     }
+    Ok(())
 }
 
 /// One line naming the parts of the org a plan could not read, each with its request and why,
@@ -95,11 +96,11 @@ pub fn incomplete_line(plan: &Plan) -> Option<String> {
     ))
 }
 
-fn print_actions(title: &str, run: &RunReport) {
+fn print_actions(title: &str, run: &RunReport) -> std::io::Result<()> {
     if run.actions.is_empty() {
-        return;
+        return Ok(());
     }
-    println!("{title}:");
+    outln!("{title}:")?;
     for action in &run.actions {
         let mark = match action.outcome {
             Outcome::Verified => "verified",
@@ -108,11 +109,81 @@ fn print_actions(title: &str, run: &RunReport) {
             Outcome::Skipped => "skipped",
             Outcome::Compensated => "COMPENSATED",
         };
-        println!(
+        outln!(
             "  {mark:<12} {:<26} {:<40} {}",
             action.kind,
             action.target.key(),
             action.reason
-        );
+        )?;
+    }
+    Ok(())
+}
+
+/// Columns between two cells of a [`table`].
+const GAP: &str = "  ";
+/// The narrowest the last column of a fitted table is cut to, whatever the width.
+const MIN_LAST_COLUMN: usize = 12;
+
+/// The width to fit tables to: `COLUMNS` when set, else stdout's terminal; `None` when stdout
+/// is not a terminal (a pipe or file gets whole lines).
+pub fn terminal_width() -> Option<usize> {
+    if let Some(columns) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0)
+    {
+        return Some(columns);
+    }
+    terminal_size::terminal_size_of(std::io::stdout())
+        .map(|(terminal_size::Width(w), _)| usize::from(w))
+}
+
+/// A table with a header line and aligned columns; with `fit`, the last column (a reason or
+/// note) is cut with `…` so that each line fits in `fit` columns.
+pub fn table(header: &[&str], rows: &[Vec<String>], fit: Option<usize>) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    let mut text = String::new();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        let last = row.len().saturating_sub(1);
+        for (i, (cell, width)) in row.iter().zip(&widths).enumerate() {
+            if i == last {
+                let room = fit.map(|fit| {
+                    fit.saturating_sub(line.chars().count())
+                        .max(MIN_LAST_COLUMN)
+                });
+                line.push_str(&cut(cell, room));
+            } else {
+                line.push_str(&format!("{cell:<width$}{GAP}"));
+            }
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+/// `text` cut to `room` characters, ending in `…` when it was cut.
+fn cut(text: &str, room: Option<usize>) -> String {
+    match room {
+        Some(room) if text.chars().count() > room => {
+            let kept: String = text.chars().take(room.saturating_sub(1)).collect();
+            format!("{kept}…")
+        }
+        _ => text.to_owned(),
+    }
+}
+
+/// The width a table of `output` is fitted to: none for `wide` (or JSON).
+pub fn fit(output: OutputFormat) -> Option<usize> {
+    match output {
+        OutputFormat::Table => terminal_width(),
+        OutputFormat::Wide | OutputFormat::Json => None,
     }
 }

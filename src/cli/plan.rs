@@ -5,17 +5,21 @@
 //! banner names each part not read and what it withholds, and says so on stderr; it exits 0
 //! (the plan withholds exactly what depends on the missing parts, so it is safe to save and
 //! apply), but never 0 with `--detailed-exitcode`: there it exits 1, so a script cannot take a
-//! partial read for "no changes".
+//! partial read for "no changes". With `--detailed-exitcode`, 2 means actions `apply` would
+//! carry out (rules in enforce mode); the previews of rules in dry-run mode do not count, and
+//! the table's last line says how many there are of each.
 
 use std::path::Path;
 
 use anyhow::Context;
 use chrono::Utc;
+use remediator::plan::{ActionMode, Plan};
 
 use super::args::{Global, OutputFormat};
 use super::exit;
+use super::out::outln;
 use super::output::{incomplete_line, show};
-use super::setup::{connect, journal_view, load_policy, runtime};
+use super::setup::{choose_org, connect, journal_view, load_policy, runtime};
 
 pub fn run(
     global: &Global,
@@ -23,9 +27,10 @@ pub fn run(
     out: Option<&Path>,
     detailed_exitcode: bool,
 ) -> anyhow::Result<u8> {
-    let policy = load_policy(global)?;
-    let connected = connect(&policy)?;
-    let view = journal_view(&global.state)?;
+    let chosen = choose_org(global)?;
+    let policy = load_policy(&chosen)?;
+    let connected = connect(&chosen, &policy)?;
+    let view = journal_view(&chosen.state)?;
     let runtime = runtime()?;
     let preview = runtime.block_on(remediator::reconcile::preview(
         &connected.api,
@@ -42,10 +47,13 @@ pub fn run(
         }
     };
     show(&pass.plan, output)?;
+    if output == OutputFormat::Table {
+        outln!("\n{}", pending_line(&pass.plan))?;
+    }
     if let Some(path) = out {
         // Sealed with the digests `apply --plan` checks: the policy's and the plan's own.
-        let policy = remediator::plan::PolicyFingerprint::of_dir(&global.policies)
-            .with_context(|| format!("the policy in {}", global.policies.display()))?;
+        let policy = remediator::plan::PolicyFingerprint::of_dir(&chosen.policies)
+            .with_context(|| format!("the policy in {}", chosen.policies.display()))?;
         let sealed = remediator::plan::seal(pass.plan.clone(), &policy);
         let json = serde_json::to_string_pretty(&sealed)?;
         std::fs::write(path, json + "\n")
@@ -58,9 +66,28 @@ pub fn run(
         }
         eprintln!("warning: {line}");
     }
-    Ok(if detailed_exitcode && pass.plan.has_changes() {
+    Ok(if detailed_exitcode && enforced(&pass.plan) > 0 {
         exit::CHANGES_PENDING
     } else {
         exit::OK
     })
+}
+
+/// The actions `apply` would carry out: those of rules in enforce mode.
+fn enforced(plan: &Plan) -> usize {
+    plan.actions
+        .iter()
+        .filter(|a| a.mode == ActionMode::Enforce)
+        .count()
+}
+
+/// What `apply` would carry out, and the previews it would not (what `--detailed-exitcode`
+/// counts).
+fn pending_line(plan: &Plan) -> String {
+    let enforced = enforced(plan);
+    let previewed = plan.actions.len() - enforced;
+    format!(
+        "{enforced} action(s) `apply` would carry out; {previewed} previewed only (their rule is \
+         in dry-run mode; --detailed-exitcode does not count them)"
+    )
 }

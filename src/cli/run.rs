@@ -3,24 +3,30 @@
 //! the signal handlers and runs `remediator::daemon::run` until a signal stops it.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
 use remediator::config::ProcessEnv;
-use remediator::daemon::{self, DaemonConfig, OrgConfig, OrgRuntime, PolicyHandle, Settings};
+use remediator::daemon::{self, OrgConfig, OrgRuntime, PolicyHandle, Settings};
 use remediator::journal::SledJournal;
 use remediator::okta::{ConfigSources, OktaClient};
 use tokio_util::sync::CancellationToken;
 
 use super::args::Global;
 use super::exit;
+use super::setup::{daemon_config, state_dir};
 
 pub fn run(global: &Global, observe_only: bool, listen: Option<SocketAddr>) -> anyhow::Result<u8> {
-    let config = match &global.config {
-        Some(path) => DaemonConfig::load(path)?,
-        None => DaemonConfig::single_org(),
-    };
+    let mut config = daemon_config(global)?;
+    if let Some(name) = &global.org {
+        // Only the org of --org (the one `plan --org NAME` previews).
+        config.orgs.retain(|o| &o.name == name);
+        if config.orgs.is_empty() {
+            anyhow::bail!("--org {name}: no such org in --config");
+        }
+    }
+    let leader_election = config.leader_election_asked(&ProcessEnv)?;
+    check_leader_election(leader_election, global)?;
     let settings = Settings {
         listen: listen.unwrap_or(config.listen),
         observe_only,
@@ -39,7 +45,7 @@ pub fn run(global: &Global, observe_only: bool, listen: Option<SocketAddr>) -> a
         let signals = tokio::spawn(daemon::watch_signals(shutdown.clone(), policies, || {
             std::process::exit(i32::from(exit::ERROR))
         }));
-        let elections = leader_election(&mut orgs, &shutdown).await?;
+        let elections = leader_election_start(leader_election, &mut orgs, &shutdown).await?;
         let result = daemon::run(settings, orgs, shutdown).await;
         // Each election steps down once its org's loop has stopped serving.
         for election in elections {
@@ -87,34 +93,58 @@ fn open_org(global: &Global, org: &OrgConfig) -> anyhow::Result<OrgRuntime> {
     })
 }
 
-/// The org's journal: its own `state`, else `--state` itself without a configuration file (as
-/// `plan` and `journal` read it), else `<--state>/<org name>`.
-fn state_dir(global: &Global, org: &OrgConfig) -> PathBuf {
-    match (&org.state, &global.config) {
-        (Some(dir), _) => dir.clone(),
-        (None, None) => global.state.clone(),
-        (None, Some(_)) => global.state.join(&org.name),
+/// A build without the `kubernetes` feature cannot elect a leader: asked for one, it refuses
+/// to start (exit 1) rather than serve every org on every replica.
+#[cfg(not(feature = "kubernetes"))]
+fn check_leader_election(asked: bool, global: &Global) -> anyhow::Result<()> {
+    if !asked {
+        return Ok(());
     }
+    let by = match std::env::var(remediator::daemon::LEADER_ELECTION_ENV) {
+        Ok(value) => format!("{}={value}", remediator::daemon::LEADER_ELECTION_ENV),
+        Err(_) => format!(
+            "daemon.leader_election in {}",
+            global
+                .config
+                .as_deref()
+                .map_or("the configuration".into(), |p| p.display().to_string())
+        ),
+    };
+    anyhow::bail!(
+        "leader election is asked for ({by}) but this build has no Kubernetes support: run a \
+         build with `--features kubernetes` (the container image has it), or turn leader \
+         election off to serve every org from this one process; nothing was started"
+    )
 }
 
-/// Without the `kubernetes` feature every org is served by this process.
+/// With the `kubernetes` feature, leader election can start.
+#[cfg(feature = "kubernetes")]
+fn check_leader_election(_asked: bool, _global: &Global) -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// Without the `kubernetes` feature every org is served by this process (leader election was
+/// refused at start).
 #[cfg(not(feature = "kubernetes"))]
-async fn leader_election(
+async fn leader_election_start(
+    _asked: bool,
     _orgs: &mut [OrgRuntime],
     _shutdown: &CancellationToken,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     Ok(Vec::new())
 }
 
-/// With `REMEDIATOR_LEADER_ELECTION=true` (the StatefulSet sets it), one Lease per org: this
-/// replica serves an org only while it holds the org's Lease.
+/// Asked for (`REMEDIATOR_LEADER_ELECTION=true`, which the StatefulSet sets, or
+/// `daemon.leader_election`), one Lease per org: this replica serves an org only while it
+/// holds the org's Lease.
 #[cfg(feature = "kubernetes")]
-async fn leader_election(
+async fn leader_election_start(
+    asked: bool,
     orgs: &mut [OrgRuntime],
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     use remediator::daemon::leader::{self, LeaderConfig};
-    if std::env::var("REMEDIATOR_LEADER_ELECTION").as_deref() != Ok("true") {
+    if !asked {
         return Ok(Vec::new());
     }
     let config = LeaderConfig::from_env(&remediator::config::ProcessEnv)?;

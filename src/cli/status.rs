@@ -80,14 +80,13 @@ fn org_name(state: &Path) -> String {
 
 /// Prints `orgs` as a table or as JSON (`{"orgs": [...]}`).
 pub fn print(orgs: &[OrgStatus], output: OutputFormat) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = super::out::stdout();
     match output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &Report { orgs })?;
             writeln!(out)?;
         }
-        OutputFormat::Table => {
+        OutputFormat::Table | OutputFormat::Wide => {
             for status in orgs {
                 table(&mut out, status)?;
             }

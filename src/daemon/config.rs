@@ -19,6 +19,9 @@ use crate::okta::{parse_org_url, AdminPaths, AuthConfig, ClientTuning, ConfigSou
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
 /// Name of the org when there is no configuration file (one org from `OKTA_CLIENT_*`).
 pub const DEFAULT_ORG_NAME: &str = "default";
+/// The environment variable that asks for leader election (`true`/`false`; the StatefulSet
+/// sets it), over the file's `daemon.leader_election`.
+pub const LEADER_ELECTION_ENV: &str = "REMEDIATOR_LEADER_ELECTION";
 /// Longest org name: it becomes a directory, a metric label and part of a Kubernetes Lease
 /// name (`remediator-<name>`, at most 63 characters).
 pub const MAX_ORG_NAME_LEN: usize = 40;
@@ -70,12 +73,19 @@ pub struct OrgConfig {
     pub state: Option<PathBuf>,
 }
 
+/// `REMEDIATOR_LEADER_ELECTION` is set to something other than `true` or `false`.
+#[derive(Debug, thiserror::Error)]
+#[error("{LEADER_ELECTION_ENV}={0:?} is not `true` or `false`")]
+pub struct LeaderElectionSetting(pub String);
+
 /// The validated configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DaemonConfig {
     /// Address of `/healthz`, `/readyz` and `/metrics`.
     pub listen: SocketAddr,
     pub orgs: Vec<OrgConfig>,
+    /// `daemon.leader_election`: one Lease per org (`REMEDIATOR_LEADER_ELECTION` overrides it).
+    pub leader_election: bool,
 }
 
 impl DaemonConfig {
@@ -93,6 +103,18 @@ impl DaemonConfig {
                 policies: None,
                 state: None,
             }],
+            leader_election: false,
+        }
+    }
+
+    /// Whether leader election is asked for: `REMEDIATOR_LEADER_ELECTION` (`true` or `false`)
+    /// when set, else the file's `daemon.leader_election`.
+    pub fn leader_election_asked(&self, env: &dyn Env) -> Result<bool, LeaderElectionSetting> {
+        match env.var(LEADER_ELECTION_ENV).as_deref() {
+            None => Ok(self.leader_election),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(other) => Err(LeaderElectionSetting(other.to_owned())),
         }
     }
 
@@ -109,6 +131,11 @@ impl DaemonConfig {
         let at = |span: Range<usize>, field: String, problem: String| {
             Diagnostic::at(file, text, span.start, &field, problem)
         };
+        let leader_election = raw
+            .daemon
+            .as_ref()
+            .and_then(|d| d.leader_election)
+            .unwrap_or(false);
         let listen = match raw.daemon.and_then(|d| d.listen) {
             None => DEFAULT_LISTEN
                 .parse()
@@ -140,7 +167,11 @@ impl DaemonConfig {
             }
             orgs.push(org);
         }
-        Ok(DaemonConfig { listen, orgs })
+        Ok(DaemonConfig {
+            listen,
+            orgs,
+            leader_election,
+        })
     }
 }
 
@@ -413,6 +444,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawDaemon {
     listen: Option<Spanned<String>>,
+    leader_election: Option<bool>,
 }
 
 #[derive(Deserialize)]

@@ -30,8 +30,8 @@ use crate::observe::{Incomplete, OrgUnreadable};
 use crate::vocab::{ActionKind, FindingKind, RunId};
 
 pub use config::{
-    CredentialError, DaemonConfig, OrgConfig, OrgCredentials, DEFAULT_LISTEN, DEFAULT_ORG_NAME,
-    MAX_ORGS, MAX_ORG_NAME_LEN,
+    CredentialError, DaemonConfig, LeaderElectionSetting, OrgConfig, OrgCredentials,
+    DEFAULT_LISTEN, DEFAULT_ORG_NAME, LEADER_ELECTION_ENV, MAX_ORGS, MAX_ORG_NAME_LEN,
 };
 pub use health::Health;
 pub use http::{HttpError, METRICS_CONTENT_TYPE};

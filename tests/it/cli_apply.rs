@@ -302,7 +302,7 @@ async fn on_a_terminal_apply_shows_the_plan_and_asks_first() {
     let Some((code, stdout)) = apply_on_a_terminal(&setup, "n\n").await else {
         return;
     };
-    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(code, 1, "declining exits 1, as Terraform does: {stdout}");
     assert!(stdout.contains("Carry out 1 action(s)"), "{stdout}");
     assert!(stdout.contains("Nothing was done."), "{stdout}");
     assert_eq!(

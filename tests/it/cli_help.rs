@@ -81,7 +81,11 @@ fn every_kind_and_outcome_journal_list_names_parses() {
     let (kinds, _) = named_values(&help, "--kind");
     assert!(kinds.contains(&"step_finished".to_owned()), "{kinds:?}");
     let bad = remediator(&["--state", state, "journal", "list", "--kind", "steps"]);
-    assert_eq!(bad.status.code(), Some(2), "clap refuses an unknown kind");
+    assert_eq!(
+        bad.status.code(),
+        Some(64),
+        "clap refuses an unknown kind (a usage error)"
+    );
     assert!(stderr(&bad).contains("step_finished"), "{}", stderr(&bad));
 }
 
