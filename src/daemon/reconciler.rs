@@ -16,7 +16,7 @@ use super::Requeue;
 use super::{Health, Reconcile, ReconcileError, ReconcileSummary, Trigger};
 use crate::act::{ActionReport, ExecuteOptions, Org};
 use crate::config::{Env, ProcessEnv};
-use crate::journal::{EntryDraft, EntryKind, JournalStore};
+use crate::journal::{EntryDraft, EntryKind, JournalError, JournalStore};
 use crate::observe::Observation;
 use crate::okta::{AdminApi, OrgApi};
 use crate::policy::Policy;
@@ -184,7 +184,14 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
             .unwrap_or(false);
         let summary = self.summary(report, breaker_open);
         if let Some(requeue) = &summary.requeue {
-            self.journal_requeue(&summary.run_id, requeue)?;
+            self.journal_requeue(&summary.run_id, requeue)
+                .map_err(|source| ReconcileError::Pass {
+                    org: self.org.clone(),
+                    source: crate::reconcile::ReconcileError::Journal {
+                        run_id: summary.run_id.clone(),
+                        source,
+                    },
+                })?;
         }
         Ok(summary)
     }
@@ -192,20 +199,13 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
 
 impl<O, J: JournalStore + ?Sized> OrgReconciler<O, J> {
     /// Journals the follow-up pass the run asks for (`requeue_scheduled`).
-    fn journal_requeue(&self, run_id: &RunId, requeue: &Requeue) -> Result<(), ReconcileError> {
+    fn journal_requeue(&self, run_id: &RunId, requeue: &Requeue) -> Result<(), JournalError> {
         let kind = EntryKind::RequeueScheduled {
             retry_at: requeue.at,
             waiting: requeue.waiting.clone(),
         };
         self.journal
-            .append(Utc::now(), EntryDraft::new(run_id.clone(), kind), &[])
-            .map_err(|source| ReconcileError::Pass {
-                org: self.org.clone(),
-                source: crate::reconcile::ReconcileError::Journal {
-                    run_id: run_id.clone(),
-                    source,
-                },
-            })?;
+            .append(Utc::now(), EntryDraft::new(run_id.clone(), kind), &[])?;
         Ok(())
     }
 }
