@@ -58,6 +58,9 @@ pub enum Trigger {
     Timer,
     /// A relevant System Log event.
     SystemLog,
+    /// A follow-up pass an earlier run asked for, when the wait of a candidate it held ends
+    /// (the daemon's requeue-after).
+    Requeue,
     /// A person (`apply`).
     Manual,
 }
@@ -67,6 +70,7 @@ impl Trigger {
         match self {
             Trigger::Timer => "timer",
             Trigger::SystemLog => "system_log",
+            Trigger::Requeue => "requeue",
             Trigger::Manual => "manual",
         }
     }

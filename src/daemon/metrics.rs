@@ -19,6 +19,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
+use super::requeue::{Requeue, WAITING_REASONS};
 use super::{PollError, PollOutcome, ReconcileError, ReconcileSummary, RunResult, Trigger};
 use strum::IntoEnumIterator;
 
@@ -293,6 +294,8 @@ pub struct Metrics {
     last_success: Family<OrgLabels, Gauge>,
     polls: Family<PollLabels, Counter>,
     trigger_events: Family<OrgLabels, Counter>,
+    requeues_pending: Family<OrgLabels, Gauge>,
+    requeues: Family<WaitLabels, Counter>,
     samplers: Arc<Samplers>,
     /// Kinds set per org and gauge, so a kind that disappears is set back to 0.
     kinds_seen: Mutex<BTreeMap<(String, &'static str), BTreeSet<String>>>,
@@ -323,6 +326,8 @@ impl Metrics {
         let build_info = Family::<BuildLabels, Gauge>::default();
         let polls = Family::<PollLabels, Counter>::default();
         let trigger_events = Family::<OrgLabels, Counter>::default();
+        let requeues_pending = Family::<OrgLabels, Gauge>::default();
+        let requeues = Family::<WaitLabels, Counter>::default();
         let samplers = Arc::new(Samplers::default());
         registry.register(
             "reconcile_runs",
@@ -401,6 +406,18 @@ impl Metrics {
             "System Log events that triggered a reconcile",
             trigger_events.clone(),
         );
+        registry.register(
+            "requeues_pending",
+            "Candidates of the org's latest plan that wait for the follow-up pass scheduled \
+             for them (0: no follow-up pass before the next full run)",
+            requeues_pending.clone(),
+        );
+        registry.register(
+            "requeues",
+            "Candidates a run held because they must wait and scheduled a follow-up pass for, \
+             by skip reason (too-recent, backoff, cooldown, budget, circuit-breaker-open)",
+            requeues.clone(),
+        );
         registry.register_collector(Box::new(samplers.clone()));
         Metrics {
             registry,
@@ -417,6 +434,8 @@ impl Metrics {
             last_success,
             polls,
             trigger_events,
+            requeues_pending,
+            requeues,
             samplers,
             kinds_seen: Mutex::new(BTreeMap::new()),
         }
@@ -453,6 +472,14 @@ impl Metrics {
         self.breaker_open.get_or_create(&labels).set(0);
         self.ready.get_or_create(&labels).set(0);
         self.last_success.get_or_create(&labels).set(0);
+        self.requeues_pending.get_or_create(&labels).set(0);
+        for reason in WAITING_REASONS {
+            let labels = WaitLabels {
+                org: org.to_owned(),
+                reason: reason.as_str().to_owned(),
+            };
+            self.requeues.get_or_create(&labels).inc_by(0);
+        }
         for reason in FailureKind::METRIC_REASONS {
             let labels = ReadFailureLabels {
                 org: org.to_owned(),
@@ -477,6 +504,27 @@ impl Metrics {
         self.readable
             .get_or_create(&labels)
             .set(i64::from(readable));
+    }
+
+    /// Records the follow-up pass a run scheduled (none: no candidate waits for one before
+    /// the next full run).
+    pub(crate) fn record_requeue(&self, org: &str, scheduled: Option<&Requeue>) {
+        let labels = OrgLabels {
+            org: org.to_owned(),
+        };
+        let pending = scheduled.map_or(0, Requeue::pending);
+        self.requeues_pending
+            .get_or_create(&labels)
+            .set(i64::from(pending));
+        for (reason, count) in scheduled.iter().flat_map(|r| &r.waiting) {
+            let labels = WaitLabels {
+                org: org.to_owned(),
+                reason: reason.as_str().to_owned(),
+            };
+            self.requeues
+                .get_or_create(&labels)
+                .inc_by(u64::from(*count));
+        }
     }
 
     /// Reads `sampler` at every scrape for `org`'s rate-limit waits and journal size.

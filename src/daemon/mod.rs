@@ -15,6 +15,7 @@ mod http;
 pub mod leader;
 mod metrics;
 mod reconciler;
+mod requeue;
 mod runner;
 mod schedule;
 mod signals;
@@ -37,6 +38,7 @@ pub use health::Health;
 pub use http::{HttpError, METRICS_CONTENT_TYPE};
 pub use metrics::{Metrics, OrgSample, SampleOrg, NAMESPACE};
 pub use reconciler::OrgReconciler;
+pub use requeue::{requeue_of, Requeue, MIN_REQUEUE_DELAY, WAITING_REASONS};
 pub use runner::{run, DaemonError, OrgRuntime, PolicyHandle, Settings};
 pub use schedule::{Clock, OrgLoop, SystemClock, TokioClock};
 pub use signals::watch_signals;
@@ -89,6 +91,8 @@ pub struct ReconcileSummary {
     pub partial_failure: bool,
     /// The circuit breaker was open at the end of the run.
     pub breaker_open: bool,
+    /// The follow-up pass the run's plan asks for (candidates that must wait), if any.
+    pub requeue: Option<Requeue>,
 }
 
 impl ReconcileSummary {

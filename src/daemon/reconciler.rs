@@ -11,14 +11,17 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::requeue::requeue_of;
+use super::Requeue;
 use super::{Health, Reconcile, ReconcileError, ReconcileSummary, Trigger};
 use crate::act::{ActionReport, ExecuteOptions, Org};
 use crate::config::{Env, ProcessEnv};
-use crate::journal::JournalStore;
+use crate::journal::{EntryDraft, EntryKind, JournalError, JournalStore};
 use crate::observe::Observation;
 use crate::okta::{AdminApi, OrgApi};
 use crate::policy::Policy;
 use crate::reconcile::{run_pass, PassProgress, PassReport, PassSettings, PlanSource};
+use crate::vocab::RunId;
 
 /// One org's reconciler.
 pub struct OrgReconciler<O, J: ?Sized> {
@@ -127,6 +130,7 @@ impl<O, J: ?Sized> OrgReconciler<O, J> {
             actions,
             partial_failure,
             breaker_open,
+            requeue: requeue_of(plan),
         }
     }
 }
@@ -178,6 +182,30 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
             .view(Utc::now())
             .map(|v| v.breaker_open())
             .unwrap_or(false);
-        Ok(self.summary(report, breaker_open))
+        let summary = self.summary(report, breaker_open);
+        if let Some(requeue) = &summary.requeue {
+            self.journal_requeue(&summary.run_id, requeue)
+                .map_err(|source| ReconcileError::Pass {
+                    org: self.org.clone(),
+                    source: crate::reconcile::ReconcileError::Journal {
+                        run_id: summary.run_id.clone(),
+                        source,
+                    },
+                })?;
+        }
+        Ok(summary)
+    }
+}
+
+impl<O, J: JournalStore + ?Sized> OrgReconciler<O, J> {
+    /// Journals the follow-up pass the run asks for (`requeue_scheduled`).
+    fn journal_requeue(&self, run_id: &RunId, requeue: &Requeue) -> Result<(), JournalError> {
+        let kind = EntryKind::RequeueScheduled {
+            retry_at: requeue.at,
+            waiting: requeue.waiting.clone(),
+        };
+        self.journal
+            .append(Utc::now(), EntryDraft::new(run_id.clone(), kind), &[])?;
+        Ok(())
     }
 }

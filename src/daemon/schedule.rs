@@ -1,6 +1,7 @@
 //! One org's reconciler loop: a start-up reconcile, then full reconciles on the policy's cron
 //! schedule and System Log polls every `log_poll_interval` in between, a relevant event
-//! triggering a reconcile at once. Everything runs in one task, so two reconciles of an org
+//! triggering a reconcile at once, and the follow-up passes runs ask for when candidates they
+//! held must wait (requeue-after). Everything runs in one task, so two reconciles of an org
 //! never overlap: a run that overruns the next tick delays that tick (it runs right after),
 //! and several missed ticks run once.
 
@@ -13,6 +14,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::requeue::{due_at, Requeue};
 use super::{Health, LogPoll, Metrics, PollError, Reconcile, Trigger};
 use crate::error_chain::error_chain;
 use crate::policy::Policy;
@@ -142,16 +144,18 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
         }
     }
 
-    /// Serves the org: the start-up reconcile, then the schedule and the polls, until shutdown
-    /// or until the lease is lost.
+    /// Serves the org: the start-up reconcile, then the schedule, the follow-up passes runs
+    /// ask for (requeue-after) and the polls, until shutdown or until the lease is lost.
     async fn lead(&self, shutdown: &CancellationToken) {
         let mut policy = self.policy.borrow().clone();
         // Ticks are counted from the start-up run's start: one it overruns runs right after.
         let mut next_full = next_full_run(&policy.schedule.full_reconcile, self.clock.now());
+        let mut requeue_at = None;
         // The start-up run (so readiness does not wait for the schedule) counts as a timer run.
         // A run that could not observe the org is run again after the next good poll, not
         // only at the next tick (hours away, with readiness down meanwhile).
-        let mut retry = !self.reconcile(Trigger::Timer, shutdown).await;
+        let ran = self.reconcile(Trigger::Timer, shutdown).await;
+        let mut retry = self.after_run(ran, next_full, &mut requeue_at);
         let mut next_poll = Instant::now() + policy.schedule.log_poll_interval;
         while !shutdown.is_cancelled() && self.is_leading() {
             let current = self.policy.borrow().clone();
@@ -162,29 +166,41 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
             policy = current;
             let now = self.clock.now();
             if next_full.is_some_and(|t| now >= t) {
-                retry = !self.reconcile(Trigger::Timer, shutdown).await;
+                let ran = self.reconcile(Trigger::Timer, shutdown).await;
                 // The first tick after this run's start: if the run overran it, it is due now.
                 next_full = next_full_run(&policy.schedule.full_reconcile, now);
+                retry = self.after_run(ran, next_full, &mut requeue_at);
+                continue;
+            }
+            if requeue_at.is_some_and(|t| now >= t) {
+                requeue_at = None;
+                let ran = self.reconcile(Trigger::Requeue, shutdown).await;
+                retry = self.after_run(ran, next_full, &mut requeue_at);
                 continue;
             }
             if Instant::now() >= next_poll {
-                match self.poll().await {
-                    Polled::Trigger => {
-                        retry = !self.reconcile(Trigger::SystemLog, shutdown).await;
-                    }
+                let ran = match self.poll().await {
+                    Polled::Trigger => Some(self.reconcile(Trigger::SystemLog, shutdown).await),
                     Polled::Quiet if retry => {
                         tracing::info!(org = %self.org, "the org answers again: running the failed reconcile again");
-                        retry = !self.reconcile(Trigger::Timer, shutdown).await;
+                        Some(self.reconcile(Trigger::Timer, shutdown).await)
                     }
-                    Polled::Quiet | Polled::Failed => {}
+                    Polled::Quiet | Polled::Failed => None,
+                };
+                if let Some(ran) = ran {
+                    retry = self.after_run(ran, next_full, &mut requeue_at);
                 }
                 next_poll = Instant::now() + policy.schedule.log_poll_interval;
                 continue;
             }
-            let until_poll = next_poll.saturating_duration_since(Instant::now());
-            let wait = next_full
-                .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO))
-                .map_or(until_poll, |until_full| until_full.min(until_poll));
+            let until = |t: DateTime<Utc>| (t - now).to_std().unwrap_or(Duration::ZERO);
+            let wait = [next_full.map(until), requeue_at.map(until)]
+                .into_iter()
+                .flatten()
+                .fold(
+                    next_poll.saturating_duration_since(Instant::now()),
+                    Duration::min,
+                );
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = lease_lost(self.leading.clone()) => break,
@@ -193,8 +209,43 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
         }
     }
 
-    /// Runs one reconcile and records it; true when it observed the org.
-    async fn reconcile(&self, trigger: Trigger, shutdown: &CancellationToken) -> bool {
+    /// After a run: the follow-up pass its plan asks for replaces any earlier one (the newest
+    /// plan is the whole truth; a failed run keeps the earlier one). True when the run must
+    /// be run again because it could not observe the org.
+    fn after_run(
+        &self,
+        ran: Ran,
+        next_full: Option<DateTime<Utc>>,
+        requeue_at: &mut Option<DateTime<Utc>>,
+    ) -> bool {
+        let Some(requeue) = ran.requeue else {
+            return !ran.observed;
+        };
+        *requeue_at = requeue
+            .as_ref()
+            .and_then(|r| due_at(r, self.clock.now(), next_full));
+        let scheduled = requeue.as_ref().filter(|_| requeue_at.is_some());
+        self.metrics.record_requeue(&self.org, scheduled);
+        match (scheduled, &requeue) {
+            (Some(r), _) => tracing::info!(
+                org = %self.org,
+                retry_at = %r.at.to_rfc3339(),
+                runs_at = ?requeue_at.map(|t| t.to_rfc3339()),
+                waiting = ?r.waiting.iter().map(|(k, n)| (k.as_str(), *n)).collect::<Vec<_>>(),
+                "follow-up pass scheduled for candidates that must wait"
+            ),
+            (None, Some(r)) => tracing::info!(
+                org = %self.org,
+                retry_at = %r.at.to_rfc3339(),
+                "candidates wait past the next full run: no follow-up pass before it"
+            ),
+            (None, None) => {}
+        }
+        !ran.observed
+    }
+
+    /// Runs one reconcile and records it.
+    async fn reconcile(&self, trigger: Trigger, shutdown: &CancellationToken) -> Ran {
         let span = tracing::info_span!(
             "reconcile",
             org = %self.org,
@@ -272,7 +323,10 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
         };
         self.metrics
             .set_ready(&self.org, self.health.org_ready(&self.org));
-        observed
+        Ran {
+            observed,
+            requeue: outcome.ok().map(|summary| summary.requeue),
+        }
     }
 
     /// Polls the System Log.
@@ -303,6 +357,14 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
             }
         }
     }
+}
+
+/// How a run ended, for the loop.
+struct Ran {
+    /// The run observed the org.
+    observed: bool,
+    /// The run finished: the follow-up pass its plan asks for (none: no candidate waits).
+    requeue: Option<Option<Requeue>>,
 }
 
 /// What a System Log poll said.
@@ -344,6 +406,8 @@ mod tests {
         in_flight: AtomicUsize,
         max_in_flight: AtomicUsize,
         runs: Mutex<Vec<(Trigger, Instant, Instant)>>,
+        /// The follow-up pass each successive run asks for (none once the script is over).
+        requeues: Mutex<Vec<Option<DateTime<Utc>>>>,
     }
 
     impl Reconcile for Arc<SlowReconciler> {
@@ -369,9 +433,21 @@ mod tests {
             if unreachable {
                 return Err(unreadable_error());
             }
+            let mut requeues = self.requeues.lock().expect("test lock");
+            let requeue = if requeues.is_empty() {
+                None
+            } else {
+                requeues.remove(0)
+            };
             Ok(ReconcileSummary {
                 observed: true,
                 complete: true,
+                requeue: requeue.map(|at| Requeue {
+                    at,
+                    waiting: [(crate::vocab::SkipReason::TooRecent, 2)]
+                        .into_iter()
+                        .collect(),
+                }),
                 ..ReconcileSummary::default()
             })
         }
@@ -494,6 +570,63 @@ mod tests {
         h.task.await.expect("loop ends cleanly");
         let runs = h.reconciler.runs.lock().expect("test lock").clone();
         runs
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .expect("valid time")
+            .with_timezone(&Utc)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_that_asks_for_a_follow_up_gets_one_when_the_wait_ends_and_only_one() {
+        let h = start(
+            policy("0 0 0 1 1 * 2099", "10m"),
+            Duration::from_secs(1),
+            Vec::new(),
+        );
+        // The start-up run asks for a follow-up at 00:00:30; the follow-up asks for none.
+        *h.reconciler.requeues.lock().expect("test lock") = vec![Some(at("2026-01-01T00:00:30Z"))];
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let scrape = h.metrics.encode();
+        assert!(
+            scrape.contains(r#"remediator_requeues_pending{org="test"} 2"#),
+            "{scrape}"
+        );
+        assert!(
+            scrape.contains(r#"remediator_requeues_total{org="test",reason="too-recent"} 2"#),
+            "{scrape}"
+        );
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        let scrape = h.metrics.encode();
+        assert!(
+            scrape.contains(r#"remediator_requeues_pending{org="test"} 0"#),
+            "{scrape}"
+        );
+        let base = h.reconciler.runs.lock().expect("test lock")[0].1;
+        let runs = stop(h).await;
+        let triggers: Vec<Trigger> = runs.iter().map(|r| r.0).collect();
+        assert_eq!(triggers, vec![Trigger::Timer, Trigger::Requeue]);
+        let follow_up = runs[1].1.duration_since(base);
+        assert_eq!(follow_up, Duration::from_secs(30), "{follow_up:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_follow_up_after_the_next_full_run_is_left_to_it() {
+        // A full run every minute; the start-up run asks for a follow-up in 5 minutes.
+        let h = start(
+            policy("0 * * * * *", "10m"),
+            Duration::from_secs(1),
+            Vec::new(),
+        );
+        *h.reconciler.requeues.lock().expect("test lock") = vec![Some(at("2026-01-01T00:05:00Z"))];
+        tokio::time::sleep(Duration::from_secs(150)).await;
+        let runs = stop(h).await;
+        assert!(
+            runs.iter().all(|r| r.0 == Trigger::Timer),
+            "{:?}",
+            runs.iter().map(|r| r.0).collect::<Vec<_>>()
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -138,7 +138,7 @@ pub struct StepOutcome {
     doc = "The kind of an entry without its data; for filters (`journal list --kind intent`)."
 )]
 pub enum EntryKind {
-    /// A reconcile run began (`trigger`: timer, system_log, manual; `dry_run`: the pass was
+    /// A reconcile run began (`trigger`: timer, system_log, requeue, manual; `dry_run`: the pass was
     /// observe-only, the older name it keeps in the journal).
     RunStarted {
         trigger: String,
@@ -196,6 +196,12 @@ pub enum EntryKind {
     CursorAdvanced { cursor: Cursor },
     /// Free text.
     Note { text: String },
+    /// The daemon runs a follow-up pass at `retry_at`: the run's plan held candidates that must
+    /// wait (`waiting`: how many per skip reason), the earliest wait ending then.
+    RequeueScheduled {
+        retry_at: DateTime<Utc>,
+        waiting: std::collections::BTreeMap<SkipReason, u32>,
+    },
     /// The first entry of a journal started from a damaged one's export (`journal new
     /// --continue-from`): the old chain's last entry and hash, how many entries were readable,
     /// and where the old chain breaks, if it does.
@@ -421,6 +427,10 @@ mod tests {
             EntryKind::CursorAdvanced { cursor },
             EntryKind::Note {
                 text: String::new(),
+            },
+            EntryKind::RequeueScheduled {
+                retry_at: DateTime::UNIX_EPOCH,
+                waiting: [(SkipReason::TooRecent, 1)].into_iter().collect(),
             },
             EntryKind::ChainContinued {
                 previous_last_id: String::new(),

@@ -101,6 +101,9 @@ pub struct FixState {
 pub struct BudgetUsage {
     pub total: u32,
     pub by_kind: BTreeMap<ActionKind, u32>,
+    /// When the window's oldest action was taken: the window frees a place
+    /// [`BUDGET_WINDOW`] after it.
+    pub oldest: Option<DateTime<Utc>>,
 }
 
 /// A state change written in the same transaction as the entry that causes it.

@@ -1,6 +1,8 @@
 //! Candidate actions as the rules propose them, before the safety gate decides which are taken,
 //! and the collector every rule writes its candidates, findings and skips into.
 
+use chrono::{DateTime, Utc};
+
 use super::gate::Hold;
 use super::model::{
     Action, ActionId, ActionKind, ActionMode, Evidence, Finding, Precondition, SkipReason, Skipped,
@@ -39,9 +41,10 @@ impl Candidate {
         }
     }
 
-    /// The skip record of this candidate held by the gate.
-    pub fn held(&self, hold: &Hold) -> Skipped {
+    /// The skip record of this candidate held by the gate at `now`.
+    pub fn held(&self, hold: &Hold, now: DateTime<Utc>) -> Skipped {
         self.skipped(hold.reason(), hold.detail())
+            .until(hold.retry_at(now))
     }
 
     /// The skip record of this candidate.
@@ -53,6 +56,7 @@ impl Candidate {
             detail: detail.into(),
             part: None,
             evidence: Vec::new(),
+            retry_at: None,
         }
     }
 }
@@ -87,7 +91,23 @@ impl Outcome {
             detail: detail.into(),
             part: None,
             evidence: Vec::new(),
+            retry_at: None,
         });
+    }
+
+    /// Records a candidate that a rule declines until `retry_at` (a wait that ends).
+    pub fn skip_until(
+        &mut self,
+        kind: ActionKind,
+        target: Target,
+        why: SkipReason,
+        detail: impl Into<String>,
+        retry_at: Option<DateTime<Utc>>,
+    ) {
+        self.skip(kind, target, why, detail);
+        if let Some(last) = self.skipped.last_mut() {
+            last.retry_at = retry_at;
+        }
     }
 
     /// Withholds a rule's decision about `target` (an action of `kind`, or the finding given
@@ -100,6 +120,7 @@ impl Outcome {
             detail: format!("{} was not read: {}", unread.part, unread.failure),
             part: Some(unread.part.clone()),
             evidence: Vec::new(),
+            retry_at: None,
         });
     }
 }

@@ -23,7 +23,12 @@ pub(crate) enum Exhausted {
     /// `safety.max_actions_per_run`.
     Run { limit: u32 },
     /// `safety.max_actions_per_hour`; `used` counts the last hour's actions, this run's included.
-    Hour { limit: u32, used: u32 },
+    /// `frees_at`: when the window's oldest action leaves it.
+    Hour {
+        limit: u32,
+        used: u32,
+        frees_at: DateTime<Utc>,
+    },
 }
 
 impl Exhausted {
@@ -37,7 +42,7 @@ impl Exhausted {
             Exhausted::Run { limit } => {
                 format!("max_actions_per_run = {limit} reached in this run")
             }
-            Exhausted::Hour { limit, used } => format!(
+            Exhausted::Hour { limit, used, .. } => format!(
                 "max_actions_per_hour = {limit} reached ({used} taken or planned in the last hour)"
             ),
         }
@@ -108,6 +113,22 @@ impl Hold {
             }
             Hold::Cooldown { until } => format!("cooldown until {}", until.to_rfc3339()),
             Hold::Budget(exhausted) => exhausted.detail(),
+        }
+    }
+
+    /// When the wait ends, for a hold that ends by waiting (planned at `now`): a cooldown, the
+    /// circuit breaker, the hourly budget's window; a budget per run frees at the next pass.
+    /// None for a hold no wait lifts (mode, deny list, an unfinished fix, `--max-actions`).
+    pub fn retry_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Hold::Cooldown { until } | Hold::BreakerOpen { until } => Some(*until),
+            Hold::Budget(Exhausted::Hour { frees_at, .. }) => Some(*frees_at),
+            Hold::Budget(Exhausted::Kind { .. } | Exhausted::Run { .. }) => Some(now),
+            Hold::Denied(_)
+            | Hold::Mode { .. }
+            | Hold::MaxActions { .. }
+            | Hold::Unfinished { .. }
+            | Hold::AlreadyPlanned => None,
         }
     }
 }
@@ -225,9 +246,11 @@ impl<'a> Gate<'a> {
             }));
         }
         if spent.last_hour >= safety.max_actions_per_hour {
+            let oldest = self.journal.budget_last_hour.oldest.unwrap_or(self.now);
             return Err(Hold::Budget(Exhausted::Hour {
                 limit: safety.max_actions_per_hour,
                 used: spent.last_hour,
+                frees_at: oldest + crate::journal::BUDGET_WINDOW,
             }));
         }
         Ok(())
@@ -294,10 +317,12 @@ mod tests {
             held,
             Hold::Budget(Exhausted::Hour {
                 limit: 10,
-                used: 10
+                used: 10,
+                frees_at: now() + Duration::hours(1),
             })
         );
         assert_eq!(held.reason(), SkipReason::Budget);
+        assert_eq!(held.retry_at(now()), Some(now() + Duration::hours(1)));
         assert!(held
             .detail()
             .starts_with("max_actions_per_hour = 10 reached"));
@@ -339,6 +364,7 @@ mod tests {
             .check(Asker::Executor, ActionKind::RetryProvisioning, &target)
             .expect_err("cooling");
         assert_eq!(held.reason(), SkipReason::Cooldown);
+        assert_eq!(held.retry_at(now()), Some(now() + Duration::minutes(5)));
         view.unfinished_fixes.push(FixState {
             action_id: ActionId::new("act-1"),
             action_kind: ActionKind::FixProvisioningFeatures,

@@ -295,6 +295,19 @@ pub struct Skipped {
     /// (Okta's answer for a connection it does not expose, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Evidence>,
+    /// When the wait that holds the candidate ends (too recent, backing off, cooling down, a
+    /// budget or the circuit breaker): the daemon runs a follow-up pass then. Absent for a
+    /// candidate no wait would change (its mode, the deny list, a part not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+impl Skipped {
+    /// This skip, waiting until `at`.
+    pub(crate) fn until(mut self, at: Option<DateTime<Utc>>) -> Self {
+        self.retry_at = at;
+        self
+    }
 }
 
 #[cfg(test)]

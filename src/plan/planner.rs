@@ -122,7 +122,7 @@ fn gate(ctx: &Context<'_>, out: &mut Outcome) -> Vec<Action> {
                 if let (true, Some(finding)) = (fallback_applies, candidate.fallback.clone()) {
                     out.findings.push(finding);
                 }
-                out.skipped.push(candidate.held(&hold));
+                out.skipped.push(candidate.held(&hold, ctx.now));
                 continue;
             }
         };
@@ -133,7 +133,7 @@ fn gate(ctx: &Context<'_>, out: &mut Outcome) -> Vec<Action> {
             continue;
         }
         if let Err(hold) = gate.budgets(candidate.kind, &spent) {
-            out.skipped.push(candidate.held(&hold));
+            out.skipped.push(candidate.held(&hold, ctx.now));
             continue;
         }
         spent.record(candidate.kind.rule());

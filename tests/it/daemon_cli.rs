@@ -104,8 +104,14 @@ fn start_daemon(base_url: &str, token: &str) -> Daemon {
 }
 
 fn start_daemon_in(base_url: &str, token: &str, mode: Mode) -> Daemon {
+    start_daemon_edited(base_url, token, mode, |_| {})
+}
+
+/// A daemon whose policy directory `edit` changes before the start.
+fn start_daemon_edited(base_url: &str, token: &str, mode: Mode, edit: impl Fn(&Path)) -> Daemon {
     let dir = tempfile::tempdir().expect("temp dir");
     let policies = policies_in(dir.path(), mode.enforce);
+    edit(&policies);
     let state = dir.path().join("state");
     let log = dir.path().join("daemon.log");
     let port = free_port();
@@ -964,5 +970,116 @@ async fn a_readable_org_is_counted_readable_with_its_last_successful_run() {
     assert!(seconds <= now && seconds > now - 3600, "{line}");
     let status = daemon.terminate().await;
     assert_eq!(status.code(), Some(0), "{}", daemon.log());
+    sim.shutdown().await;
+}
+
+/// Makes `user`'s assignment to `app` fail now, with its System Log event (okta-sim's control
+/// route, as a failed push is recorded).
+async fn fail_app_user(base_url: &str, app: &str, user: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{base_url}/__sim/app-users/{app}/{user}/fail"))
+        .json(&json!({ "reason": "Error while creating user: connection timed out" }))
+        .send()
+        .await
+        .expect("fail the app user");
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+/// With a `min_error_age` longer than the poll interval, the run the failure event triggers
+/// holds the retry as too recent; the follow-up pass it asks for (not the cron schedule, years
+/// away) carries the retry out and verifies it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_too_recent_failure_is_requeued_and_fixed_by_the_follow_up_pass() {
+    let (sim, token) = start_sim("127.0.0.1:0").await;
+    let base = sim.base_url().to_owned();
+    let mut daemon = start_daemon_edited(&base, &token, APPLY, |policies| {
+        let path = policies.join("retry.toml");
+        let text = std::fs::read_to_string(&path).expect("retry policy");
+        assert!(text.contains("min_error_age = \"10m\""), "{text}");
+        let text = text.replace("min_error_age = \"10m\"", "min_error_age = \"30s\"");
+        std::fs::write(&path, text).expect("write retry policy");
+    });
+    daemon.wait_ready(200).await;
+    daemon
+        .wait_metric(r#"^remediator_requeues_total\{org="default",reason="too-recent"\} 0"#)
+        .await;
+    daemon
+        .wait_metric(r#"^remediator_requeues_pending\{org="default"\} 0"#)
+        .await;
+
+    fail_app_user(&base, SLACK, ADA).await;
+    assert_eq!(
+        sim.app_user_sync_state(SLACK, ADA).as_deref(),
+        Some("ERROR")
+    );
+    daemon
+        .wait_metric(r#"^remediator_requeues_total\{org="default",reason="too-recent"\} 1"#)
+        .await;
+    daemon
+        .wait_metric(r#"^remediator_actions_total\{org="default",kind="retry-provisioning",outcome="verified"\} 1"#)
+        .await;
+    daemon
+        .wait_metric(
+            r#"^remediator_reconcile_runs_total\{org="default",trigger="requeue",result="ok"\} 1"#,
+        )
+        .await;
+    daemon
+        .wait_metric(r#"^remediator_requeues_pending\{org="default"\} 0"#)
+        .await;
+    assert_ne!(
+        sim.app_user_sync_state(SLACK, ADA).as_deref(),
+        Some("ERROR")
+    );
+
+    let status = daemon.terminate().await;
+    assert_eq!(status.code(), Some(0), "{}", daemon.log());
+    let entries = daemon.assert_consistent_journal();
+    let run_of = |trigger: &str| -> Vec<String> {
+        entries
+            .iter()
+            .filter(|e| e["kind"]["type"] == "run_started" && e["kind"]["trigger"] == trigger)
+            .map(|e| e["run_id"].as_str().expect("run id").to_owned())
+            .collect()
+    };
+    let triggered = run_of("system_log");
+    let follow_ups = run_of("requeue");
+    assert_eq!(follow_ups.len(), 1, "one follow-up pass");
+    // The triggered run held the retry as too recent, with the time its wait ends.
+    let held = entries
+        .iter()
+        .filter(|e| e["kind"]["type"] == "plan_recorded")
+        .filter(|e| triggered.iter().any(|r| e["run_id"] == r.as_str()))
+        .flat_map(|e| {
+            e["kind"]["plan"]["skipped"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .find(|s| s["why"] == "too-recent" && s["target"]["user_id"] == ADA)
+        .expect("the triggered run skipped the failure as too recent");
+    let retry_at: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(held["retry_at"].clone()).expect("the skip has retry_at");
+    let scheduled = entries
+        .iter()
+        .find(|e| e["kind"]["type"] == "requeue_scheduled")
+        .expect("the follow-up pass is journaled");
+    assert_eq!(scheduled["kind"]["waiting"]["too-recent"], 1);
+    let scheduled_at: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(scheduled["kind"]["retry_at"].clone()).expect("retry_at");
+    assert_eq!(scheduled_at, retry_at);
+    // The follow-up pass started once the wait had ended, and its retry was verified.
+    let follow_up = &follow_ups[0];
+    let started: chrono::DateTime<chrono::Utc> = entries
+        .iter()
+        .find(|e| e["kind"]["type"] == "run_started" && e["run_id"] == follow_up.as_str())
+        .map(|e| serde_json::from_value(e["time"].clone()).expect("entry time"))
+        .expect("the follow-up run");
+    assert!(started >= retry_at, "{started} before {retry_at}");
+    assert!(
+        entries.iter().any(|e| e["run_id"] == follow_up.as_str()
+            && e["kind"]["type"] == "outcome"
+            && e["kind"]["outcome"] == "verified"),
+        "the follow-up pass did not verify the retry"
+    );
     sim.shutdown().await;
 }

@@ -348,6 +348,7 @@ impl SledJournal {
             }
             usage.total += 1;
             *usage.by_kind.entry(record.action_kind).or_default() += 1;
+            usage.oldest = Some(usage.oldest.map_or(record.at, |t| t.min(record.at)));
         }
         Ok(usage)
     }

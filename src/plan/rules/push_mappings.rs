@@ -123,6 +123,7 @@ fn connection_unknown(app: &AppInfo, mappings: &[&PushMappingInfo], target: Targ
         ),
         part: None,
         evidence,
+        retry_at: None,
     }
 }
 

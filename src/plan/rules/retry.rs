@@ -70,8 +70,8 @@ pub(super) fn plan(
         }
         match decide(ctx, fa, label, explained, kpasswd) {
             Decision::Elsewhere => {}
-            Decision::Skip(why, detail) => {
-                out.skip(ActionKind::RetryProvisioning, target, why, detail)
+            Decision::Skip(why, detail, retry_at) => {
+                out.skip_until(ActionKind::RetryProvisioning, target, why, detail, retry_at)
             }
             Decision::Report(finding) => out.findings.push(finding),
             Decision::Quarantine(finding, detail) => {
@@ -92,7 +92,8 @@ pub(super) fn plan(
 enum Decision {
     /// Another rule's action or finding covers it.
     Elsewhere,
-    Skip(SkipReason, String),
+    /// Not now: why, in words, and when the wait ends.
+    Skip(SkipReason, String, Option<DateTime<Utc>>),
     Report(Finding),
     /// Attempts exhausted: reported, and listed as not taken with the count.
     Quarantine(Finding, String),
@@ -164,6 +165,7 @@ fn timing(ctx: &Context<'_>, fa: &FailedAssignment) -> Option<Decision> {
                     at.to_rfc3339(),
                     policy.min_error_age.as_secs()
                 ),
+                at.checked_add_signed(min_age),
             ));
         }
     }
@@ -191,6 +193,7 @@ fn timing(ctx: &Context<'_>, fa: &FailedAssignment) -> Option<Decision> {
                 attempt.count,
                 next.to_rfc3339()
             ),
+            Some(next),
         )
     })
 }
