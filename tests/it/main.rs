@@ -13,6 +13,7 @@ mod cli_incomplete;
 mod cli_journal;
 mod cli_policy;
 mod cli_policy_hostile;
+mod cli_push_sweep;
 mod cli_selectors;
 mod cli_unreadable;
 mod cli_untrusted;
