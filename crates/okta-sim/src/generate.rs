@@ -160,24 +160,26 @@ type PushSlot = (
     Option<&'static str>,
 );
 
-/// The mix of a push org, after the recorded orgs' integration names: about half custom OpenID
-/// Connect apps, a few bookmarks and password templates (no provisioning, so no mappings), and
-/// a third of provisioning-capable apps in every state. Slot [`ORPHAN_SLOT`] becomes orphaned.
+/// The mix of a push org, after the recorded orgs' integration names: about two thirds without
+/// provisioning (so without mappings), all custom OpenID Connect apps here (the recorded orgs
+/// add bookmarks and password templates, whose `settings` okta-sim does not generate and the
+/// official SDKs' typed models require), and a third of provisioning-capable apps in every
+/// state. Slot [`ORPHAN_SLOT`] becomes orphaned.
 const PUSH_SLOTS: [PushSlot; 20] = [
     ("oidc_client", Some("OPENID_CONNECT"), None, None),
     ("slack", Some("SAML_2_0"), Some("ENABLED"), Some("ACTIVE")),
     ("oidc_client", Some("OPENID_CONNECT"), None, None),
-    ("bookmark", Some("BOOKMARK"), None, None),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
     ("oidc_client", Some("OPENID_CONNECT"), None, None),
     ("okta_org2org", Some("SAML_2_0"), Some("ENABLED"), None),
     ("oidc_client", Some("OPENID_CONNECT"), None, None),
     ("zoomus", Some("SAML_2_0"), Some("DISABLED"), None),
     ("oidc_client", Some("OPENID_CONNECT"), None, None),
-    ("template_swa", Some("BROWSER_PLUGIN"), None, None),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
     ("oidc_client", Some("OPENID_CONNECT"), None, None),
     (
-        "office365",
-        Some("BROWSER_PLUGIN"),
+        "acme_scim_4",
+        Some("SAML_2_0"),
         Some("ENABLED"),
         Some("ACTIVE"),
     ),
@@ -189,9 +191,9 @@ const PUSH_SLOTS: [PushSlot; 20] = [
         Some("ACTIVE"),
     ),
     ("oidc_client", Some("OPENID_CONNECT"), None, None),
-    ("deelhr", None, Some("DISABLED"), Some("INACTIVE")),
+    ("acme_scim_3", Some("SAML_2_0"), Some("DISABLED"), Some("INACTIVE")),
     ("oidc_client", Some("OPENID_CONNECT"), None, None),
-    ("template_basic_auth", Some("BASIC_AUTH"), None, None),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
     ("oidc_client", Some("OPENID_CONNECT"), None, None),
     ("acme_scim_2", Some("SAML_2_0"), Some("DISABLED"), None),
 ];
