@@ -191,7 +191,12 @@ const PUSH_SLOTS: [PushSlot; 20] = [
         Some("ACTIVE"),
     ),
     ("oidc_client", Some("OPENID_CONNECT"), None, None),
-    ("acme_scim_3", Some("SAML_2_0"), Some("DISABLED"), Some("INACTIVE")),
+    (
+        "acme_scim_3",
+        Some("SAML_2_0"),
+        Some("DISABLED"),
+        Some("INACTIVE"),
+    ),
     ("oidc_client", Some("OPENID_CONNECT"), None, None),
     ("oidc_client", Some("OPENID_CONNECT"), None, None),
     ("oidc_client", Some("OPENID_CONNECT"), None, None),
