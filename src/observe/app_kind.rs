@@ -32,6 +32,26 @@ const DIRECTORY_NAMES: &[(&str, DirectoryKind)] = &[
     ("ldap_sun_one", DirectoryKind::Ldap),
 ];
 
+/// Integration names Okta gives no provisioning, so no Group Push mappings: Bookmark apps,
+/// the Basic Auth, Secure Password Store and Template Plugin (SWA) templates, and custom OpenID
+/// Connect apps (`oidc_client`: Okta adds SCIM provisioning only to custom SAML and SWA app
+/// integrations). Custom SAML/SWA integrations carry an org-specific name and stay candidates;
+/// so does every catalog app, whose `features` is `[]` whenever provisioning is off (recorded
+/// Deel HR apps hold ACTIVE mappings with `features: []`), so `features` cannot rule one out.
+const NO_PROVISIONING_NAMES: &[&str] = &[
+    "bookmark",
+    "oidc_client",
+    "template_basic_auth",
+    "template_sps",
+    "template_swa",
+    "template_swa3field",
+];
+
+/// Whether an app of integration `name` can hold Group Push mappings at all.
+pub fn can_hold_push_mappings(name: &str) -> bool {
+    !NO_PROVISIONING_NAMES.contains(&name) && !AppKind::of(name).is_directory()
+}
+
 impl AppKind {
     /// The kind of the app whose integration name is `name`.
     pub fn of(name: &str) -> AppKind {
@@ -49,6 +69,27 @@ impl AppKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn apps_without_provisioning_and_directories_hold_no_push_mappings() {
+        for none in [
+            "bookmark",
+            "oidc_client",
+            "template_swa",
+            "active_directory",
+        ] {
+            assert!(!can_hold_push_mappings(none), "{none}");
+        }
+        for some in [
+            "deelhr",
+            "okta_org2org",
+            "slack",
+            "acme_saml_1",
+            "okta_flow_sso",
+        ] {
+            assert!(can_hold_push_mappings(some), "{some}");
+        }
+    }
 
     #[test]
     fn only_ad_and_ldap_integrations_are_directories() {

@@ -17,8 +17,8 @@ use super::snapshot::{
 use super::unreadable::OrgUnreadable;
 use crate::okta::{
     relevant_events_filter, ApiError, AppId, AppUser, AppUserSyncState, Application, EnabledStatus,
-    EventFamily, EventType, GroupId, LogEvent, LogsRequest, OrgApi, PageRequest,
-    ProvisioningConnectionStatus, UserId,
+    EventFamily, EventType, GroupId, GroupPushMappingStatus, LogEvent, LogsRequest, OrgApi,
+    PageRequest, ProvisioningConnectionStatus, UserId,
 };
 use crate::policy::Policy;
 
@@ -400,26 +400,9 @@ async fn read_provisioning_state<O: OrgApi>(
         .filter(|a| interesting.contains(&a.id) && !is_directory(a))
     {
         let app_id = app.id.clone();
-        *requests += 1;
-        match api.get_provisioning_connection(&app_id).await {
-            Ok(connection) => {
-                app.connection = Some(ConnectionInfo {
-                    status: connection.status.as_str().to_owned(),
-                    auth_scheme: connection
-                        .auth_scheme
-                        .or_else(|| connection.profile.and_then(|p| p.auth_scheme)),
-                });
-            }
-            // Okta's answer that the app has no provisioning connection it exposes: a state,
-            // kept as evidence, not a failed read.
-            Err(e) if e.is_not_found() || e.error_code() == Some(E_UNSUPPORTED_OPERATION) => {
-                app.no_connection = Some(ReadFailure::from_api(requests::GET_CONNECTION, &e));
-            }
-            Err(e) => {
-                let failure = ReadFailure::from_api(requests::GET_CONNECTION, &e);
-                unread.push((PartId::Connections(app_id), failure));
-                continue;
-            }
+        if let Err(failure) = read_connection(api, app, requests).await {
+            unread.push((PartId::Connections(app_id), failure));
+            continue;
         }
         let enabled = app
             .connection
@@ -440,6 +423,38 @@ async fn read_provisioning_state<O: OrgApi>(
     for (part, failure) in unread {
         snapshot.apps.mark(part, failure);
     }
+}
+
+/// Reads `app`'s provisioning connection into it: its status, or Okta's answer that the app
+/// exposes none (a state, kept as evidence); `Err` is a failed read.
+async fn read_connection<O: OrgApi>(
+    api: &O,
+    app: &mut AppInfo,
+    requests: &mut u64,
+) -> Result<(), ReadFailure> {
+    *requests += 1;
+    match api.get_provisioning_connection(&app.id).await {
+        Ok(connection) => {
+            app.connection = Some(ConnectionInfo {
+                status: connection.status.as_str().to_owned(),
+                auth_scheme: connection
+                    .auth_scheme
+                    .or_else(|| connection.profile.and_then(|p| p.auth_scheme)),
+            });
+            Ok(())
+        }
+        Err(e) if no_such_thing(&e) => {
+            app.no_connection = Some(ReadFailure::from_api(requests::GET_CONNECTION, &e));
+            Ok(())
+        }
+        Err(e) => Err(ReadFailure::from_api(requests::GET_CONNECTION, &e)),
+    }
+}
+
+/// Okta's answer that the app has no such thing (404, or `E0000060` for an operation the app
+/// does not support): a state of the app, not a failed read.
+fn no_such_thing(e: &ApiError) -> bool {
+    e.is_not_found() || e.error_code() == Some(E_UNSUPPORTED_OPERATION)
 }
 
 /// Okta's `errorCode` for an operation the app does not support (a provisioning connection
@@ -485,6 +500,81 @@ async fn read_push_mappings<O: OrgApi>(
         let part = read_app_mappings(api, &app, requests).await;
         snapshot.push_mappings.insert(app, part);
     }
+    sweep_push_mappings(api, snapshot, requests).await;
+}
+
+/// Finds orphaned mappings from the org's structure, whatever the System Log says: every app
+/// not read above whose object allows mappings and whose provisioning is not known to be
+/// enabled is asked whether it has an ACTIVE mapping (`limit=1`, one request); only an app that
+/// has one costs its connection (when not read yet) and, unless provisioning is enabled, its
+/// full mapping list. An app whose question failed is marked incomplete, never taken as clean.
+async fn sweep_push_mappings<O: OrgApi>(api: &O, snapshot: &mut Snapshot, requests: &mut u64) {
+    let swept: Vec<AppId> = snapshot
+        .apps
+        .value
+        .iter()
+        .filter(|a| !snapshot.push_mappings.contains_key(&a.id))
+        .filter(|a| a.can_hold_push_mappings() && a.provisioning_enabled() != Some(true))
+        .map(|a| a.id.clone())
+        .collect();
+    for app_id in swept {
+        *requests += 1;
+        match api
+            .has_push_mapping(&app_id, GroupPushMappingStatus::Active)
+            .await
+        {
+            Ok(false) => continue,
+            Ok(true) => {}
+            Err(e) if no_such_thing(&e) => continue,
+            Err(e) => {
+                let failure = mappings_failure(&e);
+                let part =
+                    Part::incomplete(Vec::new(), PartId::PushMappings(app_id.clone()), failure);
+                snapshot.push_mappings.insert(app_id, part);
+                continue;
+            }
+        }
+        if !connection_known(snapshot, &app_id) {
+            let Some(app) = snapshot.apps.value.iter_mut().find(|a| a.id == app_id) else {
+                continue;
+            };
+            if let Err(failure) = read_connection(api, app, requests).await {
+                snapshot
+                    .apps
+                    .mark(PartId::Connections(app_id.clone()), failure);
+            }
+        }
+        if snapshot
+            .app(&app_id)
+            .and_then(AppInfo::provisioning_enabled)
+            == Some(true)
+        {
+            continue;
+        }
+        let part = read_app_mappings(api, &app_id, requests).await;
+        snapshot.push_mappings.insert(app_id, part);
+    }
+}
+
+/// Whether `app`'s connection was read already (its status, Okta's "none", or a failure).
+fn connection_known(snapshot: &Snapshot, app: &AppId) -> bool {
+    let part = PartId::Connections(app.clone());
+    snapshot.unread(&part).is_some()
+        || snapshot
+            .app(app)
+            .is_some_and(|a| a.connection.is_some() || a.no_connection.is_some())
+}
+
+/// A failed mappings read, with what Okta's validation answer means here.
+fn mappings_failure(e: &ApiError) -> ReadFailure {
+    let mut failure = ReadFailure::from_api(requests::LIST_PUSH_MAPPINGS, e);
+    if e.error_code() == Some(crate::okta::E_VALIDATION) {
+        failure.reason = format!(
+            "{} (Okta lists Group Push mappings only while provisioning is enabled)",
+            failure.reason
+        );
+    }
+    failure
 }
 
 async fn read_app_mappings<O: OrgApi>(
@@ -500,13 +590,7 @@ async fn read_app_mappings<O: OrgApi>(
         let result = match api.list_push_mappings(&app_id, None, page).await {
             Ok(result) => result,
             Err(e) => {
-                let mut failure = ReadFailure::from_api(requests::LIST_PUSH_MAPPINGS, &e);
-                if e.error_code() == Some(crate::okta::E_VALIDATION) {
-                    failure.reason = format!(
-                        "{} (Okta lists Group Push mappings only while provisioning is enabled)",
-                        failure.reason
-                    );
-                }
+                let failure = mappings_failure(&e);
                 return Part::incomplete(mappings, PartId::PushMappings(app_id), failure);
             }
         };

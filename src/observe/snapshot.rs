@@ -137,6 +137,13 @@ impl AppInfo {
             })
     }
 
+    /// Whether the app object allows Group Push mappings at all (see
+    /// [`super::app_kind::can_hold_push_mappings`]): directories and integrations without
+    /// provisioning do not.
+    pub fn can_hold_push_mappings(&self) -> bool {
+        super::app_kind::can_hold_push_mappings(&self.name)
+    }
+
     /// Apps whose provisioning features Okta lets the API change (per the spec's tag list).
     pub fn features_writable(&self) -> bool {
         FEATURES_API_APPS.contains(&self.name.as_str())

@@ -170,6 +170,13 @@ pub trait OrgApi: Send + Sync {
         status: Option<GroupPushMappingStatus>,
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<GroupPushMapping>, ApiError>> + Send;
+    /// `GET /api/v1/apps/{appId}/group-push/mappings?limit=1&status=...`: whether the app has
+    /// at least one mapping in `status`, in one request.
+    fn has_push_mapping(
+        &self,
+        app: &AppId,
+        status: GroupPushMappingStatus,
+    ) -> impl Future<Output = Result<bool, ApiError>> + Send;
     /// `PATCH /api/v1/apps/{appId}/group-push/mappings/{mappingId}`.
     fn update_push_mapping_status(
         &self,
@@ -419,6 +426,17 @@ impl OrgApi for OktaClient {
         }
         self.list(page, &path, &query, MAX_PUSH_MAPPINGS_PAGES)
             .await
+    }
+
+    async fn has_push_mapping(
+        &self,
+        app: &AppId,
+        status: GroupPushMappingStatus,
+    ) -> Result<bool, ApiError> {
+        let path = format!("/api/v1/apps/{}/group-push/mappings", seg(app.as_str())?);
+        let query = [("limit", "1"), ("status", status.as_str())];
+        let page: Page<GroupPushMapping> = self.list(PageRequest::First, &path, &query, 1).await?;
+        Ok(!page.items.is_empty())
     }
 
     async fn update_push_mapping_status(

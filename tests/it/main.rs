@@ -18,6 +18,7 @@ mod cli_journal;
 mod cli_output;
 mod cli_policy;
 mod cli_policy_hostile;
+mod cli_push_sweep;
 mod cli_selectors;
 mod cli_unreadable;
 mod cli_untrusted;

@@ -5,7 +5,8 @@ use rand::{Rng as _, SeedableRng as _};
 use serde_json::{json, Map, Value};
 
 use super::scenario::{
-    AppSpec, AppUserSpec, CapabilitiesSpec, ProvisioningSpec, Scenario, TokenState, UserSpec,
+    AppSpec, AppUserSpec, CapabilitiesSpec, GroupPushSpec, ProvisioningSpec, Scenario, TokenState,
+    UserSpec,
 };
 
 /// What to generate.
@@ -139,4 +140,134 @@ fn generated_app(i: usize) -> AppSpec {
         group_push: Vec::new(),
         directory: None,
     }
+}
+
+/// What to generate for the Group Push benchmark: an org of `apps` apps, `orphaned` of them
+/// with provisioning disabled and an ACTIVE mapping.
+#[derive(Debug, Clone, Copy)]
+pub struct PushOrgSpec {
+    pub apps: usize,
+    /// Apps with provisioning disabled and ACTIVE mappings (at most one per 20 apps).
+    pub orphaned: usize,
+}
+
+/// One slot of the 20 a push org cycles through: integration name, sign-on mode, provisioning
+/// status (`None`: the integration has none) and the status of its one mapping, if any.
+type PushSlot = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+/// The mix of a push org, after the recorded orgs' integration names: about two thirds without
+/// provisioning (so without mappings), all custom OpenID Connect apps here (the recorded orgs
+/// add bookmarks and password templates, whose `settings` okta-sim does not generate and the
+/// official SDKs' typed models require), and a third of provisioning-capable apps in every
+/// state. Slot [`ORPHAN_SLOT`] becomes orphaned.
+const PUSH_SLOTS: [PushSlot; 20] = [
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
+    ("slack", Some("SAML_2_0"), Some("ENABLED"), Some("ACTIVE")),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
+    ("okta_org2org", Some("SAML_2_0"), Some("ENABLED"), None),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
+    ("zoomus", Some("SAML_2_0"), Some("DISABLED"), None),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
+    (
+        "acme_scim_4",
+        Some("SAML_2_0"),
+        Some("ENABLED"),
+        Some("ACTIVE"),
+    ),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
+    (
+        "acme_scim_1",
+        Some("SAML_2_0"),
+        Some("ENABLED"),
+        Some("ACTIVE"),
+    ),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
+    (
+        "acme_scim_3",
+        Some("SAML_2_0"),
+        Some("DISABLED"),
+        Some("INACTIVE"),
+    ),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
+    ("oidc_client", Some("OPENID_CONNECT"), None, None),
+    ("acme_scim_2", Some("SAML_2_0"), Some("DISABLED"), None),
+];
+
+/// The slot (provisioning disabled, no mapping) that gets an ACTIVE mapping in orphaned cycles.
+const ORPHAN_SLOT: usize = 7;
+
+/// The id of a push org's `i`-th app.
+pub fn push_org_app_id(i: usize) -> String {
+    format!("0oapush{i:013}")
+}
+
+/// The ids of the orphaned apps of a push org: one per 20 apps, spread over the org.
+pub fn push_org_orphaned(spec: PushOrgSpec) -> Vec<String> {
+    let cycles = spec.apps / PUSH_SLOTS.len();
+    let orphaned = spec.orphaned.min(cycles);
+    (0..orphaned)
+        .map(|k| push_org_app_id((k * cycles / orphaned.max(1)) * PUSH_SLOTS.len() + ORPHAN_SLOT))
+        .collect()
+}
+
+/// Builds the Group Push benchmark's org (deterministic).
+pub fn generate_push_org(spec: PushOrgSpec) -> Scenario {
+    let orphaned = push_org_orphaned(spec);
+    let apps = (0..spec.apps)
+        .map(|i| {
+            let (name, sign_on_mode, provisioning, mapping) = PUSH_SLOTS[i % PUSH_SLOTS.len()];
+            let id = push_org_app_id(i);
+            let mapping = if orphaned.contains(&id) {
+                Some("ACTIVE")
+            } else {
+                mapping
+            };
+            AppSpec {
+                id,
+                name: name.into(),
+                label: format!("{name} {i}"),
+                sign_on_mode: sign_on_mode.map(Into::into),
+                provisioning: provisioning.map(|status| ProvisioningSpec {
+                    status: status.into(),
+                    auth_scheme: "TOKEN".into(),
+                    token: if status == "ENABLED" {
+                        TokenState::Valid
+                    } else {
+                        TokenState::Stale
+                    },
+                    valid_tokens: Vec::new(),
+                    base_url: None,
+                }),
+                group_push: mapping
+                    .map(|status| GroupPushSpec {
+                        id: format!("gPmpush{i:013}"),
+                        source_group_id: format!("00gpush{:013}", i % 7),
+                        target_group_id: format!("00gtarget{i:011}"),
+                        status: status.into(),
+                        error_summary: None,
+                        last_updated: Some("-30d".into()),
+                        last_push: None,
+                    })
+                    .into_iter()
+                    .collect(),
+                ..generated_app(i)
+            }
+        })
+        .collect();
+    let mut scenario = Scenario {
+        apps,
+        ..Scenario::default()
+    };
+    scenario.org.api_tokens.push(GENERATED_API_TOKEN.into());
+    scenario
 }

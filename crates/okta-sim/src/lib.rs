@@ -29,7 +29,9 @@ mod transport;
 
 pub use event_hooks::HookVerificationError;
 pub use faults::{FaultKind, FaultRule, FaultStatus};
-pub use generate::{generate, GenerateSpec, GENERATED_API_TOKEN};
+pub use generate::{
+    generate, generate_push_org, push_org_orphaned, GenerateSpec, PushOrgSpec, GENERATED_API_TOKEN,
+};
 pub use model::Cause;
 pub use rate_limit::{Bucket, RateLimitConfig};
 pub use scenario::{

@@ -1,14 +1,14 @@
 //! okta-sim: serves an Okta-compatible simulated org from a scenario file (or a generated one).
 
 use clap::Parser;
-use okta_sim::{generate, GenerateSpec, Scenario, Sim};
+use okta_sim::{generate, generate_push_org, GenerateSpec, PushOrgSpec, Scenario, Sim};
 
 /// An Okta-compatible simulated org over HTTP.
 #[derive(Debug, Parser)]
 #[command(name = "okta-sim", version)]
 struct Args {
     /// Scenario file (TOML, or JSON by its .json extension). Required unless --generate is given.
-    #[arg(long, required_unless_present = "generate")]
+    #[arg(long, required_unless_present_any = ["generate", "push_org"])]
     scenario: Option<std::path::PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8089")]
@@ -16,6 +16,13 @@ struct Args {
     /// Serve a generated org instead of a scenario file.
     #[arg(long)]
     generate: bool,
+    /// Serve the Group Push benchmark's generated org: --apps apps (a realistic mix of
+    /// integrations), --orphaned of them with provisioning disabled and an ACTIVE mapping.
+    #[arg(long, conflicts_with = "generate")]
+    push_org: bool,
+    /// Orphaned apps of --push-org (at most one per 20 apps).
+    #[arg(long, default_value_t = 3)]
+    orphaned: usize,
     /// Generated users.
     #[arg(long, default_value_t = 1000)]
     users: usize,
@@ -47,6 +54,10 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let scenario = match (&args.scenario, args.generate) {
+        _ if args.push_org => generate_push_org(PushOrgSpec {
+            apps: args.apps,
+            orphaned: args.orphaned,
+        }),
         (_, true) => generate(GenerateSpec {
             users: args.users,
             apps: args.apps,

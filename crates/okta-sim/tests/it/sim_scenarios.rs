@@ -55,6 +55,7 @@ async fn every_shipped_scenario_loads_and_serves() {
             "force-sync.toml",
             "healthy.toml",
             "kpasswd-blocked.toml",
+            "orphaned-push-mappings-quiet.toml",
             "orphaned-push-mappings.toml",
             "recorded-org.toml",
             "retry-transient.toml",
