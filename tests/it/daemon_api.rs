@@ -105,10 +105,12 @@ async fn status_journal_and_ack_go_through_the_running_daemon() {
         "journal list: ",
     );
     assert!(listing.contains("finding"), "{listing}");
+    // The first line is the header (ID TIME KIND ...), then one entry a line.
     let entry_id = listing
-        .split_whitespace()
-        .next()
-        .expect("an entry")
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split_whitespace().next())
+        .expect("an entry under the header")
         .to_owned();
     let shown = stdout_if_exit(
         &cli.run(&["journal", "show", &entry_id]).await,
