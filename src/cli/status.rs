@@ -1,6 +1,7 @@
 //! `remediator status [-o json]`: what needs a person now, per org: the last run, the next one,
 //! the open findings with their age, the actions held and the circuit breaker; read from the
-//! journal in `--state`.
+//! journal in `--state` (with `--config FILE --org NAME`, the org's journal as the daemon keeps
+//! it).
 
 use std::io::Write;
 use std::path::Path;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use super::args::{Global, OutputFormat};
 use super::exit;
 use super::remote;
+use super::setup::choose_org;
 
 /// `status -o json`: the orgs, in the shape the daemon's `/v1/status` serves.
 #[derive(Serialize)]
@@ -29,7 +31,13 @@ struct RemoteReport {
 }
 
 pub fn run(global: &Global, output: OutputFormat) -> anyhow::Result<u8> {
-    let state = &global.state;
+    // With `--config FILE [--org NAME]`: the org's journal and policies as the daemon has them.
+    let chosen = match &global.config {
+        Some(_) => Some(choose_org(global)?),
+        None => None,
+    };
+    let state = chosen.as_ref().map_or(&global.state, |c| &c.state);
+    let policies = chosen.as_ref().map_or(&global.policies, |c| &c.policies);
     if !state.exists() {
         anyhow::bail!("no journal at {} (use --state DIR)", state.display());
     }
@@ -46,8 +54,10 @@ pub fn run(global: &Global, output: OutputFormat) -> anyhow::Result<u8> {
                 .with_context(|| format!("opening the journal at {}", state.display()))
         }
     };
-    let policy = policy(global);
-    let org = org_name(state);
+    let policy = policy(policies);
+    let org = chosen
+        .as_ref()
+        .map_or_else(|| org_name(state), |c| c.org.name.clone());
     let status = org_status(&org, &journal, policy.as_ref(), Utc::now())?;
     print(&[status], output)?;
     Ok(exit::OK)
@@ -55,14 +65,14 @@ pub fn run(global: &Global, output: OutputFormat) -> anyhow::Result<u8> {
 
 /// The policy for the schedule and the retry backoff; without a valid one, status still shows
 /// what the journal holds and says what it leaves out.
-fn policy(global: &Global) -> Option<Policy> {
-    match Policy::load_dir(&global.policies) {
+fn policy(policies: &Path) -> Option<Policy> {
+    match Policy::load_dir(policies) {
         Ok(policy) => Some(policy),
         Err(_) => {
             eprintln!(
                 "warning: no valid policy in {}: the next run and retry backoffs are not shown \
                  (`remediator policy validate` says why)",
-                global.policies.display()
+                policies.display()
             );
             None
         }

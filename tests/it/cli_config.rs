@@ -21,7 +21,7 @@ fn two_orgs(setup: &Cli, alpha: &str) -> String {
 }
 
 #[tokio::test]
-async fn plan_apply_and_journal_work_on_the_org_of_config_and_org() {
+async fn plan_apply_journal_and_status_work_on_the_org_of_config_and_org() {
     let served = Cli::start(scenario("features-disabled")).await;
     let token = served.token().to_owned();
     let alpha = served.org_url().to_owned();
@@ -75,6 +75,19 @@ async fn plan_apply_and_journal_work_on_the_org_of_config_and_org() {
         .await;
     let stdout = stdout_if_exit(&list, 0, "");
     assert!(stdout.contains("outcome"), "{stdout}");
+    // status reads the same journal, and names the org as the configuration does.
+    let status = setup
+        .run(&[
+            "--config", &config, "--org", "alpha", "status", "-o", "json",
+        ])
+        .await;
+    let stdout = stdout_if_exit(&status, 0, "status: ");
+    let status: serde_json::Value = serde_json::from_str(&stdout).expect("status JSON");
+    assert_eq!(status["orgs"][0]["org"], "alpha", "{status}");
+    assert!(
+        status["orgs"][0]["last_run"]["run_id"].is_string(),
+        "the apply above is its last run: {status}"
+    );
     let plan = setup
         .run(&[
             "--config",
