@@ -614,18 +614,7 @@ impl Org {
         if blocked {
             au.sync_state = "ERROR".into();
             au.last_updated = now;
-            let reason = au.error_text.clone();
-            let event_type = au.error_event_type.clone();
-            let body = self.push_event_body(
-                app,
-                user_id,
-                &event_type,
-                false,
-                reason.as_deref(),
-                actor,
-                now,
-            );
-            self.push_event_at(now, body);
+            self.log_push_failure(app, user_id, actor, now);
             return false;
         }
         au.sync_state = "SYNCHRONIZED".into();
@@ -674,6 +663,19 @@ impl Org {
         if let Some(t) = event_type {
             au.error_event_type = t;
         }
+        self.log_push_failure(app, user_id, &Actor::system(), now)
+    }
+
+    /// The System Log FAILURE event of the app user's failed push (its kept error text and event
+    /// type), published at `now`; returns it, or None when the app has no such user.
+    fn log_push_failure(
+        &mut self,
+        app: usize,
+        user_id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Option<Value> {
+        let au = self.apps[app].app_user(user_id)?;
         let reason = au.error_text.clone();
         let event_type = au.error_event_type.clone();
         let body = self.push_event_body(
@@ -682,7 +684,7 @@ impl Org {
             &event_type,
             false,
             reason.as_deref(),
-            &Actor::system(),
+            actor,
             now,
         );
         self.push_event_at(now, body.clone());
