@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::support::sim::{all_app_ids, clear_faults, client, fault, healthy, serve};
+use crate::support::sim::{all_app_ids, clear_faults, client, fault, healthy, peak_rss_mb, serve};
 use chrono::Utc;
 use okta_sim::{generate, FaultKind, GenerateSpec, SimHandle, GENERATED_API_TOKEN};
 use remediator::observe::{observe, LogStart};
@@ -315,15 +315,6 @@ async fn observe_calls_the_org_unreadable_for_each_paging_fault_of_the_app_list(
         assert_eq!(failure.request, "GET /api/v1/apps", "{kind:?}");
         assert!(!failure.reason.is_empty(), "{kind:?}: no reason");
     }
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// The case: a 300 MB app-user listing and a 1 GB System Log page, streamed by the

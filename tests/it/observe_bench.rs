@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use crate::support::sim::{client, client_at, serve};
+use crate::support::sim::{client, client_at, peak_rss_mb, serve};
 use chrono::Utc;
 use okta_sim::{generate, GenerateSpec, GENERATED_API_TOKEN};
 use remediator::journal::JournalView;
@@ -32,15 +32,6 @@ fn minimum_pages(scenario: &okta_sim::Scenario) -> u64 {
         1000,
     );
     apps + app_users + events
-}
-
-fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,7 +55,7 @@ async fn observe_and_plan_the_generated_large_org() {
     let sim = serve(scenario).await;
     println!(
         "peak RSS after start (simulator in this process): {:.0} MB",
-        rss_mb()
+        peak_rss_mb()
     );
 
     let api = client(&sim, GENERATED_API_TOKEN, ClientTuning::default());
@@ -117,7 +108,7 @@ async fn observe_and_plan_the_generated_large_org() {
     );
     println!(
         "peak RSS (simulator and observer in one process): {:.0} MB",
-        rss_mb()
+        peak_rss_mb()
     );
     assert!(!snapshot.failed_assignments.value.is_empty());
 }
@@ -183,5 +174,5 @@ async fn observe_a_generated_org_in_another_process() {
         observation.snapshot.failed_assignments.value.len(),
         observation.snapshot.is_complete()
     );
-    println!("peak RSS of the observing process: {:.0} MB", rss_mb());
+    println!("peak RSS of the observing process: {:.0} MB", peak_rss_mb());
 }

@@ -108,3 +108,14 @@ pub async fn all_app_ids<O: OrgApi>(api: &O) -> Result<Vec<String>, ApiError> {
         page = PageRequest::Next(next);
     }
 }
+
+/// This process's peak resident set size (`VmHWM`), in MB; 0 where /proc is not there. For the
+/// benchmarks, which run the simulator and the client in one process.
+pub fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
