@@ -376,3 +376,49 @@ async fn a_finding_fixed_is_delivered_as_resolved() {
         "{bodies:#?}"
     );
 }
+
+/// `apply` waits for its run's notifications; those it could not deliver are said on stderr
+/// and journaled, and the URL is not shown.
+#[tokio::test]
+async fn apply_says_on_stderr_what_it_could_not_deliver() {
+    let hook = down_url("/hooks/APPLYDOWNSECRET");
+    let cli = with_hook(Cli::start(scenario("kpasswd-blocked")).await, &hook);
+    let config = config(&cli, &down_url("/services/T2/B2/APPLYSLACKSECRET"));
+    let (_, _, stderr) = parts(
+        &cli.run(&["--config", &config, "--org", "prod", "apply", "--yes"])
+            .await,
+    );
+    assert!(
+        stderr.contains("warning: 2 notification(s) not delivered (2 failed after retries"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("SECRET") && !stderr.contains("/hooks/"),
+        "{stderr}"
+    );
+    let failed = text(
+        &cli.run(&[
+            "--config",
+            &config,
+            "--org",
+            "prod",
+            "journal",
+            "list",
+            "-o",
+            "wide",
+            "--kind",
+            "notification-failed",
+        ])
+        .await
+        .stdout,
+    );
+    assert!(
+        failed.contains("sink hook: finding_opened not delivered after"),
+        "{failed}"
+    );
+    assert!(
+        failed.contains("sink team-slack: finding_opened"),
+        "{failed}"
+    );
+    assert!(!failed.contains("SECRET"), "{failed}");
+}
