@@ -169,16 +169,10 @@ impl DaemonConfig {
         let mut names = BTreeSet::new();
         let mut orgs = Vec::with_capacity(count);
         let mut sinks = vec![("notify".to_owned(), None, raw.notify)];
-        for (i, org) in raw.orgs.into_iter().enumerate() {
-            let org_sinks = (
-                format!("orgs[{i}].notify"),
-                Some(org.name.get_ref().clone()),
-            );
-            sinks.push((org_sinks.0, org_sinks.1, org.notify));
-            let org = RawOrg {
-                notify: Vec::new(),
-                ..org
-            };
+        for (i, mut org) in raw.orgs.into_iter().enumerate() {
+            let org_sinks = std::mem::take(&mut org.notify);
+            let org_name = Some(org.name.get_ref().clone());
+            sinks.push((format!("orgs[{i}].notify"), org_name, org_sinks));
             let name_span = org.name.span();
             let org = validate_org(i, org, count, &at)?;
             if !names.insert(org.name.clone()) {

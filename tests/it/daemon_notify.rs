@@ -259,11 +259,29 @@ async fn a_receiver_that_is_down_is_retried_then_journaled_and_counted_while_the
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
-    // The run was not held up by the receiver: it finished, and its findings are journaled.
+    // Each delivery was tried more than once.
+    for note in failed.split("not delivered after ").skip(1) {
+        let attempts: u32 = note
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("attempts in {failed}"));
+        assert!(attempts >= 2, "{failed}");
+    }
+    // The run was not held up by the receiver: its run_finished entry comes before the failed
+    // deliveries (entry ids are in journal order).
     let finished = list("run_finished").await;
+    let first_id = |listing: &str| {
+        listing
+            .lines()
+            .nth(1)
+            .and_then(|l| l.split_whitespace().next())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("an entry in {listing}"))
+    };
     assert!(
-        finished.lines().count() >= 2,
-        "a run_finished entry: {finished}"
+        first_id(&finished) < first_id(&failed),
+        "the run finished before its notifications failed: {finished} {failed}"
     );
 
     let metrics = reqwest::get(format!("{base}/metrics"))
