@@ -440,3 +440,44 @@ async fn apply_says_on_stderr_what_it_could_not_deliver() {
     );
     assert!(!failed.contains("SECRET"), "{failed}");
 }
+
+/// An org that rejects the token is told once however often it is tried, and once when it is
+/// read again.
+#[tokio::test]
+async fn an_unreadable_org_is_told_once_and_again_when_it_recovers() {
+    let receiver = Receiver::start().await;
+    let hook = format!("{}/hook", receiver.base);
+    let cli = Cli::start(scenario("healthy")).await;
+    let token = cli.token().to_owned();
+    let cli = cli.env("HOOK_URL", &hook);
+    let config = config(&cli, &format!("{}/slack", receiver.base));
+    let apply = [
+        "--config",
+        config.as_str(),
+        "--org",
+        "prod",
+        "apply",
+        "--yes",
+    ];
+    let rejected = cli.env("PROD_TOKEN", "not-the-token");
+    for _ in 0..2 {
+        let out = rejected.run(&apply).await;
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    }
+    let bodies = receiver.at("/hook");
+    let unreadable = events(&bodies, "org_unreadable");
+    assert_eq!(unreadable.len(), 1, "{bodies:#?}");
+    assert!(
+        unreadable[0]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("401")),
+        "{bodies:#?}"
+    );
+    assert!(unreadable[0].get("finding_id").is_none() && unreadable[0].get("action_id").is_none());
+    let readable = rejected.env("PROD_TOKEN", &token);
+    readable.run(&apply).await;
+    readable.run(&apply).await;
+    let bodies = receiver.at("/hook");
+    assert_eq!(events(&bodies, "org_recovered").len(), 1, "{bodies:#?}");
+    assert_eq!(events(&bodies, "org_unreadable").len(), 1, "{bodies:#?}");
+}
