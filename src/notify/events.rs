@@ -457,6 +457,29 @@ mod tests {
     }
 
     #[test]
+    fn the_breaker_opening_during_the_run_is_told_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let journal = SledJournal::open(dir.path()).expect("journal");
+        let run = RunId::new("run-1");
+        let note = EntryKind::Note {
+            text: "failures".into(),
+        };
+        let open = crate::journal::Effect::OpenBreaker { until: at(3600) };
+        journal
+            .append(at(1), EntryDraft::new(run.clone(), note), &[open])
+            .expect("append");
+        let of = |breaker_open| {
+            let before = Before {
+                breaker_open,
+                ..Before::default()
+            };
+            events_of_run(&journal, "prod", &run, &before, at(2)).expect("events")
+        };
+        assert_eq!(names(&of(false)), ["circuit_breaker_open"]);
+        assert!(of(true).is_empty(), "open already before the run");
+    }
+
+    #[test]
     fn a_long_summary_is_cut() {
         let long = "x".repeat(MAX_SUMMARY_CHARS * 2);
         assert_eq!(bounded(&long).chars().count(), MAX_SUMMARY_CHARS);
