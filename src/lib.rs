@@ -9,7 +9,8 @@
 //! the environment lookup); `error_chain` shows an error with its causes on one line. `vocab`
 //! holds the names every stage shares: targets, ids and kinds. `findings` gives the plan's findings a
 //! life across passes in the journal (opened, changed, resolved, acknowledged); `status` reads
-//! what needs a person from an org's journal.
+//! what needs a person from an org's journal; `notify` tells people (webhooks, Slack) what a
+//! run did that needs them.
 
 pub mod act;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod daemon;
 pub mod error_chain;
 pub mod findings;
 pub mod journal;
+pub mod notify;
 pub mod observe;
 pub mod okta;
 pub mod plan;

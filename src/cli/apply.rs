@@ -4,14 +4,15 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 use remediator::act::{ActionReport, ExecuteOptions, Org};
 use remediator::config::ProcessEnv;
-use remediator::journal::{redacted, SledJournal};
+use remediator::journal::{redacted, JournalStore, SledJournal};
+use remediator::notify::{Before, Notifier, NotifyMetrics, OrgNotifier, Sinks, APPLY_DRAIN};
 use remediator::plan::{read_saved, render_table, Action, ActionKind, Plan, PolicyFingerprint};
 use remediator::policy::Policy;
 use remediator::reconcile::{
@@ -49,13 +50,18 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         .as_deref()
         .map(|path| read_plan(path, &policy, &chosen.policies))
         .transpose()?;
+    let sinks = chosen
+        .notify
+        .resolve(&ProcessEnv, &[chosen.org.name.as_str()])?;
     let connected = connect(&chosen, &policy)?;
     let (api, org_url) = (&connected.api, connected.org.as_str());
     let state = &chosen.state;
     std::fs::create_dir_all(state)
         .with_context(|| format!("creating the state directory {}", state.display()))?;
-    let journal = SledJournal::open(state)
-        .with_context(|| format!("opening the journal at {}", state.display()))?;
+    let journal = Arc::new(
+        SledJournal::open(state)
+            .with_context(|| format!("opening the journal at {}", state.display()))?,
+    );
     journal
         .check_intact()
         .context("refusing to act on the org: nothing was done")?;
@@ -63,7 +69,7 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
     let org = Org {
         api,
         admin: api,
-        journal: &journal,
+        journal: journal.as_ref(),
         policy: &policy,
         clock: &clock,
         env: &ProcessEnv,
@@ -92,9 +98,13 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
         watch_interrupts(shutdown.clone());
+        let notify = Notify::start(sinks, &chosen.org.name, &journal);
         // One pass, as the daemon's: recovery of unfinished fixes, then the plan (observed now
         // or saved), the question, and the actions.
-        let report = match run_pass(&org, org_url, source, &settings, &shutdown, &progress).await {
+        let before = notify.before(journal.as_ref());
+        let pass = run_pass(&org, org_url, source, &settings, &shutdown, &progress).await;
+        notify.after(journal.as_ref(), &pass, &before).await;
+        let report = match pass {
             Ok(report) => report,
             Err(ReconcileError::Unreadable { run_id, source }) => {
                 if let Some(bar) = progress.bar.get() {
@@ -144,6 +154,66 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         }
         Ok(code)
     })
+}
+
+/// The configured sinks (`--config FILE`), told what the run did before `apply` exits.
+struct Notify {
+    notifier: Arc<Notifier>,
+    org: OrgNotifier,
+}
+
+impl Notify {
+    fn start(sinks: Sinks, org: &str, journal: &Arc<SledJournal>) -> Notify {
+        let journals = [(org.to_owned(), journal.clone() as Arc<dyn JournalStore>)].into();
+        let notifier = Notifier::start(
+            sinks.sinks,
+            journals,
+            sinks.public_url.as_ref(),
+            NotifyMetrics::default(),
+        );
+        Notify {
+            org: OrgNotifier::new(org, notifier.clone()),
+            notifier,
+        }
+    }
+
+    fn before(&self, journal: &SledJournal) -> Before {
+        self.org.before(journal, Utc::now())
+    }
+
+    /// Queues the run's events and waits at most [`APPLY_DRAIN`] for their delivery; says on
+    /// stderr what did not reach its sink.
+    async fn after(
+        &self,
+        journal: &SledJournal,
+        pass: &Result<PassReport, ReconcileError>,
+        before: &Before,
+    ) {
+        if self.notifier.is_empty() {
+            return;
+        }
+        let run_id = match pass {
+            Ok(report) => &report.run_id,
+            Err(
+                ReconcileError::Unreadable { run_id, .. } | ReconcileError::Journal { run_id, .. },
+            ) => run_id,
+            Err(_) => return,
+        };
+        self.org.after(journal, run_id, before, Utc::now());
+        let done = self.notifier.close(APPLY_DRAIN).await;
+        if done.missed() > 0 {
+            eprintln!(
+                "warning: {} notification(s) not delivered ({} failed after retries, {} dropped, \
+                 {} still queued after {} s); `remediator journal list --kind notification_failed` \
+                 names the sinks",
+                done.missed(),
+                done.failed,
+                done.dropped,
+                done.undelivered,
+                APPLY_DRAIN.as_secs()
+            );
+        }
+    }
 }
 
 /// The run report of `apply -o json`: the run, what was recovered and carried out (each action

@@ -208,6 +208,16 @@ fn status(entry: &Entry) -> (&'static str, String) {
             ("incomplete", format!("not read: {}", parts.join(", ")))
         }
         EntryKind::Note { text } => ("", text.clone()),
+        EntryKind::NotificationFailed {
+            sink,
+            event,
+            attempts,
+            error,
+            ..
+        } => (
+            "failed",
+            format!("sink {sink}: {event} not delivered after {attempts} attempt(s): {error}"),
+        ),
         _ => (entry.outcome().map_or("", |o| o.as_str()), String::new()),
     }
 }

@@ -31,6 +31,8 @@ pub fn run(global: &Global, observe_only: bool, listen: Option<SocketAddr>) -> a
         listen: listen.unwrap_or(config.listen),
         observe_only,
     };
+    let names: Vec<&str> = config.orgs.iter().map(|o| o.name.as_str()).collect();
+    let sinks = config.notify.resolve(&ProcessEnv, &names)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -46,7 +48,7 @@ pub fn run(global: &Global, observe_only: bool, listen: Option<SocketAddr>) -> a
             std::process::exit(i32::from(exit::ERROR))
         }));
         let elections = leader_election_start(leader_election, &mut orgs, &shutdown).await?;
-        let result = daemon::run(settings, orgs, shutdown).await;
+        let result = daemon::run(settings, orgs, sinks, shutdown).await;
         // Each election steps down once its org's loop has stopped serving.
         for election in elections {
             let _ = election.await;

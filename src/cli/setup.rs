@@ -34,6 +34,8 @@ pub struct ChosenOrg {
     pub state: PathBuf,
     /// Whether the org comes from `--config` (else from `OKTA_CLIENT_*` / okta.yaml).
     from_file: bool,
+    /// The file's notification sinks (the daemon's; `apply` sends its run's events to them).
+    pub notify: remediator::notify::NotifyConfig,
 }
 
 /// The org of `--org NAME` in `--config FILE`; without `--org`, the file's only org (several
@@ -82,6 +84,7 @@ pub fn choose_org(global: &Global) -> anyhow::Result<ChosenOrg> {
         state: state_dir(global, org),
         org: org.clone(),
         from_file: global.config.is_some(),
+        notify: config.notify.clone(),
     })
 }
 

@@ -86,6 +86,8 @@ pub struct DaemonConfig {
     pub orgs: Vec<OrgConfig>,
     /// `daemon.leader_election`: one Lease per org (`REMEDIATOR_LEADER_ELECTION` overrides it).
     pub leader_election: bool,
+    /// `daemon.public_url` and the sinks of `[[notify]]` and `[[orgs.notify]]`.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 impl DaemonConfig {
@@ -104,6 +106,7 @@ impl DaemonConfig {
                 state: None,
             }],
             leader_election: false,
+            notify: crate::notify::NotifyConfig::default(),
         }
     }
 
@@ -136,6 +139,13 @@ impl DaemonConfig {
             .as_ref()
             .and_then(|d| d.leader_election)
             .unwrap_or(false);
+        let public_url = match raw.daemon.as_ref().and_then(|d| d.public_url.clone()) {
+            None => None,
+            Some(u) => Some(
+                public_url(u.get_ref())
+                    .map_err(|problem| at(u.span(), "daemon.public_url".into(), problem))?,
+            ),
+        };
         let listen = match raw.daemon.and_then(|d| d.listen) {
             None => DEFAULT_LISTEN
                 .parse()
@@ -158,7 +168,11 @@ impl DaemonConfig {
         let count = raw.orgs.len();
         let mut names = BTreeSet::new();
         let mut orgs = Vec::with_capacity(count);
-        for (i, org) in raw.orgs.into_iter().enumerate() {
+        let mut sinks = vec![("notify".to_owned(), None, raw.notify)];
+        for (i, mut org) in raw.orgs.into_iter().enumerate() {
+            let org_sinks = std::mem::take(&mut org.notify);
+            let org_name = Some(org.name.get_ref().clone());
+            sinks.push((format!("orgs[{i}].notify"), org_name, org_sinks));
             let name_span = org.name.span();
             let org = validate_org(i, org, count, &at)?;
             if !names.insert(org.name.clone()) {
@@ -167,15 +181,30 @@ impl DaemonConfig {
             }
             orgs.push(org);
         }
+        let sinks = crate::notify::parse_sinks(sinks, &at)?;
         Ok(DaemonConfig {
             listen,
             orgs,
             leader_election,
+            notify: crate::notify::NotifyConfig { public_url, sinks },
         })
     }
 }
 
 type At<'a> = dyn Fn(Range<usize>, String, String) -> Diagnostic + 'a;
+
+/// `daemon.public_url`: the address people reach the daemon's listener at (behind a proxy),
+/// for the status-page link of notifications: http or https, no credentials, no query.
+fn public_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.cannot_be_a_base() {
+        return Err("expected an http:// or https:// URL".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
+        return Err("a public URL carries no credentials and no query".into());
+    }
+    Ok(url)
+}
 
 fn validate_org(i: usize, raw: RawOrg, orgs: usize, at: &At<'_>) -> Result<OrgConfig, Diagnostic> {
     let field = |name: &str| format!("orgs[{i}].{name}");
@@ -422,6 +451,11 @@ fn parse_error(file: &Path, text: &str, e: &toml::de::Error) -> Diagnostic {
         .iter()
         .find(|k| message.contains(&format!("unknown field `{k}`")));
     let mut diagnostic = Diagnostic::from_toml(file, text, e).without_quoted_values();
+    if message.contains("unknown field `url`") {
+        diagnostic.problem = "`url` is not accepted in a sink: a webhook URL is a secret; name an \
+                              environment variable (url_env) or a file (url_file) holding it"
+            .into();
+    }
     if let Some(key) = inline_secret {
         diagnostic.problem = format!(
             "`{key}` is not accepted: secrets are never written in the configuration; name an \
@@ -438,6 +472,8 @@ struct RawConfig {
     daemon: Option<RawDaemon>,
     #[serde(default)]
     orgs: Vec<RawOrg>,
+    #[serde(default)]
+    notify: crate::notify::RawNotify,
 }
 
 #[derive(Deserialize)]
@@ -445,6 +481,7 @@ struct RawConfig {
 struct RawDaemon {
     listen: Option<Spanned<String>>,
     leader_election: Option<bool>,
+    public_url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -455,6 +492,8 @@ struct RawOrg {
     credentials: Option<Spanned<RawCredentials>>,
     policies: Option<PathBuf>,
     state: Option<PathBuf>,
+    #[serde(default)]
+    notify: crate::notify::RawNotify,
 }
 
 #[derive(Deserialize)]

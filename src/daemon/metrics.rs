@@ -296,6 +296,8 @@ pub struct Metrics {
     trigger_events: Family<OrgLabels, Counter>,
     requeues_pending: Family<OrgLabels, Gauge>,
     requeues: Family<WaitLabels, Counter>,
+    /// `notifications_total` and `notification_failures_total`, counted by the notifier.
+    notifications: crate::notify::NotifyMetrics,
     samplers: Arc<Samplers>,
     /// Kinds set per org and gauge, so a kind that disappears is set back to 0.
     kinds_seen: Mutex<BTreeMap<(String, &'static str), BTreeSet<String>>>,
@@ -418,8 +420,11 @@ impl Metrics {
              by skip reason (too-recent, backoff, cooldown, budget, circuit-breaker-open)",
             requeues.clone(),
         );
+        let notifications = crate::notify::NotifyMetrics::default();
+        notifications.register(&mut registry);
         registry.register_collector(Box::new(samplers.clone()));
         Metrics {
+            notifications,
             registry,
             runs,
             durations,
@@ -439,6 +444,11 @@ impl Metrics {
             samplers,
             kinds_seen: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The notifier's counters (registered here).
+    pub fn notifications(&self) -> crate::notify::NotifyMetrics {
+        self.notifications.clone()
     }
 
     /// The registry in the text exposition format (OpenMetrics, ending in `# EOF`).

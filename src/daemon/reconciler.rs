@@ -17,6 +17,7 @@ use super::{Health, Reconcile, ReconcileError, ReconcileSummary, Trigger};
 use crate::act::{ActionReport, ExecuteOptions, Org};
 use crate::config::{Env, ProcessEnv};
 use crate::journal::{EntryDraft, EntryKind, JournalError, JournalStore};
+use crate::notify::OrgNotifier;
 use crate::observe::Observation;
 use crate::okta::{AdminApi, OrgApi};
 use crate::policy::Policy;
@@ -36,6 +37,8 @@ pub struct OrgReconciler<O, J: ?Sized> {
     health: Option<Arc<Health>>,
     /// Where the credentials policy names are read from (default: the process environment).
     env: Arc<dyn Env>,
+    /// Told what each run did (events read from the journal), when sinks are configured.
+    notifier: Option<OrgNotifier>,
 }
 
 impl<O, J: ?Sized> OrgReconciler<O, J> {
@@ -54,7 +57,14 @@ impl<O, J: ?Sized> OrgReconciler<O, J> {
             policy,
             health: None,
             env: Arc::new(ProcessEnv),
+            notifier: None,
         }
+    }
+
+    /// Queues the notifications of each run (never waiting for a receiver).
+    pub fn with_notifier(mut self, notifier: OrgNotifier) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     /// Reads the credentials policy names through `env`.
@@ -158,6 +168,10 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
             // run_pass replaces the run id with its own.
             execute: ExecuteOptions::new(""),
         };
+        let before = self
+            .notifier
+            .as_ref()
+            .map(|n| n.before(self.journal.as_ref(), Utc::now()));
         let report = run_pass(
             &org,
             &self.org_url,
@@ -169,8 +183,13 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
                 health: self.health.as_deref(),
             },
         )
-        .await
-        .map_err(|source| ReconcileError::Pass {
+        .await;
+        if let (Some(notifier), Some(before)) = (&self.notifier, &before) {
+            if let Some(run_id) = pass_run_id(&report) {
+                notifier.after(self.journal.as_ref(), run_id, before, Utc::now());
+            }
+        }
+        let report = report.map_err(|source| ReconcileError::Pass {
             org: self.org.clone(),
             source,
         })?;
@@ -194,6 +213,16 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
                 })?;
         }
         Ok(summary)
+    }
+}
+
+/// The run a pass journaled, whether it ended well or not.
+fn pass_run_id(report: &Result<PassReport, crate::reconcile::ReconcileError>) -> Option<&RunId> {
+    use crate::reconcile::ReconcileError as E;
+    match report {
+        Ok(report) => Some(&report.run_id),
+        Err(E::Unreadable { run_id, .. } | E::Journal { run_id, .. }) => Some(run_id),
+        Err(E::Act(_) | E::OtherOrg { .. }) => None,
     }
 }
 

@@ -15,7 +15,8 @@ use super::api::{api_token, Api, ApiOrg, DaemonFile};
 use super::{
     Health, Metrics, OrgLoop, OrgReconciler, OrgSample, SampleOrg, SystemClock, SystemLogPoller,
 };
-use crate::journal::SledJournal;
+use crate::journal::{JournalStore, SledJournal};
+use crate::notify::{Notifier, OrgNotifier, Sinks, SHUTDOWN_DRAIN};
 use crate::okta::OktaClient;
 use crate::policy::{Policy, PolicyErrors};
 
@@ -181,10 +182,12 @@ fn open_by_kind(
     Some(by_kind)
 }
 
-/// Serves `orgs` until `shutdown` is cancelled and every org loop has finished its step.
+/// Serves `orgs` until `shutdown` is cancelled and every org loop has finished its step, then
+/// gives the notification queues [`SHUTDOWN_DRAIN`] to empty.
 pub async fn run(
     settings: Settings,
     orgs: Vec<OrgRuntime>,
+    sinks: Sinks,
     shutdown: CancellationToken,
 ) -> Result<(), DaemonError> {
     let listener =
@@ -208,6 +211,16 @@ pub async fn run(
     ));
     tracing::info!(%addr, orgs = orgs.len(), dry_run = settings.observe_only, "remediator daemon started: /healthz /readyz /metrics /v1/status");
     let start = Utc::now();
+    let journals = orgs
+        .iter()
+        .map(|o| (o.name.clone(), o.journal.clone() as Arc<dyn JournalStore>))
+        .collect();
+    let notifier = Notifier::start(
+        sinks.sinks,
+        journals,
+        sinks.public_url.as_ref(),
+        metrics.notifications(),
+    );
     let mut tasks = JoinSet::new();
     for org in orgs {
         metrics.init_org(&org.name);
@@ -227,7 +240,8 @@ pub async fn run(
             org.journal.clone(),
             org.policy.subscribe(),
         )
-        .with_health(health.clone());
+        .with_health(health.clone())
+        .with_notifier(OrgNotifier::new(&org.name, notifier.clone()));
         let poller = SystemLogPoller::new(&org.name, url, api, org.journal, start);
         let org_loop = OrgLoop {
             org: org.name,
@@ -250,6 +264,13 @@ pub async fn run(
             failure.get_or_insert(e.to_string());
             shutdown.cancel();
         }
+    }
+    let left = notifier.close(SHUTDOWN_DRAIN).await;
+    if left.undelivered > 0 {
+        tracing::warn!(
+            undelivered = left.undelivered,
+            "notifications left undelivered at shutdown"
+        );
     }
     http_stop.cancel();
     for (state, file) in &daemon_files {

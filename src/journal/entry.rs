@@ -202,6 +202,16 @@ pub enum EntryKind {
         retry_at: DateTime<Utc>,
         waiting: std::collections::BTreeMap<SkipReason, u32>,
     },
+    /// A notification could not be delivered to sink `sink` after `attempts` attempts: the
+    /// event, the finding or action it was about, and why (never the sink's URL).
+    NotificationFailed {
+        sink: String,
+        event: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subject: Option<String>,
+        attempts: u32,
+        error: String,
+    },
     /// The first entry of a journal started from a damaged one's export (`journal new
     /// --continue-from`): the old chain's last entry and hash, how many entries were readable,
     /// and where the old chain breaks, if it does.
@@ -431,6 +441,13 @@ mod tests {
             EntryKind::RequeueScheduled {
                 retry_at: DateTime::UNIX_EPOCH,
                 waiting: [(SkipReason::TooRecent, 1)].into_iter().collect(),
+            },
+            EntryKind::NotificationFailed {
+                sink: "ops".to_owned(),
+                event: "finding_opened".to_owned(),
+                subject: None,
+                attempts: 1,
+                error: String::new(),
             },
             EntryKind::ChainContinued {
                 previous_last_id: String::new(),

@@ -36,6 +36,7 @@ mod daemon_api;
 mod daemon_cli;
 mod daemon_config;
 mod daemon_leader_check;
+mod daemon_notify;
 mod daemon_observer;
 mod daemon_recovery;
 mod daemon_syslog;

@@ -7,4 +7,5 @@ pub mod act;
 pub mod cli;
 pub mod client;
 pub mod plan;
+pub mod receiver;
 pub mod sim;
