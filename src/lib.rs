@@ -12,6 +12,7 @@
 //! what needs a person from an org's journal.
 
 pub mod act;
+pub mod approvals;
 pub mod config;
 pub mod daemon;
 pub mod error_chain;

@@ -3,7 +3,7 @@
 
 use remediator::act::RunReport;
 use remediator::journal::Outcome;
-use remediator::plan::{render_table, Action, Plan};
+use remediator::plan::{render_table, Action, ActionApproval, ActionMode, Plan};
 use remediator::reconcile::PassReport;
 
 use super::args::OutputFormat;
@@ -62,7 +62,28 @@ pub fn print_summary(report: &PassReport) -> std::io::Result<()> {
             )?;
         }
     }
-    if report.executed.actions.is_empty() && report.recovered.actions.is_empty() {
+    let awaiting = awaiting_approval(&report.plan);
+    if !awaiting.is_empty() {
+        outln!(
+            "awaiting approval (not carried out; `remediator approve ACTION_ID`, then the next \
+             pass carries it out if it plans it the same):"
+        )?;
+        for (action, approval) in &awaiting {
+            let until = approval
+                .expires_at
+                .map_or(String::new(), |at| format!(" until {}", at.to_rfc3339()));
+            outln!(
+                "  {}  {:<26} {:<40} {}{until}  {}",
+                action.id,
+                action.kind.as_str(),
+                action.target.key(),
+                approval.status,
+                action.reason
+            )?;
+        }
+    }
+    let idle = report.executed.actions.is_empty() && report.recovered.actions.is_empty();
+    if idle && awaiting.is_empty() {
         if report.plan.complete {
             outln!("nothing to do")?;
         } else {
@@ -70,6 +91,16 @@ pub fn print_summary(report: &PassReport) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The plan's enforce actions held until a person approves them, with their approval.
+fn awaiting_approval(plan: &Plan) -> Vec<(&Action, &ActionApproval)> {
+    plan.actions
+        .iter()
+        .filter(|a| a.mode == ActionMode::Enforce)
+        .filter_map(|a| a.approval.as_ref().map(|x| (a, x)))
+        .filter(|(_, x)| !x.approved())
+        .collect()
 }
 
 /// One line naming the parts of the org a plan could not read, each with its request and why,

@@ -41,6 +41,7 @@ pub(crate) struct RawSafety {
     pub max_actions_per_hour: S<i64>,
     pub max_actions_per_kind_per_run: Option<BTreeMap<String, Spanned<i64>>>,
     pub cooldown: S<String>,
+    pub approval_expiry: S<String>,
     pub circuit_breaker: Option<RawBreaker>,
     pub apps: Option<RawAllowDeny>,
     pub directories: Option<RawAllowDeny>,
@@ -86,6 +87,8 @@ pub(crate) struct RawAdmin {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRetry {
+    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
+    pub approval: S<String>,
     pub apps: List,
     pub max_attempts: S<i64>,
     pub backoff: Option<RawBackoff>,
@@ -106,6 +109,8 @@ pub(crate) struct RawBackoff {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawForceSync {
+    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
+    pub approval: S<String>,
     pub directories: List,
     /// `"department"` or `{ app_user = "extensionAttribute1", okta = "costCenter" }`.
     pub attributes: Option<Vec<Spanned<toml::Value>>>,
@@ -119,6 +124,8 @@ pub(crate) struct RawForceSync {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRemovePush {
+    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
+    pub approval: S<String>,
     pub apps: Option<BTreeMap<String, Spanned<RawRemovePushApp>>>,
 }
 
@@ -133,6 +140,8 @@ pub(crate) struct RawRemovePushApp {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFeatures {
+    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
+    pub approval: S<String>,
     pub action: S<String>,
     pub apps: Option<BTreeMap<String, Spanned<RawFeatureApp>>>,
 }

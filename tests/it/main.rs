@@ -7,6 +7,7 @@ mod support;
 
 mod act_sim;
 mod cli_apply;
+mod cli_approvals;
 mod cli_config;
 mod cli_demo;
 mod cli_exit;
