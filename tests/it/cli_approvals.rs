@@ -13,23 +13,14 @@ use cli_support::{parts, stdout_if_exit, Cli, ORG2ORG};
 use remediator::journal::{EntryFilter, EntryKind, EntryKindTag, JournalStore};
 use serde_json::Value;
 
-/// The orphaned-mappings org with the removal requiring approval (and `expiry`, if given).
-pub async fn approval_org(expiry: Option<&str>) -> Cli {
+/// The orphaned-mappings org with the removal requiring approval.
+pub async fn approval_org() -> Cli {
     let cli = Cli::start(act_support::scenario("orphaned-push-mappings")).await;
-    require_approval(&cli, expiry);
-    cli
-}
-
-/// Sets `approval = "required"` on `remove_push_mappings` and, if given, the expiry.
-pub fn require_approval(cli: &Cli, expiry: Option<&str>) {
-    let policies = cli.dir.path().join("policies");
-    let push = policies.join("push-mappings.toml");
+    let push = cli.dir.path().join("policies/push-mappings.toml");
     let text = std::fs::read_to_string(&push).expect("push-mappings.toml");
     let text = format!("[remove_push_mappings]\napproval = \"required\"\n\n{text}");
     std::fs::write(&push, text).expect("write push-mappings.toml");
-    if let Some(expiry) = expiry {
-        set_expiry(cli, expiry);
-    }
+    cli
 }
 
 fn set_expiry(cli: &Cli, expiry: &str) {
@@ -122,7 +113,7 @@ async fn decide(cli: &Cli, verb: &str, action: &str) -> String {
 
 #[tokio::test]
 async fn an_approval_required_fix_is_held_asked_once_then_approved_and_carried_out() {
-    let cli = approval_org(None).await;
+    let cli = approval_org().await;
     let before = mappings(&cli);
     assert!(before > 0);
     let (code, stdout) = apply(&cli).await;
@@ -205,7 +196,7 @@ async fn an_approval_required_fix_is_held_asked_once_then_approved_and_carried_o
 
 #[tokio::test]
 async fn a_rejected_fix_stays_held_and_is_not_asked_again() {
-    let cli = approval_org(None).await;
+    let cli = approval_org().await;
     let before = mappings(&cli);
     apply(&cli).await;
     let (action, _, _) = asked(&cli).remove(0);
@@ -237,7 +228,7 @@ async fn a_rejected_fix_stays_held_and_is_not_asked_again() {
 
 #[tokio::test]
 async fn an_expired_approval_is_not_used_and_the_fix_is_asked_for_again() {
-    let cli = approval_org(None).await;
+    let cli = approval_org().await;
     let before = mappings(&cli);
     apply(&cli).await;
     let (action, hash, _) = asked(&cli).remove(0);
@@ -265,7 +256,7 @@ async fn an_expired_approval_is_not_used_and_the_fix_is_asked_for_again() {
 
 #[tokio::test]
 async fn an_approval_of_an_action_that_changed_is_not_used_and_the_fix_is_asked_for_again() {
-    let cli = approval_org(None).await;
+    let cli = approval_org().await;
     let before = mappings(&cli);
     apply(&cli).await;
     let (action, hash, _) = asked(&cli).remove(0);
@@ -296,6 +287,77 @@ async fn an_approval_of_an_action_that_changed_is_not_used_and_the_fix_is_asked_
     assert!(
         stale.iter().all(|r| r.decision.is_none()),
         "the new request waits for a new decision: {stale:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_approval_is_not_used_once_the_org_changed_and_the_new_action_is_asked_for() {
+    let cli = approval_org().await;
+    apply(&cli).await;
+    let (action, _, _) = asked(&cli).remove(0);
+    decide(&cli, "approve", &action).await;
+    // An admin deactivates one of the mappings (enabling provisioning for it and disabling it
+    // again, as Okta requires): the removal planned now has other evidence.
+    let app = act_support::app_state(cli.sim(), ORG2ORG);
+    let mapping = app["mappings"][0]["id"]
+        .as_str()
+        .expect("a mapping")
+        .to_owned();
+    let base = format!("{}/api/v1/apps/{ORG2ORG}", cli.sim().base_url());
+    let admin = reqwest::Client::new();
+    let auth = format!("SSWS {}", cli.token());
+    let calls = [
+        (
+            reqwest::Method::POST,
+            format!("{base}/connections/default?activate=true"),
+            serde_json::json!({ "profile": { "authScheme": "TOKEN", "token": act_support::PARTNER_TOKEN } }),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("{base}/group-push/mappings/{mapping}"),
+            serde_json::json!({ "status": "INACTIVE" }),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("{base}/connections/default/lifecycle/deactivate"),
+            serde_json::json!({}),
+        ),
+    ];
+    for (method, url, body) in calls {
+        let response = admin
+            .request(method, &url)
+            .header("Authorization", &auth)
+            .json(&body)
+            .send()
+            .await
+            .expect("the admin's call");
+        assert!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
+    }
+    let before = mappings(&cli);
+    let (code, stdout) = apply(&cli).await;
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(
+        mappings(&cli),
+        before,
+        "the approval was for the org as it was"
+    );
+    let again = asked(&cli);
+    assert_eq!(again.len(), 2, "{again:?}");
+    assert_ne!(again[1].0, action, "another action: another state");
+    assert_eq!(again[1].2, "new");
+    assert!(removal_outcomes(&cli, &action).is_empty());
+    let records = cli.journal().approvals().expect("approvals");
+    assert_eq!(
+        records
+            .iter()
+            .map(|r| r.action_id.to_string())
+            .collect::<Vec<_>>(),
+        [again[1].0.clone()],
+        "the old request is withdrawn"
     );
 }
 

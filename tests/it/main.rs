@@ -34,6 +34,7 @@ mod client_sim;
 mod client_urls;
 mod config_shared;
 mod daemon_api;
+mod daemon_approvals;
 mod daemon_cli;
 mod daemon_config;
 mod daemon_leader_check;
