@@ -529,6 +529,96 @@ mod tests {
     }
 
     #[test]
+    fn an_approval_counts_only_for_the_same_plan_hash_before_it_expires() {
+        use crate::journal::{ApprovalDecision, ApprovalRecord};
+        let mut policy = policy_with(Safety::default());
+        let action = Action {
+            id: ActionId::new("act-1"),
+            kind: ActionKind::RemovePushMappings,
+            mode: ActionMode::Enforce,
+            target: Target::app("0oa1"),
+            reason: "orphaned".to_owned(),
+            evidence: Vec::new(),
+            steps: Vec::new(),
+            preconditions: Vec::new(),
+            approval: None,
+        };
+        let mut view = JournalView::empty(now());
+        let gate = Gate::new(&policy, &view, now());
+        assert_eq!(gate.approval(&action), Ok(None), "not required");
+        policy
+            .safety
+            .approval_required
+            .insert(RuleKind::RemovePushMappings);
+        let gate = Gate::new(&policy, &view, now());
+        let asked = gate.approval(&action).expect_err("never asked");
+        assert_eq!(asked.asks(), Some("new"));
+        let mut record = ApprovalRecord {
+            action_id: action.id.clone(),
+            action_kind: action.kind,
+            target: action.target.clone(),
+            plan_hash: plan_hash(&action),
+            summary: action.reason.clone(),
+            org: "https://example.okta.com".to_owned(),
+            requested_at: now() - Duration::hours(1),
+            expires_at: now() + Duration::hours(23),
+            decision: None,
+        };
+        view.approvals.insert(action.id.clone(), record.clone());
+        let gate = Gate::new(&policy, &view, now());
+        let waiting = gate.approval(&action).expect_err("waiting");
+        assert_eq!(waiting.asks(), None, "not asked again while it waits");
+        assert_eq!(
+            Hold::Approval(waiting).reason(),
+            SkipReason::AwaitingApproval
+        );
+        let decision = |verdict| ApprovalDecision {
+            verdict,
+            by: "alice".to_owned(),
+            reason: String::new(),
+            at: now(),
+            plan_hash: record.plan_hash.clone(),
+        };
+        record.decision = Some(decision(Verdict::Granted));
+        view.approvals.insert(action.id.clone(), record.clone());
+        let gate = Gate::new(&policy, &view, now());
+        let approved = gate.approval(&action).expect("approved").expect("required");
+        assert!(approved.approved());
+        let changed = Action {
+            steps: vec![super::super::model::Step::DisableProvisioning {
+                app_id: "0oa1".into(),
+            }],
+            ..action.clone()
+        };
+        assert_eq!(
+            gate.approval(&changed).expect_err("changed").asks(),
+            Some("changed")
+        );
+        policy.safety.approval_expiry = std::time::Duration::from_secs(60);
+        let gate = Gate::new(&policy, &view, now());
+        let expired = gate
+            .approval(&action)
+            .expect_err("a shortened expiry applies at once");
+        assert_eq!(expired.asks(), Some("expired"));
+        policy.safety.approval_expiry = crate::policy::defaults::APPROVAL_EXPIRY;
+        record.decision = Some(decision(Verdict::Rejected));
+        record.expires_at = now() - Duration::minutes(1);
+        view.approvals.insert(action.id.clone(), record);
+        let gate = Gate::new(&policy, &view, now());
+        let rejected = gate.approval(&action).expect_err("rejected");
+        assert_eq!(
+            rejected.status(),
+            ApprovalStatus::Rejected,
+            "until its plan changes"
+        );
+        assert_eq!(rejected.asks(), None);
+        assert_eq!(
+            gate.approval(&changed).expect_err("changed").asks(),
+            Some("changed")
+        );
+    }
+
+    #[test]
     fn the_planner_plans_dry_run_rules_as_previews_and_the_executor_refuses_them() {
         let mut policy = Policy::default();
         policy.global.default_mode = Mode::DryRun;
