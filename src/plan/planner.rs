@@ -138,7 +138,7 @@ fn gate(ctx: &Context<'_>, out: &mut Outcome) -> Vec<Action> {
             Err(waiting) => {
                 // Planned, shown as awaiting approval, not carried out: it spends no budget.
                 planned_targets.insert(candidate.target.key());
-                actions.push(waiting);
+                actions.push(*waiting);
                 continue;
             }
         };
@@ -161,7 +161,7 @@ fn approval(
     gate: &Gate<'_>,
     candidate: &Candidate,
     mode: ActionMode,
-) -> Result<Option<ActionApproval>, Action> {
+) -> Result<Option<ActionApproval>, Box<Action>> {
     if mode != ActionMode::Enforce {
         return Ok(None);
     }
@@ -170,7 +170,7 @@ fn approval(
         Ok(approval) => Ok(approval),
         Err(waiting) => {
             action.approval = Some(super::gate::unapproved(&action, &waiting));
-            Err(action)
+            Err(Box::new(action))
         }
     }
 }
