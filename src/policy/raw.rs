@@ -87,8 +87,6 @@ pub(crate) struct RawAdmin {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRetry {
-    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
-    pub approval: S<String>,
     pub apps: List,
     pub max_attempts: S<i64>,
     pub backoff: Option<RawBackoff>,
@@ -96,6 +94,8 @@ pub(crate) struct RawRetry {
     pub never_retry_errors: S<Vec<String>>,
     pub strategy: S<String>,
     pub retry_unknown_errors: Option<bool>,
+    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
+    pub approval: S<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,8 +109,6 @@ pub(crate) struct RawBackoff {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawForceSync {
-    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
-    pub approval: S<String>,
     pub directories: List,
     /// `"department"` or `{ app_user = "extensionAttribute1", okta = "costCenter" }`.
     pub attributes: Option<Vec<Spanned<toml::Value>>>,
@@ -119,14 +117,16 @@ pub(crate) struct RawForceSync {
     pub use_admin_path: S<bool>,
     /// `{ user = "login or id", attribute = "title", value = "Staff Engineer" }`.
     pub expected: Option<Vec<Spanned<toml::Value>>>,
+    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
+    pub approval: S<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRemovePush {
+    pub apps: Option<BTreeMap<String, Spanned<RawRemovePushApp>>>,
     /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
     pub approval: S<String>,
-    pub apps: Option<BTreeMap<String, Spanned<RawRemovePushApp>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,10 +140,10 @@ pub(crate) struct RawRemovePushApp {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFeatures {
-    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
-    pub approval: S<String>,
     pub action: S<String>,
     pub apps: Option<BTreeMap<String, Spanned<RawFeatureApp>>>,
+    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
+    pub approval: S<String>,
 }
 
 #[derive(Debug, Deserialize)]

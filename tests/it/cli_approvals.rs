@@ -140,8 +140,19 @@ async fn an_approval_required_fix_is_held_asked_once_then_approved_and_carried_o
     assert!(!summary.is_empty());
     assert!(expires_at > chrono::Utc::now() + chrono::Duration::hours(23));
 
-    // Waiting unchanged: not asked again; the plan and status show it awaiting approval.
-    apply(&cli).await;
+    // Waiting unchanged: not asked again; apply's report, the plan and status show it waiting.
+    let out = cli.run(&["apply", "--yes", "-o", "json"]).await;
+    let report: Value = serde_json::from_str(&stdout_if_exit(&out, 0, "apply -o json: "))
+        .expect("the run report is JSON");
+    assert_eq!(
+        report["awaiting_approval"][0]["id"],
+        action.as_str(),
+        "{report}"
+    );
+    assert_eq!(
+        report["awaiting_approval"][0]["approval"]["status"],
+        "awaiting"
+    );
     assert_eq!(asked(&cli).len(), 1, "asked once while it waits unchanged");
     let planned = planned_removal(&cli).await;
     assert_eq!(planned["id"], action.as_str());
