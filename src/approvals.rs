@@ -261,3 +261,114 @@ fn check_text(field: &'static str, text: &str, may_be_empty: bool) -> Result<(),
     };
     Err(ApprovalError::Invalid { field, why })
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::journal::SledJournal;
+    use crate::plan::{ActionApproval, ApprovalStatus, PlanDigests};
+    use crate::policy::RuleKind;
+    use crate::vocab::{ActionKind, Target};
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + Duration::seconds(1_800_000_000 + secs)
+    }
+
+    fn policy() -> Policy {
+        let mut policy = Policy::default();
+        policy.global.default_mode = crate::policy::Mode::Enforce;
+        policy
+            .safety
+            .approval_required
+            .insert(RuleKind::RemovePushMappings);
+        policy.safety.approval_expiry = std::time::Duration::from_secs(3600);
+        policy
+    }
+
+    fn plan_with(actions: Vec<Action>) -> Plan {
+        Plan {
+            org: "https://example.okta.com".to_owned(),
+            generated_at: at(0),
+            complete: true,
+            incomplete: Vec::new(),
+            actions,
+            findings: Vec::new(),
+            skipped: Vec::new(),
+            warnings: Vec::new(),
+            digests: PlanDigests::default(),
+        }
+    }
+
+    fn waiting() -> Action {
+        let mut action = Action {
+            id: ActionId::new("act-0123456789abcdef"),
+            kind: ActionKind::RemovePushMappings,
+            mode: ActionMode::Enforce,
+            target: Target::app("0oa1"),
+            reason: "orphaned mappings".to_owned(),
+            evidence: Vec::new(),
+            steps: Vec::new(),
+            preconditions: Vec::new(),
+            approval: None,
+        };
+        action.approval = Some(ActionApproval {
+            status: ApprovalStatus::Awaiting,
+            plan_hash: plan_hash(&action),
+            expires_at: None,
+            by: None,
+        });
+        action
+    }
+
+    fn request(verdict: Verdict, by: &str) -> DecisionRequest {
+        DecisionRequest {
+            id: waiting().id,
+            verdict,
+            by: by.to_owned(),
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_request_is_asked_once_decided_while_good_and_withdrawn_when_no_longer_planned() {
+        let journal = SledJournal::temporary().expect("journal");
+        let run = RunId::new("run-1");
+        let plan = plan_with(vec![waiting()]);
+        let once = track(&journal, &run, &plan, &policy(), true, at(0)).expect("track");
+        assert_eq!(once.asked, [waiting().id]);
+        let again = track(&journal, &run, &plan, &policy(), true, at(1)).expect("track");
+        assert_eq!(
+            again,
+            Tracked::default(),
+            "waiting unchanged: not asked again"
+        );
+        assert!(matches!(
+            decide(&journal, &request(Verdict::Granted, " "), at(2)),
+            Err(ApprovalError::Invalid { field: "by", .. })
+        ));
+        let granted = decide(&journal, &request(Verdict::Granted, "alice"), at(2)).expect("ok");
+        assert!(matches!(granted.kind, EntryKind::ApprovalGranted { .. }));
+        let record = &journal.approvals().expect("approvals")[0];
+        assert_eq!(
+            record.decision.as_ref().map(|d| d.by.as_str()),
+            Some("alice")
+        );
+        assert!(matches!(
+            decide(&journal, &request(Verdict::Rejected, "bob"), at(3600)),
+            Err(ApprovalError::Expired { .. })
+        ));
+        let saved =
+            track(&journal, &run, &plan_with(vec![]), &policy(), false, at(4)).expect("track");
+        assert!(saved.withdrawn.is_empty(), "a saved plan withdraws nothing");
+        let gone =
+            track(&journal, &run, &plan_with(vec![]), &policy(), true, at(5)).expect("track");
+        assert_eq!(gone.withdrawn, [waiting().id]);
+        assert!(journal.approvals().expect("approvals").is_empty());
+        assert!(matches!(
+            decide(&journal, &request(Verdict::Granted, "alice"), at(6)),
+            Err(ApprovalError::NotAsked { .. })
+        ));
+    }
+}

@@ -48,7 +48,7 @@ pub fn run(state: &Path, verdict: Verdict, args: DecisionArgs) -> anyhow::Result
              plans it the same (journal entry {})",
             request.id,
             request.by,
-            expires_at.to_rfc3339(),
+            expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             entry.id
         )?,
         EntryKind::ApprovalRejected { plan_hash, .. } => outln!(

@@ -3,7 +3,7 @@
 
 use remediator::act::RunReport;
 use remediator::journal::Outcome;
-use remediator::plan::{render_table, Action, ActionApproval, ActionMode, Plan};
+use remediator::plan::{render_table, Action, ActionApproval, ActionMode, ApprovalStatus, Plan};
 use remediator::reconcile::PassReport;
 
 use super::args::OutputFormat;
@@ -69,15 +69,12 @@ pub fn print_summary(report: &PassReport) -> std::io::Result<()> {
              pass carries it out if it plans it the same):"
         )?;
         for (action, approval) in &awaiting {
-            let until = approval
-                .expires_at
-                .map_or(String::new(), |at| format!(" until {}", at.to_rfc3339()));
             outln!(
-                "  {}  {:<26} {:<40} {}{until}  {}",
+                "  {}  {:<26} {:<40} {}  {}",
                 action.id,
                 action.kind.as_str(),
                 action.target.key(),
-                approval.status,
+                approval_state(approval),
                 action.reason
             )?;
         }
@@ -91,6 +88,28 @@ pub fn print_summary(report: &PassReport) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where an action awaiting approval stands, in words.
+fn approval_state(approval: &ActionApproval) -> String {
+    let at = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        at.map_or("?".to_owned(), |at| {
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
+    };
+    match approval.status {
+        ApprovalStatus::Approved => "approved".to_owned(),
+        ApprovalStatus::Awaiting => format!("awaiting approval until {}", at(approval.expires_at)),
+        ApprovalStatus::Expired => format!(
+            "its request expired at {}: asked again",
+            at(approval.expires_at)
+        ),
+        ApprovalStatus::Changed => "changed since approval was asked: asked again".to_owned(),
+        ApprovalStatus::Rejected => format!(
+            "rejected by {}: held until its plan changes",
+            approval.by.as_deref().unwrap_or("?")
+        ),
+    }
 }
 
 /// The plan's enforce actions held until a person approves them, with their approval.

@@ -76,9 +76,12 @@ pub fn render_table(plan: &Plan) -> String {
 
 /// What the table says of an approval-required action.
 fn approval_note(id: &super::model::ActionId, approval: &ActionApproval) -> String {
-    let until = approval
-        .expires_at
-        .map_or(String::new(), |at| format!(" until {}", at.to_rfc3339()));
+    let until = approval.expires_at.map_or(String::new(), |at| {
+        format!(
+            " until {}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    });
     let by = approval.by.as_deref().unwrap_or("?");
     match approval.status {
         ApprovalStatus::Approved => format!("approved by {by}{until}: carried out"),
