@@ -8,11 +8,13 @@
 //! configuration and the Okta connection settings share (located errors, credential sources,
 //! the environment lookup); `error_chain` shows an error with its causes on one line. `vocab`
 //! holds the names every stage shares: targets, ids and kinds. `findings` gives the plan's findings a
-//! life across passes in the journal (opened, changed, resolved, acknowledged); `status` reads
-//! what needs a person from an org's journal; `notify` tells people (webhooks, Slack) what a
-//! run did that needs them.
+//! life across passes in the journal (opened, changed, resolved, acknowledged); `approvals` does
+//! the same for actions whose rule requires a person's approval (asked, approved or rejected,
+//! used once); `status` reads what needs a person from an org's journal; `notify` tells people
+//! (webhooks, Slack) what a run did that needs them.
 
 pub mod act;
+pub mod approvals;
 pub mod config;
 pub mod daemon;
 pub mod error_chain;

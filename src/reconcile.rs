@@ -123,6 +123,8 @@ pub struct PassReport {
     pub counts: RunCounts,
     /// The findings opened, changed and resolved by this pass.
     pub findings: crate::findings::Tracked,
+    /// The approvals this pass asked for and the requests it withdrew.
+    pub approvals: crate::approvals::Tracked,
 }
 
 impl PassReport {
@@ -257,6 +259,7 @@ where
         }
     };
     progress.observed(&pass.observation);
+    let observed = matches!(source, PlanSource::Observe);
     let (plan, refused) = match source {
         PlanSource::Observe => (pass.plan, Vec::new()),
         PlanSource::Saved(saved) => match_saved(*saved, pass.plan, org.policy),
@@ -265,6 +268,19 @@ where
     record_plan(org, &run_id, &plan).map_err(journal_error)?;
     let findings = crate::findings::track(org.journal, &run_id, &plan, (org.clock)())
         .map_err(journal_error)?;
+    let approvals = if settings.observe_only {
+        crate::approvals::Tracked::default()
+    } else {
+        crate::approvals::track(
+            org.journal,
+            &run_id,
+            &plan,
+            org.policy,
+            observed,
+            (org.clock)(),
+        )
+        .map_err(journal_error)?
+    };
     let declined = !settings.observe_only && !progress.approve(&plan, &options.carried_out(&plan));
     if declined {
         let note = EntryKind::Note {
@@ -314,6 +330,7 @@ where
         declined,
         counts,
         findings,
+        approvals,
     })
 }
 

@@ -7,10 +7,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::journal::{
-    EntryFilter, EntryKind, EntryKindTag, FindingAck, JournalError, JournalStore, RunCounts,
+    ApprovalRecord, EntryFilter, EntryKind, EntryKindTag, FindingAck, JournalError, JournalStore,
+    RunCounts, Verdict,
 };
 use crate::policy::Policy;
-use crate::vocab::{ActionKind, FindingId, FindingKind, RunId, Target};
+use crate::vocab::{ActionId, ActionKind, FindingId, FindingKind, RunId, Target};
 
 /// One org's status at `now`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,10 +66,13 @@ pub struct FindingStatus {
 /// Why an action is held, and until when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeldAction {
-    /// cooldown, backoff or quarantined.
+    /// cooldown, backoff, quarantined, awaiting-approval (with its expiry) or rejected.
     pub why: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action_kind: Option<ActionKind>,
+    /// The action's id, for one awaiting approval (`remediator approve ACTION_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<ActionId>,
     /// The target's state key (`app=...;user=...`).
     pub target: String,
     /// When it ends; `None` for a quarantine (it needs a person).
@@ -123,6 +127,7 @@ pub fn org_status<J: JournalStore + ?Sized>(
         .map(|(target, until)| HeldAction {
             why: "cooldown".to_owned(),
             action_kind: None,
+            action_id: None,
             target: target.clone(),
             until: Some(*until),
             detail: String::new(),
@@ -146,6 +151,7 @@ pub fn org_status<J: JournalStore + ?Sized>(
             held.push(HeldAction {
                 why: "backoff".to_owned(),
                 action_kind: Some(key.action_kind),
+                action_id: None,
                 target: key.target_key.clone(),
                 until: Some(next),
                 detail: format!("{} attempt(s) so far", attempt.count),
@@ -159,11 +165,17 @@ pub fn org_status<J: JournalStore + ?Sized>(
         held.push(HeldAction {
             why: "quarantined".to_owned(),
             action_kind: None,
+            action_id: None,
             target: finding.target.state_key(),
             until: None,
             detail: format!("finding {}: {}", finding.id, finding.reason),
         });
     }
+    held.extend(
+        view.approvals
+            .values()
+            .filter_map(|r| approval_held(r, now)),
+    );
     Ok(OrgStatus {
         org: org.to_owned(),
         now,
@@ -177,6 +189,31 @@ pub fn org_status<J: JournalStore + ?Sized>(
             recent_failures: view.breaker.recent_failures(),
             recent_outcomes: view.breaker.recent.len(),
         },
+    })
+}
+
+/// An action asked to be approved, as held: awaiting approval until its expiry, or rejected
+/// (until its plan changes); an approved one waits for the next pass and is shown as approved;
+/// an expired request is left out (the next pass asks again).
+fn approval_held(record: &ApprovalRecord, now: DateTime<Utc>) -> Option<HeldAction> {
+    let (why, until) = match &record.decision {
+        None if record.expires_at > now => ("awaiting-approval", Some(record.expires_at)),
+        None => return None,
+        Some(d) if d.verdict == Verdict::Rejected => ("rejected", None),
+        Some(_) if record.expires_at > now => ("approved", Some(record.expires_at)),
+        Some(_) => return None,
+    };
+    let mut detail = format!("{} (plan {})", record.summary, record.plan_hash);
+    if let Some(d) = &record.decision {
+        detail.push_str(&format!("; {} by {}", d.verdict, d.by));
+    }
+    Some(HeldAction {
+        why: why.to_owned(),
+        action_kind: Some(record.action_kind),
+        action_id: Some(record.action_id.clone()),
+        target: record.target.state_key(),
+        until,
+        detail,
     })
 }
 

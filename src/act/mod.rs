@@ -75,10 +75,22 @@ impl ExecuteOptions {
         self.only.is_empty() || self.only.contains(&kind)
     }
 
-    /// The actions of `plan` this execution carries out, in plan order: selected, and planned
-    /// in `enforce` mode (their plan's `mode`, set by the planner from the rule's mode).
+    /// The actions of `plan` this execution carries out, in plan order: selected, planned
+    /// in `enforce` mode (their plan's `mode`, set by the planner from the rule's mode) and,
+    /// where their rule requires approval, approved. The executor's gate checks the approval
+    /// again against the journal as it is.
     pub fn carried_out<'p>(&self, plan: &'p Plan) -> Vec<&'p Action> {
-        self.chosen(plan, ActionMode::Enforce)
+        let mut actions = self.chosen(plan, ActionMode::Enforce);
+        actions.retain(|a| a.approval.as_ref().is_none_or(|x| x.approved()));
+        actions
+    }
+
+    /// The enforce actions of `plan` this execution selects that wait for a person's approval
+    /// (not carried out; `crate::approvals` asks for them).
+    pub fn awaiting_approval<'p>(&self, plan: &'p Plan) -> Vec<&'p Action> {
+        let mut actions = self.chosen(plan, ActionMode::Enforce);
+        actions.retain(|a| a.approval.as_ref().is_some_and(|x| !x.approved()));
+        actions
     }
 
     /// The actions of `plan` this execution leaves as previews: selected, but planned in

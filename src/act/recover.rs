@@ -226,6 +226,7 @@ where
             evidence: Vec::new(),
             steps: Vec::new(),
             preconditions: Vec::new(),
+            approval: None,
         };
         let mut fix = FixProgress::from_state(state);
         let why = "not resumed: its intent does not hold the planned action";

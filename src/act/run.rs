@@ -130,7 +130,7 @@ where
 
     /// The safety gate, against the journal as it is now (the planner asked it against the
     /// journal as it was at planning time): `--max-actions`, the rule's mode, the circuit
-    /// breaker, unfinished fixes, the cooldown, then the budgets with this run's actions as the
+    /// breaker, unfinished fixes, the cooldown, the approval, then the budgets with this run's actions as the
     /// journal counts them. The outer error is the journal's.
     fn gate(
         &self,
@@ -146,6 +146,9 @@ where
         let gate = Gate::new(self.policy, &view, now);
         if let Err(hold) = gate.check(Asker::Executor, action.kind, &action.target) {
             return Ok(Err(hold));
+        }
+        if let Err(unapproved) = gate.approval(action) {
+            return Ok(Err(Hold::Approval(unapproved)));
         }
         let spent = Spent {
             run: self.journal.run_action_count(&options.run_id)?,
@@ -235,13 +238,19 @@ where
         };
         let payload = json!({ "action": action, "reason": action.reason });
         let draft = self.draft(&options.run_id, action, intent).payload(payload);
-        let effects = [
+        let mut effects = vec![
             Effect::MarkSeen {
                 idempotency_key: key.to_owned(),
             },
             Effect::RecordAttempt { action_kind: kind },
             Effect::RecordAction { action_kind: kind },
         ];
+        if self.policy.approval_required(kind.rule()) {
+            // An approval is used once: a later attempt is asked for again.
+            effects.push(Effect::RemoveApproval {
+                id: action.id.clone(),
+            });
+        }
         self.journal
             .begin_fix((self.clock)(), redact_draft(draft), &effects)
             .map_err(ActError::journal(id))?;

@@ -134,7 +134,8 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         };
         let previewed = settings.execute.previewed(&report.plan);
         if args.output == OutputFormat::Json {
-            let json = report_json(&report, &previewed, code);
+            let awaiting = settings.execute.awaiting_approval(&report.plan);
+            let json = report_json(&report, &previewed, &awaiting, code);
             outln!("{}", serde_json::to_string_pretty(&json)?)?;
             return Ok(code);
         }
@@ -217,9 +218,15 @@ impl Notify {
 }
 
 /// The run report of `apply -o json`: the run, what was recovered and carried out (each action
-/// with its outcome), the previews of dry-run rules, the findings for a person, the parts of
+/// with its outcome), the previews of dry-run rules, the actions awaiting approval (each with
+/// its `approval`), the findings for a person, the parts of
 /// the org not read, and the exit code.
-fn report_json(report: &PassReport, previewed: &[&Action], code: u8) -> serde_json::Value {
+fn report_json(
+    report: &PassReport,
+    previewed: &[&Action],
+    awaiting_approval: &[&Action],
+    code: u8,
+) -> serde_json::Value {
     serde_json::json!({
         "run_id": report.run_id.to_string(),
         "org": report.plan.org,
@@ -228,6 +235,7 @@ fn report_json(report: &PassReport, previewed: &[&Action], code: u8) -> serde_js
         "recovered": report.recovered.actions,
         "actions": report.executed.actions,
         "previewed": previewed,
+        "awaiting_approval": awaiting_approval,
         "findings": report.plan.findings,
         "complete": report.plan.complete,
         "incomplete": report.plan.incomplete,

@@ -137,6 +137,11 @@ pub enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Approve an action that awaits approval: the next pass carries it out if it plans it
+    /// with the same id and plan hash before the approval expires (journaled).
+    Approve(DecisionArgs),
+    /// Reject an action that awaits approval: it stays held until its plan changes (journaled).
+    Reject(DecisionArgs),
     /// Start the embedded simulated org with every provisioning problem, plan, carry the plan
     /// out, and plan again.
     Demo {
@@ -148,6 +153,19 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// Print the manual page (roff; `remediator man > remediator.1`).
     Man,
+}
+
+/// What `approve` and `reject` take.
+#[derive(Debug, clap::Args)]
+pub struct DecisionArgs {
+    /// The action's id (`act-...`, from `status`, the plan or the `awaiting_approval` entry).
+    pub action: remediator::vocab::ActionId,
+    /// Who decides (default: the user's name).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Why (a ticket, a change window).
+    #[arg(long, default_value = "")]
+    pub reason: String,
 }
 
 #[derive(Debug, Subcommand)]

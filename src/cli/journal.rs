@@ -218,6 +218,15 @@ fn status(entry: &Entry) -> (&'static str, String) {
             "failed",
             format!("sink {sink}: {event} not delivered after {attempts} attempt(s): {error}"),
         ),
+        EntryKind::AwaitingApproval {
+            asked, expires_at, ..
+        } => (
+            "",
+            format!("asked ({asked}) until {}", expires_at.to_rfc3339()),
+        ),
+        EntryKind::ApprovalGranted { by, .. } | EntryKind::ApprovalRejected { by, .. } => {
+            ("", format!("by {by}"))
+        }
         _ => (entry.outcome().map_or("", |o| o.as_str()), String::new()),
     }
 }

@@ -9,6 +9,7 @@
 
 mod ack;
 mod apply;
+mod approve;
 mod args;
 mod demo;
 mod docs;
@@ -28,6 +29,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{Cli, Command, PolicyCommand};
+use remediator::journal::Verdict;
 
 /// Parses the arguments, runs the command and maps the outcome to the contract's exit codes.
 pub fn main() -> ExitCode {
@@ -91,6 +93,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 by,
             },
         ),
+        Command::Approve(args) => approve::run(&cli.global.state, Verdict::Granted, args),
+        Command::Reject(args) => approve::run(&cli.global.state, Verdict::Rejected, args),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man => docs::man(),
         Command::Run {

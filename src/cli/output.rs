@@ -3,7 +3,7 @@
 
 use remediator::act::RunReport;
 use remediator::journal::Outcome;
-use remediator::plan::{render_table, Action, Plan};
+use remediator::plan::{render_table, Action, ActionApproval, ActionMode, ApprovalStatus, Plan};
 use remediator::reconcile::PassReport;
 
 use super::args::OutputFormat;
@@ -62,7 +62,25 @@ pub fn print_summary(report: &PassReport) -> std::io::Result<()> {
             )?;
         }
     }
-    if report.executed.actions.is_empty() && report.recovered.actions.is_empty() {
+    let awaiting = awaiting_approval(&report.plan);
+    if !awaiting.is_empty() {
+        outln!(
+            "awaiting approval (not carried out; `remediator approve ACTION_ID`, then the next \
+             pass carries it out if it plans it the same):"
+        )?;
+        for (action, approval) in &awaiting {
+            outln!(
+                "  {}  {:<26} {:<40} {}  {}",
+                action.id,
+                action.kind.as_str(),
+                action.target.key(),
+                approval_state(approval),
+                action.reason
+            )?;
+        }
+    }
+    let idle = report.executed.actions.is_empty() && report.recovered.actions.is_empty();
+    if idle && awaiting.is_empty() {
         if report.plan.complete {
             outln!("nothing to do")?;
         } else {
@@ -70,6 +88,38 @@ pub fn print_summary(report: &PassReport) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where an action awaiting approval stands, in words.
+fn approval_state(approval: &ActionApproval) -> String {
+    let at = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        at.map_or("?".to_owned(), |at| {
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
+    };
+    match approval.status {
+        ApprovalStatus::Approved => "approved".to_owned(),
+        ApprovalStatus::Awaiting => format!("awaiting approval until {}", at(approval.expires_at)),
+        ApprovalStatus::Expired => format!(
+            "its request expired at {}: asked again",
+            at(approval.expires_at)
+        ),
+        ApprovalStatus::Changed => "changed since approval was asked: asked again".to_owned(),
+        ApprovalStatus::Rejected => format!(
+            "rejected by {}: held until its plan changes",
+            approval.by.as_deref().unwrap_or("?")
+        ),
+    }
+}
+
+/// The plan's enforce actions held until a person approves them, with their approval.
+fn awaiting_approval(plan: &Plan) -> Vec<(&Action, &ActionApproval)> {
+    plan.actions
+        .iter()
+        .filter(|a| a.mode == ActionMode::Enforce)
+        .filter_map(|a| a.approval.as_ref().map(|x| (a, x)))
+        .filter(|(_, x)| !x.approved())
+        .collect()
 }
 
 /// One line naming the parts of the org a plan could not read, each with its request and why,

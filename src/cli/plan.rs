@@ -6,8 +6,9 @@
 //! (the plan withholds exactly what depends on the missing parts, so it is safe to save and
 //! apply), but never 0 with `--detailed-exitcode`: there it exits 1, so a script cannot take a
 //! partial read for "no changes". With `--detailed-exitcode`, 2 means actions `apply` would
-//! carry out (rules in enforce mode); the previews of rules in dry-run mode do not count, and
-//! the table's last line says how many there are of each.
+//! carry out (rules in enforce mode, approved where their rule requires approval); the actions
+//! awaiting approval and the previews of rules in dry-run mode do not count, and the table's
+//! last line says how many there are of each.
 
 use std::path::Path;
 
@@ -73,21 +74,41 @@ pub fn run(
     })
 }
 
-/// The actions `apply` would carry out: those of rules in enforce mode.
+/// The actions `apply` would carry out: those of rules in enforce mode, approved where their
+/// rule requires approval.
 fn enforced(plan: &Plan) -> usize {
     plan.actions
         .iter()
         .filter(|a| a.mode == ActionMode::Enforce)
+        .filter(|a| a.approval.as_ref().is_none_or(|x| x.approved()))
         .count()
 }
 
-/// What `apply` would carry out, and the previews it would not (what `--detailed-exitcode`
-/// counts).
+/// Enforce actions held until a person approves them.
+fn awaiting_approval(plan: &Plan) -> usize {
+    plan.actions
+        .iter()
+        .filter(|a| a.mode == ActionMode::Enforce)
+        .filter(|a| a.approval.as_ref().is_some_and(|x| !x.approved()))
+        .count()
+}
+
+/// What `apply` would carry out, the actions awaiting approval and the previews it would not
+/// (what `--detailed-exitcode` counts).
 fn pending_line(plan: &Plan) -> String {
     let enforced = enforced(plan);
-    let previewed = plan.actions.len() - enforced;
+    let awaiting = awaiting_approval(plan);
+    let previewed = plan.actions.len() - enforced - awaiting;
+    let awaiting = if awaiting == 0 {
+        String::new()
+    } else {
+        format!(
+            "{awaiting} awaiting approval (not carried out until approved: `remediator approve \
+             ACTION_ID`); "
+        )
+    };
     format!(
-        "{enforced} action(s) `apply` would carry out; {previewed} previewed only (their rule is \
-         in dry-run mode; --detailed-exitcode does not count them)"
+        "{enforced} action(s) `apply` would carry out; {awaiting}{previewed} previewed only \
+         (their rule is in dry-run mode; --detailed-exitcode does not count them)"
     )
 }

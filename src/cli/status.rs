@@ -183,9 +183,13 @@ fn table(out: &mut impl Write, s: &OrgStatus) -> std::io::Result<()> {
             format!("until {}", time(u))
         });
         let kind = h.action_kind.map_or("-", |k| k.as_str());
+        let id = h
+            .action_id
+            .as_ref()
+            .map_or(String::new(), |id| format!("{id}  "));
         writeln!(
             out,
-            "    {:<12} {:<24} {}  {until}  {}",
+            "    {:<17} {:<24} {}  {until}  {id}{}",
             h.why, kind, h.target, h.detail
         )?;
     }

@@ -1,7 +1,7 @@
 //! The daemon's API on its listener, for a person and for the command line while the daemon
 //! holds the journals: `GET /v1/status`, `GET /v1/findings`, `GET /v1/journal` (the filters of
-//! `journal list`), `GET /v1/journal/export`, `GET /v1/journal/{id}`, and the one write,
-//! `POST /v1/findings/{id}/ack`. A write needs `Authorization: Bearer TOKEN` (compared in
+//! `journal list`), `GET /v1/journal/export`, `GET /v1/journal/{id}`, and the writes,
+//! `POST /v1/findings/{id}/ack` and `POST /v1/actions/{id}/approve|reject` (api_approvals.rs). A write needs `Authorization: Bearer TOKEN` (compared in
 //! constant time) with the token from `REMEDIATOR_API_TOKEN` or the file
 //! `REMEDIATOR_API_TOKEN_FILE` names; without a token it is accepted only on a loopback-only
 //! listener. Every write is journaled. [`DaemonFile`] (`STATE/daemon.json`) tells the command
@@ -107,7 +107,7 @@ impl Api {
         }
     }
 
-    fn org(&self, name: Option<&str>) -> Result<&ApiOrg, Problem> {
+    pub(super) fn org(&self, name: Option<&str>) -> Result<&ApiOrg, Problem> {
         match name {
             Some(name) => self.orgs.iter().find(|o| o.name == name).ok_or_else(|| {
                 Problem(
@@ -124,7 +124,7 @@ impl Api {
     }
 
     /// Whether a write with these headers may go ahead.
-    fn authorize(&self, headers: &HeaderMap) -> Result<(), Problem> {
+    pub(super) fn authorize(&self, headers: &HeaderMap) -> Result<(), Problem> {
         let Some(token) = &self.token else {
             if self.loopback_only {
                 return Ok(());
@@ -156,6 +156,14 @@ pub(crate) fn routes(api: Arc<Api>) -> Router {
         .route("/v1/status", get(status))
         .route("/v1/findings", get(findings))
         .route("/v1/findings/{id}/ack", post(ack_finding))
+        .route(
+            "/v1/actions/{id}/approve",
+            post(super::api_approvals::approve),
+        )
+        .route(
+            "/v1/actions/{id}/reject",
+            post(super::api_approvals::reject),
+        )
         .route("/v1/journal", get(journal_list))
         .route("/v1/journal/export", get(journal_export))
         .route("/v1/journal/{id}", get(journal_show))
@@ -163,7 +171,7 @@ pub(crate) fn routes(api: Arc<Api>) -> Router {
 }
 
 /// An error answer: a status and `{"error": ...}`.
-struct Problem(StatusCode, String);
+pub(super) struct Problem(pub(super) StatusCode, pub(super) String);
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
@@ -171,11 +179,11 @@ impl IntoResponse for Problem {
     }
 }
 
-fn problem(status: StatusCode, error: String) -> Response {
+pub(super) fn problem(status: StatusCode, error: String) -> Response {
     (status, Json(json!({ "error": error }))).into_response()
 }
 
-fn internal(error: impl std::error::Error) -> Response {
+pub(super) fn internal(error: impl std::error::Error) -> Response {
     problem(
         StatusCode::INTERNAL_SERVER_ERROR,
         crate::error_chain::error_chain(&error),
@@ -183,7 +191,7 @@ fn internal(error: impl std::error::Error) -> Response {
 }
 
 /// Runs a blocking journal read off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Response> {
     tokio::task::spawn_blocking(work)
@@ -346,8 +354,8 @@ pub struct AckBody {
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct OrgQuery {
-    org: Option<String>,
+pub(super) struct OrgQuery {
+    pub(super) org: Option<String>,
 }
 
 async fn ack_finding(

@@ -165,6 +165,9 @@ pub struct OrgSample {
     /// Open findings per kind: how many, and when the oldest was opened (`None` when the
     /// journal's open findings could not be read).
     pub findings_open: Option<BTreeMap<FindingKind, (u32, DateTime<Utc>)>>,
+    /// Actions waiting for a person's approval (asked, not decided, not expired; `None` when
+    /// the journal's approvals could not be read).
+    pub approvals_pending: Option<u32>,
 }
 
 /// A source of [`OrgSample`]s (the org's client and journal).
@@ -229,6 +232,20 @@ impl Collector for Samplers {
             let labels = OrgLabels { org: org.clone() };
             let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
             encode_family(&mut size, &labels, ConstGauge::new(bytes))?;
+        }
+        let mut pending = encoder.encode_descriptor(
+            "approvals_pending",
+            "Actions waiting for a person's approval (asked, not yet approved or rejected, not \
+             expired)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (org, s) in &samples {
+            let Some(count) = s.approvals_pending else {
+                continue;
+            };
+            let labels = OrgLabels { org: org.clone() };
+            encode_family(&mut pending, &labels, ConstGauge::new(i64::from(count)))?;
         }
         encode_findings_open(&mut encoder, &samples)
     }
@@ -756,6 +773,7 @@ mod tests {
                 rate_limited_waits: 1,
                 journal_bytes: Some(4096),
                 findings_open: Some([(FindingKind::KpasswdBlocked, (2, at(50)))].into()),
+                approvals_pending: Some(2),
             }
         }
     }
@@ -794,6 +812,7 @@ mod tests {
             r#"remediator_okta_rate_limit_waits_total{org="prod",reason="headroom"} 3"#,
             r#"remediator_journal_size_bytes{org="prod"} 4096"#,
             r#"remediator_findings_open{org="prod",kind="kpasswd-blocked"} 2"#,
+            r#"remediator_approvals_pending{org="prod"} 2"#,
             r#"remediator_findings_open{org="prod",kind="retry-not-safe"} 0"#,
             format!(
                 r#"remediator_findings_open_oldest_timestamp_seconds{{org="prod",kind="kpasswd-blocked"}} {}"#,

@@ -8,6 +8,7 @@
 //! Okta client and the journal.
 
 pub mod api;
+mod api_approvals;
 mod config;
 mod health;
 mod http;

@@ -127,6 +127,7 @@ impl SampleOrg for ClientAndJournal {
             rate_limited_waits: stats.rate_limited_waits(),
             journal_bytes: self.journal.size_on_disk().ok(),
             findings_open: open_by_kind(self.journal.as_ref()),
+            approvals_pending: approvals_pending(self.journal.as_ref()),
         }
     }
 }
@@ -166,6 +167,14 @@ fn api_for(
 }
 
 /// The journal's open findings per kind: how many, and the oldest's opening time.
+fn approvals_pending(journal: &SledJournal) -> Option<u32> {
+    use crate::journal::JournalStore;
+    let now = Utc::now();
+    let records = journal.approvals().ok()?;
+    let pending = records.iter().filter(|r| r.pending_at(now)).count();
+    Some(u32::try_from(pending).unwrap_or(u32::MAX))
+}
+
 fn open_by_kind(
     journal: &SledJournal,
 ) -> Option<std::collections::BTreeMap<crate::vocab::FindingKind, (u32, chrono::DateTime<Utc>)>> {

@@ -192,6 +192,34 @@ pub enum EntryKind {
         finding_id: Option<FindingId>,
         details: Value,
     },
+    /// An enforce action of a rule that requires approval was planned and is held until a
+    /// person approves it (`remediator approve`): its kind and, in the entry, its id and
+    /// target; `plan_hash` the digest of its planned form; `summary` its reason; `asked`
+    /// why it is asked now (`new`, `expired`, `changed`). Written once per request, not on
+    /// every pass while it waits unchanged.
+    AwaitingApproval {
+        action_kind: ActionKind,
+        plan_hash: String,
+        expires_at: DateTime<Utc>,
+        summary: String,
+        org: String,
+        asked: String,
+    },
+    /// A person approved the action as planned with `plan_hash`; good until `expires_at`.
+    ApprovalGranted {
+        action_kind: ActionKind,
+        plan_hash: String,
+        by: String,
+        reason: String,
+        expires_at: DateTime<Utc>,
+    },
+    /// A person rejected the action as planned with `plan_hash`: held until its plan changes.
+    ApprovalRejected {
+        action_kind: ActionKind,
+        plan_hash: String,
+        by: String,
+        reason: String,
+    },
     /// The System Log cursor moved (see `JournalStore::set_cursor`).
     CursorAdvanced { cursor: Cursor },
     /// Free text.
@@ -433,6 +461,27 @@ mod tests {
                 event: FindingEvent::Changed,
                 finding_id: Some(FindingId::new("fnd-0123456789abcdef")),
                 details: Value::Null,
+            },
+            EntryKind::AwaitingApproval {
+                action_kind: ActionKind::RemovePushMappings,
+                plan_hash: String::new(),
+                expires_at: DateTime::UNIX_EPOCH,
+                summary: String::new(),
+                org: String::new(),
+                asked: "new".to_owned(),
+            },
+            EntryKind::ApprovalGranted {
+                action_kind: ActionKind::RemovePushMappings,
+                plan_hash: String::new(),
+                by: String::new(),
+                reason: String::new(),
+                expires_at: DateTime::UNIX_EPOCH,
+            },
+            EntryKind::ApprovalRejected {
+                action_kind: ActionKind::RemovePushMappings,
+                plan_hash: String::new(),
+                by: String::new(),
+                reason: String::new(),
             },
             EntryKind::CursorAdvanced { cursor },
             EntryKind::Note {

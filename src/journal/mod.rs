@@ -8,6 +8,7 @@
 //! flushed to disk before `append` returns, so an entry is written before the step it describes
 //! is taken.
 
+mod approval;
 mod entry;
 mod error;
 mod filter;
@@ -24,6 +25,7 @@ use chrono::{DateTime, Utc};
 
 use crate::vocab::RunId;
 
+pub use approval::{ApprovalDecision, ApprovalRecord, Verdict};
 pub use entry::{
     Entry, EntryDraft, EntryKind, EntryKindTag, FindingEvent, Outcome, RunCounts, StepOutcome,
     Target, TargetRef, GENESIS_HASH,
@@ -93,6 +95,10 @@ pub trait JournalStore: Send + Sync {
 
     /// The open findings ([`Effect::PutFinding`], not yet [`Effect::RemoveFinding`]), by id.
     fn open_findings(&self) -> Result<Vec<OpenFinding>, JournalError>;
+
+    /// The actions asked to be approved ([`Effect::PutApproval`], not yet
+    /// [`Effect::RemoveApproval`]), by action id.
+    fn approvals(&self) -> Result<Vec<ApprovalRecord>, JournalError>;
 
     /// The last `limit` entries of `kind`, newest first (a scan back from the chain's end).
     fn latest(&self, kind: EntryKindTag, limit: usize) -> Result<Vec<Entry>, JournalError>;

@@ -142,6 +142,10 @@ pub enum Effect {
     PutFinding(Box<OpenFinding>),
     /// The finding is resolved: drop it from the open findings.
     RemoveFinding { id: FindingId },
+    /// Store (ask, decide) an action's approval record.
+    PutApproval(Box<super::ApprovalRecord>),
+    /// Forget an action's approval record (used, or no longer planned).
+    RemoveApproval { id: crate::vocab::ActionId },
 }
 
 /// A finding that is open: seen on the last pass that could see it, not yet resolved. Kept in
@@ -193,6 +197,8 @@ pub struct JournalView {
     pub budget_last_hour: BudgetUsage,
     pub breaker: BreakerState,
     pub unfinished_fixes: Vec<FixState>,
+    /// The approval records, by action id.
+    pub approvals: BTreeMap<crate::vocab::ActionId, super::ApprovalRecord>,
 }
 
 impl JournalView {
@@ -205,6 +211,7 @@ impl JournalView {
             budget_last_hour: BudgetUsage::default(),
             breaker: BreakerState::default(),
             unfinished_fixes: Vec::new(),
+            approvals: BTreeMap::new(),
         }
     }
 

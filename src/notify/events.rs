@@ -210,12 +210,25 @@ fn of_entry(
             e.kind = kind;
             Some(e)
         }
-        // Approvals (issue 13 item 3) journal an `awaiting_approval` entry for each action that
-        // waits for a person. When that kind exists, its one arm goes here:
-        //     EntryKind::AwaitingApproval { action_kind, .. } => {
-        //         Some(approval_needed(org, entry.action_id.clone()?, *action_kind,
-        //                              entry.target.key(), &SUMMARY_OF_THE_ENTRY, entry.time))
-        //     }
+        // An action waits for a person: journaled once per request (new, or asked again because
+        // the last one expired or the action changed), so each entry is one event.
+        EntryKind::AwaitingApproval {
+            action_kind,
+            summary,
+            expires_at,
+            ..
+        } => Some(approval_needed(
+            org,
+            entry.action_id.clone()?,
+            *action_kind,
+            entry.target.key(),
+            &format!(
+                "{summary}; approve with `remediator approve {}` before {}",
+                entry.action_id.as_ref()?,
+                expires_at.to_rfc3339()
+            ),
+            entry.time,
+        )),
         _ => None,
     }
 }
@@ -434,8 +447,7 @@ mod tests {
         assert_eq!(events[2].summary, "resolved (was: was blocked)");
     }
 
-    /// The mapping of the `awaiting_approval` entry kind (approvals are built on another
-    /// branch): the event an entry of that kind stands for, from its parts.
+    /// The event an `awaiting_approval` entry stands for, from its parts.
     #[test]
     fn an_action_awaiting_approval_is_an_approval_needed_event() {
         let event = approval_needed(

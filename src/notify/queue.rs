@@ -150,9 +150,15 @@ struct Dedup {
 impl Dedup {
     /// Whether `event` is new. A finding or action notified the same event last time is a
     /// duplicate (a fix failing again on each pass); `finding_changed` always carries new
-    /// evidence, and the org's events are changes of state already.
+    /// evidence, `approval_needed` is journaled once per request (asked again only when the last
+    /// one expired or the action changed), and the org's events are changes of state already.
     fn fresh(&mut self, event: &Event) -> bool {
-        if matches!(event.subject, Subject::Org) || event.event == EventKind::FindingChanged {
+        if matches!(event.subject, Subject::Org)
+            || matches!(
+                event.event,
+                EventKind::FindingChanged | EventKind::ApprovalNeeded
+            )
+        {
             return true;
         }
         let key = event.dedup_subject();

@@ -38,6 +38,7 @@ impl Candidate {
             evidence: self.evidence,
             steps: self.steps,
             preconditions: self.preconditions,
+            approval: None,
         }
     }
 

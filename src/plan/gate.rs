@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::journal::{FixState, JournalView};
+use crate::journal::{FixState, JournalView, Verdict};
 use crate::policy::{Mode, Policy, RuleKind};
 use crate::vocab::{ActionId, ActionKind, SkipReason, Target};
 
-use super::model::ActionMode;
+use super::approval::{plan_hash, ActionApproval, ApprovalStatus};
+use super::model::{Action, ActionMode};
 
 /// Which budget is spent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +75,68 @@ pub(crate) enum Hold {
     Cooldown { until: DateTime<Utc> },
     /// A budget is spent.
     Budget(Exhausted),
+    /// Its rule requires approval and no approval of the action as planned now is in force.
+    Approval(Unapproved),
+}
+
+/// Why an approval-required action is not approved now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Unapproved {
+    /// Never asked (or its request was withdrawn): asked now, until `expires_at`.
+    NotAsked { expires_at: DateTime<Utc> },
+    /// Asked, waiting for a person until `expires_at`.
+    Awaiting { expires_at: DateTime<Utc> },
+    /// The request, or the approval given for it, lapsed at `at`.
+    Expired { at: DateTime<Utc> },
+    /// Asked (or decided) for the plan hash `asked`: the action as planned now differs.
+    Changed { asked: String },
+    /// A person rejected it as planned now.
+    Rejected { by: String, reason: String },
+}
+
+impl Unapproved {
+    /// The plan's status for it.
+    pub fn status(&self) -> ApprovalStatus {
+        match self {
+            Unapproved::NotAsked { .. } | Unapproved::Awaiting { .. } => ApprovalStatus::Awaiting,
+            Unapproved::Expired { .. } => ApprovalStatus::Expired,
+            Unapproved::Changed { .. } => ApprovalStatus::Changed,
+            Unapproved::Rejected { .. } => ApprovalStatus::Rejected,
+        }
+    }
+
+    /// Whether a new request is journaled for it (never asked, expired, changed); a request
+    /// waiting unchanged or a rejection is not asked again.
+    pub fn asks(&self) -> Option<&'static str> {
+        match self {
+            Unapproved::NotAsked { .. } => Some("new"),
+            Unapproved::Expired { .. } => Some("expired"),
+            Unapproved::Changed { .. } => Some("changed"),
+            Unapproved::Awaiting { .. } | Unapproved::Rejected { .. } => None,
+        }
+    }
+
+    fn detail(&self) -> String {
+        let until = |at: &DateTime<Utc>| at.to_rfc3339();
+        match self {
+            Unapproved::NotAsked { expires_at } => {
+                format!("awaiting approval (asked now, until {})", until(expires_at))
+            }
+            Unapproved::Awaiting { expires_at } => {
+                format!("awaiting approval until {}", until(expires_at))
+            }
+            Unapproved::Expired { at } => {
+                format!("its approval request expired at {}: asked again", until(at))
+            }
+            Unapproved::Changed { asked } => format!(
+                "approval was asked for plan {asked}; the action as planned now differs: asked \
+                 again"
+            ),
+            Unapproved::Rejected { by, reason } => {
+                format!("rejected by {by} ({reason}): held until its plan changes")
+            }
+        }
+    }
 }
 
 impl Hold {
@@ -87,6 +150,7 @@ impl Hold {
             Hold::Unfinished { .. } | Hold::AlreadyPlanned => SkipReason::TargetBusy,
             Hold::Cooldown { .. } => SkipReason::Cooldown,
             Hold::Budget(_) => SkipReason::Budget,
+            Hold::Approval(_) => SkipReason::AwaitingApproval,
         }
     }
 
@@ -113,6 +177,7 @@ impl Hold {
             }
             Hold::Cooldown { until } => format!("cooldown until {}", until.to_rfc3339()),
             Hold::Budget(exhausted) => exhausted.detail(),
+            Hold::Approval(unapproved) => unapproved.detail(),
         }
     }
 
@@ -128,7 +193,8 @@ impl Hold {
             | Hold::Mode { .. }
             | Hold::MaxActions { .. }
             | Hold::Unfinished { .. }
-            | Hold::AlreadyPlanned => None,
+            | Hold::AlreadyPlanned
+            | Hold::Approval(_) => None,
         }
     }
 }
@@ -254,6 +320,72 @@ impl<'a> Gate<'a> {
             }));
         }
         Ok(())
+    }
+}
+
+impl Gate<'_> {
+    /// Whether `action` may be carried out as far as approval goes: `Ok(None)` when its rule
+    /// requires none, `Ok(Some(..))` (status approved) when a person approved exactly this plan
+    /// hash and neither the request nor the approval has expired (the earlier of the expiry
+    /// recorded when it was asked and `safety.approval_expiry` from when it was asked, so a
+    /// shortened expiry applies at once), else why not (held as [`Hold::Approval`]).
+    pub fn approval(&self, action: &Action) -> Result<Option<ActionApproval>, Unapproved> {
+        if !self.policy.approval_required(action.kind.rule()) {
+            return Ok(None);
+        }
+        let hash = plan_hash(action);
+        let expiry = chrono::Duration::from_std(self.policy.safety.approval_expiry)
+            .unwrap_or(chrono::Duration::MAX);
+        let Some(record) = self.journal.approvals.get(&action.id) else {
+            let expires_at = self.now.checked_add_signed(expiry).unwrap_or(self.now);
+            return Err(Unapproved::NotAsked { expires_at });
+        };
+        let decided = record.decision.as_ref();
+        if record.plan_hash != hash {
+            let asked = record.plan_hash.clone();
+            return Err(Unapproved::Changed { asked });
+        }
+        if let Some(d) = decided.filter(|d| d.verdict == Verdict::Rejected) {
+            let (by, reason) = (d.by.clone(), d.reason.clone());
+            return Err(Unapproved::Rejected { by, reason });
+        }
+        let expires_at = record
+            .requested_at
+            .checked_add_signed(expiry)
+            .map_or(record.expires_at, |at| at.min(record.expires_at));
+        if expires_at <= self.now {
+            return Err(Unapproved::Expired { at: expires_at });
+        }
+        let Some(granted) = decided else {
+            return Err(Unapproved::Awaiting { expires_at });
+        };
+        Ok(Some(ActionApproval {
+            status: ApprovalStatus::Approved,
+            plan_hash: hash,
+            expires_at: Some(expires_at),
+            by: Some(granted.by.clone()),
+        }))
+    }
+}
+
+/// What the plan shows for an approval-required action the gate holds.
+pub(crate) fn unapproved(action: &Action, unapproved: &Unapproved) -> ActionApproval {
+    let expires_at = match unapproved {
+        Unapproved::NotAsked { expires_at } | Unapproved::Awaiting { expires_at } => {
+            Some(*expires_at)
+        }
+        Unapproved::Expired { at } => Some(*at),
+        Unapproved::Changed { .. } | Unapproved::Rejected { .. } => None,
+    };
+    let by = match unapproved {
+        Unapproved::Rejected { by, .. } => Some(by.clone()),
+        _ => None,
+    };
+    ActionApproval {
+        status: unapproved.status(),
+        plan_hash: plan_hash(action),
+        expires_at,
+        by,
     }
 }
 
@@ -394,6 +526,96 @@ mod tests {
             .expect_err("not enforced");
         assert_eq!(held.reason(), SkipReason::Mode);
         assert_eq!(held.detail(), "rule retry_provisioning is in dry-run mode");
+    }
+
+    #[test]
+    fn an_approval_counts_only_for_the_same_plan_hash_before_it_expires() {
+        use crate::journal::{ApprovalDecision, ApprovalRecord};
+        let mut policy = policy_with(Safety::default());
+        let action = Action {
+            id: ActionId::new("act-1"),
+            kind: ActionKind::RemovePushMappings,
+            mode: ActionMode::Enforce,
+            target: Target::app("0oa1"),
+            reason: "orphaned".to_owned(),
+            evidence: Vec::new(),
+            steps: Vec::new(),
+            preconditions: Vec::new(),
+            approval: None,
+        };
+        let mut view = JournalView::empty(now());
+        let gate = Gate::new(&policy, &view, now());
+        assert_eq!(gate.approval(&action), Ok(None), "not required");
+        policy
+            .safety
+            .approval_required
+            .insert(RuleKind::RemovePushMappings);
+        let gate = Gate::new(&policy, &view, now());
+        let asked = gate.approval(&action).expect_err("never asked");
+        assert_eq!(asked.asks(), Some("new"));
+        let mut record = ApprovalRecord {
+            action_id: action.id.clone(),
+            action_kind: action.kind,
+            target: action.target.clone(),
+            plan_hash: plan_hash(&action),
+            summary: action.reason.clone(),
+            org: "https://example.okta.com".to_owned(),
+            requested_at: now() - Duration::hours(1),
+            expires_at: now() + Duration::hours(23),
+            decision: None,
+        };
+        view.approvals.insert(action.id.clone(), record.clone());
+        let gate = Gate::new(&policy, &view, now());
+        let waiting = gate.approval(&action).expect_err("waiting");
+        assert_eq!(waiting.asks(), None, "not asked again while it waits");
+        assert_eq!(
+            Hold::Approval(waiting).reason(),
+            SkipReason::AwaitingApproval
+        );
+        let decision = |verdict| ApprovalDecision {
+            verdict,
+            by: "alice".to_owned(),
+            reason: String::new(),
+            at: now(),
+            plan_hash: record.plan_hash.clone(),
+        };
+        record.decision = Some(decision(Verdict::Granted));
+        view.approvals.insert(action.id.clone(), record.clone());
+        let gate = Gate::new(&policy, &view, now());
+        let approved = gate.approval(&action).expect("approved").expect("required");
+        assert!(approved.approved());
+        let changed = Action {
+            steps: vec![super::super::model::Step::DisableProvisioning {
+                app_id: "0oa1".into(),
+            }],
+            ..action.clone()
+        };
+        assert_eq!(
+            gate.approval(&changed).expect_err("changed").asks(),
+            Some("changed")
+        );
+        policy.safety.approval_expiry = std::time::Duration::from_secs(60);
+        let gate = Gate::new(&policy, &view, now());
+        let expired = gate
+            .approval(&action)
+            .expect_err("a shortened expiry applies at once");
+        assert_eq!(expired.asks(), Some("expired"));
+        policy.safety.approval_expiry = crate::policy::defaults::APPROVAL_EXPIRY;
+        record.decision = Some(decision(Verdict::Rejected));
+        record.expires_at = now() - Duration::minutes(1);
+        view.approvals.insert(action.id.clone(), record);
+        let gate = Gate::new(&policy, &view, now());
+        let rejected = gate.approval(&action).expect_err("rejected");
+        assert_eq!(
+            rejected.status(),
+            ApprovalStatus::Rejected,
+            "until its plan changes"
+        );
+        assert_eq!(rejected.asks(), None);
+        assert_eq!(
+            gate.approval(&changed).expect_err("changed").asks(),
+            Some("changed")
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The plan stage: the pure planner and the plan it produces.
 
+mod approval;
 mod candidate;
 mod depends;
 pub(crate) mod gate;
@@ -9,6 +10,7 @@ mod render;
 mod rules;
 mod saved;
 
+pub use approval::{plan_hash, ActionApproval, ApprovalStatus};
 pub use model::{
     Action, ActionId, ActionKind, ActionMode, Evidence, Finding, FindingId, FindingKind, Plan,
     PlanDigests, Precondition, SelectorWarning, SkipReason, Skipped, Step, Target,

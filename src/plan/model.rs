@@ -101,6 +101,10 @@ pub struct Action {
     /// What must still hold when the action is carried out (checked against fresh state).
     #[serde(default)]
     pub preconditions: Vec<Precondition>,
+    /// For an enforce action of a rule that requires approval: its plan hash and whether it
+    /// is approved (only an approved one is carried out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<super::approval::ActionApproval>,
 }
 
 /// Observed facts backing an action or finding.
@@ -388,6 +392,7 @@ mod tests {
                     delete_target_group: false,
                 }],
                 preconditions: vec![],
+                approval: None,
             }],
             findings: vec![],
             skipped: vec![],

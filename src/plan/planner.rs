@@ -9,6 +9,7 @@ use crate::journal::JournalView;
 use crate::observe::{FailedAssignment, Incomplete, PartId, Snapshot};
 use crate::policy::Policy;
 
+use super::approval::ActionApproval;
 use super::candidate::{Candidate, Outcome};
 use super::gate::{Asker, Gate, Hold, Spent};
 use super::model::{
@@ -132,15 +133,46 @@ fn gate(ctx: &Context<'_>, out: &mut Outcome) -> Vec<Action> {
             out.findings.push(quarantined);
             continue;
         }
+        let approval = match approval(&gate, &candidate, mode) {
+            Ok(approval) => approval,
+            Err(waiting) => {
+                // Planned, shown as awaiting approval, not carried out: it spends no budget.
+                planned_targets.insert(candidate.target.key());
+                actions.push(*waiting);
+                continue;
+            }
+        };
         if let Err(hold) = gate.budgets(candidate.kind, &spent) {
             out.skipped.push(candidate.held(&hold, ctx.now));
             continue;
         }
         spent.record(candidate.kind.rule());
         planned_targets.insert(candidate.target.key());
-        actions.push(candidate.into_action(mode));
+        let mut action = candidate.into_action(mode);
+        action.approval = approval;
+        actions.push(action);
     }
     actions
+}
+
+/// The approval of an enforce action whose rule requires one: Ok with the approval in force
+/// (or none needed), Err with the action as planned, held by the gate until it is approved.
+fn approval(
+    gate: &Gate<'_>,
+    candidate: &Candidate,
+    mode: ActionMode,
+) -> Result<Option<ActionApproval>, Box<Action>> {
+    if mode != ActionMode::Enforce {
+        return Ok(None);
+    }
+    let mut action = candidate.clone().into_action(mode);
+    match gate.approval(&action) {
+        Ok(approval) => Ok(approval),
+        Err(waiting) => {
+            action.approval = Some(super::gate::unapproved(&action, &waiting));
+            Err(Box::new(action))
+        }
+    }
 }
 
 /// The gate's checks before budgets are counted: policy's allow/deny lists, then the gate's
@@ -254,6 +286,7 @@ mod tests {
             budget_last_hour: BudgetUsage::default(),
             breaker: BreakerState::default(),
             unfinished_fixes: Vec::new(),
+            approvals: BTreeMap::new(),
         };
         let ctx = Context::new(&policy, &snapshot, &journal, now);
         let target = Target::app("0oa1");

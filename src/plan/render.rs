@@ -1,6 +1,7 @@
 //! The plan as a terminal table: the parts of the org not read with what each withholds,
 //! actions with their steps, findings with their manual steps, and skipped candidates with why.
 
+use super::approval::{ActionApproval, ApprovalStatus};
 use super::model::{ActionMode, Plan, Step};
 
 /// Column separator of the tables.
@@ -23,15 +24,19 @@ pub fn render_table(plan: &Plan) -> String {
     out.push_str(&format!("\nACTIONS ({})\n", plan.actions.len()));
     let mut table = Table::new(&["ID", "KIND", "TARGET", "REASON"]);
     for a in &plan.actions {
-        let details = a
+        let mut details: Vec<String> = a
             .steps
             .iter()
             .enumerate()
             .map(|(i, s)| format!("{}. {}", i + 1, describe(s)))
             .collect();
-        let reason = match a.mode {
-            ActionMode::Enforce => a.reason.clone(),
-            ActionMode::Preview => format!("{} ({PREVIEW_NOTE})", a.reason),
+        let reason = match (a.mode, &a.approval) {
+            (ActionMode::Enforce, None) => a.reason.clone(),
+            (ActionMode::Enforce, Some(approval)) => {
+                details.push(format!("plan hash {}", approval.plan_hash));
+                format!("{} ({})", a.reason, approval_note(&a.id, approval))
+            }
+            (ActionMode::Preview, _) => format!("{} ({PREVIEW_NOTE})", a.reason),
         };
         table.row(
             vec![a.id.to_string(), a.kind.to_string(), a.target.key(), reason],
@@ -67,6 +72,33 @@ pub fn render_table(plan: &Plan) -> String {
     }
     out.push_str(&table.render());
     out
+}
+
+/// What the table says of an approval-required action.
+fn approval_note(id: &super::model::ActionId, approval: &ActionApproval) -> String {
+    let until = approval.expires_at.map_or(String::new(), |at| {
+        format!(
+            " until {}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    });
+    let by = approval.by.as_deref().unwrap_or("?");
+    match approval.status {
+        ApprovalStatus::Approved => format!("approved by {by}{until}: carried out"),
+        ApprovalStatus::Awaiting => {
+            format!("AWAITING APPROVAL{until}, not carried out: remediator approve {id}")
+        }
+        ApprovalStatus::Expired => {
+            format!("AWAITING APPROVAL: the request expired, asked again: remediator approve {id}")
+        }
+        ApprovalStatus::Changed => format!(
+            "AWAITING APPROVAL: it changed since approval was asked, asked again: remediator \
+             approve {id}"
+        ),
+        ApprovalStatus::Rejected => {
+            format!("REJECTED by {by}: not carried out until its plan changes")
+        }
+    }
 }
 
 /// The title's note on an incomplete read: which parts were not read.

@@ -311,11 +311,27 @@ fn build(m: &Merged, f: &mut Files<'_>, errors: &mut Vec<PolicyError>) -> Policy
             validate::schedule(&mut f.errors(errors, l.file), &l.value, &mut policy.notes);
     }
     if let Some(l) = &m.retry_provisioning {
+        approval(
+            &mut policy,
+            f,
+            errors,
+            l,
+            RuleKind::RetryProvisioning,
+            &l.value.approval,
+        );
         policy.retry_provisioning =
             validate::retry(&mut f.errors(errors, l.file), &l.value, &policy.admin);
         origins.list(&f.site(l.file), "retry_provisioning.apps", &l.value.apps);
     }
     if let Some(l) = &m.force_sync {
+        approval(
+            &mut policy,
+            f,
+            errors,
+            l,
+            RuleKind::ForceSync,
+            &l.value.approval,
+        );
         policy.force_sync =
             validate::force_sync(&mut f.errors(errors, l.file), &l.value, &policy.admin);
         origins.list(
@@ -325,11 +341,27 @@ fn build(m: &Merged, f: &mut Files<'_>, errors: &mut Vec<PolicyError>) -> Policy
         );
     }
     if let Some(l) = &m.remove_push_mappings {
+        approval(
+            &mut policy,
+            f,
+            errors,
+            l,
+            RuleKind::RemovePushMappings,
+            &l.value.approval,
+        );
         policy.remove_push_mappings =
             validate::remove_push(&mut f.errors(errors, l.file), &l.value);
         origins.table(&f.site(l.file), "remove_push_mappings.apps", &l.value.apps);
     }
     if let Some(l) = &m.provisioning_features {
+        approval(
+            &mut policy,
+            f,
+            errors,
+            l,
+            RuleKind::ProvisioningFeatures,
+            &l.value.approval,
+        );
         policy.provisioning_features = validate::features(&mut f.errors(errors, l.file), &l.value);
         origins.table(&f.site(l.file), "provisioning_features.apps", &l.value.apps);
     }
@@ -348,4 +380,18 @@ fn build(m: &Merged, f: &mut Files<'_>, errors: &mut Vec<PolicyError>) -> Policy
     }
     policy.origins = origins;
     policy
+}
+
+/// Records a rule's `approval` setting, its problems located in the rule's file.
+fn approval<T>(
+    policy: &mut Policy,
+    f: &mut Files<'_>,
+    errors: &mut Vec<PolicyError>,
+    section: &Located<T>,
+    rule: RuleKind,
+    value: &Option<toml::Spanned<String>>,
+) {
+    if validate::approval(&mut f.errors(errors, section.file), value, rule) {
+        policy.safety.approval_required.insert(rule);
+    }
 }

@@ -222,6 +222,10 @@ pub struct Safety {
     pub apps: AllowDeny,
     /// Which directories may be acted on.
     pub directories: AllowDeny,
+    /// The rules whose enforce actions wait for a person's approval (`approval = "required"`).
+    pub approval_required: std::collections::BTreeSet<RuleKind>,
+    /// How long a request for approval (and the approval given) stays good.
+    pub approval_expiry: Duration,
 }
 
 impl Default for Safety {
@@ -234,6 +238,8 @@ impl Default for Safety {
             circuit_breaker: CircuitBreaker::default(),
             apps: AllowDeny::default(),
             directories: AllowDeny::default(),
+            approval_required: std::collections::BTreeSet::new(),
+            approval_expiry: defaults::APPROVAL_EXPIRY,
         }
     }
 }
@@ -625,6 +631,11 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Whether the rule's enforce actions wait for a person's approval.
+    pub fn approval_required(&self, kind: RuleKind) -> bool {
+        self.safety.approval_required.contains(&kind)
+    }
+
     /// The mode of a rule.
     pub fn mode_for(&self, kind: RuleKind) -> Mode {
         self.global
@@ -704,6 +715,11 @@ pub mod defaults {
     pub const MAX_ACTIONS_PER_HOUR: u32 = 100;
     /// Upper bound of every action budget.
     pub const MAX_ACTIONS_LIMIT: u32 = 10_000;
+    /// Default `safety.approval_expiry`.
+    pub const APPROVAL_EXPIRY: Duration = Duration::from_secs(DAY);
+    /// Bounds of `safety.approval_expiry`.
+    pub const APPROVAL_EXPIRY_RANGE: (Duration, Duration) =
+        (Duration::from_secs(1), Duration::from_secs(7 * DAY));
     /// Default `safety.cooldown`.
     pub const COOLDOWN: Duration = Duration::from_secs(30 * MINUTE);
     /// Upper bound of `safety.cooldown`, `circuit_breaker.open_for` and `backoff.max`.

@@ -41,6 +41,7 @@ pub(crate) struct RawSafety {
     pub max_actions_per_hour: S<i64>,
     pub max_actions_per_kind_per_run: Option<BTreeMap<String, Spanned<i64>>>,
     pub cooldown: S<String>,
+    pub approval_expiry: S<String>,
     pub circuit_breaker: Option<RawBreaker>,
     pub apps: Option<RawAllowDeny>,
     pub directories: Option<RawAllowDeny>,
@@ -93,6 +94,8 @@ pub(crate) struct RawRetry {
     pub never_retry_errors: S<Vec<String>>,
     pub strategy: S<String>,
     pub retry_unknown_errors: Option<bool>,
+    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
+    pub approval: S<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,12 +117,16 @@ pub(crate) struct RawForceSync {
     pub use_admin_path: S<bool>,
     /// `{ user = "login or id", attribute = "title", value = "Staff Engineer" }`.
     pub expected: Option<Vec<Spanned<toml::Value>>>,
+    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
+    pub approval: S<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRemovePush {
     pub apps: Option<BTreeMap<String, Spanned<RawRemovePushApp>>>,
+    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
+    pub approval: S<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,6 +142,8 @@ pub(crate) struct RawRemovePushApp {
 pub(crate) struct RawFeatures {
     pub action: S<String>,
     pub apps: Option<BTreeMap<String, Spanned<RawFeatureApp>>>,
+    /// `"required"` or `"none"`: whether its enforce actions wait for a person's approval.
+    pub approval: S<String>,
 }
 
 #[derive(Debug, Deserialize)]

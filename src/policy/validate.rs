@@ -64,6 +64,13 @@ const COOLDOWN: Limits<Duration> = Limits {
     default: defaults::COOLDOWN,
 };
 
+/// Bounds and default of `safety.approval_expiry`.
+const APPROVAL_EXPIRY: Limits<Duration> = Limits {
+    lo: defaults::APPROVAL_EXPIRY_RANGE.0,
+    hi: defaults::APPROVAL_EXPIRY_RANGE.1,
+    default: defaults::APPROVAL_EXPIRY,
+};
+
 /// Bounds and default of `safety.circuit_breaker.window`.
 const BREAKER_WINDOW: Limits<u32> = Limits {
     lo: 1,
@@ -213,6 +220,21 @@ fn mode(e: &mut FileErrors<'_>, v: &Spanned<String>, field: &str) -> Option<Mode
     m
 }
 
+/// Reads a rule's `approval`: `"required"` (true) or `"none"` (false, the default).
+pub(crate) fn approval(e: &mut FileErrors<'_>, v: &S<String>, rule: RuleKind) -> bool {
+    let Some(v) = v else { return false };
+    match v.get_ref().as_str() {
+        "required" => true,
+        "none" => false,
+        other => {
+            let field = format!("{}.approval", rule.key());
+            let msg = format!("expected one of required, none, found {other:?}");
+            e.at(v.span(), &field, msg);
+            false
+        }
+    }
+}
+
 /// Reads a rule name used as a key.
 fn rule_key(
     e: &mut FileErrors<'_>,
@@ -312,6 +334,12 @@ pub(crate) fn safety(e: &mut FileErrors<'_>, raw: &RawSafety) -> Safety {
             HOUR_BUDGET,
         ),
         cooldown: duration(e, &raw.cooldown, "safety.cooldown", COOLDOWN),
+        approval_expiry: duration(
+            e,
+            &raw.approval_expiry,
+            "safety.approval_expiry",
+            APPROVAL_EXPIRY,
+        ),
         ..Safety::default()
     };
     for (key, value) in raw.max_actions_per_kind_per_run.iter().flatten() {

@@ -72,6 +72,9 @@ pub enum SkipReason {
     /// The app's provisioning connection is not known to be disabled: Okta answered that it
     /// exposes none (404), or gave no status.
     ConnectionUnknown,
+    /// Its rule requires a person's approval (`approval = "required"`), and this action, as
+    /// planned now, has none in force: not asked yet, waiting, expired, changed or rejected.
+    AwaitingApproval,
 }
 named!(SkipReason, "skip reason");
 

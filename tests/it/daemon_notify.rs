@@ -3,7 +3,8 @@
 //! and to a Slack sink in their shapes (not again on the next pass) and a fix undone; the
 //! daemon with a receiver that is down retries, journals `notification_failed`, counts the
 //! failure on /metrics, and still finishes its run; an http:// URL off loopback is refused at
-//! start with its place in the file; the URL never shows in stderr, the journal or /metrics.
+//! start with its place in the file; the URL never shows in stderr, the journal or /metrics; an
+//! action awaiting approval is delivered once as `approval_needed`.
 
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -480,4 +481,48 @@ async fn an_unreadable_org_is_told_once_and_again_when_it_recovers() {
     let bodies = receiver.at("/hook");
     assert_eq!(events(&bodies, "org_recovered").len(), 1, "{bodies:#?}");
     assert_eq!(events(&bodies, "org_unreadable").len(), 1, "{bodies:#?}");
+}
+
+/// A fix whose rule requires approval is asked for once in the journal, and that request is
+/// delivered once as `approval_needed`, naming the action and how to approve it; the next pass,
+/// which finds the request still waiting, sends nothing.
+#[tokio::test]
+async fn an_action_awaiting_approval_is_delivered_once_as_approval_needed() {
+    let receiver = Receiver::start().await;
+    let hook = format!("{}/approvals", receiver.base);
+    let cli = with_hook(crate::cli_approvals::approval_org().await, &hook);
+    let config = config(&cli, &format!("{}/slack", receiver.base));
+    let apply = ["--config", &config, "--org", "prod", "apply", "--yes"];
+    cli.run(&apply).await;
+    let asked = asked_in(&cli);
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let action = asked[0].action_id.clone().expect("an action's entry");
+
+    let bodies = receiver.at("/approvals");
+    let needed = events(&bodies, "approval_needed");
+    assert_eq!(needed.len(), 1, "{bodies:#?}");
+    assert_eq!(needed[0]["action_id"], action.as_str(), "{}", needed[0]);
+    assert_eq!(needed[0]["kind"], "remove-push-mappings", "{}", needed[0]);
+    let summary = needed[0]["summary"].as_str().expect("summary");
+    assert!(
+        summary.contains(&format!("remediator approve {action}")),
+        "{summary}"
+    );
+
+    cli.run(&apply).await;
+    assert_eq!(asked_in(&cli).len(), 1, "asked once in the journal");
+    let again = receiver.at("/approvals");
+    assert_eq!(events(&again, "approval_needed").len(), 1, "{again:#?}");
+}
+
+/// The `awaiting_approval` entries of org `prod`'s journal (`<state>/prod` with `--config`).
+fn asked_in(cli: &Cli) -> Vec<remediator::journal::Entry> {
+    use remediator::journal::{EntryFilter, EntryKindTag, JournalStore, SledJournal};
+    let journal = SledJournal::open(cli.state().join("prod")).expect("prod's journal");
+    journal
+        .list(&EntryFilter {
+            kind: Some(EntryKindTag::AwaitingApproval),
+            ..EntryFilter::default()
+        })
+        .expect("list")
 }

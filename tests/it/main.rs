@@ -7,6 +7,7 @@ mod support;
 
 mod act_sim;
 mod cli_apply;
+mod cli_approvals;
 mod cli_config;
 mod cli_demo;
 mod cli_exit;
@@ -33,6 +34,7 @@ mod client_sim;
 mod client_urls;
 mod config_shared;
 mod daemon_api;
+mod daemon_approvals;
 mod daemon_cli;
 mod daemon_config;
 mod daemon_leader_check;

@@ -54,7 +54,7 @@ fn unknown_key() {
         "retry_provisioning.max_attempt",
         "retry.toml:4:1: retry_provisioning.max_attempt: unknown field `max_attempt`, expected one of \
          `apps`, `max_attempts`, `backoff`, `min_error_age`, `never_retry_errors`, `strategy`, \
-         `retry_unknown_errors`",
+         `retry_unknown_errors`, `approval`",
     );
 }
 

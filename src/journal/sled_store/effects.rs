@@ -4,7 +4,7 @@ use sled::transaction::{abort, ConflictableTransactionResult, TransactionalTree}
 
 use super::layout::{
     attempt_key, decode_u32, tx_encode, tx_read, ActionRecord, BREAKER_KEY, CURSOR_KEY, T_ACTIONS,
-    T_ATTEMPTS, T_COOLDOWNS, T_FINDINGS, T_FIXES, T_RUN_ACTIONS, T_SEEN, T_STATE,
+    T_APPROVALS, T_ATTEMPTS, T_COOLDOWNS, T_FINDINGS, T_FIXES, T_RUN_ACTIONS, T_SEEN, T_STATE,
 };
 use crate::journal::entry::{Entry, EntryDraft};
 use crate::journal::error::JournalError;
@@ -47,6 +47,11 @@ pub(super) fn check_effects_for_secrets(effects: &[Effect]) -> Result<(), Journa
             Effect::SetCursor(cursor) => cursor.next_url.clone(),
             Effect::PutFinding(finding) => {
                 let value = serde_json::to_value(finding.as_ref()).unwrap_or_default();
+                check_no_secrets(&value)?;
+                continue;
+            }
+            Effect::PutApproval(record) => {
+                let value = serde_json::to_value(record.as_ref()).unwrap_or_default();
                 check_no_secrets(&value)?;
                 continue;
             }
@@ -150,6 +155,15 @@ pub(super) fn apply_effect(
         }
         Effect::RemoveFinding { id } => {
             tx[T_FINDINGS].remove(id.as_str().as_bytes())?;
+        }
+        Effect::PutApproval(record) => {
+            tx[T_APPROVALS].insert(
+                record.action_id.as_str().as_bytes(),
+                tx_encode("approval", record.as_ref())?,
+            )?;
+        }
+        Effect::RemoveApproval { id } => {
+            tx[T_APPROVALS].remove(id.as_str().as_bytes())?;
         }
     }
     Ok(())

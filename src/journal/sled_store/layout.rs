@@ -13,7 +13,7 @@ use crate::journal::state::AttemptKey;
 use crate::vocab::{ActionKind, RunId};
 
 /// The sled trees, in the order of the `T_*` indices below.
-pub(super) const TREE_NAMES: [&str; 13] = [
+pub(super) const TREE_NAMES: [&str; 14] = [
     "entries",
     "meta",
     "idx_target",
@@ -27,6 +27,7 @@ pub(super) const TREE_NAMES: [&str; 13] = [
     "state",
     "fixes",
     "findings",
+    "approvals",
 ];
 pub(super) const T_ENTRIES: usize = 0;
 pub(super) const T_META: usize = 1;
@@ -41,6 +42,7 @@ pub(super) const T_RUN_ACTIONS: usize = 9;
 pub(super) const T_STATE: usize = 10;
 pub(super) const T_FIXES: usize = 11;
 pub(super) const T_FINDINGS: usize = 12;
+pub(super) const T_APPROVALS: usize = 13;
 
 pub(super) const HEAD_KEY: &[u8] = b"head";
 pub(super) const CURSOR_KEY: &[u8] = b"cursor";

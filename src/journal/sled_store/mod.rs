@@ -18,8 +18,8 @@ use self::effects::{apply_effect, check_effects_for_secrets, validate_effects};
 use self::layout::{
     decode, decode_u32, encode, id_suffix, read_json, with_id, ActionRecord, ACTION_TAG,
     BREAKER_KEY, CURSOR_KEY, HEAD_KEY, RUN_TAG, TEMPORARY_DIR_LABEL, TREE_NAMES, T_ACTIONS,
-    T_ATTEMPTS, T_COOLDOWNS, T_ENTRIES, T_FINDINGS, T_FIXES, T_IDX_ACTION, T_IDX_RUN, T_IDX_TARGET,
-    T_META, T_RUN_ACTIONS, T_SEEN, T_STATE,
+    T_APPROVALS, T_ATTEMPTS, T_COOLDOWNS, T_ENTRIES, T_FINDINGS, T_FIXES, T_IDX_ACTION, T_IDX_RUN,
+    T_IDX_TARGET, T_META, T_RUN_ACTIONS, T_SEEN, T_STATE,
 };
 use super::entry::{length_prefixed, target_refs, Entry, EntryDraft, TargetRef, GENESIS_HASH};
 use super::error::JournalError;
@@ -178,6 +178,7 @@ impl SledJournal {
         self.cursor()?;
         self.all_values::<ActionRecord>(T_ACTIONS)?;
         self.open_findings()?;
+        self.approvals()?;
         for item in self.tree(T_RUN_ACTIONS).iter() {
             let (key, value) = item.map_err(JournalError::storage("run budget scan"))?;
             if value.len() != 4 {
@@ -606,6 +607,10 @@ impl JournalStore for SledJournal {
         self.all_values(T_FINDINGS)
     }
 
+    fn approvals(&self) -> Result<Vec<super::ApprovalRecord>, JournalError> {
+        self.all_values(T_APPROVALS)
+    }
+
     fn latest(&self, kind: super::EntryKindTag, limit: usize) -> Result<Vec<Entry>, JournalError> {
         let mut found = Vec::new();
         for item in self.tree(T_ENTRIES).iter().rev() {
@@ -658,6 +663,11 @@ impl JournalStore for SledJournal {
             budget_last_hour: self.budget_usage(now - BUDGET_WINDOW, now)?,
             breaker,
             unfinished_fixes: self.unfinished_fixes()?,
+            approvals: self
+                .approvals()?
+                .into_iter()
+                .map(|a| (a.action_id.clone(), a))
+                .collect(),
         })
     }
 }

@@ -32,6 +32,7 @@ pub fn journal() -> JournalView {
         budget_last_hour: BudgetUsage::default(),
         breaker: BreakerState::default(),
         unfinished_fixes: Vec::new(),
+        approvals: BTreeMap::new(),
     }
 }
 
