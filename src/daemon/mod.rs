@@ -19,6 +19,7 @@ mod requeue;
 mod runner;
 mod schedule;
 mod signals;
+mod status_page;
 mod syslog;
 
 use std::collections::BTreeMap;

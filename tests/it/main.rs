@@ -38,6 +38,7 @@ mod daemon_config;
 mod daemon_leader_check;
 mod daemon_observer;
 mod daemon_recovery;
+mod daemon_status_page;
 mod daemon_syslog;
 mod docs_names;
 mod journal_bench;
