@@ -16,6 +16,7 @@ pub mod leader;
 mod metrics;
 mod reconciler;
 mod requeue;
+mod retention;
 mod runner;
 mod schedule;
 mod signals;

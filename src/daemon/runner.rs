@@ -228,6 +228,12 @@ pub async fn run(
             org.policy.subscribe(),
         )
         .with_health(health.clone());
+        tasks.spawn(super::retention::run(
+            org.name.clone(),
+            org.journal.clone(),
+            org.policy.subscribe(),
+            shutdown.clone(),
+        ));
         let poller = SystemLogPoller::new(&org.name, url, api, org.journal, start);
         let org_loop = OrgLoop {
             org: org.name,

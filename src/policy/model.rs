@@ -222,6 +222,9 @@ pub struct Safety {
     pub apps: AllowDeny,
     /// Which directories may be acted on.
     pub directories: AllowDeny,
+    /// How long journal entries are kept; the daemon prunes older ones daily (exported to
+    /// `STATE/archive/`). `None`: every entry is kept.
+    pub journal_retention: Option<Duration>,
 }
 
 impl Default for Safety {
@@ -234,6 +237,7 @@ impl Default for Safety {
             circuit_breaker: CircuitBreaker::default(),
             apps: AllowDeny::default(),
             directories: AllowDeny::default(),
+            journal_retention: None,
         }
     }
 }
@@ -708,6 +712,8 @@ pub mod defaults {
     pub const COOLDOWN: Duration = Duration::from_secs(30 * MINUTE);
     /// Upper bound of `safety.cooldown`, `circuit_breaker.open_for` and `backoff.max`.
     pub const MAX_LONG_DURATION: Duration = Duration::from_secs(7 * DAY);
+    /// Upper bound of `safety.journal_retention` (ten years).
+    pub const MAX_JOURNAL_RETENTION: Duration = Duration::from_secs(3650 * DAY);
     /// Default `circuit_breaker.window`.
     pub const BREAKER_WINDOW: u32 = 20;
     /// Upper bound of `circuit_breaker.window`.

@@ -43,6 +43,7 @@ mod daemon_syslog;
 mod docs_names;
 mod journal_bench;
 mod journal_crash;
+mod journal_retention;
 mod journal_store;
 mod observe_app_kinds;
 mod observe_bench;
