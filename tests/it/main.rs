@@ -11,6 +11,7 @@ mod cli_config;
 mod cli_demo;
 mod cli_exit;
 mod cli_findings;
+mod cli_fit;
 mod cli_help;
 mod cli_identity;
 mod cli_incomplete;
