@@ -7,7 +7,10 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use remediator::journal::{Entry, EntryKind, JournalStore};
+use remediator::journal::{
+    ChainBreak, Entry, EntryDraft, EntryKind, JournalStore, Outcome, SledJournal,
+};
+use remediator::plan::ActionKind;
 
 use crate::support::act as act_support;
 use crate::support::cli::{parts, stdout_if_exit, Cli};
@@ -262,5 +265,135 @@ async fn the_daemon_prunes_by_the_policys_retention_into_the_archive() {
     assert!(
         open.iter().any(|f| f["kind"] == "kpasswd-blocked"),
         "{status}"
+    );
+}
+
+/// Entries at `minute` minutes past a fixed hour.
+fn at(minute: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_790_000_000, 0).expect("a time")
+        + chrono::Duration::minutes(minute)
+}
+
+fn append(journal: &SledJournal, minute: i64, run: &str, action: Option<&str>, kind: EntryKind) {
+    let mut draft = EntryDraft::new(run, kind);
+    if let Some(action) = action {
+        draft = draft.action(action);
+    }
+    journal.append(at(minute), draft, &[]).expect("append");
+}
+
+fn outcome() -> EntryKind {
+    EntryKind::Outcome {
+        outcome: Outcome::Verified,
+        reason: "done".into(),
+        why: None,
+    }
+}
+
+fn intent() -> EntryKind {
+    EntryKind::Intent {
+        action_kind: ActionKind::RetryProvisioning,
+        evidence: serde_json::Value::Null,
+        steps: vec!["repush".into()],
+        idempotency_key: "key".into(),
+    }
+}
+
+fn run_started() -> EntryKind {
+    EntryKind::RunStarted {
+        trigger: "timer".into(),
+        observe_only: false,
+    }
+}
+
+fn run_finished() -> EntryKind {
+    EntryKind::RunFinished {
+        counts: Default::default(),
+        error: None,
+        incomplete: Vec::new(),
+    }
+}
+
+#[test]
+fn the_cut_stops_before_an_open_run_or_action_and_tampering_after_it_is_found() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = SledJournal::open(dir.path()).expect("open");
+    append(&journal, 0, "run-1", None, run_started());
+    append(&journal, 1, "run-1", Some("act-1"), intent());
+    append(&journal, 2, "run-1", Some("act-1"), outcome());
+    append(&journal, 3, "run-1", None, run_finished());
+    // An intent outside a run whose outcome is not written yet, then a run still going.
+    append(&journal, 4, "manual-1", Some("act-2"), intent());
+    append(&journal, 5, "run-2", None, run_started());
+    append(&journal, 6, "manual-1", Some("act-2"), outcome());
+
+    // A cut-off before the first entry prunes nothing and journals nothing.
+    let mut sink = Vec::new();
+    let none = journal
+        .prune(at(0), at(10), &mut sink, None)
+        .expect("prune");
+    assert_eq!(
+        (none.pruned, none.entry.is_none(), sink.len()),
+        (0, true, 0)
+    );
+
+    let mut export = Vec::new();
+    let report = journal
+        .prune(at(5), at(10), &mut export, None)
+        .expect("prune");
+    assert_eq!(
+        report.pruned, 4,
+        "through run-1's end, not into act-2's intent: {report:?}"
+    );
+    assert!(
+        report
+            .kept_because
+            .as_deref()
+            .is_some_and(|w| w.contains("act-2")),
+        "{report:?}"
+    );
+    let anchor = report.anchor.clone().expect("an anchor");
+    assert_eq!(anchor.id.seq(), 4);
+    assert_eq!(String::from_utf8(export).expect("utf-8").lines().count(), 4);
+    let verified = journal.verify().expect("verify");
+    assert!(verified.is_ok(), "{verified:?}");
+    assert_eq!(verified.anchor, Some(anchor.clone()));
+    assert_eq!(
+        verified.entries_checked, 4,
+        "act-2's intent, run-2, act-2's outcome, the record"
+    );
+
+    // Later: run-2 is still open, so the cut stops before it.
+    let report = journal
+        .prune(at(100), at(101), &mut std::io::sink(), None)
+        .expect("prune");
+    assert_eq!(report.pruned, 0, "{report:?}");
+    assert!(
+        report
+            .kept_because
+            .as_deref()
+            .is_some_and(|w| w.contains("run-2")),
+        "{report:?}"
+    );
+    drop(journal);
+
+    // An entry deleted after the anchor is a gap verify names.
+    let db = sled::open(dir.path()).expect("raw open");
+    let tree = db.open_tree("entries").expect("entries");
+    let second = tree.iter().keys().nth(1).expect("an entry").expect("key");
+    tree.remove(second).expect("remove");
+    db.flush().expect("flush");
+    drop((tree, db));
+    let journal = SledJournal::open(dir.path()).expect("reopen");
+    let report = journal.verify().expect("verify");
+    assert!(
+        matches!(report.first_break, Some(ChainBreak::Missing { .. })),
+        "{report:?}"
+    );
+    assert!(
+        journal
+            .prune(at(100), at(101), &mut std::io::sink(), None)
+            .is_err(),
+        "a broken chain is not pruned"
     );
 }
