@@ -100,7 +100,9 @@ impl SledJournal {
                 detail: brk.to_string(),
             });
         }
-        let appends = self.head.lock().unwrap_or_else(PoisonError::into_inner);
+        // Appends go on meanwhile: they add entries after the head, newer than `before`, and
+        // never change an entry at or before the cut; each deletion chunk moves the anchor in
+        // its own transaction, under the appends' lock, so a verify sees a whole chain.
         let cut = self.find_cut(before)?;
         let Some(last) = cut.last else {
             return Ok(PruneReport {
@@ -112,7 +114,6 @@ impl SledJournal {
         };
         self.export_through(last.id, export)?;
         let anchor = self.delete_through(&last)?;
-        drop(appends);
         self.db.flush().map_err(JournalError::storage("flush"))?;
         let kind = EntryKind::ChainAnchored {
             anchor_id: anchor.id.to_string(),
@@ -217,6 +218,8 @@ impl SledJournal {
             };
             let anchor_bytes = encode("anchor", &moved)?;
             let keys: Vec<(usize, Vec<u8>)> = chunk.iter().flat_map(index_keys).collect();
+            // A verify (which holds the appends' lock) sees the chain before or after a chunk.
+            let _appends = self.head.lock().unwrap_or_else(PoisonError::into_inner);
             let result = self.trees.as_slice().transaction(|tx| {
                 for entry in &chunk {
                     tx[T_ENTRIES].remove(&entry.id.to_key()[..])?;
