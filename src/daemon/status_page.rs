@@ -173,7 +173,8 @@ fn org_section(org: &OrgStatus, now: DateTime<Utc>) -> Markup {
             @match &org.last_run {
                 None => p { "None yet." }
                 Some(run) => dl {
-                    dt { "when" } dd { (time(run.finished_at)) " (" (ago(now, run.finished_at)) " ago)" }
+                    dt { "when" }
+                    dd { (time(run.finished_at)) " (" (ago(now, run.finished_at)) " ago)" }
                     dt { "trigger" } dd { (run.trigger) @if run.observe_only { " (observe-only)" } }
                     dt { "outcome" } dd {
                         span.tag.(outcome_class(&run.outcome)) { (run.outcome) }
@@ -193,7 +194,9 @@ fn org_section(org: &OrgStatus, now: DateTime<Utc>) -> Markup {
             }
             h3 { "Next run" }
             @match org.next_run {
-                Some(next) => p { (time(next)) " (in " (ago(next, now)) "); a System Log event may bring one sooner." }
+                Some(next) => p {
+                    (time(next)) " (in " (ago(next, now)) "); a System Log event may bring one sooner."
+                }
                 None => p { "Unknown (no policy)." }
             }
             h3 { "Open findings: " (org.open_findings.len()) }

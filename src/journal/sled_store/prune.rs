@@ -2,8 +2,9 @@
 //! prefix is exported first (the lines of `journal export`), then deleted in chunks; each
 //! chunk's transaction moves the anchor (the last pruned entry's id, hash and time, in `meta`)
 //! with it, so a crash mid-prune leaves a chain that verifies from its anchor. The cut never
-//! goes past what the journal still needs: a run that started without finishing, an action whose intent has no outcome yet, and the entries
-//! of an unfinished multi-step fix (crash recovery reads them). Open findings, cooldowns,
+//! goes past what the journal still needs: a run that started without finishing, an action
+//! whose intent has no outcome yet, and the entries of an unfinished multi-step fix (crash
+//! recovery reads them). Open findings, cooldowns,
 //! attempts, the breaker and quarantines live in the state trees, which are not entries and
 //! are never pruned. A `chain_anchored` entry records each prune in the chain itself. The last
 //! entry may be pruned too: the recorded head is then the anchor, and a tail record naming an
