@@ -330,6 +330,7 @@ mod tests {
             findings,
             skipped: Vec::new(),
             warnings: Vec::new(),
+            labels: Default::default(),
             digests: Default::default(),
         }
     }

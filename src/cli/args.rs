@@ -202,8 +202,28 @@ pub enum JournalCommand {
         #[arg(long)]
         best_effort: bool,
     },
-    /// Check the hash chain.
+    /// Check the hash chain (from its anchor when older entries were pruned).
     Verify,
+    /// Export and then delete the entries older than a duration, as far as nothing still
+    /// needs them (an unfinished run, fix or action keeps its entries); the chain stays
+    /// verifiable from the last pruned entry (its anchor).
+    Prune {
+        /// Prune entries older than this (`90d`, `12h`).
+        #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+        older_than: std::time::Duration,
+        /// Write the pruned entries here first, as JSON Lines (`journal export`'s format);
+        /// an existing file is appended to.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "no_export",
+            conflicts_with = "no_export"
+        )]
+        export: Option<PathBuf>,
+        /// Prune without keeping the entries anywhere.
+        #[arg(long)]
+        no_export: bool,
+    },
     /// Start a new journal in --state (which must hold none) that continues the chain of an
     /// export: its first entry records the old chain's last hash; unfinished fixes carry over.
     New {
@@ -262,6 +282,10 @@ fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     chrono::Utc::now()
         .checked_sub_signed(ago)
         .ok_or_else(|| format!("{text} is too long ago"))
+}
+
+fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("expected a duration (90d, 12h): {e}"))
 }
 
 fn parse_target(text: &str) -> Result<remediator::journal::TargetRef, String> {

@@ -1,5 +1,6 @@
-//! `remediator journal list|show|export|verify|new`: read the sled journal, export what is
-//! readable of a damaged one, and start a new journal continuing an old chain.
+//! `remediator journal list|show|export|verify|prune|new`: read the sled journal, prune its
+//! oldest entries (exported first), export what is readable of a damaged one, and start a new
+//! journal continuing an old chain.
 
 use std::io::Write;
 use std::path::Path;
@@ -67,12 +68,29 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         JournalCommand::New { .. } => unreachable!("handled before the journal is opened"),
+        JournalCommand::Prune {
+            older_than,
+            export,
+            no_export,
+        } => prune(&store, older_than, export.as_deref(), no_export),
         JournalCommand::Verify => {
             let report = store.verify()?;
+            let from = report.anchor.as_ref().map_or_else(
+                || "from the first entry".to_owned(),
+                |a| {
+                    format!(
+                        "from the anchor seq {} hash {} time {} ({} entries pruned before it)",
+                        a.id.seq(),
+                        a.hash,
+                        a.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        a.pruned_total
+                    )
+                },
+            );
             if report.is_ok() {
                 writeln!(
                     out,
-                    "journal ok: {} entries, chain intact",
+                    "journal ok: {} entries, chain intact {from}",
                     report.entries_checked
                 )?;
                 Ok(exit::OK)
@@ -84,7 +102,7 @@ pub fn run(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
                     .unwrap_or_default();
                 writeln!(
                     out,
-                    "journal BROKEN after {} good entries: {first_break}",
+                    "journal BROKEN after {} good entries {from}: {first_break}",
                     report.entries_checked
                 )?;
                 Ok(exit::ERROR)
@@ -177,12 +195,14 @@ fn through_daemon(state: &Path, command: JournalCommand) -> anyhow::Result<u8> {
             }
             out.write_all(&answer.body)?;
         }
-        JournalCommand::Verify | JournalCommand::New { .. } => anyhow::bail!(
-            "the journal at {} is held by the running daemon (org {}): stop it to verify or \
-             replace the journal",
+        JournalCommand::Verify | JournalCommand::New { .. } | JournalCommand::Prune { .. } => {
+            anyhow::bail!(
+            "the journal at {} is held by the running daemon (org {}): stop it to verify, prune \
+             or replace the journal (the daemon prunes by the policy's safety.journal_retention)",
             state.display(),
             daemon.org()
-        ),
+        )
+        }
     }
     Ok(exit::OK)
 }
@@ -303,6 +323,62 @@ fn new_journal(state: &Path, export: &Path) -> anyhow::Result<u8> {
         outln!(
             "carried over the unfinished fix {action}: the next pass completes or compensates it"
         )?;
+    }
+    Ok(exit::OK)
+}
+
+/// `journal prune`: export (unless `--no-export`), then delete the entries older than
+/// `older_than`; says how many, up to which anchor, and what kept the cut earlier.
+fn prune(
+    store: &SledJournal,
+    older_than: std::time::Duration,
+    export: Option<&Path>,
+    no_export: bool,
+) -> anyhow::Result<u8> {
+    let now = chrono::Utc::now();
+    let age = chrono::Duration::from_std(older_than).context("--older-than is too long")?;
+    let before = now
+        .checked_sub_signed(age)
+        .context("--older-than is too long")?;
+    let report = match (export, no_export) {
+        (Some(path), _) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening the export file {}", path.display()))?;
+            let mut file = std::io::BufWriter::new(file);
+            let report = store.prune(before, now, &mut file, Some(path.display().to_string()))?;
+            file.into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|f| f.sync_all())
+                .with_context(|| format!("writing {}", path.display()))?;
+            report
+        }
+        (None, true) => store.prune(before, now, &mut std::io::sink(), None)?,
+        (None, false) => anyhow::bail!("journal prune needs --export FILE (or --no-export)"),
+    };
+    let mut out = super::out::stdout();
+    match &report.anchor {
+        Some(anchor) if report.pruned > 0 => writeln!(
+            out,
+            "pruned {} entries{}; the chain now starts after the anchor seq {} hash {} time {}",
+            report.pruned,
+            export.map_or(String::new(), |p| format!(" (exported to {})", p.display())),
+            anchor.id.seq(),
+            anchor.hash,
+            anchor
+                .time
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )?,
+        _ => writeln!(
+            out,
+            "nothing to prune older than {}",
+            humantime::format_duration(older_than)
+        )?,
+    }
+    if let Some(why) = &report.kept_because {
+        writeln!(out, "kept from there on: {why}")?;
     }
     Ok(exit::OK)
 }

@@ -3,7 +3,9 @@
 
 use remediator::act::RunReport;
 use remediator::journal::Outcome;
-use remediator::plan::{render_table, Action, ActionApproval, ActionMode, ApprovalStatus, Plan};
+use remediator::plan::{
+    render_table_fitted, Action, ActionApproval, ActionMode, ApprovalStatus, Plan,
+};
 use remediator::reconcile::PassReport;
 
 use super::args::OutputFormat;
@@ -11,7 +13,9 @@ use super::out::{out, outln};
 
 pub fn show(plan: &Plan, output: OutputFormat) -> anyhow::Result<()> {
     match output {
-        OutputFormat::Table | OutputFormat::Wide => out!("{}", render_table(plan))?,
+        OutputFormat::Table | OutputFormat::Wide => {
+            out!("{}", render_table_fitted(plan, fit(output)))?
+        }
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(plan)?)?,
     }
     Ok(())
@@ -220,7 +224,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>], fit: Option<usize>) -> Strin
 }
 
 /// `text` cut to `room` characters, ending in `…` when it was cut.
-fn cut(text: &str, room: Option<usize>) -> String {
+pub fn cut(text: &str, room: Option<usize>) -> String {
     match room {
         Some(room) if text.chars().count() > room => {
             let kept: String = text.chars().take(room.saturating_sub(1)).collect();

@@ -48,8 +48,12 @@ pub fn run(
         }
     };
     show(&pass.plan, output)?;
-    if output == OutputFormat::Table {
-        outln!("\n{}", pending_line(&pass.plan))?;
+    if output != OutputFormat::Json {
+        let fit = super::output::fit(output);
+        outln!()?;
+        for line in remediator::plan::wrap(&pending_line(&pass.plan), fit) {
+            outln!("{line}")?;
+        }
     }
     if let Some(path) = out {
         // Sealed with the digests `apply --plan` checks: the policy's and the plan's own.

@@ -97,8 +97,14 @@ pub fn print(orgs: &[OrgStatus], output: OutputFormat) -> anyhow::Result<()> {
             writeln!(out)?;
         }
         OutputFormat::Table | OutputFormat::Wide => {
+            // Fitted to the terminal: each line cut with `…` (`-o wide` keeps them whole).
+            let fit = super::output::fit(output);
             for status in orgs {
-                table(&mut out, status)?;
+                let mut text = Vec::new();
+                table(&mut text, status)?;
+                for line in String::from_utf8_lossy(&text).lines() {
+                    writeln!(out, "{}", super::output::cut(line, fit))?;
+                }
             }
         }
     }

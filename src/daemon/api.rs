@@ -1,7 +1,8 @@
 //! The daemon's API on its listener, for a person and for the command line while the daemon
 //! holds the journals: `GET /v1/status`, `GET /v1/findings`, `GET /v1/journal` (the filters of
 //! `journal list`), `GET /v1/journal/export`, `GET /v1/journal/{id}`, and the writes,
-//! `POST /v1/findings/{id}/ack` and `POST /v1/actions/{id}/approve|reject` (api_approvals.rs). A write needs `Authorization: Bearer TOKEN` (compared in
+//! `POST /v1/findings/{id}/ack` and `POST /v1/actions/{id}/approve|reject` (api_approvals.rs);
+//! the status page at `/` (`status_page`). A write needs `Authorization: Bearer TOKEN` (compared in
 //! constant time) with the token from `REMEDIATOR_API_TOKEN` or the file
 //! `REMEDIATOR_API_TOKEN_FILE` names; without a token it is accepted only on a loopback-only
 //! listener. Every write is journaled. [`DaemonFile`] (`STATE/daemon.json`) tells the command
@@ -153,6 +154,7 @@ impl Api {
 /// The API's routes.
 pub(crate) fn routes(api: Arc<Api>) -> Router {
     Router::new()
+        .route("/", get(super::status_page::page))
         .route("/v1/status", get(status))
         .route("/v1/findings", get(findings))
         .route("/v1/findings/{id}/ack", post(ack_finding))
@@ -199,7 +201,7 @@ pub(super) async fn blocking<T: Send + 'static>(
         .map_err(|e| problem(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
-async fn statuses(api: &Api) -> Result<Vec<OrgStatus>, Response> {
+pub(super) async fn statuses(api: &Api) -> Result<Vec<OrgStatus>, Response> {
     let mut orgs = Vec::new();
     for org in &api.orgs {
         let name = org.name.clone();

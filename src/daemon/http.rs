@@ -1,6 +1,7 @@
 //! The daemon's HTTP endpoint: `/healthz` (the process serves), `/readyz` (every org observed
 //! and readable; otherwise each org that is not, with why) and `/metrics` (Prometheus/OpenMetrics
-//! text); the API (`/v1/...`, see `api`) beside them.
+//! text); the API (`/v1/...`, see `api`) and the status page at `/` (`status_page`) beside
+//! them.
 
 use std::sync::Arc;
 

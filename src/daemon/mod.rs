@@ -17,9 +17,11 @@ pub mod leader;
 mod metrics;
 mod reconciler;
 mod requeue;
+mod retention;
 mod runner;
 mod schedule;
 mod signals;
+mod status_page;
 mod syslog;
 
 use std::collections::BTreeMap;

@@ -104,6 +104,7 @@ mod tests {
             findings: Vec::new(),
             skipped: Vec::new(),
             warnings: Vec::new(),
+            labels: Default::default(),
             digests: crate::plan::PlanDigests::default(),
         };
         assert_eq!(requeue_of(&plan), None);

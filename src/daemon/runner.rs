@@ -251,6 +251,12 @@ pub async fn run(
         )
         .with_health(health.clone())
         .with_notifier(OrgNotifier::new(&org.name, notifier.clone()));
+        tasks.spawn(super::retention::run(
+            org.name.clone(),
+            org.journal.clone(),
+            org.policy.subscribe(),
+            shutdown.clone(),
+        ));
         let poller = SystemLogPoller::new(&org.name, url, api, org.journal, start);
         let org_loop = OrgLoop {
             org: org.name,

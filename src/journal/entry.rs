@@ -250,6 +250,17 @@ pub enum EntryKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         previous_break: Option<String>,
     },
+    /// The entries up to and including `anchor_id` were pruned (`journal prune`, or the
+    /// daemon's `safety.journal_retention`): the chain now starts after the anchor, whose hash
+    /// the next entry links to; `exported_to` names where the pruned entries were exported.
+    ChainAnchored {
+        anchor_id: String,
+        anchor_hash: String,
+        anchor_time: DateTime<Utc>,
+        pruned: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exported_to: Option<String>,
+    },
 }
 
 impl EntryKind {
@@ -503,6 +514,13 @@ mod tests {
                 previous_last_hash: String::new(),
                 previous_entries: 0,
                 previous_break: None,
+            },
+            EntryKind::ChainAnchored {
+                anchor_id: String::new(),
+                anchor_hash: String::new(),
+                anchor_time: DateTime::UNIX_EPOCH,
+                pruned: 0,
+                exported_to: None,
             },
         ]
     }

@@ -35,7 +35,7 @@ pub use filter::EntryFilter;
 pub use id::EntryId;
 pub use redact::{check_no_secrets, redact_draft, redact_secrets, redact_text, redacted};
 pub use salvage::{continue_chain, salvage, Continued, Salvage, MAX_SALVAGE_FILE_BYTES};
-pub use sled_store::SledJournal;
+pub use sled_store::{Anchor, PruneError, PruneReport, SledJournal, PRUNE_CHUNK};
 pub use state::{
     Attempt, AttemptKey, BreakerState, BudgetUsage, Cursor, Effect, FindingAck, FixState,
     JournalView, OpenFinding, StepDone, BREAKER_RING_LEN, BUDGET_RETENTION, BUDGET_WINDOW,

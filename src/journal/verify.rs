@@ -19,6 +19,8 @@ pub(crate) struct Head {
 pub struct VerifyReport {
     /// Entries read before the first break (all of them if there is none).
     pub entries_checked: u64,
+    /// Where the walk started when entries before it were pruned: the last pruned entry.
+    pub anchor: Option<super::Anchor>,
     /// The first break, or `None` if the chain is intact.
     pub first_break: Option<ChainBreak>,
 }
@@ -133,6 +135,14 @@ impl ChainWalker {
         }
     }
 
+    /// A walk whose first entry must follow `anchor` (the last entry pruned).
+    pub fn from_anchor(anchor: Option<&super::Anchor>) -> Self {
+        ChainWalker {
+            last: anchor.map(|a| (a.id, a.hash.clone())),
+            checked: 0,
+        }
+    }
+
     /// Check the record stored under `key`.
     pub fn check(&mut self, key: &[u8], value: &[u8]) -> Result<(), ChainBreak> {
         let key_text = EntryId::from_key(key).map_or_else(|| hex::encode(key), |id| id.to_string());
@@ -210,6 +220,7 @@ impl ChainWalker {
         });
         VerifyReport {
             entries_checked: self.checked,
+            anchor: None,
             first_break,
         }
     }
@@ -218,6 +229,7 @@ impl ChainWalker {
     pub fn broken(self, brk: ChainBreak) -> VerifyReport {
         VerifyReport {
             entries_checked: self.checked,
+            anchor: None,
             first_break: Some(brk),
         }
     }

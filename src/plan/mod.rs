@@ -4,6 +4,7 @@ mod approval;
 mod candidate;
 mod depends;
 pub(crate) mod gate;
+mod labels;
 mod model;
 mod planner;
 mod render;
@@ -16,7 +17,7 @@ pub use model::{
     PlanDigests, Precondition, SelectorWarning, SkipReason, Skipped, Step, Target,
 };
 pub use planner::{plan, MAX_UNVERIFIED_FIX_ATTEMPTS};
-pub use render::render_table;
+pub use render::{render_table, render_table_fitted, wrap};
 pub use saved::{
     match_saved, read_saved, seal, FingerprintError, NotCarriedOut, PolicyFingerprint,
     SavedPlanError,

@@ -36,6 +36,10 @@ pub struct Plan {
     /// Policy selector entries that matched no app or several (docs/policy.md).
     #[serde(default)]
     pub warnings: Vec<SelectorWarning>,
+    /// The label of each app or directory and the login of each user the plan names, by id,
+    /// where the observation knows them (shown beside the ids; never used to decide).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
     /// What a saved plan (`plan --out`) records to be checked against when it is carried out:
     /// the policy it was made under and its own content. Absent from a plan not saved (and
     /// from plans saved before digests).
@@ -397,6 +401,7 @@ mod tests {
             findings: vec![],
             skipped: vec![],
             warnings: vec![],
+            labels: Default::default(),
             digests: PlanDigests::default(),
         };
         let json = serde_json::to_value(&plan).expect("plan serializes");

@@ -97,9 +97,11 @@ pub fn plan(
         findings: out.findings,
         skipped: out.skipped,
         warnings: resolved.warnings,
+        labels: BTreeMap::new(),
         digests: PlanDigests::default(),
     };
     sort_plan(&mut plan);
+    plan.labels = super::labels::labels(snapshot, &plan);
     plan
 }
 

@@ -271,6 +271,7 @@ pub fn match_saved(saved: Plan, fresh: Plan, policy: &Policy) -> (Plan, Vec<NotC
         skipped: fresh.skipped,
         incomplete: fresh.incomplete,
         warnings: fresh.warnings,
+        labels: fresh.labels,
         digests: saved.digests,
     };
     (plan, refused)

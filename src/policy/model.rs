@@ -226,6 +226,9 @@ pub struct Safety {
     pub approval_required: std::collections::BTreeSet<RuleKind>,
     /// How long a request for approval (and the approval given) stays good.
     pub approval_expiry: Duration,
+    /// How long journal entries are kept; the daemon prunes older ones daily (exported to
+    /// `STATE/archive/`). `None`: every entry is kept.
+    pub journal_retention: Option<Duration>,
 }
 
 impl Default for Safety {
@@ -240,6 +243,7 @@ impl Default for Safety {
             directories: AllowDeny::default(),
             approval_required: std::collections::BTreeSet::new(),
             approval_expiry: defaults::APPROVAL_EXPIRY,
+            journal_retention: None,
         }
     }
 }
@@ -724,6 +728,8 @@ pub mod defaults {
     pub const COOLDOWN: Duration = Duration::from_secs(30 * MINUTE);
     /// Upper bound of `safety.cooldown`, `circuit_breaker.open_for` and `backoff.max`.
     pub const MAX_LONG_DURATION: Duration = Duration::from_secs(7 * DAY);
+    /// Upper bound of `safety.journal_retention` (ten years).
+    pub const MAX_JOURNAL_RETENTION: Duration = Duration::from_secs(3650 * DAY);
     /// Default `circuit_breaker.window`.
     pub const BREAKER_WINDOW: u32 = 20;
     /// Upper bound of `circuit_breaker.window`.

@@ -42,6 +42,7 @@ pub(crate) struct RawSafety {
     pub max_actions_per_kind_per_run: Option<BTreeMap<String, Spanned<i64>>>,
     pub cooldown: S<String>,
     pub approval_expiry: S<String>,
+    pub journal_retention: S<String>,
     pub circuit_breaker: Option<RawBreaker>,
     pub apps: Option<RawAllowDeny>,
     pub directories: Option<RawAllowDeny>,

@@ -71,6 +71,14 @@ const APPROVAL_EXPIRY: Limits<Duration> = Limits {
     default: defaults::APPROVAL_EXPIRY,
 };
 
+/// Bounds of `safety.journal_retention` (its default is to keep everything; the default here
+/// stands only for a value that did not parse, which is an error).
+const JOURNAL_RETENTION: Limits<Duration> = Limits {
+    lo: Duration::from_secs(1),
+    hi: defaults::MAX_JOURNAL_RETENTION,
+    default: defaults::MAX_JOURNAL_RETENTION,
+};
+
 /// Bounds and default of `safety.circuit_breaker.window`.
 const BREAKER_WINDOW: Limits<u32> = Limits {
     lo: 1,
@@ -340,6 +348,14 @@ pub(crate) fn safety(e: &mut FileErrors<'_>, raw: &RawSafety) -> Safety {
             "safety.approval_expiry",
             APPROVAL_EXPIRY,
         ),
+        journal_retention: raw.journal_retention.is_some().then(|| {
+            duration(
+                e,
+                &raw.journal_retention,
+                "safety.journal_retention",
+                JOURNAL_RETENTION,
+            )
+        }),
         ..Safety::default()
     };
     for (key, value) in raw.max_actions_per_kind_per_run.iter().flatten() {

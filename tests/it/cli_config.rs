@@ -1,4 +1,4 @@
-//! `plan`, `apply` and `journal` take the daemon's `--config FILE --org NAME`, through the
+//! `plan`, `apply`, `status` and `journal` (prune too) take the daemon's `--config FILE --org NAME`, through the
 //! real binary: the org's URL, credentials, policies and journal are the ones `run` would use
 //! (`<--state>/<org>`), and a file of several orgs needs `--org`.
 
@@ -99,4 +99,27 @@ async fn plan_apply_journal_and_status_work_on_the_org_of_config_and_org() {
         ])
         .await;
     stdout_if_exit(&plan, 0, "nothing pending after the fix: ");
+    // journal prune works on the same journal.
+    let export = setup.dir.path().join("alpha-pruned.jsonl");
+    let prune = setup
+        .run(&[
+            "--config",
+            &config,
+            "--org",
+            "alpha",
+            "journal",
+            "prune",
+            "--older-than",
+            "0s",
+            "--export",
+            export.to_str().expect("utf-8 path"),
+        ])
+        .await;
+    let stdout = stdout_if_exit(&prune, 0, "prune: ");
+    assert!(stdout.contains("pruned"), "{stdout}");
+    let verify = setup
+        .run(&["--config", &config, "--org", "alpha", "journal", "verify"])
+        .await;
+    let stdout = stdout_if_exit(&verify, 0, "verify: ");
+    assert!(stdout.contains("from the anchor"), "{stdout}");
 }

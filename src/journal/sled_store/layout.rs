@@ -45,6 +45,8 @@ pub(super) const T_FINDINGS: usize = 12;
 pub(super) const T_APPROVALS: usize = 13;
 
 pub(super) const HEAD_KEY: &[u8] = b"head";
+/// The last pruned entry (see `prune`), in `meta`.
+pub(super) const ANCHOR_KEY: &[u8] = b"anchor";
 pub(super) const CURSOR_KEY: &[u8] = b"cursor";
 pub(super) const BREAKER_KEY: &[u8] = b"breaker";
 /// What [`SledJournal::dir`] and errors show for a temporary journal.

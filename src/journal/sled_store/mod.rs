@@ -3,6 +3,7 @@
 
 mod effects;
 mod layout;
+mod prune;
 mod tail;
 
 use std::io::Write;
@@ -21,6 +22,7 @@ use self::layout::{
     T_APPROVALS, T_ATTEMPTS, T_COOLDOWNS, T_ENTRIES, T_FINDINGS, T_FIXES, T_IDX_ACTION, T_IDX_RUN,
     T_IDX_TARGET, T_META, T_RUN_ACTIONS, T_SEEN, T_STATE,
 };
+pub use self::prune::{Anchor, PruneError, PruneReport, PRUNE_CHUNK};
 use super::entry::{length_prefixed, target_refs, Entry, EntryDraft, TargetRef, GENESIS_HASH};
 use super::error::JournalError;
 use super::filter::EntryFilter;
@@ -158,6 +160,13 @@ impl SledJournal {
                     )));
                 }
             }
+            (Some(head), None)
+                if self
+                    .anchor()?
+                    .is_some_and(|a| a.id == head.id && a.hash == head.hash) =>
+            {
+                // Every entry was pruned: the chain ends at its anchor.
+            }
             (head, last) => {
                 return Err(self.damaged(format!(
                     "the recorded last entry is {} but {}",
@@ -218,6 +227,10 @@ impl SledJournal {
         let Some(recorded) = recorded else {
             return Ok(None);
         };
+        if self.anchor()?.is_some_and(|a| recorded.id <= a.id) {
+            // Pruned, not lost.
+            return Ok(None);
+        }
         let stored: Option<Entry> = self.load(recorded.id)?;
         if stored.is_some_and(|e| e.hash == recorded.hash) {
             return Ok(None);
@@ -417,20 +430,7 @@ impl SledJournal {
                 hash: entry.hash.clone(),
             },
         )?;
-        let mut index_keys: Vec<(usize, Vec<u8>)> = target_refs(&entry.target)
-            .iter()
-            .map(|t| (T_IDX_TARGET, with_id(t.index_prefix(), entry.id)))
-            .collect();
-        index_keys.push((
-            T_IDX_RUN,
-            with_id(length_prefixed(RUN_TAG, entry.run_id.as_str()), entry.id),
-        ));
-        if let Some(action) = &entry.action_id {
-            index_keys.push((
-                T_IDX_ACTION,
-                with_id(length_prefixed(ACTION_TAG, action.as_str()), entry.id),
-            ));
-        }
+        let index_keys = index_keys(entry);
         let result = self.trees.as_slice().transaction(|tx| {
             tx[T_ENTRIES].insert(&id_key[..], entry_bytes.as_slice())?;
             tx[T_META].insert(HEAD_KEY, head_bytes.as_slice())?;
@@ -450,6 +450,25 @@ impl SledJournal {
             },
         })
     }
+}
+
+/// The index records of `entry`: (tree, key) for its targets, its run and its action.
+fn index_keys(entry: &Entry) -> Vec<(usize, Vec<u8>)> {
+    let mut keys: Vec<(usize, Vec<u8>)> = target_refs(&entry.target)
+        .iter()
+        .map(|t| (T_IDX_TARGET, with_id(t.index_prefix(), entry.id)))
+        .collect();
+    keys.push((
+        T_IDX_RUN,
+        with_id(length_prefixed(RUN_TAG, entry.run_id.as_str()), entry.id),
+    ));
+    if let Some(action) = &entry.action_id {
+        keys.push((
+            T_IDX_ACTION,
+            with_id(length_prefixed(ACTION_TAG, action.as_str()), entry.id),
+        ));
+    }
+    keys
 }
 
 /// Runs `read` on the journal in `dir`, turning a panic inside sled (it panics on some damaged
@@ -476,16 +495,23 @@ impl SledJournal {
     fn verify_chain(&self) -> Result<VerifyReport, JournalError> {
         // Hold off appends so the entries and the recorded head are read as one state.
         let _appends = self.head.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut walker = ChainWalker::new();
+        let anchor = self.anchor()?;
+        let mut walker = ChainWalker::from_anchor(anchor.as_ref());
         for item in self.tree(T_ENTRIES).iter() {
             let (key, value) = item.map_err(JournalError::storage("verify"))?;
             if let Err(brk) = walker.check(&key, &value) {
-                return Ok(walker.broken(brk));
+                return Ok(VerifyReport {
+                    anchor,
+                    ..walker.broken(brk)
+                });
             }
         }
         let head = read_json::<Head>(self.tree(T_META), "meta", HEAD_KEY)?;
         let lost = self.lost_tail(head.as_ref())?;
-        let report = walker.finish(head);
+        let report = VerifyReport {
+            anchor,
+            ..walker.finish(head)
+        };
         if report.first_break.is_some() {
             return Ok(report);
         }
