@@ -297,6 +297,7 @@ mod tests {
             findings: Vec::new(),
             skipped: Vec::new(),
             warnings: Vec::new(),
+            labels: Default::default(),
             digests: PlanDigests::default(),
         }
     }

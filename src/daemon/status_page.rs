@@ -154,6 +154,10 @@ fn need_item(need: &Need, now: DateTime<Utc>) -> Markup {
                 None => { "until a person acts" }
             }
             @if !held.detail.is_empty() { br; span.meta { (held.detail) } }
+            @if let (Some(id), "awaiting-approval") = (&held.action_id, held.why.as_str()) {
+                br; "decide: " code { "remediator approve " (id) } " or "
+                code { "remediator reject " (id) }
+            }
         },
         Need::Finding(finding) => html! {
             span.tag.bad { "open finding" } " "
@@ -308,6 +312,7 @@ mod tests {
             ],
             held: vec![HeldAction {
                 why: format!("approval{HOSTILE}"),
+                action_id: Some(crate::vocab::ActionId::new(format!("act{HOSTILE}"))),
                 action_kind: Some(ActionKind::RetryProvisioning),
                 target: format!("app={HOSTILE}"),
                 until: None,
@@ -344,6 +349,23 @@ mod tests {
         assert!(page.contains("open 2d 0h"), "{page}");
         assert!(page.contains("until a person acts"), "{page}");
         assert!(page.contains("name=\"viewport\""), "{page}");
+    }
+
+    #[test]
+    fn an_action_awaiting_approval_says_how_to_decide() {
+        let now = Utc::now();
+        let mut status = hostile_status(now);
+        status.held[0].why = "awaiting-approval".to_owned();
+        status.held[0].action_id = Some(crate::vocab::ActionId::new("act-0123456789abcdef"));
+        let page = render(&[status], now).into_string();
+        assert!(
+            page.contains("remediator approve act-0123456789abcdef"),
+            "{page}"
+        );
+        assert!(
+            page.contains("remediator reject act-0123456789abcdef"),
+            "{page}"
+        );
     }
 
     #[test]
