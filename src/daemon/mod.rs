@@ -8,6 +8,7 @@
 //! Okta client and the journal.
 
 pub mod api;
+mod cache;
 mod config;
 mod health;
 mod http;
@@ -30,6 +31,9 @@ use crate::journal::Outcome;
 use crate::observe::{Incomplete, OrgUnreadable};
 use crate::vocab::{ActionKind, FindingKind, RunId};
 
+pub use cache::{
+    SnapshotCache, MAX_BUFFERED_EVENTS, MAX_PENDING_TARGETS, MAX_SEEN_EVENTS,
+};
 pub use config::{
     CredentialError, DaemonConfig, LeaderElectionSetting, OrgConfig, OrgCredentials,
     DEFAULT_LISTEN, DEFAULT_ORG_NAME, LEADER_ELECTION_ENV, MAX_ORGS, MAX_ORG_NAME_LEN,
@@ -187,4 +191,9 @@ impl PollError {
 /// One poll of an org's System Log from the stored cursor.
 pub trait LogPoll: Send + Sync {
     fn poll(&self) -> impl Future<Output = Result<PollOutcome, PollError>> + Send;
+    /// Completes when a poll is due before its interval (an Event Hook delivered an event that
+    /// calls for a pass); never, by default.
+    fn woken(&self) -> impl Future<Output = ()> + Send {
+        std::future::pending()
+    }
 }

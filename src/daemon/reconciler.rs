@@ -11,17 +11,18 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::cache::SnapshotCache;
 use super::requeue::requeue_of;
 use super::Requeue;
 use super::{Health, Reconcile, ReconcileError, ReconcileSummary, Trigger};
 use crate::act::{ActionReport, ExecuteOptions, Org};
 use crate::config::{Env, ProcessEnv};
 use crate::journal::{EntryDraft, EntryKind, JournalError, JournalStore};
-use crate::observe::Observation;
+use crate::observe::{merge_events, patch, Freshness, Observation, PartId};
 use crate::okta::{AdminApi, OrgApi};
 use crate::policy::Policy;
 use crate::reconcile::{run_pass, PassProgress, PassReport, PassSettings, PlanSource};
-use crate::vocab::RunId;
+use crate::vocab::{RunId, Target};
 
 /// One org's reconciler.
 pub struct OrgReconciler<O, J: ?Sized> {
@@ -36,6 +37,9 @@ pub struct OrgReconciler<O, J: ?Sized> {
     health: Option<Arc<Health>>,
     /// Where the credentials policy names are read from (default: the process environment).
     env: Arc<dyn Env>,
+    /// The org's cached snapshot: event-triggered and follow-up passes patch it with targeted
+    /// reads instead of reading the whole org (none: every pass reads the whole org).
+    cache: Option<Arc<SnapshotCache>>,
 }
 
 impl<O, J: ?Sized> OrgReconciler<O, J> {
@@ -54,7 +58,15 @@ impl<O, J: ?Sized> OrgReconciler<O, J> {
             policy,
             health: None,
             env: Arc::new(ProcessEnv),
+            cache: None,
         }
+    }
+
+    /// Keeps the org's snapshot in `cache` and patches it for event-triggered and follow-up
+    /// passes.
+    pub fn with_cache(mut self, cache: Arc<SnapshotCache>) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// Reads the credentials policy names through `env`.
@@ -110,7 +122,7 @@ fn log_action(done: &ActionReport) {
 }
 
 impl<O, J: ?Sized> OrgReconciler<O, J> {
-    fn summary(&self, report: PassReport, breaker_open: bool) -> ReconcileSummary {
+    fn summary(&self, report: PassReport, observed: bool, breaker_open: bool) -> ReconcileSummary {
         let plan = &report.plan;
         let partial_failure = report.partial_failure();
         let actions = report
@@ -122,7 +134,7 @@ impl<O, J: ?Sized> OrgReconciler<O, J> {
             .collect();
         ReconcileSummary {
             run_id: report.run_id,
-            observed: report.observation.is_some(),
+            observed,
             complete: plan.complete,
             incomplete: plan.incomplete.clone(),
             planned: per_kind(plan.actions.iter().map(|a| a.kind)),
@@ -158,10 +170,14 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
             // run_pass replaces the run id with its own.
             execute: ExecuteOptions::new(""),
         };
-        let report = run_pass(
+        let source = match self.incremental(trigger, &policy).await {
+            Some(observation) => PlanSource::Observed(Box::new(observation)),
+            None => PlanSource::Observe,
+        };
+        let mut report = run_pass(
             &org,
             &self.org_url,
-            PlanSource::Observe,
+            source,
             &settings,
             shutdown,
             &RunProgress {
@@ -182,7 +198,20 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
             .view(Utc::now())
             .map(|v| v.breaker_open())
             .unwrap_or(false);
-        let summary = self.summary(report, breaker_open);
+        let observation = report.observation.take();
+        let observed = observation.is_some();
+        if let (Some(cache), Some(observation)) = (&self.cache, observation) {
+            let acted: Vec<Target> = report
+                .recovered
+                .actions
+                .iter()
+                .chain(&report.executed.actions)
+                .filter(|a| a.taken)
+                .map(|a| a.target.clone())
+                .collect();
+            cache.store(observation.snapshot, &report.plan, &acted);
+        }
+        let summary = self.summary(report, observed, breaker_open);
         if let Some(requeue) = &summary.requeue {
             self.journal_requeue(&summary.run_id, requeue)
                 .map_err(|source| ReconcileError::Pass {
@@ -207,5 +236,50 @@ impl<O, J: JournalStore + ?Sized> OrgReconciler<O, J> {
         self.journal
             .append(Utc::now(), EntryDraft::new(run_id.clone(), kind), &[])?;
         Ok(())
+    }
+}
+
+impl<O: OrgApi, J: ?Sized> OrgReconciler<O, J> {
+    /// The observation of an event-triggered or follow-up pass: the cached snapshot with the
+    /// events taken since and each waiting target re-read once. `None`: the pass reads the whole
+    /// org (a full run, no cache, nothing cached yet, or more waited than the cache keeps).
+    async fn incremental(&self, trigger: Trigger, policy: &Policy) -> Option<Observation> {
+        let cache = self.cache.as_ref()?;
+        let requeue = match trigger {
+            Trigger::SystemLog => false,
+            Trigger::Requeue => true,
+            Trigger::Timer | Trigger::Manual => {
+                cache.begin_scan();
+                return None;
+            }
+        };
+        let Some(work) = cache.take_work(requeue) else {
+            cache.begin_scan();
+            return None;
+        };
+        let now = Utc::now();
+        let lookback = chrono::Duration::from_std(policy.schedule.log_lookback)
+            .unwrap_or_else(|_| chrono::Duration::days(1));
+        let mut snapshot = work.snapshot;
+        if !work.events.is_empty() {
+            merge_events(&mut snapshot, work.events, now - lookback);
+            snapshot
+                .freshness
+                .insert(PartId::SystemLog, Freshness::Patched { at: now });
+        }
+        let mut requests = 0;
+        for target in &work.targets {
+            let done = patch(self.api.as_ref(), policy, &mut snapshot, target, now).await;
+            requests += done.requests;
+            for part in &done.stale {
+                tracing::warn!(org = %self.org, %part, "targeted re-read failed: the part is stale and what depends on it is withheld");
+            }
+        }
+        tracing::info!(org = %self.org, %trigger, targets = work.targets.len(), requests, "cached snapshot patched by targeted reads");
+        Some(Observation {
+            snapshot,
+            log_next: None,
+            requests,
+        })
     }
 }

@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::api::{api_token, Api, ApiOrg, DaemonFile};
 use super::{
-    Health, Metrics, OrgLoop, OrgReconciler, OrgSample, SampleOrg, SystemClock, SystemLogPoller,
+    Health, Metrics, OrgLoop, OrgReconciler, OrgSample, SampleOrg, SnapshotCache, SystemClock,
+    SystemLogPoller,
 };
 use crate::journal::SledJournal;
 use crate::okta::OktaClient;
@@ -220,6 +221,7 @@ pub async fn run(
         metrics.add_sampler(&org.name, Arc::new(sampler));
         let url = org.client.org_url().clone();
         let api = Arc::new(org.client);
+        let cache = Arc::new(SnapshotCache::new());
         let reconciler = OrgReconciler::new(
             &org.name,
             &url,
@@ -227,8 +229,10 @@ pub async fn run(
             org.journal.clone(),
             org.policy.subscribe(),
         )
-        .with_health(health.clone());
-        let poller = SystemLogPoller::new(&org.name, url, api, org.journal, start);
+        .with_health(health.clone())
+        .with_cache(cache.clone());
+        let poller =
+            SystemLogPoller::new(&org.name, url, api, org.journal, start).with_cache(cache);
         let org_loop = OrgLoop {
             org: org.name,
             reconciler,

@@ -35,6 +35,7 @@ mod config_shared;
 mod daemon_api;
 mod daemon_cli;
 mod daemon_config;
+mod daemon_incremental;
 mod daemon_leader_check;
 mod daemon_observer;
 mod daemon_recovery;
