@@ -11,6 +11,7 @@ pub mod api;
 mod cache;
 mod config;
 mod health;
+mod hooks;
 mod http;
 #[cfg(feature = "kubernetes")]
 pub mod leader;
@@ -39,6 +40,9 @@ pub use config::{
     DEFAULT_LISTEN, DEFAULT_ORG_NAME, LEADER_ELECTION_ENV, MAX_ORGS, MAX_ORG_NAME_LEN,
 };
 pub use health::Health;
+pub use hooks::{
+    HookSecretError, HOOK_SECRET_FILE_VAR, HOOK_SECRET_VAR, MAX_HOOK_BODY_BYTES, VERIFICATION_HEADER,
+};
 pub use http::{HttpError, METRICS_CONTENT_TYPE};
 pub use metrics::{Metrics, OrgSample, SampleOrg, NAMESPACE};
 pub use reconciler::OrgReconciler;
