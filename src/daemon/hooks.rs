@@ -134,7 +134,11 @@ async fn verify_org(
     verify(&hooks, Some(&org), &headers)
 }
 
-async fn deliver_only(State(hooks): State<Arc<Hooks>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn deliver_only(
+    State(hooks): State<Arc<Hooks>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     deliver(&hooks, None, &headers, &body)
 }
 
@@ -151,24 +155,27 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
+/// A refused request: its status and why.
+type Refusal = (StatusCode, &'static str);
+
 /// The checks both methods make: hooks on, the org known, the secret given.
 fn admit<'a>(
     hooks: &'a Hooks,
     org: Option<&str>,
     headers: &HeaderMap,
-) -> Result<&'a (String, Arc<SnapshotCache>), Response> {
+) -> Result<&'a (String, Arc<SnapshotCache>), Refusal> {
     if !hooks.enabled() {
-        return Err(error(StatusCode::NOT_FOUND, "Event Hooks are not enabled"));
+        return Err((StatusCode::NOT_FOUND, "Event Hooks are not enabled"));
     }
     let Some(found) = hooks.org(org) else {
-        return Err(error(
+        return Err((
             StatusCode::NOT_FOUND,
             "no such org: with several orgs, use /hooks/okta/{org}",
         ));
     };
     if !hooks.authorized(headers) {
         tracing::warn!(org = %found.0, "Event Hook request refused: the authorization header is missing or wrong");
-        return Err(error(
+        return Err((
             StatusCode::UNAUTHORIZED,
             "the authorization header is missing or wrong",
         ));
@@ -180,7 +187,7 @@ fn admit<'a>(
 fn verify(hooks: &Hooks, org: Option<&str>, headers: &HeaderMap) -> Response {
     let (name, _) = match admit(hooks, org, headers) {
         Ok(found) => found,
-        Err(refused) => return refused,
+        Err((status, why)) => return error(status, why),
     };
     let challenge = headers
         .get(VERIFICATION_HEADER)
@@ -200,7 +207,7 @@ fn verify(hooks: &Hooks, org: Option<&str>, headers: &HeaderMap) -> Response {
 fn deliver(hooks: &Hooks, org: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Response {
     let (name, cache) = match admit(hooks, org, headers) {
         Ok(found) => found,
-        Err(refused) => return refused,
+        Err((status, why)) => return error(status, why),
     };
     let delivery: serde_json::Value = match serde_json::from_slice(body) {
         Ok(value) => value,

@@ -32,16 +32,15 @@ use crate::journal::Outcome;
 use crate::observe::{Incomplete, OrgUnreadable};
 use crate::vocab::{ActionKind, FindingKind, RunId};
 
-pub use cache::{
-    SnapshotCache, MAX_BUFFERED_EVENTS, MAX_PENDING_TARGETS, MAX_SEEN_EVENTS,
-};
+pub use cache::{SnapshotCache, MAX_BUFFERED_EVENTS, MAX_PENDING_TARGETS, MAX_SEEN_EVENTS};
 pub use config::{
     CredentialError, DaemonConfig, LeaderElectionSetting, OrgConfig, OrgCredentials,
     DEFAULT_LISTEN, DEFAULT_ORG_NAME, LEADER_ELECTION_ENV, MAX_ORGS, MAX_ORG_NAME_LEN,
 };
 pub use health::Health;
 pub use hooks::{
-    HookSecretError, HOOK_SECRET_FILE_VAR, HOOK_SECRET_VAR, MAX_HOOK_BODY_BYTES, VERIFICATION_HEADER,
+    HookSecretError, HOOK_SECRET_FILE_VAR, HOOK_SECRET_VAR, MAX_HOOK_BODY_BYTES,
+    VERIFICATION_HEADER,
 };
 pub use http::{HttpError, METRICS_CONTENT_TYPE};
 pub use metrics::{Metrics, OrgSample, SampleOrg, NAMESPACE};

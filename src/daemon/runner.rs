@@ -203,8 +203,10 @@ pub async fn run(
     let health = Arc::new(Health::new(orgs.iter().map(|o| o.name.as_str())));
     let http_stop = CancellationToken::new();
     let (api, daemon_files) = api_for(&orgs, addr)?;
-    let caches: Vec<Arc<SnapshotCache>> =
-        orgs.iter().map(|_| Arc::new(SnapshotCache::new())).collect();
+    let caches: Vec<Arc<SnapshotCache>> = orgs
+        .iter()
+        .map(|_| Arc::new(SnapshotCache::new()))
+        .collect();
     let hooks = Hooks::new(
         hook_secret(&crate::config::ProcessEnv)?,
         orgs.iter()

@@ -13,7 +13,9 @@ mod targeted;
 mod unreadable;
 
 pub use app_kind::{AppKind, DirectoryKind};
-pub use part::{FailureKind, Freshness, Incomplete, Part, PartId, PartKind, ReadFailure, UnknownPart};
+pub use part::{
+    FailureKind, Freshness, Incomplete, Part, PartId, PartKind, ReadFailure, UnknownPart,
+};
 pub use probe::probe_all;
 pub use profile::ProfileValue;
 pub use read::{

@@ -95,7 +95,10 @@ pub async fn patch<O: OrgApi>(
         }
         ReadTarget::App(app) => patch_app(api, policy, snapshot, app, &mut done.requests).await,
         ReadTarget::DirectoryUser { directory, user } => {
-            vec![patch_directory_user(api, policy, snapshot, directory, user, &mut done.requests).await]
+            vec![
+                patch_directory_user(api, policy, snapshot, directory, user, &mut done.requests)
+                    .await,
+            ]
         }
         ReadTarget::Agents => {
             let agents = read_agents(api, &mut done.requests).await;
@@ -145,8 +148,7 @@ async fn patch_app_user<O: OrgApi>(
     let failed = &mut snapshot.failed_assignments.value;
     failed.retain(|f| !(&f.app_id == app && &f.user_id == user));
     if let Some(app_user) = read.filter(|u| u.sync_state == Some(AppUserSyncState::Error)) {
-        let error = latest_failures(&snapshot.events.value)
-            .remove(&(app.clone(), user.clone()));
+        let error = latest_failures(&snapshot.events.value).remove(&(app.clone(), user.clone()));
         failed.push(FailedAssignment {
             app_id: app.clone(),
             user_id: user.clone(),
@@ -254,7 +256,11 @@ async fn patch_directory_user<O: OrgApi>(
     requests: &mut u64,
 ) -> PartResult {
     let part = PartId::DirectoryProfiles(directory.clone());
-    let Some(info) = snapshot.directories.iter().position(|d| &d.app_id == directory) else {
+    let Some(info) = snapshot
+        .directories
+        .iter()
+        .position(|d| &d.app_id == directory)
+    else {
         // A directory policy does not name for Force Sync: nothing of it is kept, so nothing
         // to patch; one it names but the scan did not list is read whole.
         let Some(app) = snapshot.app(directory).cloned() else {
@@ -286,7 +292,8 @@ async fn patch_directory_user<O: OrgApi>(
         *requests += 1;
         match api.get_user(user).await {
             Ok(okta_user) => {
-                app_user.embedded = Some(serde_json::json!({ "user": { "profile": okta_user.profile } }));
+                app_user.embedded =
+                    Some(serde_json::json!({ "user": { "profile": okta_user.profile } }));
             }
             Err(e) => return Err((part, ReadFailure::from_api(requests::GET_USER, &e))),
         }
@@ -351,13 +358,16 @@ fn incomplete_of<'a>(snapshot: &'a mut Snapshot, part: &PartId) -> Option<&'a mu
 fn mark_patched(snapshot: &mut Snapshot, part: &PartId, now: DateTime<Utc>) {
     let whole = !matches!(part, PartId::AppUsers(_) | PartId::DirectoryProfiles(_));
     if let Some(incomplete) = incomplete_of(snapshot, part) {
-        incomplete.retain(|i| &i.part != part || !(whole || i.failure.reason.starts_with(STALE_PREFIX)));
+        incomplete
+            .retain(|i| &i.part != part || !(whole || i.failure.reason.starts_with(STALE_PREFIX)));
     }
     // A connection read covers the app's feature read too.
     if let PartId::Connections(app) = part {
         let features = PartId::Features(app.clone());
         snapshot.apps.incomplete.retain(|i| i.part != features);
-        snapshot.freshness.insert(features, Freshness::Patched { at: now });
+        snapshot
+            .freshness
+            .insert(features, Freshness::Patched { at: now });
     }
     snapshot
         .freshness
@@ -366,7 +376,12 @@ fn mark_patched(snapshot: &mut Snapshot, part: &PartId, now: DateTime<Utc>) {
 
 /// A targeted read of `part` failed at `now`: stale, and incomplete so that what depends on it
 /// is withheld (the one rule every unread part follows).
-fn mark_stale(snapshot: &mut Snapshot, part: &PartId, mut failure: ReadFailure, now: DateTime<Utc>) {
+fn mark_stale(
+    snapshot: &mut Snapshot,
+    part: &PartId,
+    mut failure: ReadFailure,
+    now: DateTime<Utc>,
+) {
     snapshot.freshness.insert(
         part.clone(),
         Freshness::Stale {

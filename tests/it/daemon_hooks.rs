@@ -126,7 +126,8 @@ impl Daemon {
     }
 }
 
-const SYSTEM_LOG_RUNS: &str = r#"^remediator_reconcile_runs_total\{org="default",trigger="system_log","#;
+const SYSTEM_LOG_RUNS: &str =
+    r#"^remediator_reconcile_runs_total\{org="default",trigger="system_log","#;
 const POLLS: &str = r#"^remediator_system_log_polls_total\{org="default""#;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -134,7 +135,9 @@ async fn the_hook_is_verified_refuses_strangers_and_shares_events_with_the_poll(
     let scenario =
         Scenario::from_toml_file("tests/scenarios/healthy.toml").expect("scenario loads");
     let token = scenario.org.api_tokens[0].clone();
-    let sim = Sim::start(scenario, "127.0.0.1:0").await.expect("sim starts");
+    let sim = Sim::start(scenario, "127.0.0.1:0")
+        .await
+        .expect("sim starts");
     let daemon = Daemon::start(sim.base_url(), &token);
     daemon.wait_ready().await;
     let http = reqwest::Client::new();
@@ -165,7 +168,10 @@ async fn the_hook_is_verified_refuses_strangers_and_shares_events_with_the_poll(
         .await
         .expect("answer");
     assert_eq!(answer.status(), 413);
-    assert!(!daemon.log().contains(SECRET), "the secret never reaches the log");
+    assert!(
+        !daemon.log().contains(SECRET),
+        "the secret never reaches the log"
+    );
 
     // Okta's one-time verification, as okta-sim makes it when the hook is registered.
     let answer = http
@@ -194,7 +200,10 @@ async fn the_hook_is_verified_refuses_strangers_and_shares_events_with_the_poll(
     // One failure: delivered by the hook and read by the poll, taken once.
     let runs_before = daemon.metric_sum(SYSTEM_LOG_RUNS).await;
     let failed = http
-        .post(format!("{}/__sim/app-users/{SLACK}/{ADA}/fail", sim.base_url()))
+        .post(format!(
+            "{}/__sim/app-users/{SLACK}/{ADA}/fail",
+            sim.base_url()
+        ))
         .json(&json!({ "reason": "Error while creating user: connection timed out" }))
         .send()
         .await
@@ -204,9 +213,7 @@ async fn the_hook_is_verified_refuses_strangers_and_shares_events_with_the_poll(
         .wait_until("the triggered run", SYSTEM_LOG_RUNS, runs_before + 1)
         .await;
     let polls = daemon.metric_sum(POLLS).await;
-    daemon
-        .wait_until("two more polls", POLLS, polls + 2)
-        .await;
+    daemon.wait_until("two more polls", POLLS, polls + 2).await;
     assert_eq!(
         daemon.metric_sum(SYSTEM_LOG_RUNS).await,
         runs_before + 1,

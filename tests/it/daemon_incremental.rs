@@ -26,6 +26,8 @@ use crate::support::sim::{client, fault, serve};
 const SLACK: &str = "0oahealthyslack00001";
 const ADA: &str = "00uhealthy0000000001";
 const PARTNER_ORG: &str = "0oaorphorg2org000001";
+/// okta-sim's counter of the targeted app-user read.
+const APP_USER_READ: &str = "GET /api/v1/apps/{id}/users/{id}";
 
 /// One org's reconciler and poller sharing a cache, as the daemon wires them.
 struct Daemon {
@@ -67,7 +69,10 @@ async fn reset_stats(sim: &SimHandle) {
 
 async fn fail_app_user(sim: &SimHandle, app: &str, user: &str) {
     let response = reqwest::Client::new()
-        .post(format!("{}/__sim/app-users/{app}/{user}/fail", sim.base_url()))
+        .post(format!(
+            "{}/__sim/app-users/{app}/{user}/fail",
+            sim.base_url()
+        ))
         .json(&serde_json::json!({ "reason": "Error while creating user: connection timed out" }))
         .send()
         .await
@@ -75,7 +80,11 @@ async fn fail_app_user(sim: &SimHandle, app: &str, user: &str) {
     assert!(response.status().is_success(), "{}", response.status());
 }
 
-async fn run(daemon: &Daemon, trigger: Trigger, observe_only: bool) -> remediator::daemon::ReconcileSummary {
+async fn run(
+    daemon: &Daemon,
+    trigger: Trigger,
+    observe_only: bool,
+) -> remediator::daemon::ReconcileSummary {
     daemon
         .reconciler
         .reconcile(trigger, observe_only, &CancellationToken::new())
@@ -101,7 +110,10 @@ async fn an_event_patches_only_its_target_and_the_follow_up_re_reads_only_what_w
     let daemon = daemon(&sim, &token);
     let full = run(&daemon, Trigger::Timer, false).await;
     assert!(full.observed && full.complete, "{full:?}");
-    assert!(sim.stats().count("GET /api/v1/apps") >= 1, "the full scan lists the apps");
+    assert!(
+        sim.stats().count("GET /api/v1/apps") >= 1,
+        "the full scan lists the apps"
+    );
     daemon.poller.poll().await.expect("poll");
 
     reset_stats(&sim).await;
@@ -119,13 +131,15 @@ async fn an_event_patches_only_its_target_and_the_follow_up_re_reads_only_what_w
     assert!(triggered.observed, "{triggered:?}");
     assert_eq!(
         served(&sim),
-        [(format!("GET /api/v1/apps/{{id}}/users/{{id}}"), 1)],
+        [(APP_USER_READ.to_owned(), 1)],
         "one targeted read, no whole-org read"
     );
     let snapshot = daemon.cache.snapshot().expect("cached");
     let failed = &snapshot.failed_assignments.value;
     assert!(
-        failed.iter().any(|f| f.app_id == SLACK && f.user_id == ADA && f.error.is_some()),
+        failed
+            .iter()
+            .any(|f| f.app_id == SLACK && f.user_id == ADA && f.error.is_some()),
         "the patched snapshot holds the failure with its event: {failed:?}"
     );
     assert!(matches!(
@@ -136,17 +150,16 @@ async fn an_event_patches_only_its_target_and_the_follow_up_re_reads_only_what_w
         snapshot.freshness(&PartId::Apps),
         Freshness::Fresh { .. }
     ));
-    let requeue = triggered.requeue.expect("too recent: a follow-up pass is asked for");
+    let requeue = triggered
+        .requeue
+        .expect("too recent: a follow-up pass is asked for");
     assert_eq!(requeue.pending(), 1);
 
     // The follow-up pass re-reads only the app user it waits for (still too recent here).
     reset_stats(&sim).await;
     let follow_up = run(&daemon, Trigger::Requeue, false).await;
     assert!(follow_up.observed);
-    assert_eq!(
-        served(&sim),
-        [(format!("GET /api/v1/apps/{{id}}/users/{{id}}"), 1)]
-    );
+    assert_eq!(served(&sim), [(APP_USER_READ.to_owned(), 1)]);
     // A quiet poll queues nothing, so an idle org costs only its polls.
     reset_stats(&sim).await;
     let quiet = daemon.poller.poll().await.expect("poll");
@@ -193,10 +206,7 @@ async fn an_event_taken_during_a_full_scan_is_patched_onto_the_scan() {
     );
     reset_stats(&sim).await;
     run(&daemon, Trigger::SystemLog, true).await;
-    assert_eq!(
-        served(&sim),
-        [(format!("GET /api/v1/apps/{{id}}/users/{{id}}"), 1)]
-    );
+    assert_eq!(served(&sim), [(APP_USER_READ.to_owned(), 1)]);
     let snapshot = daemon.cache.snapshot().expect("cached");
     let matching = snapshot
         .failed_assignments
