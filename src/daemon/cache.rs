@@ -7,15 +7,20 @@
 //! Kept in memory only: a restarted daemon rebuilds it with its start-up full scan (the
 //! journal is not a cache, and an org image from before a downtime is worse than one scan).
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
+use crate::journal::Outcome;
 use crate::observe::{event_of, EventInfo, ReadTarget, Snapshot};
 use crate::okta::LogEvent;
 use crate::plan::Plan;
-use crate::vocab::Target;
+use crate::vocab::{ActionKind, Target};
+
+/// An action a pass took: its kind, its outcome, its target.
+pub(crate) type Acted = (ActionKind, Outcome, Target);
 
 /// Most targets waiting for their targeted read; past it the next pass is a full scan (a storm
 /// that names more targets than this is cheaper to read whole).
@@ -56,8 +61,9 @@ struct Inner {
     snapshot: Option<Snapshot>,
     /// Targets to re-read at the next pass.
     pending: BTreeSet<ReadTarget>,
-    /// Targets the last plan holds waiting (requeue-after): re-read by the follow-up pass.
-    requeue: BTreeSet<ReadTarget>,
+    /// Targets the last plan holds waiting (requeue-after), with the time each wait ends:
+    /// re-read by the follow-up pass once their wait is over.
+    requeue: BTreeMap<ReadTarget, DateTime<Utc>>,
     /// Events taken since the snapshot was last planned.
     events: Vec<EventInfo>,
     /// Too many targets or events waited: the next pass reads the org whole.
@@ -152,10 +158,10 @@ impl SnapshotCache {
         inner.overflow = false;
     }
 
-    /// The work of an incremental pass (a `requeue` pass re-reads the targets the last plan
-    /// holds waiting, too); `None` when it must be a full scan: nothing cached yet, or more
-    /// waited than the bounds allow.
-    pub(crate) fn take_work(&self, requeue: bool) -> Option<Work> {
+    /// The work of an incremental pass at `now` (a `requeue` pass re-reads the targets the last
+    /// plan holds waiting whose wait is over, too); `None` when it must be a full scan: nothing
+    /// cached yet, or more waited than the bounds allow.
+    pub(crate) fn take_work(&self, requeue: bool, now: DateTime<Utc>) -> Option<Work> {
         let mut inner = self.lock();
         if inner.overflow {
             return None;
@@ -163,7 +169,16 @@ impl SnapshotCache {
         let snapshot = inner.snapshot.clone()?;
         let mut targets = std::mem::take(&mut inner.pending);
         if requeue {
-            targets.extend(std::mem::take(&mut inner.requeue));
+            let due: Vec<ReadTarget> = inner
+                .requeue
+                .iter()
+                .filter(|(_, at)| **at <= now)
+                .map(|(target, _)| target.clone())
+                .collect();
+            for target in due {
+                inner.requeue.remove(&target);
+                targets.insert(target);
+            }
         }
         let events = std::mem::take(&mut inner.events);
         Some(Work {
@@ -174,20 +189,40 @@ impl SnapshotCache {
     }
 
     /// Keeps the snapshot a pass planned over (filled by a full scan, or patched) and what its
-    /// plan and actions name: the targets it holds waiting are re-read by the follow-up pass,
-    /// the targets acted on by the next pass.
-    pub(crate) fn store(&self, snapshot: Snapshot, plan: &Plan, acted: &[Target]) {
+    /// plan and actions name: the targets it holds waiting are re-read by the follow-up pass
+    /// once their wait is over; the targets of the actions taken, by the next pass, except a
+    /// retry the executor verified (its read-back showed the app user out of `ERROR`: the
+    /// snapshot drops the failure, as a re-read would).
+    pub(crate) fn store(&self, mut snapshot: Snapshot, plan: &Plan, acted: &[Acted]) {
+        let mut reread = Vec::new();
+        for (kind, outcome, target) in acted {
+            match (kind, outcome, read_target(target)) {
+                (
+                    ActionKind::RetryProvisioning,
+                    Outcome::Verified,
+                    Some(ReadTarget::AppUser { app, user }),
+                ) => {
+                    snapshot
+                        .failed_assignments
+                        .value
+                        .retain(|f| !(f.app_id == app && f.user_id == user));
+                }
+                (_, _, Some(target)) => reread.push(target),
+                (_, _, None) => {}
+            }
+        }
         let mut inner = self.lock();
         inner.snapshot = Some(snapshot);
-        inner.requeue = plan
-            .skipped
-            .iter()
-            .filter(|s| s.retry_at.is_some())
-            .filter_map(|s| read_target(&s.target))
-            .collect();
-        let acted: Vec<ReadTarget> = acted.iter().filter_map(read_target).collect();
+        inner.requeue = BTreeMap::new();
+        for skipped in &plan.skipped {
+            let (Some(at), Some(target)) = (skipped.retry_at, read_target(&skipped.target)) else {
+                continue;
+            };
+            let due = inner.requeue.entry(target).or_insert(at);
+            *due = (*due).min(at);
+        }
         drop(inner);
-        self.queue(acted);
+        self.queue(reread);
     }
 
     /// The snapshot as last planned over, if one was.
@@ -244,9 +279,14 @@ mod tests {
         let second = cache.take_event(&event("e2")).expect("new");
         cache.queue_event_targets(&second);
         assert_eq!(cache.pending().len(), 1, "one read per target");
-        assert!(cache.take_work(false).is_none(), "nothing cached yet");
+        assert!(
+            cache.take_work(false, chrono::Utc::now()).is_none(),
+            "nothing cached yet"
+        );
         cache.store(Snapshot::default(), &empty_plan(), &[]);
-        let work = cache.take_work(false).expect("incremental");
+        let work = cache
+            .take_work(false, chrono::Utc::now())
+            .expect("incremental");
         assert_eq!(work.targets.len(), 1);
         assert_eq!(work.events.len(), 2);
         assert!(cache.pending().is_empty());
@@ -268,9 +308,37 @@ mod tests {
         let cache = SnapshotCache::new();
         cache.store(Snapshot::default(), &empty_plan(), &[]);
         cache.queue((0..=MAX_PENDING_TARGETS).map(|i| ReadTarget::App(i.to_string().into())));
-        assert!(cache.take_work(false).is_none());
+        assert!(cache.take_work(false, chrono::Utc::now()).is_none());
         cache.begin_scan();
-        assert!(cache.take_work(false).is_some());
+        assert!(cache.take_work(false, chrono::Utc::now()).is_some());
+    }
+
+    #[test]
+    fn a_follow_up_re_reads_only_the_targets_whose_wait_is_over() {
+        let cache = SnapshotCache::new();
+        let at = chrono::Utc::now() + chrono::Duration::minutes(10);
+        let mut plan = empty_plan();
+        plan.skipped.push(crate::plan::Skipped {
+            kind: ActionKind::RetryProvisioning,
+            target: Target::app_user("0oa1", "00u1"),
+            why: crate::vocab::SkipReason::TooRecent,
+            detail: String::new(),
+            part: None,
+            evidence: Vec::new(),
+            retry_at: Some(at),
+        });
+        cache.store(Snapshot::default(), &plan, &[]);
+        let early = cache
+            .take_work(true, at - chrono::Duration::seconds(1))
+            .expect("incremental");
+        assert!(early.targets.is_empty(), "still waiting: not re-read");
+        let due = cache.take_work(true, at).expect("incremental");
+        assert_eq!(due.targets.len(), 1);
+        assert!(cache
+            .take_work(true, at)
+            .expect("incremental")
+            .targets
+            .is_empty());
     }
 
     fn empty_plan() -> Plan {

@@ -11,7 +11,7 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::cache::SnapshotCache;
+use super::cache::{Acted, SnapshotCache};
 use super::requeue::requeue_of;
 use super::Requeue;
 use super::{Health, Reconcile, ReconcileError, ReconcileSummary, Trigger};
@@ -22,7 +22,7 @@ use crate::observe::{merge_events, patch, Freshness, Observation, PartId};
 use crate::okta::{AdminApi, OrgApi};
 use crate::policy::Policy;
 use crate::reconcile::{run_pass, PassProgress, PassReport, PassSettings, PlanSource};
-use crate::vocab::{RunId, Target};
+use crate::vocab::RunId;
 
 /// One org's reconciler.
 pub struct OrgReconciler<O, J: ?Sized> {
@@ -201,13 +201,13 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
         let observation = report.observation.take();
         let observed = observation.is_some();
         if let (Some(cache), Some(observation)) = (&self.cache, observation) {
-            let acted: Vec<Target> = report
+            let acted: Vec<Acted> = report
                 .recovered
                 .actions
                 .iter()
                 .chain(&report.executed.actions)
                 .filter(|a| a.taken)
-                .map(|a| a.target.clone())
+                .map(|a| (a.kind, a.outcome, a.target.clone()))
                 .collect();
             cache.store(observation.snapshot, &report.plan, &acted);
         }
@@ -253,7 +253,7 @@ impl<O: OrgApi, J: ?Sized> OrgReconciler<O, J> {
                 return None;
             }
         };
-        let Some(work) = cache.take_work(requeue) else {
+        let Some(work) = cache.take_work(requeue, Utc::now()) else {
             cache.begin_scan();
             return None;
         };

@@ -12,7 +12,7 @@ use remediator::config::MapEnv;
 use remediator::daemon::{
     LogPoll, OrgReconciler, Reconcile, SnapshotCache, SystemLogPoller, Trigger,
 };
-use remediator::journal::SledJournal;
+use remediator::journal::{Outcome, SledJournal};
 use remediator::observe::{Freshness, PartId, ReadTarget, STALE_PREFIX};
 use remediator::okta::{ClientTuning, OktaClient};
 use remediator::plan::ActionKind;
@@ -38,7 +38,9 @@ struct Daemon {
 }
 
 fn daemon(sim: &SimHandle, token: &str) -> Daemon {
-    let policy = Policy::load_dir(std::path::Path::new("policies")).expect("shipped policies");
+    let mut policy = Policy::load_dir(std::path::Path::new("policies")).expect("shipped policies");
+    // Long enough for the triggered pass to find the failure too recent, short enough to wait.
+    policy.retry_provisioning.min_error_age = std::time::Duration::from_secs(10);
     let (tx, rx) = watch::channel(Arc::new(policy));
     let api = Arc::new(client(sim, token, ClientTuning::default()));
     let journal = Arc::new(SledJournal::temporary().expect("journal"));
@@ -155,11 +157,39 @@ async fn an_event_patches_only_its_target_and_the_follow_up_re_reads_only_what_w
         .expect("too recent: a follow-up pass is asked for");
     assert_eq!(requeue.pending(), 1);
 
-    // The follow-up pass re-reads only the app user it waits for (still too recent here).
+    // Once the wait is over, the follow-up pass re-reads only the app user it waits for, and
+    // carries the retry out; the retry's verified read-back settles the cached failure.
+    while Utc::now() <= requeue.at {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     reset_stats(&sim).await;
     let follow_up = run(&daemon, Trigger::Requeue, false).await;
     assert!(follow_up.observed);
-    assert_eq!(served(&sim), [(APP_USER_READ.to_owned(), 1)]);
+    let reads = served(&sim);
+    assert!(
+        reads
+            .iter()
+            .all(|(endpoint, _)| endpoint.contains("/users/{id}")),
+        "only the app user: {reads:?}"
+    );
+    assert_eq!(
+        follow_up.actions,
+        [(ActionKind::RetryProvisioning, Outcome::Verified)]
+    );
+    assert_ne!(
+        sim.app_user_sync_state(SLACK, ADA).as_deref(),
+        Some("ERROR")
+    );
+    let snapshot = daemon.cache.snapshot().expect("cached");
+    assert!(
+        !snapshot
+            .failed_assignments
+            .value
+            .iter()
+            .any(|f| f.app_id == SLACK && f.user_id == ADA),
+        "the verified retry settled the cached failure"
+    );
+    assert!(daemon.cache.pending().is_empty(), "nothing left to re-read");
     // A quiet poll queues nothing, so an idle org costs only its polls.
     reset_stats(&sim).await;
     let quiet = daemon.poller.poll().await.expect("poll");
