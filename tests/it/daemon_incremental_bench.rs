@@ -230,13 +230,31 @@ async fn event_to_verified_fix_on_the_generated_org() {
             .filter(|e| e["target"]["user_id"] == user.as_str())
             .filter_map(|e| serde_json::from_value::<DateTime<Utc>>(e["time"].clone()).ok())
             .find(|t| t >= at);
-        match fixed {
-            Some(t) => println!(
-                "  {user}: event -> verified fix {:.1} s",
-                (t - *at).as_seconds_f64()
-            ),
-            None => println!("  {user}: no verified fix journaled"),
-        }
+        // Seen: the first plan that holds the failure (waiting, as too recent, or acted on).
+        let seen = entries
+            .iter()
+            .filter(|e| e["kind"]["type"] == "plan_recorded")
+            .filter(|e| {
+                let plan = &e["kind"]["plan"];
+                let names = |list: &Value| {
+                    list.as_array()
+                        .is_some_and(|l| l.iter().any(|x| x["target"]["user_id"] == user.as_str()))
+                };
+                names(&plan["skipped"]) || names(&plan["actions"])
+            })
+            .filter_map(|e| serde_json::from_value::<DateTime<Utc>>(e["time"].clone()).ok())
+            .find(|t| t >= at);
+        let secs = |t: Option<DateTime<Utc>>| {
+            t.map_or_else(
+                || "-".to_owned(),
+                |t| format!("{:.1} s", (t - *at).as_seconds_f64()),
+            )
+        };
+        println!(
+            "  {user}: event -> planned {}, event -> verified fix {}",
+            secs(seen),
+            secs(fixed)
+        );
     }
     let other = busy.total - polls;
     println!(
