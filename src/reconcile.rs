@@ -92,6 +92,10 @@ pub enum PlanSource {
     /// (same id, so the same state; same kind, mode, target, steps and preconditions) are
     /// carried out; the others are journaled and reported as `skipped` with the reason.
     Saved(Box<Plan>),
+    /// An observation the caller made (the daemon's cached snapshot, patched by targeted
+    /// reads), planned as it is; when recovery completed or compensated a fix first, the org is
+    /// observed afresh instead, so the plan sees the org as recovery left it.
+    Observed(Box<Observation>),
 }
 
 /// How a pass runs.
@@ -237,7 +241,25 @@ where
     };
     let now = (org.clock)();
     let view = org.journal.view(now).map_err(journal_error)?;
-    let pass = match preview(org.api, org_url, org.policy, &view, now).await {
+    let observed = match source {
+        PlanSource::Observed(observation) if recovered.actions.is_empty() => Ok(*observation),
+        _ => Err(source),
+    };
+    let (pass, source) = match observed {
+        Ok(observation) => {
+            let plan = redacted(plan(org.policy, &observation.snapshot, &view, now));
+            (Ok(Pass { observation, plan }), PlanSource::Observe)
+        }
+        Err(PlanSource::Observed(_)) => (
+            preview(org.api, org_url, org.policy, &view, now).await,
+            PlanSource::Observe,
+        ),
+        Err(source) => (
+            preview(org.api, org_url, org.policy, &view, now).await,
+            source,
+        ),
+    };
+    let pass = match pass {
         Ok(pass) => pass,
         Err(unreadable) => {
             let finished = EntryKind::RunFinished {
@@ -261,7 +283,7 @@ where
     progress.observed(&pass.observation);
     let observed = matches!(source, PlanSource::Observe);
     let (plan, refused) = match source {
-        PlanSource::Observe => (pass.plan, Vec::new()),
+        PlanSource::Observe | PlanSource::Observed(_) => (pass.plan, Vec::new()),
         PlanSource::Saved(saved) => match_saved(*saved, pass.plan, org.policy),
     };
     let observation = Some(pass.observation);

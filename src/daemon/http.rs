@@ -1,7 +1,7 @@
 //! The daemon's HTTP endpoint: `/healthz` (the process serves), `/readyz` (every org observed
 //! and readable; otherwise each org that is not, with why) and `/metrics` (Prometheus/OpenMetrics
-//! text); the API (`/v1/...`, see `api`) and the status page at `/` (`status_page`) beside
-//! them.
+//! text); the API (`/v1/...`, see `api`), the status page at `/` (`status_page`) and the Okta
+//! Event Hook (`/hooks/okta`, see `hooks`) beside them.
 
 use std::sync::Arc;
 
@@ -41,6 +41,7 @@ pub(crate) async fn serve(
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     api: Arc<super::api::Api>,
+    hooks: Arc<super::hooks::Hooks>,
     shutdown: CancellationToken,
 ) -> Result<(), HttpError> {
     let addr = listener
@@ -51,7 +52,8 @@ pub(crate) async fn serve(
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .with_state(Endpoint { metrics, health })
-        .merge(super::api::routes(api));
+        .merge(super::api::routes(api))
+        .merge(super::hooks::routes(hooks));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await

@@ -9,8 +9,10 @@
 
 pub mod api;
 mod api_approvals;
+mod cache;
 mod config;
 mod health;
+mod hooks;
 mod http;
 #[cfg(feature = "kubernetes")]
 pub mod leader;
@@ -33,11 +35,16 @@ use crate::journal::Outcome;
 use crate::observe::{Incomplete, OrgUnreadable};
 use crate::vocab::{ActionKind, FindingKind, RunId};
 
+pub use cache::{SnapshotCache, MAX_BUFFERED_EVENTS, MAX_PENDING_TARGETS, MAX_SEEN_EVENTS};
 pub use config::{
     CredentialError, DaemonConfig, LeaderElectionSetting, OrgConfig, OrgCredentials,
     DEFAULT_LISTEN, DEFAULT_ORG_NAME, LEADER_ELECTION_ENV, MAX_ORGS, MAX_ORG_NAME_LEN,
 };
 pub use health::Health;
+pub use hooks::{
+    HookSecretError, HOOK_SECRET_FILE_VAR, HOOK_SECRET_VAR, MAX_HOOK_BODY_BYTES,
+    VERIFICATION_HEADER,
+};
 pub use http::{HttpError, METRICS_CONTENT_TYPE};
 pub use metrics::{Metrics, OrgSample, SampleOrg, NAMESPACE};
 pub use reconciler::OrgReconciler;
@@ -190,4 +197,9 @@ impl PollError {
 /// One poll of an org's System Log from the stored cursor.
 pub trait LogPoll: Send + Sync {
     fn poll(&self) -> impl Future<Output = Result<PollOutcome, PollError>> + Send;
+    /// Completes when a poll is due before its interval (an Event Hook delivered an event that
+    /// calls for a pass); never, by default.
+    fn woken(&self) -> impl Future<Output = ()> + Send {
+        std::future::pending()
+    }
 }

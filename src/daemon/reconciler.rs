@@ -11,6 +11,7 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::cache::{Acted, SnapshotCache};
 use super::requeue::requeue_of;
 use super::Requeue;
 use super::{Health, Reconcile, ReconcileError, ReconcileSummary, Trigger};
@@ -18,7 +19,7 @@ use crate::act::{ActionReport, ExecuteOptions, Org};
 use crate::config::{Env, ProcessEnv};
 use crate::journal::{EntryDraft, EntryKind, JournalError, JournalStore};
 use crate::notify::OrgNotifier;
-use crate::observe::Observation;
+use crate::observe::{merge_events, patch, Freshness, Observation, PartId};
 use crate::okta::{AdminApi, OrgApi};
 use crate::policy::Policy;
 use crate::reconcile::{run_pass, PassProgress, PassReport, PassSettings, PlanSource};
@@ -39,6 +40,9 @@ pub struct OrgReconciler<O, J: ?Sized> {
     env: Arc<dyn Env>,
     /// Told what each run did (events read from the journal), when sinks are configured.
     notifier: Option<OrgNotifier>,
+    /// The org's cached snapshot: event-triggered and follow-up passes patch it with targeted
+    /// reads instead of reading the whole org (none: every pass reads the whole org).
+    cache: Option<Arc<SnapshotCache>>,
 }
 
 impl<O, J: ?Sized> OrgReconciler<O, J> {
@@ -58,12 +62,20 @@ impl<O, J: ?Sized> OrgReconciler<O, J> {
             health: None,
             env: Arc::new(ProcessEnv),
             notifier: None,
+            cache: None,
         }
     }
 
     /// Queues the notifications of each run (never waiting for a receiver).
     pub fn with_notifier(mut self, notifier: OrgNotifier) -> Self {
         self.notifier = Some(notifier);
+        self
+    }
+
+    /// Keeps the org's snapshot in `cache` and patches it for event-triggered and follow-up
+    /// passes.
+    pub fn with_cache(mut self, cache: Arc<SnapshotCache>) -> Self {
+        self.cache = Some(cache);
         self
     }
 
@@ -120,7 +132,7 @@ fn log_action(done: &ActionReport) {
 }
 
 impl<O, J: ?Sized> OrgReconciler<O, J> {
-    fn summary(&self, report: PassReport, breaker_open: bool) -> ReconcileSummary {
+    fn summary(&self, report: PassReport, observed: bool, breaker_open: bool) -> ReconcileSummary {
         let plan = &report.plan;
         let partial_failure = report.partial_failure();
         let actions = report
@@ -132,7 +144,7 @@ impl<O, J: ?Sized> OrgReconciler<O, J> {
             .collect();
         ReconcileSummary {
             run_id: report.run_id,
-            observed: report.observation.is_some(),
+            observed,
             complete: plan.complete,
             incomplete: plan.incomplete.clone(),
             planned: per_kind(plan.actions.iter().map(|a| a.kind)),
@@ -172,10 +184,15 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
             .notifier
             .as_ref()
             .map(|n| n.before(self.journal.as_ref(), Utc::now()));
+
+        let source = match self.incremental(trigger, &policy).await {
+            Some(observation) => PlanSource::Observed(Box::new(observation)),
+            None => PlanSource::Observe,
+        };
         let report = run_pass(
             &org,
             &self.org_url,
-            PlanSource::Observe,
+            source,
             &settings,
             shutdown,
             &RunProgress {
@@ -189,7 +206,7 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
                 notifier.after(self.journal.as_ref(), run_id, before, Utc::now());
             }
         }
-        let report = report.map_err(|source| ReconcileError::Pass {
+        let mut report = report.map_err(|source| ReconcileError::Pass {
             org: self.org.clone(),
             source,
         })?;
@@ -201,7 +218,20 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
             .view(Utc::now())
             .map(|v| v.breaker_open())
             .unwrap_or(false);
-        let summary = self.summary(report, breaker_open);
+        let observation = report.observation.take();
+        let observed = observation.is_some();
+        if let (Some(cache), Some(observation)) = (&self.cache, observation) {
+            let acted: Vec<Acted> = report
+                .recovered
+                .actions
+                .iter()
+                .chain(&report.executed.actions)
+                .filter(|a| a.taken)
+                .map(|a| (a.kind, a.outcome, a.target.clone()))
+                .collect();
+            cache.store(observation.snapshot, &report.plan, &acted);
+        }
+        let summary = self.summary(report, observed, breaker_open);
         if let Some(requeue) = &summary.requeue {
             self.journal_requeue(&summary.run_id, requeue)
                 .map_err(|source| ReconcileError::Pass {
@@ -236,5 +266,50 @@ impl<O, J: JournalStore + ?Sized> OrgReconciler<O, J> {
         self.journal
             .append(Utc::now(), EntryDraft::new(run_id.clone(), kind), &[])?;
         Ok(())
+    }
+}
+
+impl<O: OrgApi, J: ?Sized> OrgReconciler<O, J> {
+    /// The observation of an event-triggered or follow-up pass: the cached snapshot with the
+    /// events taken since and each waiting target re-read once. `None`: the pass reads the whole
+    /// org (a full run, no cache, nothing cached yet, or more waited than the cache keeps).
+    async fn incremental(&self, trigger: Trigger, policy: &Policy) -> Option<Observation> {
+        let cache = self.cache.as_ref()?;
+        let requeue = match trigger {
+            Trigger::SystemLog => false,
+            Trigger::Requeue => true,
+            Trigger::Timer | Trigger::Manual => {
+                cache.begin_scan();
+                return None;
+            }
+        };
+        let Some(work) = cache.take_work(requeue, Utc::now()) else {
+            cache.begin_scan();
+            return None;
+        };
+        let now = Utc::now();
+        let lookback = chrono::Duration::from_std(policy.schedule.log_lookback)
+            .unwrap_or_else(|_| chrono::Duration::days(1));
+        let mut snapshot = work.snapshot;
+        if !work.events.is_empty() {
+            merge_events(&mut snapshot, work.events, now - lookback);
+            snapshot
+                .freshness
+                .insert(PartId::SystemLog, Freshness::Patched { at: now });
+        }
+        let mut requests = 0;
+        for target in &work.targets {
+            let done = patch(self.api.as_ref(), policy, &mut snapshot, target, now).await;
+            requests += done.requests;
+            for part in &done.stale {
+                tracing::warn!(org = %self.org, %part, "targeted re-read failed: the part is stale and what depends on it is withheld");
+            }
+        }
+        tracing::info!(org = %self.org, %trigger, targets = work.targets.len(), requests, "cached snapshot patched by targeted reads");
+        Some(Observation {
+            snapshot,
+            log_next: None,
+            requests,
+        })
     }
 }

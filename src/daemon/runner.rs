@@ -12,8 +12,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::api::{api_token, Api, ApiOrg, DaemonFile};
+use super::hooks::{hook_secret, Hooks};
 use super::{
-    Health, Metrics, OrgLoop, OrgReconciler, OrgSample, SampleOrg, SystemClock, SystemLogPoller,
+    Health, Metrics, OrgLoop, OrgReconciler, OrgSample, SampleOrg, SnapshotCache, SystemClock,
+    SystemLogPoller,
 };
 use crate::journal::{JournalStore, SledJournal};
 use crate::notify::{Notifier, OrgNotifier, Sinks, SHUTDOWN_DRAIN};
@@ -110,6 +112,8 @@ pub enum DaemonError {
     Http(#[from] super::HttpError),
     #[error(transparent)]
     ApiToken(#[from] super::api::TokenError),
+    #[error(transparent)]
+    HookSecret(#[from] super::hooks::HookSecretError),
 }
 
 /// Reads an org's client and journal for the metrics at scrape time.
@@ -211,11 +215,26 @@ pub async fn run(
     let health = Arc::new(Health::new(orgs.iter().map(|o| o.name.as_str())));
     let http_stop = CancellationToken::new();
     let (api, daemon_files) = api_for(&orgs, addr)?;
+    let caches: Vec<Arc<SnapshotCache>> = orgs
+        .iter()
+        .map(|_| Arc::new(SnapshotCache::new()))
+        .collect();
+    let hooks = Hooks::new(
+        hook_secret(&crate::config::ProcessEnv)?,
+        orgs.iter()
+            .map(|o| o.name.clone())
+            .zip(caches.iter().cloned())
+            .collect(),
+    );
+    if hooks.enabled() {
+        tracing::info!("Okta Event Hooks accepted on /hooks/okta");
+    }
     let http = tokio::spawn(super::http::serve(
         listener,
         metrics.clone(),
         health.clone(),
         api,
+        Arc::new(hooks),
         http_stop.clone(),
     ));
     tracing::info!(%addr, orgs = orgs.len(), dry_run = settings.observe_only, "remediator daemon started: /healthz /readyz /metrics /v1/status");
@@ -231,7 +250,7 @@ pub async fn run(
         metrics.notifications(),
     );
     let mut tasks = JoinSet::new();
-    for org in orgs {
+    for (org, cache) in orgs.into_iter().zip(caches) {
         metrics.init_org(&org.name);
         org.client
             .set_request_observer(metrics.request_observer(&org.name));
@@ -250,14 +269,16 @@ pub async fn run(
             org.policy.subscribe(),
         )
         .with_health(health.clone())
-        .with_notifier(OrgNotifier::new(&org.name, notifier.clone()));
+        .with_notifier(OrgNotifier::new(&org.name, notifier.clone()))
+        .with_cache(cache.clone());
         tasks.spawn(super::retention::run(
             org.name.clone(),
             org.journal.clone(),
             org.policy.subscribe(),
             shutdown.clone(),
         ));
-        let poller = SystemLogPoller::new(&org.name, url, api, org.journal, start);
+        let poller =
+            SystemLogPoller::new(&org.name, url, api, org.journal, start).with_cache(cache);
         let org_loop = OrgLoop {
             org: org.name,
             reconciler,

@@ -205,6 +205,8 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
                 () = shutdown.cancelled() => break,
                 () = lease_lost(self.leading.clone()) => break,
                 () = tokio::time::sleep(wait) => {}
+                // An Event Hook's event: poll now (the poll takes it and reads the log too).
+                () = self.poller.woken() => next_poll = Instant::now(),
             }
         }
     }

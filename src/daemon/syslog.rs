@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::cache::SnapshotCache;
 use super::{LogPoll, PollError, PollOutcome};
 use crate::error_chain::error_chain;
 use crate::journal::{Cursor, JournalStore};
@@ -61,6 +62,9 @@ pub struct SystemLogPoller<O, J: ?Sized> {
     /// The run id of the `CursorAdvanced` entries this poller writes.
     run_id: RunId,
     last_sync_failure: Mutex<Option<DateTime<Utc>>>,
+    /// The org's cached snapshot: each event is taken once (an Event Hook may have brought it
+    /// first) and a triggering event's targets are queued for their targeted read.
+    cache: Option<Arc<SnapshotCache>>,
 }
 
 impl<O, J: ?Sized> SystemLogPoller<O, J> {
@@ -81,7 +85,14 @@ impl<O, J: ?Sized> SystemLogPoller<O, J> {
             start,
             run_id: RunId::new(format!("poll-{}", uuid::Uuid::new_v4())),
             last_sync_failure: Mutex::new(None),
+            cache: None,
         }
+    }
+
+    /// Feeds the events read to `cache` (and takes those an Event Hook brought from it).
+    pub fn with_cache(mut self, cache: Arc<SnapshotCache>) -> Self {
+        self.cache = Some(cache);
+        self
     }
 }
 
@@ -113,6 +124,14 @@ impl<O: OrgApi, J: JournalStore + ?Sized> SystemLogPoller<O, J> {
     }
 
     fn note_event(&self, event: &LogEvent, outcome: &mut PollOutcome) {
+        let taken = match &self.cache {
+            Some(cache) => match cache.take_event(event) {
+                Some(info) => Some((cache, info)),
+                // Taken already (an Event Hook delivered it): once is enough.
+                None => return,
+            },
+            None => None,
+        };
         let mut last = self
             .last_sync_failure
             .lock()
@@ -121,6 +140,9 @@ impl<O: OrgApi, J: JournalStore + ?Sized> SystemLogPoller<O, J> {
             *last = Some(last.map_or(event.published, |t| t.max(event.published)));
         }
         if is_trigger(event, *last) {
+            if let Some((cache, info)) = &taken {
+                cache.queue_event_targets(info);
+            }
             outcome
                 .triggers
                 .push((event.event_type.clone(), event.uuid.clone()));
@@ -158,7 +180,18 @@ impl<O: OrgApi, J: JournalStore + ?Sized> LogPoll for SystemLogPoller<O, J> {
             source: Box::new(source),
         })?;
         self.store_cursor(cursor.as_ref(), newest)?;
+        let mut outcome = outcome;
+        if let Some(cache) = &self.cache {
+            outcome.triggers.extend(cache.take_hook_triggers());
+        }
         Ok(outcome)
+    }
+
+    async fn woken(&self) {
+        match &self.cache {
+            Some(cache) => cache.woken().await,
+            None => std::future::pending().await,
+        }
     }
 }
 

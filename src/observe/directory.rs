@@ -43,7 +43,7 @@ struct Listing {
     unknown: usize,
 }
 
-async fn read_directory_diffs<O: OrgApi>(
+pub(super) async fn read_directory_diffs<O: OrgApi>(
     api: &O,
     policy: &Policy,
     app: &str,
@@ -109,7 +109,7 @@ fn okta_profile(app_user: &AppUser) -> Option<&serde_json::Map<String, serde_jso
 /// names none), and those where the app-user profile does not hold a value policy's
 /// `force_sync.expected` says the directory holds. `None`: the Okta profile did not come, so
 /// nothing can be compared.
-fn compare(policy: &Policy, app_user: &AppUser) -> Option<Vec<AttributeDiff>> {
+pub(super) fn compare(policy: &Policy, app_user: &AppUser) -> Option<Vec<AttributeDiff>> {
     let okta_profile = okta_profile(app_user)?;
     let user_id = app_user.id.as_str();
     let login = okta_profile.get("login").and_then(|l| l.as_str());

@@ -9,16 +9,20 @@ mod probe;
 mod profile;
 mod read;
 mod snapshot;
+mod targeted;
 mod unreadable;
 
 pub use app_kind::{AppKind, DirectoryKind};
-pub use part::{FailureKind, Incomplete, Part, PartId, PartKind, ReadFailure, UnknownPart};
+pub use part::{
+    FailureKind, Freshness, Incomplete, Part, PartId, PartKind, ReadFailure, UnknownPart,
+};
 pub use probe::probe_all;
 pub use profile::ProfileValue;
 pub use read::{
     observe, requests, LogStart, Observation, APP_LISTING_CONCURRENCY, MAX_DIFFS_PER_DIRECTORY,
     MAX_EVENTS_KEPT, MAX_LOG_PAGES,
 };
+pub use targeted::{event_of, merge_events, patch, Patched, ReadTarget, STALE_PREFIX};
 pub use unreadable::{Credentials, OrgUnreadable};
 
 pub use snapshot::{

@@ -435,6 +435,31 @@ impl<T> Part<T> {
     }
 }
 
+/// How current a part of a cached snapshot is: read by the full scan at the snapshot's
+/// `observed_at` (fresh), read again since by a targeted read (patched, at that time), or not
+/// to be trusted since a targeted read of it failed (stale). A stale part is also an
+/// [`Incomplete`] entry of the snapshot, so what depends on it is withheld as for any part left
+/// unread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum Freshness {
+    /// As the full scan read it.
+    Fresh { at: chrono::DateTime<chrono::Utc> },
+    /// Read again by a targeted read.
+    Patched { at: chrono::DateTime<chrono::Utc> },
+    /// A targeted read of it failed at `since`: the last value read is not trusted.
+    Stale {
+        since: chrono::DateTime<chrono::Utc>,
+        reason: ReadFailure,
+    },
+}
+
+impl Freshness {
+    pub fn is_stale(&self) -> bool {
+        matches!(self, Freshness::Stale { .. })
+    }
+}
+
 impl<T: Default> Default for Part<T> {
     fn default() -> Self {
         Part::complete(T::default())

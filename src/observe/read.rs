@@ -37,6 +37,9 @@ pub const MAX_DIFFS_PER_DIRECTORY: usize = 10_000;
 pub mod requests {
     pub const LIST_APPS: &str = "GET /api/v1/apps";
     pub const LIST_APP_USERS: &str = "GET /api/v1/apps/{appId}/users";
+    pub const GET_APP: &str = "GET /api/v1/apps/{appId}";
+    pub const GET_APP_USER: &str = "GET /api/v1/apps/{appId}/users/{userId}";
+    pub const GET_USER: &str = "GET /api/v1/users/{userId}";
     pub const LIST_APP_USERS_WITH_USER: &str = "GET /api/v1/apps/{appId}/users?expand=user";
     pub const GET_CONNECTION: &str = "GET /api/v1/apps/{appId}/connections/default";
     pub const GET_USER_PROVISIONING: &str = "GET /api/v1/apps/{appId}/features/USER_PROVISIONING";
@@ -141,7 +144,7 @@ async fn read_apps<O: OrgApi>(api: &O, requests: &mut u64) -> Result<Vec<AppInfo
     Ok(apps)
 }
 
-fn app_info(app: Application) -> AppInfo {
+pub(super) fn app_info(app: Application) -> AppInfo {
     AppInfo {
         id: app.id.clone(),
         name: app.name,
@@ -214,7 +217,7 @@ fn sorted(mut events: Vec<EventInfo>) -> Vec<EventInfo> {
     events
 }
 
-fn event_info(event: LogEvent) -> EventInfo {
+pub(super) fn event_info(event: LogEvent) -> EventInfo {
     let (result, reason) = event.outcome.map_or((None, None), |o| (o.result, o.reason));
     EventInfo {
         uuid: event.uuid,
@@ -337,7 +340,7 @@ async fn failed_app_users<O: OrgApi>(api: &O, app: &str) -> (Listed, u64) {
 }
 
 /// The latest provisioning failure event per (app id, user id).
-fn latest_failures(events: &[EventInfo]) -> BTreeMap<(AppId, UserId), EventInfo> {
+pub(super) fn latest_failures(events: &[EventInfo]) -> BTreeMap<(AppId, UserId), EventInfo> {
     let mut latest: BTreeMap<(AppId, UserId), EventInfo> = BTreeMap::new();
     for event in events.iter().filter(|e| e.failed()) {
         if !EventFamily::UserProvisioning.contains(&event.event_type) {
@@ -427,7 +430,7 @@ async fn read_provisioning_state<O: OrgApi>(
 
 /// Reads `app`'s provisioning connection into it: its status, or Okta's answer that the app
 /// exposes none (a state, kept as evidence); `Err` is a failed read.
-async fn read_connection<O: OrgApi>(
+pub(super) async fn read_connection<O: OrgApi>(
     api: &O,
     app: &mut AppInfo,
     requests: &mut u64,
@@ -453,7 +456,7 @@ async fn read_connection<O: OrgApi>(
 
 /// Okta's answer that the app has no such thing (404, or `E0000060` for an operation the app
 /// does not support): a state of the app, not a failed read.
-fn no_such_thing(e: &ApiError) -> bool {
+pub(super) fn no_such_thing(e: &ApiError) -> bool {
     e.is_not_found() || e.error_code() == Some(E_UNSUPPORTED_OPERATION)
 }
 
@@ -461,7 +464,7 @@ fn no_such_thing(e: &ApiError) -> bool {
 /// of an app without provisioning).
 const E_UNSUPPORTED_OPERATION: &str = "E0000060";
 
-fn capabilities(c: &crate::okta::CapabilitiesObject) -> Capabilities {
+pub(super) fn capabilities(c: &crate::okta::CapabilitiesObject) -> Capabilities {
     let on = |s: Option<&crate::okta::StatusHolder>| {
         s.is_some_and(|h| h.status == EnabledStatus::Enabled)
     };
@@ -577,7 +580,7 @@ fn mappings_failure(e: &ApiError) -> ReadFailure {
     failure
 }
 
-async fn read_app_mappings<O: OrgApi>(
+pub(super) async fn read_app_mappings<O: OrgApi>(
     api: &O,
     app: &str,
     requests: &mut u64,
@@ -612,7 +615,7 @@ async fn read_app_mappings<O: OrgApi>(
     Part::complete(mappings)
 }
 
-async fn read_agents<O: OrgApi>(api: &O, requests: &mut u64) -> Part<Vec<AgentInfo>> {
+pub(super) async fn read_agents<O: OrgApi>(api: &O, requests: &mut u64) -> Part<Vec<AgentInfo>> {
     *requests += 1;
     match api.list_agent_pools("AD").await {
         Ok(pools) => {

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::app_kind::AppKind;
-use super::part::{Incomplete, Part, PartId};
+use super::part::{Freshness, Incomplete, Part, PartId};
 use super::profile::ProfileValue;
 use super::ReadFailure;
 use crate::okta::{AgentId, AgentPoolId, AppId, GroupId, MappingId, UserId};
@@ -39,6 +39,10 @@ pub struct Snapshot {
     pub events: Part<Vec<EventInfo>>,
     /// Results of the TCP 464 probes of the domain controllers named in policy (empty when none).
     pub kpasswd_probes: Vec<ProbeResult>,
+    /// The parts read again (or failed to be) since the full scan at `observed_at`, for a
+    /// snapshot the daemon keeps and patches; a part not named here is as the scan read it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub freshness: BTreeMap<PartId, Freshness>,
 }
 
 impl Snapshot {
@@ -69,6 +73,16 @@ impl Snapshot {
             .collect();
         all.sort_by(|a, b| a.part.cmp(&b.part));
         all
+    }
+
+    /// How current `part` is (see [`Freshness`]).
+    pub fn freshness(&self, part: &PartId) -> Freshness {
+        self.freshness
+            .get(part)
+            .cloned()
+            .unwrap_or(Freshness::Fresh {
+                at: self.observed_at,
+            })
     }
 
     /// Why `part` was left unread, if it was.

@@ -1,0 +1,357 @@
+//! The daemon's cached snapshot of one org, the watch-fed cache of a controller: the full scan
+//! (at start-up and on the cron schedule) fills it; System Log events, polled or delivered by
+//! an Okta Event Hook, name the targets a later pass re-reads with targeted reads
+//! (`observe::patch`), coalesced (one read per target per pass); the planner plans over the
+//! whole patched snapshot. Events are taken once, by `uuid`, whichever source brought them.
+//!
+//! Kept in memory only: a restarted daemon rebuilds it with its start-up full scan (the
+//! journal is not a cache, and an org image from before a downtime is worse than one scan).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use crate::journal::Outcome;
+use crate::observe::{event_of, EventInfo, ReadTarget, Snapshot};
+use crate::okta::LogEvent;
+use crate::plan::Plan;
+use crate::vocab::{ActionKind, Target};
+
+/// An action a pass took: its kind, its outcome, its target.
+pub(crate) type Acted = (ActionKind, Outcome, Target);
+
+/// Most targets waiting for their targeted read; past it the next pass is a full scan (a storm
+/// that names more targets than this is cheaper to read whole).
+pub const MAX_PENDING_TARGETS: usize = 1_000;
+/// Most System Log events waiting to be added to the snapshot; past it the next pass is a full
+/// scan.
+pub const MAX_BUFFERED_EVENTS: usize = 10_000;
+/// Event uuids remembered to take each event once (polling and Event Hooks both bring them);
+/// the oldest are forgotten first. Far more than a poll interval of a busy org's relevant events.
+pub const MAX_SEEN_EVENTS: usize = 50_000;
+
+/// The uuids of the events taken, bounded, oldest forgotten first.
+#[derive(Debug, Default)]
+struct Seen {
+    set: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl Seen {
+    /// False when `uuid` was taken already.
+    fn insert(&mut self, uuid: &str) -> bool {
+        if self.set.contains(uuid) {
+            return false;
+        }
+        self.set.insert(uuid.to_owned());
+        self.order.push_back(uuid.to_owned());
+        while self.order.len() > MAX_SEEN_EVENTS {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    snapshot: Option<Snapshot>,
+    /// Targets to re-read at the next pass.
+    pending: BTreeSet<ReadTarget>,
+    /// Targets the last plan holds waiting (requeue-after), with the time each wait ends:
+    /// re-read by the follow-up pass once their wait is over.
+    requeue: BTreeMap<ReadTarget, DateTime<Utc>>,
+    /// Events taken since the snapshot was last planned.
+    events: Vec<EventInfo>,
+    /// Too many targets or events waited: the next pass reads the org whole.
+    overflow: bool,
+    seen: Seen,
+    /// Events delivered by an Event Hook that call for a pass: `eventType` and uuid.
+    hook_triggers: Vec<(String, String)>,
+}
+
+/// What an incremental pass works from.
+#[derive(Debug)]
+pub struct Work {
+    pub snapshot: Snapshot,
+    pub targets: BTreeSet<ReadTarget>,
+    pub events: Vec<EventInfo>,
+}
+
+/// One org's cached snapshot, shared by its reconciler, its System Log poller and its Event
+/// Hook route.
+#[derive(Debug, Default)]
+pub struct SnapshotCache {
+    inner: Mutex<Inner>,
+    wake: Notify,
+}
+
+impl SnapshotCache {
+    pub fn new() -> Self {
+        SnapshotCache::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes `event` (from a poll or a hook) unless it was taken already: it is kept for the
+    /// snapshot's events and returned; `None` when seen before.
+    pub fn take_event(&self, event: &LogEvent) -> Option<EventInfo> {
+        let mut inner = self.lock();
+        if !inner.seen.insert(&event.uuid) {
+            return None;
+        }
+        let info = event_of(event.clone());
+        if inner.events.len() >= MAX_BUFFERED_EVENTS {
+            inner.overflow = true;
+        } else {
+            inner.events.push(info.clone());
+        }
+        Some(info)
+    }
+
+    /// The event calls for a pass: its targets are re-read at the next one.
+    pub fn queue_event_targets(&self, event: &EventInfo) {
+        self.queue(ReadTarget::of_event(event));
+    }
+
+    /// `targets` are re-read at the next pass.
+    pub fn queue(&self, targets: impl IntoIterator<Item = ReadTarget>) {
+        let mut inner = self.lock();
+        for target in targets {
+            if inner.pending.len() >= MAX_PENDING_TARGETS {
+                inner.overflow = true;
+                break;
+            }
+            inner.pending.insert(target);
+        }
+    }
+
+    /// An Event Hook delivered an event that calls for a pass: the org's loop is woken.
+    pub(crate) fn hook_trigger(&self, event_type: &str, uuid: &str) {
+        self.lock()
+            .hook_triggers
+            .push((event_type.to_owned(), uuid.to_owned()));
+        self.wake.notify_one();
+    }
+
+    /// The hook-delivered events that call for a pass since the last call.
+    pub(crate) fn take_hook_triggers(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.lock().hook_triggers)
+    }
+
+    /// Completes when an Event Hook delivered an event that calls for a pass.
+    pub(crate) async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// A full scan starts: what waits now is read by it.
+    pub(crate) fn begin_scan(&self) {
+        let mut inner = self.lock();
+        inner.pending.clear();
+        inner.requeue.clear();
+        inner.events.clear();
+        inner.overflow = false;
+    }
+
+    /// The work of an incremental pass at `now` (a `requeue` pass re-reads the targets the last
+    /// plan holds waiting whose wait is over, too); `None` when it must be a full scan: nothing
+    /// cached yet, or more waited than the bounds allow.
+    pub(crate) fn take_work(&self, requeue: bool, now: DateTime<Utc>) -> Option<Work> {
+        let mut inner = self.lock();
+        if inner.overflow {
+            return None;
+        }
+        let snapshot = inner.snapshot.clone()?;
+        let mut targets = std::mem::take(&mut inner.pending);
+        if requeue {
+            let due: Vec<ReadTarget> = inner
+                .requeue
+                .iter()
+                .filter(|(_, at)| **at <= now)
+                .map(|(target, _)| target.clone())
+                .collect();
+            for target in due {
+                inner.requeue.remove(&target);
+                targets.insert(target);
+            }
+        }
+        let events = std::mem::take(&mut inner.events);
+        Some(Work {
+            snapshot,
+            targets,
+            events,
+        })
+    }
+
+    /// Keeps the snapshot a pass planned over (filled by a full scan, or patched) and what its
+    /// plan and actions name: the targets it holds waiting are re-read by the follow-up pass
+    /// once their wait is over; the targets of the actions taken, by the next pass, except a
+    /// retry the executor verified (its read-back showed the app user out of `ERROR`: the
+    /// snapshot drops the failure, as a re-read would).
+    pub(crate) fn store(&self, mut snapshot: Snapshot, plan: &Plan, acted: &[Acted]) {
+        let mut reread = Vec::new();
+        for (kind, outcome, target) in acted {
+            match (kind, outcome, read_target(target)) {
+                (
+                    ActionKind::RetryProvisioning,
+                    Outcome::Verified,
+                    Some(ReadTarget::AppUser { app, user }),
+                ) => {
+                    snapshot
+                        .failed_assignments
+                        .value
+                        .retain(|f| !(f.app_id == app && f.user_id == user));
+                }
+                (_, _, Some(target)) => reread.push(target),
+                (_, _, None) => {}
+            }
+        }
+        let mut inner = self.lock();
+        inner.snapshot = Some(snapshot);
+        inner.requeue = BTreeMap::new();
+        for skipped in &plan.skipped {
+            let (Some(at), Some(target)) = (skipped.retry_at, read_target(&skipped.target)) else {
+                continue;
+            };
+            let due = inner.requeue.entry(target).or_insert(at);
+            *due = (*due).min(at);
+        }
+        drop(inner);
+        self.queue(reread);
+    }
+
+    /// The snapshot as last planned over, if one was.
+    pub fn snapshot(&self) -> Option<Snapshot> {
+        self.lock().snapshot.clone()
+    }
+
+    /// The targets waiting for their re-read.
+    pub fn pending(&self) -> BTreeSet<ReadTarget> {
+        self.lock().pending.clone()
+    }
+}
+
+/// The targeted read that re-reads what an action or a held candidate is about.
+fn read_target(target: &Target) -> Option<ReadTarget> {
+    match (&target.app_id, &target.user_id, &target.directory_id) {
+        (Some(app), Some(user), _) => Some(ReadTarget::AppUser {
+            app: app.clone(),
+            user: user.clone(),
+        }),
+        (None, Some(user), Some(directory)) => Some(ReadTarget::DirectoryUser {
+            directory: directory.clone(),
+            user: user.clone(),
+        }),
+        (Some(app), None, _) => Some(ReadTarget::App(app.clone())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(uuid: &str) -> LogEvent {
+        serde_json::from_value(serde_json::json!({
+            "uuid": uuid,
+            "published": "2026-12-02T00:00:00.000Z",
+            "eventType": "application.provision.user.push",
+            "outcome": { "result": "FAILURE" },
+            "target": [
+                { "id": "0oa1", "type": "AppInstance" },
+                { "id": "00u1", "type": "User" }
+            ],
+        }))
+        .expect("a valid event")
+    }
+
+    #[test]
+    fn an_event_is_taken_once_and_its_targets_coalesce() {
+        let cache = SnapshotCache::new();
+        let first = cache.take_event(&event("e1")).expect("new");
+        assert!(cache.take_event(&event("e1")).is_none(), "seen already");
+        cache.queue_event_targets(&first);
+        let second = cache.take_event(&event("e2")).expect("new");
+        cache.queue_event_targets(&second);
+        assert_eq!(cache.pending().len(), 1, "one read per target");
+        assert!(
+            cache.take_work(false, chrono::Utc::now()).is_none(),
+            "nothing cached yet"
+        );
+        cache.store(Snapshot::default(), &empty_plan(), &[]);
+        let work = cache
+            .take_work(false, chrono::Utc::now())
+            .expect("incremental");
+        assert_eq!(work.targets.len(), 1);
+        assert_eq!(work.events.len(), 2);
+        assert!(cache.pending().is_empty());
+    }
+
+    #[test]
+    fn the_seen_set_is_bounded() {
+        let mut seen = Seen::default();
+        for i in 0..MAX_SEEN_EVENTS + 10 {
+            assert!(seen.insert(&i.to_string()));
+        }
+        assert_eq!(seen.set.len(), MAX_SEEN_EVENTS);
+        assert!(seen.insert("0"), "the oldest was forgotten");
+        assert!(!seen.insert(&(MAX_SEEN_EVENTS + 9).to_string()));
+    }
+
+    #[test]
+    fn too_many_targets_make_the_next_pass_a_full_scan() {
+        let cache = SnapshotCache::new();
+        cache.store(Snapshot::default(), &empty_plan(), &[]);
+        cache.queue((0..=MAX_PENDING_TARGETS).map(|i| ReadTarget::App(i.to_string().into())));
+        assert!(cache.take_work(false, chrono::Utc::now()).is_none());
+        cache.begin_scan();
+        assert!(cache.take_work(false, chrono::Utc::now()).is_some());
+    }
+
+    #[test]
+    fn a_follow_up_re_reads_only_the_targets_whose_wait_is_over() {
+        let cache = SnapshotCache::new();
+        let at = chrono::Utc::now() + chrono::Duration::minutes(10);
+        let mut plan = empty_plan();
+        plan.skipped.push(crate::plan::Skipped {
+            kind: ActionKind::RetryProvisioning,
+            target: Target::app_user("0oa1", "00u1"),
+            why: crate::vocab::SkipReason::TooRecent,
+            detail: String::new(),
+            part: None,
+            evidence: Vec::new(),
+            retry_at: Some(at),
+        });
+        cache.store(Snapshot::default(), &plan, &[]);
+        let early = cache
+            .take_work(true, at - chrono::Duration::seconds(1))
+            .expect("incremental");
+        assert!(early.targets.is_empty(), "still waiting: not re-read");
+        let due = cache.take_work(true, at).expect("incremental");
+        assert_eq!(due.targets.len(), 1);
+        assert!(cache
+            .take_work(true, at)
+            .expect("incremental")
+            .targets
+            .is_empty());
+    }
+
+    fn empty_plan() -> Plan {
+        Plan {
+            org: String::new(),
+            generated_at: chrono::Utc::now(),
+            complete: true,
+            incomplete: Vec::new(),
+            actions: Vec::new(),
+            findings: Vec::new(),
+            skipped: Vec::new(),
+            warnings: Vec::new(),
+            digests: crate::plan::PlanDigests::default(),
+        }
+    }
+}
