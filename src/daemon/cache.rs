@@ -351,6 +351,7 @@ mod tests {
             findings: Vec::new(),
             skipped: Vec::new(),
             warnings: Vec::new(),
+            labels: Default::default(),
             digests: crate::plan::PlanDigests::default(),
         }
     }
