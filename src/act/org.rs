@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 
 use crate::observe::ProfileValue;
 use crate::okta::{
-    ApiError, AppId, AppUserSyncState, CapabilitiesObject, EnabledStatus, GroupPushMapping,
-    MappingId, OrgApi, PageRequest, ProvisioningConnectionStatus, UserId,
+    ApiError, AppId, AppUser, AppUserSyncState, CapabilitiesObject, EnabledStatus,
+    GroupPushMapping, MappingId, OrgApi, PageRequest, ProvisioningConnectionStatus, UserId,
 };
 use crate::plan::{Action, ActionKind, Evidence, Precondition, Step};
 use crate::policy::Policy;
@@ -19,13 +19,34 @@ const MAX_MAPPING_PAGES: usize = 100;
 /// How many times an app user is read back after a re-push before the fix is called failed.
 pub const APP_USER_VERIFY_POLLS: u32 = 5;
 
-/// Why a precondition no longer holds, in one sentence; `None` when all still hold.
+/// The app users the precondition check read, kept for the one step that would read the same
+/// app user again moments later: a re-push sends back the profile it reads, so it sends the one
+/// the check just read instead of asking Okta twice (the read-back after it is always fresh).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PreconditionReads {
+    app_users: Vec<(AppId, UserId, AppUser)>,
+}
+
+impl PreconditionReads {
+    /// The app user read for `app`/`user`, once: a second call reads nothing.
+    pub(crate) fn take_app_user(&mut self, app: &AppId, user: &UserId) -> Option<AppUser> {
+        let at = self
+            .app_users
+            .iter()
+            .position(|(a, u, _)| a == app && u == user)?;
+        Some(self.app_users.swap_remove(at).2)
+    }
+}
+
+/// Why a precondition no longer holds, in one sentence; `None` when all still hold. The app
+/// users read on the way are kept in `reads`.
 pub(crate) async fn stale_precondition<O: OrgApi>(
     api: &O,
     preconditions: &[Precondition],
+    reads: &mut PreconditionReads,
 ) -> Result<Option<String>, ApiError> {
     for pre in preconditions {
-        if let Some(why) = precondition_broken(api, pre).await? {
+        if let Some(why) = precondition_broken(api, pre, reads).await? {
             return Ok(Some(why));
         }
     }
@@ -35,6 +56,7 @@ pub(crate) async fn stale_precondition<O: OrgApi>(
 async fn precondition_broken<O: OrgApi>(
     api: &O,
     pre: &Precondition,
+    reads: &mut PreconditionReads,
 ) -> Result<Option<String>, ApiError> {
     let broken = match pre {
         Precondition::AppUserSyncState {
@@ -42,7 +64,10 @@ async fn precondition_broken<O: OrgApi>(
             user_id,
             sync_state,
         } => {
-            let now = app_user_state(api, app_id, user_id).await?;
+            let (app, user) = (app_id.clone(), user_id.clone());
+            let read = api.get_app_user(&app, &user).await?;
+            let now = sync_state_of(&read);
+            reads.app_users.push((app, user, read));
             (now != *sync_state).then(|| {
                 format!("app user {app_id}/{user_id} is now {now}, planned from {sync_state}")
             })
@@ -103,9 +128,13 @@ pub(crate) async fn app_user_state<O: OrgApi>(
     let user = api
         .get_app_user(&AppId::new(app_id), &UserId::new(user_id))
         .await?;
-    Ok(user
-        .sync_state
-        .map_or_else(|| "UNKNOWN".to_owned(), |s| s.as_str().to_owned()))
+    Ok(sync_state_of(&user))
+}
+
+fn sync_state_of(user: &AppUser) -> String {
+    user.sync_state
+        .as_ref()
+        .map_or_else(|| "UNKNOWN".to_owned(), |s| s.as_str().to_owned())
 }
 
 pub(crate) async fn connection_status<O: OrgApi>(

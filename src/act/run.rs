@@ -15,7 +15,7 @@ use crate::plan::gate::{self, Asker, Gate, Hold, Spent};
 use crate::plan::{Action, ActionKind, NotCarriedOut, Plan, SkipReason, Step};
 use crate::vocab::RunId;
 
-use super::org::{stale_precondition, verification_details, verify, Polling};
+use super::org::{stale_precondition, verification_details, verify, Polling, PreconditionReads};
 use super::steps::{crash_hook, is_write, leaves_provisioning_enabled, run_step, step_name};
 use super::{idempotency_key, ActError, ActionReport, ExecuteOptions, Org, RunReport, StepError};
 
@@ -105,7 +105,8 @@ where
             let why = Some(hold.reason());
             return self.not_taken(options, action, (Outcome::Held, why), &hold.detail());
         }
-        match stale_precondition(self.api, &action.preconditions).await {
+        let mut reads = PreconditionReads::default();
+        match stale_precondition(self.api, &action.preconditions, &mut reads).await {
             Ok(None) => {}
             Ok(Some(why)) => {
                 let why = format!("the state it was planned from no longer holds: {why}");
@@ -123,7 +124,10 @@ where
         self.begin(options, action, &key)?;
         taken.record(action.kind.rule());
         crash_hook(0);
-        let fix = FixProgress::default();
+        let fix = FixProgress {
+            reads,
+            ..FixProgress::default()
+        };
         self.run_fix(&options.run_id, action, fix, options.polling(), None)
             .await
     }
@@ -335,7 +339,11 @@ where
         if matches!(step, Step::EnableProvisioning { .. }) {
             fix.enable_started = true;
         }
-        let result = run_step(step, self.api, self.admin, self.policy, self.env).await;
+        let read = match step {
+            Step::RepushAppUser { app_id, user_id } => fix.reads.take_app_user(app_id, user_id),
+            _ => None,
+        };
+        let result = run_step(step, self.api, self.admin, self.policy, self.env, read).await;
         if matches!(result, Err(StepError::NothingWritten(_))) {
             // Nothing reached the org: compensation has nothing of this step to undo.
             fix.enable_started = enable_started;
@@ -536,6 +544,8 @@ pub(crate) struct FixProgress {
     /// This fix began enabling provisioning (whether or not that was recorded as done): only
     /// then may compensation disable it.
     pub enable_started: bool,
+    /// What the precondition check read just before the fix began (none after a restart).
+    pub reads: PreconditionReads,
 }
 
 impl FixProgress {
@@ -550,6 +560,7 @@ impl FixProgress {
                 .collect(),
             provisioning_enabled: state.compensation_needed,
             enable_started: state.compensation_needed,
+            reads: PreconditionReads::default(),
         }
     }
 

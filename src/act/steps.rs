@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::config::Env;
 use crate::okta::{
-    AdminApi, AppId, AppUserUpdateRequest, CapabilitiesCreateObject, CapabilitiesObject,
+    AdminApi, AppId, AppUser, AppUserUpdateRequest, CapabilitiesCreateObject, CapabilitiesObject,
     CapabilitiesUpdateObject, EnabledStatus, MappingId, OrgApi, ProvisioningConnectionStatus,
     PushMappingTarget, StatusHolder,
 };
@@ -76,17 +76,22 @@ pub(crate) fn leaves_provisioning_enabled(step: &Step) -> Option<bool> {
 }
 
 /// Carries out one step. Credentials are resolved here, at execution time, and dropped at the
-/// end of the call; they never reach an error or the journal.
+/// end of the call; they never reach an error or the journal. `read`: the app user a re-push
+/// sends back, when the precondition check read it moments before (else it is read here).
 pub(crate) async fn run_step<O: OrgApi, A: AdminApi>(
     step: &Step,
     api: &O,
     admin: &A,
     policy: &Policy,
     env: &dyn Env,
+    read: Option<AppUser>,
 ) -> Result<String, StepError> {
     match step {
         Step::RepushAppUser { app_id, user_id } => {
-            let current = api.get_app_user(app_id, user_id).await?;
+            let current = match read {
+                Some(user) => user,
+                None => api.get_app_user(app_id, user_id).await?,
+            };
             let update = AppUserUpdateRequest {
                 profile: current.profile,
             };
