@@ -4,12 +4,13 @@
 //! daemon (the address in `STATE/daemon.json`); a write without the API token is refused; the
 //! file is removed when the daemon stops.
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::support::act as act_support;
 use crate::support::cli as cli_support;
 
+use crate::support::daemon::Daemon;
 use cli_support::{parts, stdout_if_exit, Cli};
 use serde_json::{json, Value};
 
@@ -17,58 +18,11 @@ use serde_json::{json, Value};
 const FIRST_RUN_BOUND: Duration = Duration::from_secs(180);
 const API_TOKEN: &str = "test-api-token-0123456789";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-struct Running {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `remediator run` on a free loopback port, once its first run is journaled.
-async fn start(cli: &Cli) -> Running {
-    let port = free_port();
-    let mut command = cli.command(&[
-        "run",
-        "--observe-only",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-    ]);
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let child = command.spawn().expect("start the daemon");
-    let running = Running {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = std::time::Instant::now() + FIRST_RUN_BOUND;
-    loop {
-        let status = reqwest::get(format!("{}/v1/status", running.base)).await;
-        if let Ok(response) = status {
-            let body: Value = response.json().await.unwrap_or_default();
-            if body["orgs"][0]["last_run"].is_object() {
-                return running;
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the daemon did not finish a run"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+/// `remediator run --observe-only`, once its first run is journaled.
+async fn start(cli: &Cli) -> Daemon {
+    let daemon = Daemon::spawn(cli, &[], &["--observe-only"], Stdio::null());
+    daemon.after_first_run(FIRST_RUN_BOUND).await;
+    daemon
 }
 
 #[tokio::test]
@@ -76,12 +30,12 @@ async fn status_journal_and_ack_go_through_the_running_daemon() {
     let cli = Cli::start(act_support::scenario("kpasswd-blocked"))
         .await
         .env("REMEDIATOR_API_TOKEN", API_TOKEN);
-    let mut daemon = start(&cli).await;
+    let daemon = start(&cli).await;
     let file: Value = serde_json::from_slice(
         &std::fs::read(cli.state().join("daemon.json")).expect("daemon.json is written"),
     )
     .expect("daemon.json is JSON");
-    assert_eq!(file["pid"], daemon.child.id());
+    assert_eq!(file["pid"], daemon.pid());
     assert!(cli.state().join("daemon.json").exists());
 
     let status = stdout_if_exit(&cli.run(&["status", "-o", "json"]).await, 0, "status: ");
@@ -187,15 +141,7 @@ async fn status_journal_and_ack_go_through_the_running_daemon() {
         "only the authorized ack is journaled"
     );
 
-    let stopped = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(daemon.child.id().to_string())
-        .status()
-        .expect("kill");
-    assert!(stopped.success());
-    let exit = tokio::task::spawn_blocking(move || daemon.child.wait().expect("wait"))
-        .await
-        .expect("join");
+    let exit = daemon.stop().await;
     assert!(exit.success(), "{exit:?}");
     assert!(!cli.state().join("daemon.json").exists(), "removed at exit");
     // The journal is free again: the same commands read it directly.

@@ -6,11 +6,12 @@
 //! the daemon stops, `apply` carries the approved removal out. On a loopback-only listener with
 //! no token configured, a reject is accepted without one.
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::cli_approvals::approval_org;
 use crate::support::cli as cli_support;
+use crate::support::daemon::Daemon;
 
 use cli_support::{stdout_if_exit, Cli, ORG2ORG};
 use remediator::journal::{EntryFilter, EntryKind, EntryKindTag, JournalStore};
@@ -20,49 +21,15 @@ use serde_json::{json, Value};
 const FIRST_RUN_BOUND: Duration = Duration::from_secs(180);
 const API_TOKEN: &str = "test-api-token-approvals-0123";
 
-struct Running {
-    child: Option<Child>,
-    base: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// `remediator run` (acting) on a free loopback port, once its first run asked for approval.
-async fn start(cli: &Cli) -> Running {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port();
-    let mut command = cli.command(&["run", "--listen", &format!("127.0.0.1:{port}")]);
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let running = Running {
-        child: Some(command.spawn().expect("start the daemon")),
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = std::time::Instant::now() + FIRST_RUN_BOUND;
-    loop {
-        if let Ok(response) = reqwest::get(format!("{}/v1/status", running.base)).await {
-            let body: Value = response.json().await.unwrap_or_default();
-            if awaiting(&body).is_some() {
-                return running;
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the daemon did not ask for the approval"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+/// `remediator run` (acting), once its first run asked for approval.
+async fn start(cli: &Cli) -> Daemon {
+    let daemon = Daemon::spawn(cli, &[], &[], Stdio::null());
+    daemon
+        .status_when(FIRST_RUN_BOUND, "ask for the approval", |s| {
+            awaiting(s).is_some()
+        })
+        .await;
+    daemon
 }
 
 /// The held entry awaiting approval in a status answer.
@@ -74,17 +41,8 @@ fn awaiting(status: &Value) -> Option<&Value> {
 }
 
 /// Stops the daemon with SIGTERM and waits for a clean exit (the journal is free again).
-async fn stop(mut daemon: Running) {
-    let mut child = daemon.child.take().expect("running");
-    let stopped = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill");
-    assert!(stopped.success());
-    let exit = tokio::task::spawn_blocking(move || child.wait().expect("wait"))
-        .await
-        .expect("join");
+async fn stop(daemon: Daemon) {
+    let exit = daemon.stop().await;
     assert!(exit.success(), "{exit:?}");
 }
 

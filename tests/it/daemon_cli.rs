@@ -8,6 +8,7 @@
 //! the reaction, under a generous overall timeout.
 
 use crate::support::act as act_support;
+use crate::support::daemon::free_port;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -42,13 +43,6 @@ struct Daemon {
     state: PathBuf,
     policies: PathBuf,
     _dir: TempDir,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
 }
 
 /// How a test runs the daemon.

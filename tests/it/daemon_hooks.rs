@@ -45,10 +45,7 @@ impl Daemon {
             }
         }
         std::fs::write(policies.join("schedule.toml"), SCHEDULE).expect("schedule");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = crate::support::daemon::free_port();
         let log = dir.path().join("daemon.log");
         let child = Command::new(env!("CARGO_BIN_EXE_remediator"))
             .arg("--policies")

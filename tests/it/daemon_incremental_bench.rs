@@ -108,10 +108,7 @@ async fn event_to_verified_fix_on_the_generated_org() {
         .expect("sim starts");
     let dir = tempfile::tempdir().expect("temp dir");
     policies(&dir.path().join("policies"), min_error_age.as_deref());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = crate::support::daemon::free_port();
     let state = dir.path().join("state");
     let log = dir.path().join("daemon.log");
     let started = Instant::now();

@@ -6,11 +6,11 @@
 //! start with its place in the file; the URL never shows in stderr, the journal or /metrics; an
 //! action awaiting approval is delivered once as `approval_needed`.
 
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use crate::support::act::scenario;
 use crate::support::cli::{parts, text, Cli, ORG2ORG};
+use crate::support::daemon::Daemon;
 use crate::support::receiver::{down_url, Receiver};
 use serde_json::Value;
 
@@ -191,24 +191,6 @@ async fn an_http_url_off_loopback_is_refused_at_start_where_the_file_names_it() 
     assert!(!cli.state().join("prod").exists(), "nothing was started");
 }
 
-struct Running {
-    child: Child,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
 #[tokio::test]
 async fn a_receiver_that_is_down_is_retried_then_journaled_and_counted_while_the_run_finishes() {
     let hook = down_url("/hooks/DOWNSECRET");
@@ -216,24 +198,15 @@ async fn a_receiver_that_is_down_is_retried_then_journaled_and_counted_while_the
     let cli = with_hook(Cli::start(scenario("kpasswd-blocked")).await, &hook)
         .env("RUST_LOG", "info,remediator=debug");
     let config = config(&cli, &slack);
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let stderr_path = cli.dir.path().join("daemon.stderr");
-    let mut command = cli.command(&[
-        "--config",
-        &config,
-        "run",
-        "--observe-only",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-    ]);
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"));
-    let daemon = Running {
-        child: command.spawn().expect("start the daemon"),
-    };
+    let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+    let daemon = Daemon::spawn(
+        &cli,
+        &["--config", &config],
+        &["--observe-only"],
+        stderr.into(),
+    );
+    let base = daemon.base.clone();
     let list = |kind: &'static str| {
         let args = [
             "--config",

@@ -5,13 +5,12 @@
 //! under CI (`CI` set; `.ci/run` installs it) and is skipped loudly elsewhere.
 
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::support::act as act_support;
 use crate::support::cli::Cli;
-
-use serde_json::Value;
+use crate::support::daemon::Daemon;
 
 /// How long the daemon is given to start and finish its first run (a bound, not a figure).
 const FIRST_RUN_BOUND: Duration = Duration::from_secs(180);
@@ -19,15 +18,6 @@ const FIRST_RUN_BOUND: Duration = Duration::from_secs(180);
 const BROWSER_BOUND: Duration = Duration::from_secs(120);
 /// Where Debian's package puts the browser.
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The browser, or `None` (and a loud line) when it is absent outside CI; absent under CI is a
 /// failure.
@@ -91,36 +81,9 @@ fn as_text(text: &str) -> String {
 async fn a_person_sees_the_open_finding_on_the_status_page() {
     let Some(browser) = chromium() else { return };
     let cli = Cli::start(act_support::scenario("kpasswd-blocked")).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut command = cli.command(&[
-        "run",
-        "--observe-only",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-    ]);
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let _daemon = Running(command.spawn().expect("start the daemon"));
-    let deadline = std::time::Instant::now() + FIRST_RUN_BOUND;
-    let status: Value = loop {
-        if let Ok(response) = reqwest::get(format!("{base}/v1/status")).await {
-            let body: Value = response.json().await.unwrap_or_default();
-            if body["orgs"][0]["last_run"].is_object() {
-                break body;
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the daemon did not finish a run"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let daemon = Daemon::spawn(&cli, &[], &["--observe-only"], Stdio::null());
+    let status = daemon.after_first_run(FIRST_RUN_BOUND).await;
+    let base = daemon.base.clone();
     let org = &status["orgs"][0];
     let finding = org["open_findings"]
         .as_array()

@@ -14,6 +14,7 @@ use remediator::plan::ActionKind;
 
 use crate::support::act as act_support;
 use crate::support::cli::{parts, stdout_if_exit, Cli};
+use crate::support::daemon::Daemon;
 
 /// How long the daemon is given to run and prune (a bound, not a figure).
 const DAEMON_BOUND: Duration = Duration::from_secs(180);
@@ -177,21 +178,7 @@ async fn the_daemon_prunes_by_the_policys_retention_into_the_archive() {
         1,
     );
     std::fs::write(&safety, text).expect("write safety.toml");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let mut command = cli.command(&[
-        "run",
-        "--observe-only",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-    ]);
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = command.spawn().expect("start the daemon");
+    let mut daemon = Daemon::spawn(&cli, &[], &["--observe-only"], Stdio::null());
     let archive = cli.state().join("archive");
     let deadline = std::time::Instant::now() + DAEMON_BOUND;
     let archived = loop {
@@ -224,7 +211,7 @@ async fn the_daemon_prunes_by_the_policys_retention_into_the_archive() {
             break lines;
         }
         if std::time::Instant::now() > deadline {
-            let _ = child.kill();
+            daemon.kill();
             panic!(
                 "the daemon pruned no finished run into {}",
                 archive.display()
@@ -232,13 +219,7 @@ async fn the_daemon_prunes_by_the_policys_retention_into_the_archive() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let exit = tokio::task::spawn_blocking(move || child.wait().expect("wait"))
-        .await
-        .expect("join");
+    let exit = daemon.stop().await;
     assert!(exit.success(), "{exit:?}");
     assert_eq!(
         archived[0].id.seq(),

@@ -6,6 +6,7 @@
 pub mod act;
 pub mod cli;
 pub mod client;
+pub mod daemon;
 pub mod plan;
 pub mod receiver;
 pub mod sim;
