@@ -124,8 +124,19 @@ impl Api {
         }
     }
 
+    /// The org a write with these headers goes to, once it is authorized (every write asks
+    /// this first).
+    pub(super) fn write_org(
+        &self,
+        headers: &HeaderMap,
+        name: Option<&str>,
+    ) -> Result<&ApiOrg, Problem> {
+        self.authorize(headers)?;
+        self.org(name)
+    }
+
     /// Whether a write with these headers may go ahead.
-    pub(super) fn authorize(&self, headers: &HeaderMap) -> Result<(), Problem> {
+    fn authorize(&self, headers: &HeaderMap) -> Result<(), Problem> {
         let Some(token) = &self.token else {
             if self.loopback_only {
                 return Ok(());
@@ -367,10 +378,7 @@ async fn ack_finding(
     headers: HeaderMap,
     Json(body): Json<AckBody>,
 ) -> Response {
-    if let Err(problem) = api.authorize(&headers) {
-        return problem.into_response();
-    }
-    let org = match api.org(query.org.as_deref()) {
+    let org = match api.write_org(&headers, query.org.as_deref()) {
         Ok(org) => org,
         Err(problem) => return problem.into_response(),
     };

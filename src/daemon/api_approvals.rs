@@ -54,10 +54,7 @@ async fn decision(
     headers: HeaderMap,
     Json(body): Json<DecisionBody>,
 ) -> Response {
-    if let Err(problem) = api.authorize(&headers) {
-        return problem.into_response();
-    }
-    let org = match api.org(query.org.as_deref()) {
+    let org = match api.write_org(&headers, query.org.as_deref()) {
         Ok(org) => org,
         Err(problem) => return problem.into_response(),
     };

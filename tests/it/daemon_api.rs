@@ -109,12 +109,7 @@ async fn status_journal_and_ack_go_through_the_running_daemon() {
         .await;
     let (code, stdout, stderr) = parts(&out);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    let findings: Value = reqwest::get(format!("{}/v1/findings", daemon.base))
-        .await
-        .expect("findings")
-        .json()
-        .await
-        .expect("JSON");
+    let findings: Value = daemon.get_json("/v1/findings").await;
     let acked = findings["orgs"][0]["open_findings"]
         .as_array()
         .expect("open")
@@ -122,12 +117,7 @@ async fn status_journal_and_ack_go_through_the_running_daemon() {
         .find(|f| f["id"] == id.as_str())
         .expect("still open");
     assert_eq!(acked["ack"]["by"], "alice");
-    let journal: Value = reqwest::get(format!("{}/v1/journal?kind=finding", daemon.base))
-        .await
-        .expect("journal")
-        .json()
-        .await
-        .expect("JSON");
+    let journal: Value = daemon.get_json("/v1/journal?kind=finding").await;
     let bys: Vec<&Value> = journal
         .as_array()
         .expect("entries")

@@ -101,12 +101,7 @@ async fn approve_goes_through_the_running_daemon_with_its_token_and_apply_carrie
         approved.contains("approved") && approved.contains(&action),
         "{approved}"
     );
-    let journal: Value = reqwest::get(format!("{}/v1/journal?kind=approval_granted", daemon.base))
-        .await
-        .expect("journal")
-        .json()
-        .await
-        .expect("JSON");
+    let journal: Value = daemon.get_json("/v1/journal?kind=approval_granted").await;
     let bys: Vec<&Value> = journal
         .as_array()
         .expect("entries")

@@ -69,6 +69,16 @@ impl Daemon {
         }
     }
 
+    /// `GET PATH` on its listener, as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        reqwest::get(format!("{}{path}", self.base))
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
+    }
+
     /// The status once the first org's first run is journaled.
     pub async fn after_first_run(&self, bound: Duration) -> Value {
         self.status_when(bound, "finish a run", |s| {
