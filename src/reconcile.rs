@@ -20,7 +20,7 @@ use crate::journal::{
     redact_draft, redacted, EntryDraft, EntryKind, JournalError, JournalStore, JournalView,
     RunCounts,
 };
-use crate::observe::{observe, LogStart, Observation, OrgUnreadable};
+use crate::observe::{observe_scoped, LogStart, Observation, OrgUnreadable, SweepScope};
 use crate::okta::{AdminApi, OrgApi};
 use crate::plan::{match_saved, plan, Action, ActionMode, Plan};
 use crate::policy::Policy;
@@ -42,9 +42,22 @@ pub async fn preview<O: OrgApi>(
     journal: &JournalView,
     now: DateTime<Utc>,
 ) -> Result<Pass, OrgUnreadable> {
+    preview_scoped(api, org, policy, journal, now, &SweepScope::All).await
+}
+
+/// [`preview`], with the Group Push sweep asking only the apps `sweep` names.
+async fn preview_scoped<O: OrgApi>(
+    api: &O,
+    org: &str,
+    policy: &Policy,
+    journal: &JournalView,
+    now: DateTime<Utc>,
+    sweep: &SweepScope,
+) -> Result<Pass, OrgUnreadable> {
     let lookback = chrono::Duration::from_std(policy.schedule.log_lookback)
         .unwrap_or_else(|_| chrono::Duration::days(1));
-    let observation = observe(api, org, policy, LogStart::Since(now - lookback), now).await?;
+    let start = LogStart::Since(now - lookback);
+    let observation = observe_scoped(api, org, policy, start, now, sweep).await?;
     // Org data may hold token-like strings: every output of the plan (JSON, table, journal)
     // comes from here, redacted once.
     let plan = redacted(plan(policy, &observation.snapshot, journal, now));
@@ -106,6 +119,9 @@ pub struct PassSettings {
     pub observe_only: bool,
     /// The executor's options; its `run_id` is replaced by the pass's own.
     pub execute: ExecuteOptions,
+    /// Which apps a full observation's Group Push sweep asks (every candidate, but for the
+    /// daemon, which spreads the sweep between its full scans).
+    pub sweep: SweepScope,
 }
 
 /// What a pass did.
@@ -251,11 +267,11 @@ where
             (Ok(Pass { observation, plan }), PlanSource::Observe)
         }
         Err(PlanSource::Observed(_)) => (
-            preview(org.api, org_url, org.policy, &view, now).await,
+            preview_scoped(org.api, org_url, org.policy, &view, now, &settings.sweep).await,
             PlanSource::Observe,
         ),
         Err(source) => (
-            preview(org.api, org_url, org.policy, &view, now).await,
+            preview_scoped(org.api, org_url, org.policy, &view, now, &settings.sweep).await,
             source,
         ),
     };

@@ -83,6 +83,7 @@ pub fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<u8> {
         trigger: Trigger::Manual,
         observe_only: false,
         execute,
+        sweep: Default::default(),
     };
     let source = match saved {
         Some(plan) => PlanSource::Saved(Box::new(plan)),

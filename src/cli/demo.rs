@@ -97,6 +97,7 @@ pub fn run(output: OutputFormat) -> anyhow::Result<u8> {
                 verify_poll_interval: DEMO_VERIFY_POLL,
                 ..ExecuteOptions::new("")
             },
+            sweep: Default::default(),
         };
         let source = PlanSource::Saved(Box::new(pass.plan));
         let shutdown = CancellationToken::new();

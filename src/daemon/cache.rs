@@ -13,8 +13,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
+use super::sweep::{SweepProgress, SweepState};
 use crate::journal::Outcome;
-use crate::observe::{event_of, EventInfo, ReadTarget, Snapshot};
+use crate::observe::{
+    event_of, sweep_candidates, EventInfo, ReadTarget, Snapshot, SweepAnswer, SweepScope,
+};
+use crate::okta::AppId;
 use crate::okta::LogEvent;
 use crate::plan::Plan;
 use crate::vocab::{ActionKind, Target};
@@ -71,6 +75,8 @@ struct Inner {
     seen: Seen,
     /// Events delivered by an Event Hook that call for a pass: `eventType` and uuid.
     hook_triggers: Vec<(String, String)>,
+    /// The Group Push sweep spread between full scans.
+    sweep: SweepState,
 }
 
 /// What an incremental pass works from.
@@ -223,6 +229,70 @@ impl SnapshotCache {
         }
         drop(inner);
         self.queue(reread);
+    }
+
+    /// Which apps a full scan's Group Push sweep asks: the apps last known to have an ACTIVE
+    /// mapping (or whose question failed) and `also` (those with an open orphaned-mapping
+    /// finding); every candidate when the daemon does not spread the sweep.
+    pub(crate) fn scan_sweep(&self, per_minute: u32, also: BTreeSet<AppId>) -> SweepScope {
+        if per_minute == 0 {
+            return SweepScope::All;
+        }
+        let mut apps = self.lock().sweep.known_active();
+        apps.extend(also);
+        SweepScope::Only(apps)
+    }
+
+    /// Keeps what a full scan's sweep answered.
+    pub(crate) fn record_scan_sweep(
+        &self,
+        swept: &BTreeMap<AppId, SweepAnswer>,
+        snapshot: &Snapshot,
+    ) {
+        let apps = snapshot.apps.value.iter().map(|a| &a.id).collect();
+        self.lock().sweep.record_scan(swept, &apps);
+    }
+
+    /// The apps the sweep asks now, `per_minute` since the last step and at most `cap`; none
+    /// before a full scan filled the cache.
+    pub(crate) fn sweep_batch(&self, per_minute: u32, cap: f64, now: DateTime<Utc>) -> Vec<AppId> {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        let Some(snapshot) = &inner.snapshot else {
+            return Vec::new();
+        };
+        let due = inner.sweep.due(per_minute, cap, now);
+        if due == 0 {
+            return Vec::new();
+        }
+        let candidates: Vec<AppId> = sweep_candidates(snapshot).cloned().collect();
+        inner.sweep.next_batch(&candidates, due)
+    }
+
+    /// Keeps the sweep's answers; an app found with an ACTIVE mapping is queued for its
+    /// targeted read (its connection and mappings). The apps queued, and where the cycle stands.
+    pub(crate) fn record_sweep(
+        &self,
+        answers: &[(AppId, SweepAnswer)],
+    ) -> (Vec<AppId>, SweepProgress) {
+        let mut found = Vec::new();
+        let progress = {
+            let mut inner = self.lock();
+            for (app, answer) in answers {
+                inner.sweep.record(app, *answer);
+                if *answer == SweepAnswer::Active {
+                    found.push(app.clone());
+                }
+            }
+            let candidates: Vec<AppId> = inner
+                .snapshot
+                .as_ref()
+                .map(|s| sweep_candidates(s).cloned().collect())
+                .unwrap_or_default();
+            inner.sweep.progress(&candidates)
+        };
+        self.queue(found.iter().cloned().map(ReadTarget::App));
+        (found, progress)
     }
 
     /// The snapshot as last planned over, if one was.

@@ -26,7 +26,7 @@ use strum::IntoEnumIterator;
 use chrono::{DateTime, Utc};
 
 use crate::journal::Outcome;
-use crate::observe::FailureKind;
+use crate::observe::{FailureKind, SweepAnswer};
 use crate::okta::{Endpoint, RequestObserver};
 use crate::vocab::{ActionKind, FindingKind, Named};
 
@@ -120,6 +120,18 @@ struct OrgLabels {
 struct PollLabels {
     org: String,
     result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SweepLabels {
+    org: String,
+    answer: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SweepStateLabels {
+    org: String,
+    state: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -313,6 +325,9 @@ pub struct Metrics {
     trigger_events: Family<OrgLabels, Counter>,
     requeues_pending: Family<OrgLabels, Gauge>,
     requeues: Family<WaitLabels, Counter>,
+    sweep_questions: Family<SweepLabels, Counter>,
+    sweep_apps: Family<SweepStateLabels, Gauge>,
+    sweep_cycles: Family<OrgLabels, Gauge>,
     /// `notifications_total` and `notification_failures_total`, counted by the notifier.
     notifications: crate::notify::NotifyMetrics,
     samplers: Arc<Samplers>,
@@ -437,6 +452,26 @@ impl Metrics {
              by skip reason (too-recent, backoff, cooldown, budget, circuit-breaker-open)",
             requeues.clone(),
         );
+        let sweep_questions = Family::<SweepLabels, Counter>::default();
+        registry.register(
+            "mapping_sweep_questions",
+            "Group Push sweep questions asked between full scans (does the app have an ACTIVE \
+             mapping?), by answer (active, none, failed)",
+            sweep_questions.clone(),
+        );
+        let sweep_apps = Family::<SweepStateLabels, Gauge>::default();
+        registry.register(
+            "mapping_sweep_apps",
+            "Candidate apps of the Group Push sweep's current cycle, asked and left",
+            sweep_apps.clone(),
+        );
+        let sweep_cycles = Family::<OrgLabels, Gauge>::default();
+        registry.register(
+            "mapping_sweep_cycles_completed",
+            "Group Push sweep cycles completed (every candidate app asked) since the daemon \
+             started",
+            sweep_cycles.clone(),
+        );
         let notifications = crate::notify::NotifyMetrics::default();
         notifications.register(&mut registry);
         registry.register_collector(Box::new(samplers.clone()));
@@ -458,6 +493,9 @@ impl Metrics {
             trigger_events,
             requeues_pending,
             requeues,
+            sweep_questions,
+            sweep_apps,
+            sweep_cycles,
             samplers,
             kinds_seen: Mutex::new(BTreeMap::new()),
         }
@@ -513,6 +551,24 @@ impl Metrics {
                 reason: reason.to_owned(),
             };
             self.read_failures.get_or_create(&labels).inc_by(0);
+        }
+        self.record_sweep(
+            org,
+            &PollOutcome {
+                sweep: Some(super::SweepProgress::default()),
+                ..PollOutcome::default()
+            },
+        );
+        for answer in [
+            SweepAnswer::Active,
+            SweepAnswer::NoActive,
+            SweepAnswer::Failed,
+        ] {
+            let labels = SweepLabels {
+                org: org.to_owned(),
+                answer: answer.as_str().to_owned(),
+            };
+            self.sweep_questions.get_or_create(&labels).inc_by(0);
         }
     }
 
@@ -673,9 +729,40 @@ impl Metrics {
             let labels = OrgLabels {
                 org: org.to_owned(),
             };
-            let count = u64::try_from(poll.triggers.len()).unwrap_or(u64::MAX);
+            let events = poll
+                .triggers
+                .iter()
+                .filter(|(kind, _)| kind != super::syslog::SWEEP_TRIGGER)
+                .count();
+            let count = u64::try_from(events).unwrap_or(u64::MAX);
             self.trigger_events.get_or_create(&labels).inc_by(count);
+            self.record_sweep(org, poll);
         }
+    }
+
+    /// Records the Group Push sweep's questions of one poll and where its cycle stands.
+    fn record_sweep(&self, org: &str, poll: &PollOutcome) {
+        for answer in &poll.swept {
+            let labels = SweepLabels {
+                org: org.to_owned(),
+                answer: answer.as_str().to_owned(),
+            };
+            self.sweep_questions.get_or_create(&labels).inc();
+        }
+        let Some(progress) = poll.sweep else { return };
+        for (state, n) in [("asked", progress.asked), ("left", progress.left)] {
+            let labels = SweepStateLabels {
+                org: org.to_owned(),
+                state: state.to_owned(),
+            };
+            let n = i64::try_from(n).unwrap_or(i64::MAX);
+            self.sweep_apps.get_or_create(&labels).set(n);
+        }
+        let cycles = i64::try_from(progress.cycles).unwrap_or(i64::MAX);
+        let labels = OrgLabels {
+            org: org.to_owned(),
+        };
+        self.sweep_cycles.get_or_create(&labels).set(cycles);
     }
 
     /// Records `org`'s readiness.

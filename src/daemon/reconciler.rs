@@ -19,11 +19,11 @@ use crate::act::{ActionReport, ExecuteOptions, Org};
 use crate::config::{Env, ProcessEnv};
 use crate::journal::{EntryDraft, EntryKind, JournalError, JournalStore};
 use crate::notify::OrgNotifier;
-use crate::observe::{merge_events, patch, Freshness, Observation, PartId};
+use crate::observe::{merge_events, patch, Freshness, Observation, PartId, SweepScope};
 use crate::okta::{AdminApi, OrgApi};
 use crate::policy::Policy;
 use crate::reconcile::{run_pass, PassProgress, PassReport, PassSettings, PlanSource};
-use crate::vocab::RunId;
+use crate::vocab::{FindingKind, RunId};
 
 /// One org's reconciler.
 pub struct OrgReconciler<O, J: ?Sized> {
@@ -179,6 +179,7 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
             observe_only,
             // run_pass replaces the run id with its own.
             execute: ExecuteOptions::new(""),
+            sweep: self.scan_sweep(&policy),
         };
         let before = self
             .notifier
@@ -229,6 +230,7 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
                 .filter(|a| a.taken)
                 .map(|a| (a.kind, a.outcome, a.target.clone()))
                 .collect();
+            cache.record_scan_sweep(&observation.swept, &observation.snapshot);
             cache.store(observation.snapshot, &report.plan, &acted);
         }
         let summary = self.summary(report, observed, breaker_open);
@@ -257,6 +259,35 @@ fn pass_run_id(report: &Result<PassReport, crate::reconcile::ReconcileError>) ->
 }
 
 impl<O, J: JournalStore + ?Sized> OrgReconciler<O, J> {
+    /// Which apps a full scan's Group Push sweep asks: with a cache, the daemon spreads the
+    /// sweep between its full scans (`daemon::sweep`), and a full scan asks only the apps
+    /// known to have an ACTIVE mapping and those of the open orphaned-mapping findings (so a
+    /// restarted daemon checks them again before anything resolves them).
+    fn scan_sweep(&self, policy: &Policy) -> SweepScope {
+        let Some(cache) = &self.cache else {
+            return SweepScope::All;
+        };
+        let open = match self.journal.open_findings() {
+            Ok(open) => open,
+            Err(e) => {
+                tracing::warn!(org = %self.org, error = %crate::error_chain::error_chain(&e), "open findings unreadable: the full scan's Group Push sweep asks every app");
+                return SweepScope::All;
+            }
+        };
+        let orphaned = open
+            .into_iter()
+            .filter(|f| {
+                matches!(
+                    f.kind,
+                    FindingKind::PushMappingsOrphaned
+                        | FindingKind::PushMappingsOrphanedNoCredential
+                )
+            })
+            .filter_map(|f| f.target.app_id)
+            .collect();
+        cache.scan_sweep(policy.schedule.mapping_sweep_per_minute, orphaned)
+    }
+
     /// Journals the follow-up pass the run asks for (`requeue_scheduled`).
     fn journal_requeue(&self, run_id: &RunId, requeue: &Requeue) -> Result<(), JournalError> {
         let kind = EntryKind::RequeueScheduled {
@@ -310,6 +341,7 @@ impl<O: OrgApi, J: ?Sized> OrgReconciler<O, J> {
             snapshot,
             log_next: None,
             requests,
+            swept: Default::default(),
         })
     }
 }

@@ -277,8 +277,9 @@ pub async fn run(
             org.policy.subscribe(),
             shutdown.clone(),
         ));
-        let poller =
-            SystemLogPoller::new(&org.name, url, api, org.journal, start).with_cache(cache);
+        let poller = SystemLogPoller::new(&org.name, url, api, org.journal, start)
+            .with_cache(cache)
+            .with_sweep(org.policy.subscribe());
         let org_loop = OrgLoop {
             org: org.name,
             reconciler,

@@ -498,6 +498,7 @@ mod tests {
                 } else {
                     Vec::new()
                 },
+                ..PollOutcome::default()
             })
         }
     }

@@ -19,8 +19,9 @@ pub use part::{
 pub use probe::probe_all;
 pub use profile::ProfileValue;
 pub use read::{
-    observe, requests, LogStart, Observation, APP_LISTING_CONCURRENCY, MAX_DIFFS_PER_DIRECTORY,
-    MAX_EVENTS_KEPT, MAX_LOG_PAGES,
+    ask_active_mapping, observe, observe_scoped, requests, sweep_candidates, LogStart, Observation,
+    SweepAnswer, SweepScope, APP_LISTING_CONCURRENCY, MAX_DIFFS_PER_DIRECTORY, MAX_EVENTS_KEPT,
+    MAX_LOG_PAGES,
 };
 pub use targeted::{event_of, merge_events, patch, Patched, ReadTarget, STALE_PREFIX};
 pub use unreadable::{Credentials, OrgUnreadable};

@@ -56,6 +56,40 @@ pub struct Observation {
     pub log_next: Option<url::Url>,
     /// API requests made.
     pub requests: u64,
+    /// The answers of the Group Push sweep's questions, per app asked.
+    pub swept: BTreeMap<AppId, SweepAnswer>,
+}
+
+/// Which apps a full observation's Group Push sweep asks whether they have an ACTIVE mapping.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SweepScope {
+    /// Every candidate (`plan`, `apply`: a one-shot run has no later to spread the sweep over).
+    #[default]
+    All,
+    /// Only these candidates: the daemon asks the others a few at a time between its full
+    /// scans, and gives here the apps last known to have an ACTIVE mapping.
+    Only(BTreeSet<AppId>),
+}
+
+/// What one sweep question (`GET .../group-push/mappings?limit=1&status=ACTIVE`) answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SweepAnswer {
+    /// The app has an ACTIVE mapping.
+    Active,
+    /// It has none (or Okta says the app has no Group Push).
+    NoActive,
+    /// The question failed: nothing is known.
+    Failed,
+}
+
+impl SweepAnswer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SweepAnswer::Active => "active",
+            SweepAnswer::NoActive => "none",
+            SweepAnswer::Failed => "failed",
+        }
+    }
 }
 
 /// Where the System Log read starts.
@@ -75,6 +109,18 @@ pub async fn observe<O: OrgApi>(
     policy: &Policy,
     log_start: LogStart,
     now: DateTime<Utc>,
+) -> Result<Observation, OrgUnreadable> {
+    observe_scoped(api, org, policy, log_start, now, &SweepScope::All).await
+}
+
+/// [`observe`], with the Group Push sweep asking only the apps `sweep` names.
+pub async fn observe_scoped<O: OrgApi>(
+    api: &O,
+    org: &str,
+    policy: &Policy,
+    log_start: LogStart,
+    now: DateTime<Utc>,
+    sweep: &SweepScope,
 ) -> Result<Observation, OrgUnreadable> {
     let mut requests = 0u64;
     let apps = match read_apps(api, &mut requests).await {
@@ -100,7 +146,15 @@ pub async fn observe<O: OrgApi>(
     };
     let interesting = interesting_apps(policy, &snapshot);
     read_provisioning_state(api, &mut snapshot, &interesting, &mut requests).await;
-    read_push_mappings(api, policy, &mut snapshot, &interesting, &mut requests).await;
+    let swept = read_push_mappings(
+        api,
+        policy,
+        &mut snapshot,
+        &interesting,
+        sweep,
+        &mut requests,
+    )
+    .await;
     super::directory::read_directories(api, policy, &mut snapshot, &mut requests).await;
     let ad = AppKind::Directory(DirectoryKind::Ad);
     if snapshot.apps.value.iter().any(|a| a.kind() == ad) {
@@ -119,6 +173,7 @@ pub async fn observe<O: OrgApi>(
         snapshot,
         log_next,
         requests,
+        swept,
     })
 }
 
@@ -483,8 +538,9 @@ async fn read_push_mappings<O: OrgApi>(
     policy: &Policy,
     snapshot: &mut Snapshot,
     interesting: &BTreeSet<AppId>,
+    sweep: &SweepScope,
     requests: &mut u64,
-) {
+) -> BTreeMap<AppId, SweepAnswer> {
     let candidates: Vec<(AppId, String)> = snapshot
         .apps
         .value
@@ -503,33 +559,65 @@ async fn read_push_mappings<O: OrgApi>(
         let part = read_app_mappings(api, &app, requests).await;
         snapshot.push_mappings.insert(app, part);
     }
-    sweep_push_mappings(api, snapshot, requests).await;
+    sweep_push_mappings(api, snapshot, sweep, requests).await
 }
 
-/// Finds orphaned mappings from the org's structure, whatever the System Log says: every app
-/// not read above whose object allows mappings and whose provisioning is not known to be
-/// enabled is asked whether it has an ACTIVE mapping (`limit=1`, one request); only an app that
-/// has one costs its connection (when not read yet) and, unless provisioning is enabled, its
-/// full mapping list. An app whose question failed is marked incomplete, never taken as clean.
-async fn sweep_push_mappings<O: OrgApi>(api: &O, snapshot: &mut Snapshot, requests: &mut u64) {
-    let swept: Vec<AppId> = snapshot
+/// The apps the Group Push sweep asks: those whose mappings the snapshot does not hold, whose
+/// object allows mappings and whose provisioning is not known to be enabled.
+pub fn sweep_candidates(snapshot: &Snapshot) -> impl Iterator<Item = &AppId> {
+    snapshot
         .apps
         .value
         .iter()
         .filter(|a| !snapshot.push_mappings.contains_key(&a.id))
         .filter(|a| a.can_hold_push_mappings() && a.provisioning_enabled() != Some(true))
-        .map(|a| a.id.clone())
+        .map(|a| &a.id)
+}
+
+/// Asks whether `app` has an ACTIVE Group Push mapping, in one request. Okta's answer that
+/// the app has no Group Push is a no; any other failure is returned.
+pub async fn ask_active_mapping<O: OrgApi>(api: &O, app: &AppId) -> Result<bool, ApiError> {
+    match api
+        .has_push_mapping(app, GroupPushMappingStatus::Active)
+        .await
+    {
+        Ok(active) => Ok(active),
+        Err(e) if no_such_thing(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Finds orphaned mappings from the org's structure, whatever the System Log says: every
+/// candidate `scope` names is asked whether it has an ACTIVE mapping (`limit=1`, one request);
+/// only an app that has one costs its connection (when not read yet) and, unless provisioning
+/// is enabled, its full mapping list. An app whose question failed is marked incomplete, never
+/// taken as clean.
+async fn sweep_push_mappings<O: OrgApi>(
+    api: &O,
+    snapshot: &mut Snapshot,
+    scope: &SweepScope,
+    requests: &mut u64,
+) -> BTreeMap<AppId, SweepAnswer> {
+    let swept: Vec<AppId> = sweep_candidates(snapshot)
+        .filter(|app| match scope {
+            SweepScope::All => true,
+            SweepScope::Only(apps) => apps.contains(*app),
+        })
+        .cloned()
         .collect();
+    let mut answers = BTreeMap::new();
     for app_id in swept {
         *requests += 1;
-        match api
-            .has_push_mapping(&app_id, GroupPushMappingStatus::Active)
-            .await
-        {
-            Ok(false) => continue,
-            Ok(true) => {}
-            Err(e) if no_such_thing(&e) => continue,
+        match ask_active_mapping(api, &app_id).await {
+            Ok(false) => {
+                answers.insert(app_id, SweepAnswer::NoActive);
+                continue;
+            }
+            Ok(true) => {
+                answers.insert(app_id.clone(), SweepAnswer::Active);
+            }
             Err(e) => {
+                answers.insert(app_id.clone(), SweepAnswer::Failed);
                 let failure = mappings_failure(&e);
                 let part =
                     Part::incomplete(Vec::new(), PartId::PushMappings(app_id.clone()), failure);
@@ -557,6 +645,7 @@ async fn sweep_push_mappings<O: OrgApi>(api: &O, snapshot: &mut Snapshot, reques
         let part = read_app_mappings(api, &app_id, requests).await;
         snapshot.push_mappings.insert(app_id, part);
     }
+    answers
 }
 
 /// Whether `app`'s connection was read already (its status, Okta's "none", or a failure).

@@ -270,6 +270,9 @@ pub struct Schedule {
     pub log_poll_interval: Duration,
     /// How far back each full observation (plan, apply, a daemon reconcile) reads the System Log.
     pub log_lookback: Duration,
+    /// The daemon's Group Push sweep between its full scans: questions asked a minute (0: each
+    /// full scan asks every candidate app, as `plan` and `apply` do).
+    pub mapping_sweep_per_minute: u32,
 }
 
 impl Default for Schedule {
@@ -281,6 +284,7 @@ impl Default for Schedule {
             full_reconcile_expr: defaults::FULL_RECONCILE.to_string(),
             log_poll_interval: defaults::LOG_POLL_INTERVAL,
             log_lookback: defaults::LOG_LOOKBACK,
+            mapping_sweep_per_minute: defaults::MAPPING_SWEEP_PER_MINUTE,
         }
     }
 }
@@ -751,6 +755,11 @@ pub mod defaults {
     pub const LOG_LOOKBACK: Duration = Duration::from_secs(DAY);
     /// Upper bound of `schedule.log_lookback` (the System Log keeps 90 days).
     pub const MAX_LOG_LOOKBACK: Duration = Duration::from_secs(90 * DAY);
+    /// Default `schedule.mapping_sweep_per_minute`: 4% of Okta's default `/api/v1/apps*`
+    /// bucket (100 a minute), under the 5% an idle org may use between full scans.
+    pub const MAPPING_SWEEP_PER_MINUTE: u32 = 4;
+    /// Upper bound of `schedule.mapping_sweep_per_minute`.
+    pub const MAX_MAPPING_SWEEP_PER_MINUTE: u32 = 600;
     /// Default `retry_provisioning.max_attempts`.
     pub const MAX_ATTEMPTS: u32 = 5;
     /// Upper bound of `retry_provisioning.max_attempts`.

@@ -70,6 +70,7 @@ pub(crate) struct RawSchedule {
     pub full_reconcile: S<String>,
     pub log_poll_interval: S<String>,
     pub log_lookback: S<String>,
+    pub mapping_sweep_per_minute: S<i64>,
 }
 
 #[derive(Debug, Deserialize)]

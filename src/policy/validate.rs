@@ -114,6 +114,13 @@ const LOG_LOOKBACK: Limits<Duration> = Limits {
     default: defaults::LOG_LOOKBACK,
 };
 
+/// Bounds and default of `schedule.mapping_sweep_per_minute`.
+const MAPPING_SWEEP_PER_MINUTE: Limits<u32> = Limits {
+    lo: 0,
+    hi: defaults::MAX_MAPPING_SWEEP_PER_MINUTE,
+    default: defaults::MAPPING_SWEEP_PER_MINUTE,
+};
+
 /// Bounds and default of `retry_provisioning.max_attempts`.
 const MAX_ATTEMPTS: Limits<u32> = Limits {
     lo: 1,
@@ -480,6 +487,12 @@ pub(crate) fn schedule(
         LOG_POLL_INTERVAL,
     );
     s.log_lookback = duration(e, &raw.log_lookback, "schedule.log_lookback", LOG_LOOKBACK);
+    s.mapping_sweep_per_minute = int(
+        e,
+        &raw.mapping_sweep_per_minute,
+        "schedule.mapping_sweep_per_minute",
+        MAPPING_SWEEP_PER_MINUTE,
+    );
     s
 }
 

@@ -262,6 +262,7 @@ async fn a_saved_plan_for_another_org_is_refused() {
             trigger: remediator::reconcile::Trigger::Manual,
             observe_only: false,
             execute: remediator::act::ExecuteOptions::new(""),
+            sweep: Default::default(),
         },
         &tokio_util::sync::CancellationToken::new(),
         &remediator::reconcile::NoProgress,
@@ -411,6 +412,7 @@ async fn max_actions_holds_the_rest() {
             verify_poll_interval: act_support::TEST_POLL,
             ..remediator::act::ExecuteOptions::new("")
         },
+        sweep: Default::default(),
     };
     let clock = Utc::now;
     let report = remediator::reconcile::run_pass(

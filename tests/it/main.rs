@@ -46,6 +46,7 @@ mod daemon_notify;
 mod daemon_observer;
 mod daemon_recovery;
 mod daemon_status_page;
+mod daemon_sweep;
 mod daemon_syslog;
 mod docs_names;
 mod journal_bench;

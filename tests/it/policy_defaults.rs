@@ -35,6 +35,7 @@ fn empty_policy_has_the_documented_defaults() {
     assert_eq!(p.schedule.full_reconcile_expr, "0 0 */6 * * *");
     assert_eq!(p.schedule.log_poll_interval, Duration::from_secs(MIN));
     assert_eq!(p.schedule.log_lookback, Duration::from_secs(24 * HOUR));
+    assert_eq!(p.schedule.mapping_sweep_per_minute, 4);
     assert!(p.admin.force_sync_path.is_none() && p.admin.task_retry_path.is_none());
     let r = &p.retry_provisioning;
     assert_eq!(r.apps, Selector::All);
@@ -122,6 +123,7 @@ fn docs_state_every_key_and_default() {
         "`full_reconcile`",
         "`log_poll_interval`",
         "`log_lookback`",
+        "`mapping_sweep_per_minute`",
         "`force_sync_path`",
         "`task_retry_path`",
         "`apps`",

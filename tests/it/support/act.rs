@@ -142,6 +142,7 @@ impl Env {
                 verify_poll_interval: TEST_POLL,
                 ..ExecuteOptions::new("")
             },
+            sweep: Default::default(),
         };
         run_pass(
             &self.org(&clock),

@@ -1,0 +1,209 @@
+//! The Group Push sweep, spread: `plan` and `apply` ask every candidate app whether it has an
+//! ACTIVE mapping at each full observation (one request each: at 2,000 apps, as many requests
+//! again as the scan's own pages). The daemon asks them a few at a time instead, after each
+//! System Log poll, at `schedule.mapping_sweep_per_minute`, round the org's candidates in app-id
+//! order; its full scans ask only the apps last known to have an ACTIVE mapping (or whose last
+//! question failed) and those with an open orphaned-mapping finding, so they need only the
+//! scan's own pages. An app found with an ACTIVE mapping is queued for its targeted read (its
+//! connection and mappings), and a pass plans it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+
+use crate::observe::{ask_active_mapping, SweepAnswer};
+use crate::okta::{AppId, OrgApi};
+
+/// Most questions one step asks, whatever the credit: a poll stays short.
+pub const MAX_SWEEP_STEP: usize = 100;
+
+/// Where the sweep's current cycle stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepProgress {
+    /// Candidates asked in this cycle.
+    pub asked: usize,
+    /// Candidates left to ask in it.
+    pub left: usize,
+    /// Cycles completed since the daemon started.
+    pub cycles: u64,
+}
+
+/// The sweep's memory: the last answer per app, the cursor, the credit of questions due.
+#[derive(Debug, Default)]
+pub(crate) struct SweepState {
+    answers: BTreeMap<AppId, SweepAnswer>,
+    /// The last app asked in the current cycle.
+    cursor: Option<AppId>,
+    /// Questions due and not asked yet (fractions carry over).
+    credit: f64,
+    last_step: Option<DateTime<Utc>>,
+    asked_in_cycle: usize,
+    cycles: u64,
+}
+
+impl SweepState {
+    /// The apps a full scan asks again: last known to have an ACTIVE mapping, or whose last
+    /// question failed.
+    pub(crate) fn known_active(&self) -> BTreeSet<AppId> {
+        self.answers
+            .iter()
+            .filter(|(_, answer)| **answer != SweepAnswer::NoActive)
+            .map(|(app, _)| app.clone())
+            .collect()
+    }
+
+    /// Keeps what a full scan's sweep answered, and forgets the apps no longer in the org.
+    pub(crate) fn record_scan(
+        &mut self,
+        swept: &BTreeMap<AppId, SweepAnswer>,
+        apps: &BTreeSet<&AppId>,
+    ) {
+        self.answers.retain(|app, _| apps.contains(app));
+        for (app, answer) in swept {
+            self.answers.insert(app.clone(), *answer);
+        }
+    }
+
+    pub(crate) fn record(&mut self, app: &AppId, answer: SweepAnswer) {
+        self.answers.insert(app.clone(), answer);
+    }
+
+    /// The questions due at `now` at `per_minute`; at most `cap` (one poll interval's worth)
+    /// and [`MAX_SWEEP_STEP`]. The first step finds none due: it starts the clock.
+    pub(crate) fn due(&mut self, per_minute: u32, cap: f64, now: DateTime<Utc>) -> usize {
+        let Some(last) = self.last_step.replace(now) else {
+            return 0;
+        };
+        let minutes = (now - last).num_milliseconds().max(0) as f64 / 60_000.0;
+        self.credit = (self.credit + minutes * f64::from(per_minute)).min(cap.max(1.0));
+        (self.credit.floor() as usize).min(MAX_SWEEP_STEP)
+    }
+
+    /// The next `n` of `candidates` (in app-id order) after the cursor; the cycle ends when
+    /// they run out, and the next batch starts the next cycle (a batch never asks an app
+    /// twice).
+    pub(crate) fn next_batch(&mut self, candidates: &[AppId], n: usize) -> Vec<AppId> {
+        let batch: Vec<AppId> = candidates
+            .iter()
+            .filter(|app| self.cursor.as_ref().is_none_or(|c| *app > c))
+            .take(n)
+            .cloned()
+            .collect();
+        if batch.is_empty() && self.cursor.is_some() {
+            self.cursor = None;
+            self.asked_in_cycle = 0;
+            self.cycles += 1;
+            return self.next_batch(candidates, n);
+        }
+        self.credit -= batch.len() as f64;
+        self.asked_in_cycle += batch.len();
+        if let Some(last) = batch.last() {
+            self.cursor = Some(last.clone());
+        }
+        batch
+    }
+
+    pub(crate) fn progress(&self, candidates: &[AppId]) -> SweepProgress {
+        let left = candidates
+            .iter()
+            .filter(|app| self.cursor.as_ref().is_none_or(|c| *app > c))
+            .count();
+        SweepProgress {
+            asked: self.asked_in_cycle,
+            left,
+            cycles: self.cycles,
+        }
+    }
+}
+
+/// Asks each of `apps` whether it has an ACTIVE mapping (through the client, so the
+/// rate-limit governor and its headroom pace it); a failed question is logged and counted, and
+/// the app is asked again by the next full scan.
+pub(crate) async fn ask<O: OrgApi>(
+    org: &str,
+    api: &O,
+    apps: Vec<AppId>,
+) -> Vec<(AppId, SweepAnswer)> {
+    let mut answers = Vec::new();
+    for app in apps {
+        let answer = match ask_active_mapping(api, &app).await {
+            Ok(true) => SweepAnswer::Active,
+            Ok(false) => SweepAnswer::NoActive,
+            Err(e) => {
+                tracing::warn!(org, app = %app, error = %crate::error_chain::error_chain(&e), "Group Push sweep: the question failed; the next full scan asks again");
+                SweepAnswer::Failed
+            }
+        };
+        answers.push((app, answer));
+    }
+    answers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apps(ids: &[&str]) -> Vec<AppId> {
+        ids.iter().map(|id| AppId::new(*id)).collect()
+    }
+
+    #[test]
+    fn credit_accrues_with_time_and_is_capped() {
+        let mut s = SweepState::default();
+        let t0 = Utc::now();
+        assert_eq!(s.due(4, 4.0, t0), 0, "the first step starts the clock");
+        assert_eq!(s.due(4, 4.0, t0 + chrono::Duration::seconds(30)), 2);
+        // Nothing asked: the credit stays, capped at one poll interval's worth.
+        assert_eq!(s.due(4, 4.0, t0 + chrono::Duration::minutes(10)), 4);
+        assert_eq!(
+            s.due(600, 1e6, t0 + chrono::Duration::minutes(20)),
+            MAX_SWEEP_STEP
+        );
+    }
+
+    #[test]
+    fn batches_go_round_the_candidates_in_order_and_count_cycles() {
+        let mut s = SweepState::default();
+        let all = apps(&["a", "b", "c", "d", "e"]);
+        assert_eq!(s.next_batch(&all, 2), apps(&["a", "b"]));
+        assert_eq!(
+            s.progress(&all),
+            SweepProgress {
+                asked: 2,
+                left: 3,
+                cycles: 0
+            }
+        );
+        assert_eq!(s.next_batch(&all, 2), apps(&["c", "d"]));
+        assert_eq!(s.next_batch(&all, 2), apps(&["e"]), "a batch never wraps");
+        assert_eq!(s.progress(&all).left, 0);
+        assert_eq!(s.next_batch(&all, 2), apps(&["a", "b"]));
+        assert_eq!(
+            s.progress(&all),
+            SweepProgress {
+                asked: 2,
+                left: 3,
+                cycles: 1
+            }
+        );
+        // An app added behind the cursor waits for the next cycle; one ahead is asked in this.
+        let more = apps(&["a", "aa", "b", "c", "ca", "d", "e"]);
+        assert_eq!(s.next_batch(&more, 2), apps(&["c", "ca"]));
+        assert!(s.next_batch(&[], 2).is_empty());
+    }
+
+    #[test]
+    fn a_full_scan_asks_the_apps_known_active_or_failed_again() {
+        let mut s = SweepState::default();
+        s.record(&AppId::new("a"), SweepAnswer::Active);
+        s.record(&AppId::new("b"), SweepAnswer::NoActive);
+        s.record(&AppId::new("c"), SweepAnswer::Failed);
+        s.record(&AppId::new("gone"), SweepAnswer::Active);
+        assert_eq!(s.known_active().len(), 3);
+        let (a, b, c) = (AppId::new("a"), AppId::new("b"), AppId::new("c"));
+        let present: BTreeSet<&AppId> = [&a, &b, &c].into_iter().collect();
+        let swept = BTreeMap::from([(a.clone(), SweepAnswer::NoActive)]);
+        s.record_scan(&swept, &present);
+        assert_eq!(s.known_active(), BTreeSet::from([c]));
+    }
+}
