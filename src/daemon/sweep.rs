@@ -17,6 +17,9 @@ use crate::okta::{AppId, OrgApi};
 /// Most questions one step asks, whatever the credit: a poll stays short.
 pub const MAX_SWEEP_STEP: usize = 100;
 
+/// Rounding slack of the question credit.
+const CREDIT_EPSILON: f64 = 1e-9;
+
 /// Where the sweep's current cycle stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepProgress {
@@ -68,15 +71,20 @@ impl SweepState {
         self.answers.insert(app.clone(), answer);
     }
 
-    /// The questions due at `now` at `per_minute`; at most `cap` (one poll interval's worth)
-    /// and [`MAX_SWEEP_STEP`]. The first step finds none due: it starts the clock.
+    /// The questions due at `now` at `per_minute`. What is due carries over from step to step
+    /// (a fraction included, so the pace holds when a poll interval's worth is less than one
+    /// question), up to `cap` (one poll interval's worth) and one more, so a step after a long
+    /// run does not burst; and at most [`MAX_SWEEP_STEP`]. The first step finds none due: it
+    /// starts the clock.
     pub(crate) fn due(&mut self, per_minute: u32, cap: f64, now: DateTime<Utc>) -> usize {
         let Some(last) = self.last_step.replace(now) else {
             return 0;
         };
         let minutes = (now - last).num_milliseconds().max(0) as f64 / 60_000.0;
-        self.credit = (self.credit + minutes * f64::from(per_minute)).min(cap.max(1.0));
-        (self.credit.floor() as usize).min(MAX_SWEEP_STEP)
+        let ceiling = cap.max(1.0) + 1.0;
+        self.credit = (self.credit + minutes * f64::from(per_minute)).min(ceiling);
+        // The epsilon keeps sums of fractions (six sixths) from falling short of a whole.
+        ((self.credit + CREDIT_EPSILON).floor() as usize).min(MAX_SWEEP_STEP)
     }
 
     /// The next `n` of `candidates` (in app-id order) after the cursor; the cycle ends when
@@ -153,12 +161,30 @@ mod tests {
         let t0 = Utc::now();
         assert_eq!(s.due(4, 4.0, t0), 0, "the first step starts the clock");
         assert_eq!(s.due(4, 4.0, t0 + chrono::Duration::seconds(30)), 2);
-        // Nothing asked: the credit stays, capped at one poll interval's worth.
-        assert_eq!(s.due(4, 4.0, t0 + chrono::Duration::minutes(10)), 4);
+        // Nothing asked: the credit stays, capped at one poll interval's worth and one more.
+        assert_eq!(s.due(4, 4.0, t0 + chrono::Duration::minutes(10)), 5);
+        // Less than one question a poll: the fractions add up (4 a minute, a poll every 10 s).
+        let mut s = SweepState::default();
+        let mut asked = 0;
+        for poll in 0..=60 {
+            let due = s.due(4, 4.0 / 6.0, t0 + chrono::Duration::seconds(10 * poll));
+            asked += s
+                .next_batch(&apps(&["a", "b", "c", "d", "e", "f", "g"]), due)
+                .len();
+        }
+        assert_eq!(asked, 40, "4 a minute for 10 minutes");
         assert_eq!(
             s.due(600, 1e6, t0 + chrono::Duration::minutes(20)),
             MAX_SWEEP_STEP
         );
+    }
+
+    fn progress(asked: usize, left: usize, cycles: u64) -> SweepProgress {
+        SweepProgress {
+            asked,
+            left,
+            cycles,
+        }
     }
 
     #[test]
@@ -166,26 +192,12 @@ mod tests {
         let mut s = SweepState::default();
         let all = apps(&["a", "b", "c", "d", "e"]);
         assert_eq!(s.next_batch(&all, 2), apps(&["a", "b"]));
-        assert_eq!(
-            s.progress(&all),
-            SweepProgress {
-                asked: 2,
-                left: 3,
-                cycles: 0
-            }
-        );
+        assert_eq!(s.progress(&all), progress(2, 3, 0));
         assert_eq!(s.next_batch(&all, 2), apps(&["c", "d"]));
         assert_eq!(s.next_batch(&all, 2), apps(&["e"]), "a batch never wraps");
         assert_eq!(s.progress(&all).left, 0);
         assert_eq!(s.next_batch(&all, 2), apps(&["a", "b"]));
-        assert_eq!(
-            s.progress(&all),
-            SweepProgress {
-                asked: 2,
-                left: 3,
-                cycles: 1
-            }
-        );
+        assert_eq!(s.progress(&all), progress(2, 3, 1));
         // An app added behind the cursor waits for the next cycle; one ahead is asked in this.
         let more = apps(&["a", "aa", "b", "c", "ca", "d", "e"]);
         assert_eq!(s.next_batch(&more, 2), apps(&["c", "ca"]));

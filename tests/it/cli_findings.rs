@@ -14,7 +14,7 @@ use remediator::journal::{EntryFilter, EntryKind, EntryKindTag, FindingEvent, Jo
 use serde_json::Value;
 
 /// The finding entries' events, in order.
-fn finding_events(cli: &Cli) -> Vec<(FindingEvent, String)> {
+pub(crate) fn finding_events(cli: &Cli) -> Vec<(FindingEvent, String)> {
     let filter = EntryFilter {
         kind: Some(EntryKindTag::Finding),
         ..EntryFilter::default()

@@ -12,7 +12,8 @@ use crate::support::act as act_support;
 use crate::support::cli::Cli;
 use crate::support::daemon::Daemon;
 
-use remediator::journal::{EntryFilter, EntryKind, EntryKindTag, FindingEvent, JournalStore};
+use crate::cli_findings::finding_events;
+use remediator::journal::{FindingEvent, JournalStore};
 use remediator::plan::FindingKind;
 
 const SCENARIO: &str = "orphaned-push-mappings-quiet";
@@ -90,23 +91,9 @@ fn orphaned_findings(cli: &Cli) -> Vec<String> {
 }
 
 fn resolved(cli: &Cli) -> usize {
-    let filter = EntryFilter {
-        kind: Some(EntryKindTag::Finding),
-        ..EntryFilter::default()
-    };
-    cli.journal()
-        .list(&filter)
-        .expect("list")
-        .into_iter()
-        .filter(|e| {
-            matches!(
-                e.kind,
-                EntryKind::Finding {
-                    event: FindingEvent::Resolved,
-                    ..
-                }
-            )
-        })
+    finding_events(cli)
+        .iter()
+        .filter(|(event, _)| *event == FindingEvent::Resolved)
         .count()
 }
 
