@@ -10,10 +10,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use chrono::{DateTime, Utc};
-use tokio::sync::Notify;
+use std::sync::Arc;
 
-use super::sweep::{SweepProgress, SweepState};
+use chrono::{DateTime, Utc};
+use tokio::sync::{watch, Notify};
+
+use super::sweep::{SweepOutcome, SweepState};
 use crate::journal::Outcome;
 use crate::observe::{
     event_of, sweep_candidates, EventInfo, ReadTarget, Snapshot, SweepAnswer, SweepScope,
@@ -21,6 +23,7 @@ use crate::observe::{
 use crate::okta::AppId;
 use crate::okta::LogEvent;
 use crate::plan::Plan;
+use crate::policy::Policy;
 use crate::vocab::{ActionKind, Target};
 
 /// An action a pass took: its kind, its outcome, its target.
@@ -93,11 +96,30 @@ pub struct Work {
 pub struct SnapshotCache {
     inner: Mutex<Inner>,
     wake: Notify,
+    /// With the Group Push sweep spread between full scans (`daemon::sweep`): the policy whose
+    /// `schedule.mapping_sweep_per_minute` paces it.
+    sweep_policy: Option<watch::Receiver<Arc<Policy>>>,
 }
 
 impl SnapshotCache {
     pub fn new() -> Self {
         SnapshotCache::default()
+    }
+
+    /// Spreads the Group Push sweep between full scans, paced by `policy`'s
+    /// `schedule.mapping_sweep_per_minute` (0: every full scan asks every candidate).
+    pub fn with_spread_sweep(mut self, policy: watch::Receiver<Arc<Policy>>) -> Self {
+        self.sweep_policy = Some(policy);
+        self
+    }
+
+    /// The sweep's pace, questions a minute, and the most due at one step (one poll
+    /// interval's worth); none when the sweep is not spread.
+    fn sweep_pace(&self) -> Option<(u32, f64)> {
+        let schedule = self.sweep_policy.as_ref()?.borrow().schedule.clone();
+        let per_minute = schedule.mapping_sweep_per_minute;
+        let cap = f64::from(per_minute) * schedule.log_poll_interval.as_secs_f64() / 60.0;
+        (per_minute > 0).then_some((per_minute, cap))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -231,11 +253,16 @@ impl SnapshotCache {
         self.queue(reread);
     }
 
+    /// Whether the sweep is spread between full scans (full scans then ask only some apps).
+    pub(crate) fn sweep_spread(&self) -> bool {
+        self.sweep_pace().is_some()
+    }
+
     /// Which apps a full scan's Group Push sweep asks: the apps last known to have an ACTIVE
     /// mapping (or whose question failed) and `also` (those with an open orphaned-mapping
-    /// finding); every candidate when the daemon does not spread the sweep.
-    pub(crate) fn scan_sweep(&self, per_minute: u32, also: BTreeSet<AppId>) -> SweepScope {
-        if per_minute == 0 {
+    /// finding); every candidate when the sweep is not spread.
+    pub(crate) fn scan_sweep(&self, also: BTreeSet<AppId>) -> SweepScope {
+        if !self.sweep_spread() {
             return SweepScope::All;
         }
         let mut apps = self.lock().sweep.known_active();
@@ -253,9 +280,12 @@ impl SnapshotCache {
         self.lock().sweep.record_scan(swept, &apps);
     }
 
-    /// The apps the sweep asks now, `per_minute` since the last step and at most `cap`; none
-    /// before a full scan filled the cache.
-    pub(crate) fn sweep_batch(&self, per_minute: u32, cap: f64, now: DateTime<Utc>) -> Vec<AppId> {
+    /// The apps the sweep asks at `now`, at its pace since the last step; none before a full
+    /// scan filled the cache, or when the sweep is not spread.
+    pub(crate) fn sweep_batch(&self, now: DateTime<Utc>) -> Vec<AppId> {
+        let Some((per_minute, cap)) = self.sweep_pace() else {
+            return Vec::new();
+        };
         let mut inner = self.lock();
         let inner = &mut *inner;
         let Some(snapshot) = &inner.snapshot else {
@@ -269,18 +299,16 @@ impl SnapshotCache {
         inner.sweep.next_batch(&candidates, due)
     }
 
-    /// Keeps the sweep's answers; an app found with an ACTIVE mapping is queued for its
-    /// targeted read (its connection and mappings). The apps queued, and where the cycle stands.
-    pub(crate) fn record_sweep(
-        &self,
-        answers: &[(AppId, SweepAnswer)],
-    ) -> (Vec<AppId>, SweepProgress) {
+    /// Keeps the sweep's answers. An app found with an ACTIVE mapping, or whose question
+    /// failed, is queued for its targeted read (its connection and mappings: a read that fails
+    /// there marks them stale, so the plan names them).
+    pub(crate) fn record_sweep(&self, answers: Vec<(AppId, SweepAnswer)>) -> SweepOutcome {
         let mut found = Vec::new();
         let progress = {
             let mut inner = self.lock();
-            for (app, answer) in answers {
+            for (app, answer) in &answers {
                 inner.sweep.record(app, *answer);
-                if *answer == SweepAnswer::Active {
+                if *answer != SweepAnswer::NoActive {
                     found.push(app.clone());
                 }
             }
@@ -292,7 +320,11 @@ impl SnapshotCache {
             inner.sweep.progress(&candidates)
         };
         self.queue(found.iter().cloned().map(ReadTarget::App));
-        (found, progress)
+        SweepOutcome {
+            answers,
+            queued: found,
+            progress,
+        }
     }
 
     /// The snapshot as last planned over, if one was.

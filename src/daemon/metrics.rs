@@ -20,6 +20,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use super::requeue::{Requeue, WAITING_REASONS};
+use super::sweep::SweepOutcome;
 use super::{PollError, PollOutcome, ReconcileError, ReconcileSummary, RunResult, Trigger};
 use strum::IntoEnumIterator;
 
@@ -327,7 +328,7 @@ pub struct Metrics {
     requeues: Family<WaitLabels, Counter>,
     sweep_questions: Family<SweepLabels, Counter>,
     sweep_apps: Family<SweepStateLabels, Gauge>,
-    sweep_cycles: Family<OrgLabels, Gauge>,
+    sweep_cycles: Family<OrgLabels, Counter>,
     /// `notifications_total` and `notification_failures_total`, counted by the notifier.
     notifications: crate::notify::NotifyMetrics,
     samplers: Arc<Samplers>,
@@ -465,9 +466,9 @@ impl Metrics {
             "Candidate apps of the Group Push sweep's current cycle, asked and left",
             sweep_apps.clone(),
         );
-        let sweep_cycles = Family::<OrgLabels, Gauge>::default();
+        let sweep_cycles = Family::<OrgLabels, Counter>::default();
         registry.register(
-            "mapping_sweep_cycles_completed",
+            "mapping_sweep_cycles",
             "Group Push sweep cycles completed (every candidate app asked) since the daemon \
              started",
             sweep_cycles.clone(),
@@ -552,21 +553,11 @@ impl Metrics {
             };
             self.read_failures.get_or_create(&labels).inc_by(0);
         }
-        self.record_sweep(
-            org,
-            &PollOutcome {
-                sweep: Some(super::SweepProgress::default()),
-                ..PollOutcome::default()
-            },
-        );
-        for answer in [
-            SweepAnswer::Active,
-            SweepAnswer::NoActive,
-            SweepAnswer::Failed,
-        ] {
+        self.record_sweep(org, &SweepOutcome::default());
+        for answer in SweepAnswer::iter() {
             let labels = SweepLabels {
                 org: org.to_owned(),
-                answer: answer.as_str().to_owned(),
+                answer: answer.name().to_owned(),
             };
             self.sweep_questions.get_or_create(&labels).inc_by(0);
         }
@@ -729,27 +720,21 @@ impl Metrics {
             let labels = OrgLabels {
                 org: org.to_owned(),
             };
-            let events = poll
-                .triggers
-                .iter()
-                .filter(|(kind, _)| kind != super::syslog::SWEEP_TRIGGER)
-                .count();
-            let count = u64::try_from(events).unwrap_or(u64::MAX);
+            let count = u64::try_from(poll.triggers.len()).unwrap_or(u64::MAX);
             self.trigger_events.get_or_create(&labels).inc_by(count);
-            self.record_sweep(org, poll);
         }
     }
 
-    /// Records the Group Push sweep's questions of one poll and where its cycle stands.
-    fn record_sweep(&self, org: &str, poll: &PollOutcome) {
-        for answer in &poll.swept {
+    /// Records one step of the Group Push sweep: its questions and where its cycle stands.
+    pub fn record_sweep(&self, org: &str, step: &SweepOutcome) {
+        for (_, answer) in &step.answers {
             let labels = SweepLabels {
                 org: org.to_owned(),
-                answer: answer.as_str().to_owned(),
+                answer: answer.name().to_owned(),
             };
             self.sweep_questions.get_or_create(&labels).inc();
         }
-        let Some(progress) = poll.sweep else { return };
+        let progress = step.progress;
         for (state, n) in [("asked", progress.asked), ("left", progress.left)] {
             let labels = SweepStateLabels {
                 org: org.to_owned(),
@@ -758,11 +743,11 @@ impl Metrics {
             let n = i64::try_from(n).unwrap_or(i64::MAX);
             self.sweep_apps.get_or_create(&labels).set(n);
         }
-        let cycles = i64::try_from(progress.cycles).unwrap_or(i64::MAX);
         let labels = OrgLabels {
             org: org.to_owned(),
         };
-        self.sweep_cycles.get_or_create(&labels).set(cycles);
+        let cycles = self.sweep_cycles.get_or_create(&labels);
+        cycles.inc_by(progress.cycles.saturating_sub(cycles.get()));
     }
 
     /// Records `org`'s readiness.

@@ -53,7 +53,7 @@ pub use requeue::{requeue_of, Requeue, MIN_REQUEUE_DELAY, WAITING_REASONS};
 pub use runner::{run, DaemonError, OrgRuntime, PolicyHandle, Settings};
 pub use schedule::{Clock, OrgLoop, SystemClock, TokioClock};
 pub use signals::watch_signals;
-pub use sweep::{SweepProgress, MAX_SWEEP_STEP};
+pub use sweep::{SweepOutcome, SweepProgress, MAX_SWEEP_STEP};
 pub use syslog::{SystemLogPoller, KPASSWD_FOLLOW_UP_WINDOW, MAX_POLL_PAGES};
 
 /// Why a reconcile runs (the start-up run counts as the schedule's): `reconcile::Trigger`,
@@ -162,13 +162,8 @@ pub trait Reconcile: Send + Sync {
 pub struct PollOutcome {
     /// Events read in this poll.
     pub events: u64,
-    /// The events that call for a reconcile now: `eventType` and uuid of each (the Group
-    /// Push sweep's finds are `group_push_sweep` and the app's id).
+    /// The events that call for a reconcile now: `eventType` and uuid of each.
     pub triggers: Vec<(String, String)>,
-    /// The Group Push sweep's questions asked after the poll, with their answers.
-    pub swept: Vec<crate::observe::SweepAnswer>,
-    /// Where the sweep's cycle stands, when it asked.
-    pub sweep: Option<SweepProgress>,
 }
 
 /// Why a System Log poll failed.
@@ -208,5 +203,15 @@ pub trait LogPoll: Send + Sync {
     /// calls for a pass); never, by default.
     fn woken(&self) -> impl Future<Output = ()> + Send {
         std::future::pending()
+    }
+    /// After a poll (and the pass it triggered): one step of the Group Push sweep spread
+    /// between full scans, stopping between questions once `shutdown` is cancelled; `None`
+    /// when nothing was asked (none, by default).
+    fn sweep(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> impl Future<Output = Option<SweepOutcome>> + Send {
+        let _ = shutdown;
+        std::future::ready(None)
     }
 }

@@ -179,7 +179,7 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
             observe_only,
             // run_pass replaces the run id with its own.
             execute: ExecuteOptions::new(""),
-            sweep: self.scan_sweep(&policy),
+            sweep: SweepScope::All,
         };
         let before = self
             .notifier
@@ -189,6 +189,15 @@ impl<O: OrgApi + AdminApi, J: JournalStore + ?Sized> Reconcile for OrgReconciler
         let source = match self.incremental(trigger, &policy).await {
             Some(observation) => PlanSource::Observed(Box::new(observation)),
             None => PlanSource::Observe,
+        };
+        // An incremental pass observes the whole org only when recovery acted first (rare):
+        // its sweep then asks every candidate.
+        let settings = match source {
+            PlanSource::Observe => PassSettings {
+                sweep: self.scan_sweep(),
+                ..settings
+            },
+            _ => settings,
         };
         let report = run_pass(
             &org,
@@ -263,8 +272,8 @@ impl<O, J: JournalStore + ?Sized> OrgReconciler<O, J> {
     /// sweep between its full scans (`daemon::sweep`), and a full scan asks only the apps
     /// known to have an ACTIVE mapping and those of the open orphaned-mapping findings (so a
     /// restarted daemon checks them again before anything resolves them).
-    fn scan_sweep(&self, policy: &Policy) -> SweepScope {
-        let Some(cache) = &self.cache else {
+    fn scan_sweep(&self) -> SweepScope {
+        let Some(cache) = self.cache.as_ref().filter(|c| c.sweep_spread()) else {
             return SweepScope::All;
         };
         let open = match self.journal.open_findings() {
@@ -285,7 +294,7 @@ impl<O, J: JournalStore + ?Sized> OrgReconciler<O, J> {
             })
             .filter_map(|f| f.target.app_id)
             .collect();
-        cache.scan_sweep(policy.schedule.mapping_sweep_per_minute, orphaned)
+        cache.scan_sweep(orphaned)
     }
 
     /// Journals the follow-up pass the run asks for (`requeue_scheduled`).

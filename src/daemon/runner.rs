@@ -217,7 +217,7 @@ pub async fn run(
     let (api, daemon_files) = api_for(&orgs, addr)?;
     let caches: Vec<Arc<SnapshotCache>> = orgs
         .iter()
-        .map(|_| Arc::new(SnapshotCache::new()))
+        .map(|o| Arc::new(SnapshotCache::new().with_spread_sweep(o.policy.subscribe())))
         .collect();
     let hooks = Hooks::new(
         hook_secret(&crate::config::ProcessEnv)?,
@@ -277,9 +277,8 @@ pub async fn run(
             org.policy.subscribe(),
             shutdown.clone(),
         ));
-        let poller = SystemLogPoller::new(&org.name, url, api, org.journal, start)
-            .with_cache(cache)
-            .with_sweep(org.policy.subscribe());
+        let poller =
+            SystemLogPoller::new(&org.name, url, api, org.journal, start).with_cache(cache);
         let org_loop = OrgLoop {
             org: org.name,
             reconciler,

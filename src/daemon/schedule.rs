@@ -179,7 +179,8 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
                 continue;
             }
             if Instant::now() >= next_poll {
-                let ran = match self.poll().await {
+                let polled = self.poll().await;
+                let ran = match polled {
                     Polled::Trigger => Some(self.reconcile(Trigger::SystemLog, shutdown).await),
                     Polled::Quiet if retry => {
                         tracing::info!(org = %self.org, "the org answers again: running the failed reconcile again");
@@ -189,6 +190,13 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
                 };
                 if let Some(ran) = ran {
                     retry = self.after_run(ran, next_full, &mut requeue_at);
+                }
+                // The sweep's step comes after the poll's own pass (an event is not kept
+                // waiting for it), and not while the org does not answer.
+                if polled != Polled::Failed && !shutdown.is_cancelled() {
+                    if let Some(ran) = self.sweep(shutdown).await {
+                        retry = self.after_run(ran, next_full, &mut requeue_at);
+                    }
                 }
                 next_poll = Instant::now() + policy.schedule.log_poll_interval;
                 continue;
@@ -244,6 +252,17 @@ impl<R: Reconcile, P: LogPoll, C: Clock> OrgLoop<R, P, C> {
             (None, None) => {}
         }
         !ran.observed
+    }
+
+    /// One step of the Group Push sweep, recorded; a pass when it queued apps to read.
+    async fn sweep(&self, shutdown: &CancellationToken) -> Option<Ran> {
+        let step = self.poller.sweep(shutdown).await?;
+        self.metrics.record_sweep(&self.org, &step);
+        if step.queued.is_empty() {
+            return None;
+        }
+        tracing::info!(org = %self.org, apps = step.queued.len(), "the Group Push sweep calls for a reconcile");
+        Some(self.reconcile(Trigger::SystemLog, shutdown).await)
     }
 
     /// Runs one reconcile and records it.
@@ -370,6 +389,7 @@ struct Ran {
 }
 
 /// What a System Log poll said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Polled {
     /// An event calls for a reconcile now.
     Trigger,
@@ -498,7 +518,6 @@ mod tests {
                 } else {
                     Vec::new()
                 },
-                ..PollOutcome::default()
             })
         }
     }

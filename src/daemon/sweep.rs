@@ -1,21 +1,37 @@
 //! The Group Push sweep, spread: `plan` and `apply` ask every candidate app whether it has an
 //! ACTIVE mapping at each full observation (one request each: at 2,000 apps, as many requests
 //! again as the scan's own pages). The daemon asks them a few at a time instead, after each
-//! System Log poll, at `schedule.mapping_sweep_per_minute`, round the org's candidates in app-id
-//! order; its full scans ask only the apps last known to have an ACTIVE mapping (or whose last
-//! question failed) and those with an open orphaned-mapping finding, so they need only the
-//! scan's own pages. An app found with an ACTIVE mapping is queued for its targeted read (its
-//! connection and mappings), and a pass plans it.
+//! System Log poll (and the pass it triggered), at `schedule.mapping_sweep_per_minute`, round the
+//! org's candidates in app-id order; its full scans ask only the apps last known to have an
+//! ACTIVE mapping (or whose last question failed) and those with an open orphaned-mapping
+//! finding, so they need only the scan's own pages. An app found with an ACTIVE mapping, or
+//! whose question failed, is queued for its targeted read (its connection and mappings), and a
+//! pass plans it: a failed read there marks its mappings stale, so the plan names what it could
+//! not read.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
 
 use crate::observe::{ask_active_mapping, SweepAnswer};
 use crate::okta::{AppId, OrgApi};
 
-/// Most questions one step asks, whatever the credit: a poll stays short.
-pub const MAX_SWEEP_STEP: usize = 100;
+/// Most questions one step asks, whatever the credit: a step stays short (Okta's default
+/// `/api/v1/apps*` bucket allows 100 a minute, half of it kept free).
+pub const MAX_SWEEP_STEP: usize = 50;
+
+/// What one step of the sweep asked and found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepOutcome {
+    /// The answers, one per app asked.
+    pub answers: Vec<(AppId, SweepAnswer)>,
+    /// The apps queued for their targeted read: found with an ACTIVE mapping, or whose
+    /// question failed.
+    pub queued: Vec<AppId>,
+    /// Where the cycle stands after the step.
+    pub progress: SweepProgress,
+}
 
 /// Rounding slack of the question credit.
 const CREDIT_EPSILON: f64 = 1e-9;
@@ -87,58 +103,58 @@ impl SweepState {
         ((self.credit + CREDIT_EPSILON).floor() as usize).min(MAX_SWEEP_STEP)
     }
 
-    /// The next `n` of `candidates` (in app-id order) after the cursor; the cycle ends when
-    /// they run out, and the next batch starts the next cycle (a batch never asks an app
-    /// twice).
+    /// The next `n` of `candidates` (in app-id order) after the cursor. A batch that reaches
+    /// the last candidate completes the cycle: the next batch starts the next one (a batch
+    /// never asks an app twice).
     pub(crate) fn next_batch(&mut self, candidates: &[AppId], n: usize) -> Vec<AppId> {
-        let batch: Vec<AppId> = candidates
-            .iter()
-            .filter(|app| self.cursor.as_ref().is_none_or(|c| *app > c))
-            .take(n)
-            .cloned()
-            .collect();
-        if batch.is_empty() && self.cursor.is_some() {
-            self.cursor = None;
-            self.asked_in_cycle = 0;
-            self.cycles += 1;
-            return self.next_batch(candidates, n);
-        }
+        let batch: Vec<AppId> = self.after_cursor(candidates).take(n).cloned().collect();
         self.credit -= batch.len() as f64;
         self.asked_in_cycle += batch.len();
         if let Some(last) = batch.last() {
             self.cursor = Some(last.clone());
         }
+        if !batch.is_empty() && self.after_cursor(candidates).next().is_none() {
+            self.cursor = None;
+            self.asked_in_cycle = 0;
+            self.cycles += 1;
+        }
         batch
     }
 
-    pub(crate) fn progress(&self, candidates: &[AppId]) -> SweepProgress {
-        let left = candidates
+    fn after_cursor<'a>(&'a self, candidates: &'a [AppId]) -> impl Iterator<Item = &'a AppId> {
+        candidates
             .iter()
             .filter(|app| self.cursor.as_ref().is_none_or(|c| *app > c))
-            .count();
+    }
+
+    pub(crate) fn progress(&self, candidates: &[AppId]) -> SweepProgress {
         SweepProgress {
             asked: self.asked_in_cycle,
-            left,
+            left: self.after_cursor(candidates).count(),
             cycles: self.cycles,
         }
     }
 }
 
 /// Asks each of `apps` whether it has an ACTIVE mapping (through the client, so the
-/// rate-limit governor and its headroom pace it); a failed question is logged and counted, and
-/// the app is asked again by the next full scan.
+/// rate-limit governor and its headroom pace it), stopping between questions once `shutdown`
+/// is cancelled; a failed question is logged (the request and why, never a URL or token).
 pub(crate) async fn ask<O: OrgApi>(
     org: &str,
     api: &O,
     apps: Vec<AppId>,
+    shutdown: &CancellationToken,
 ) -> Vec<(AppId, SweepAnswer)> {
     let mut answers = Vec::new();
     for app in apps {
+        if shutdown.is_cancelled() {
+            break;
+        }
         let answer = match ask_active_mapping(api, &app).await {
             Ok(true) => SweepAnswer::Active,
             Ok(false) => SweepAnswer::NoActive,
-            Err(e) => {
-                tracing::warn!(org, app = %app, error = %crate::error_chain::error_chain(&e), "Group Push sweep: the question failed; the next full scan asks again");
+            Err(failure) => {
+                tracing::warn!(org, app = %app, request = %failure.request, reason = %failure.reason, "Group Push sweep: the question failed; the app is read by the next pass");
                 SweepAnswer::Failed
             }
         };
@@ -174,7 +190,7 @@ mod tests {
         }
         assert_eq!(asked, 40, "4 a minute for 10 minutes");
         assert_eq!(
-            s.due(600, 1e6, t0 + chrono::Duration::minutes(20)),
+            s.due(50, 1e6, t0 + chrono::Duration::minutes(20)),
             MAX_SWEEP_STEP
         );
     }
@@ -195,13 +211,22 @@ mod tests {
         assert_eq!(s.progress(&all), progress(2, 3, 0));
         assert_eq!(s.next_batch(&all, 2), apps(&["c", "d"]));
         assert_eq!(s.next_batch(&all, 2), apps(&["e"]), "a batch never wraps");
-        assert_eq!(s.progress(&all).left, 0);
+        assert_eq!(
+            s.progress(&all),
+            progress(0, 5, 1),
+            "the cycle is complete at once"
+        );
         assert_eq!(s.next_batch(&all, 2), apps(&["a", "b"]));
         assert_eq!(s.progress(&all), progress(2, 3, 1));
         // An app added behind the cursor waits for the next cycle; one ahead is asked in this.
         let more = apps(&["a", "aa", "b", "c", "ca", "d", "e"]);
         assert_eq!(s.next_batch(&more, 2), apps(&["c", "ca"]));
         assert!(s.next_batch(&[], 2).is_empty());
+        assert_eq!(
+            s.progress(&more),
+            progress(4, 2, 1),
+            "no candidate: nothing completes"
+        );
     }
 
     #[test]

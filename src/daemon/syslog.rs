@@ -6,9 +6,10 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::cache::SnapshotCache;
+use super::sweep::SweepOutcome;
 use super::{LogPoll, PollError, PollOutcome};
 use crate::error_chain::error_chain;
 use crate::journal::{Cursor, JournalStore};
@@ -16,12 +17,7 @@ use crate::okta::{
     relevant_events_filter, EventFamily, EventType, LogEvent, LogsRequest, NextPage, OrgApi,
     LOGS_PAGE_LIMIT,
 };
-use crate::policy::Policy;
 use crate::vocab::RunId;
-
-/// The trigger a Group Push sweep's find gives (with the app's id), beside System Log event
-/// types.
-pub const SWEEP_TRIGGER: &str = "group_push_sweep";
 
 /// Most System Log pages read in one poll; the rest is read by the next poll.
 pub const MAX_POLL_PAGES: usize = 20;
@@ -71,9 +67,6 @@ pub struct SystemLogPoller<O, J: ?Sized> {
     /// The org's cached snapshot: each event is taken once (an Event Hook may have brought it
     /// first) and a triggering event's targets are queued for their targeted read.
     cache: Option<Arc<SnapshotCache>>,
-    /// The policy whose `schedule.mapping_sweep_per_minute` paces the Group Push sweep the
-    /// poller spreads between full scans (none: no sweep here).
-    sweep: Option<watch::Receiver<Arc<Policy>>>,
 }
 
 impl<O, J: ?Sized> SystemLogPoller<O, J> {
@@ -95,20 +88,12 @@ impl<O, J: ?Sized> SystemLogPoller<O, J> {
             run_id: RunId::new(format!("poll-{}", uuid::Uuid::new_v4())),
             last_sync_failure: Mutex::new(None),
             cache: None,
-            sweep: None,
         }
     }
 
     /// Feeds the events read to `cache` (and takes those an Event Hook brought from it).
     pub fn with_cache(mut self, cache: Arc<SnapshotCache>) -> Self {
         self.cache = Some(cache);
-        self
-    }
-
-    /// After each poll, asks the next apps of the Group Push sweep (with a cache), paced by
-    /// `policy`'s `schedule.mapping_sweep_per_minute`.
-    pub fn with_sweep(mut self, policy: watch::Receiver<Arc<Policy>>) -> Self {
-        self.sweep = Some(policy);
         self
     }
 }
@@ -200,7 +185,6 @@ impl<O: OrgApi, J: JournalStore + ?Sized> LogPoll for SystemLogPoller<O, J> {
         let mut outcome = outcome;
         if let Some(cache) = &self.cache {
             outcome.triggers.extend(cache.take_hook_triggers());
-            self.sweep_step(cache, &mut outcome).await;
         }
         Ok(outcome)
     }
@@ -211,36 +195,25 @@ impl<O: OrgApi, J: JournalStore + ?Sized> LogPoll for SystemLogPoller<O, J> {
             None => std::future::pending().await,
         }
     }
+
+    /// Asks the Group Push sweep's questions due since the last step, when the cache spreads
+    /// the sweep; the apps it queues call for a pass.
+    async fn sweep(&self, shutdown: &CancellationToken) -> Option<SweepOutcome> {
+        let cache = self.cache.as_ref()?;
+        let batch = cache.sweep_batch(Utc::now());
+        if batch.is_empty() {
+            return None;
+        }
+        let answers = super::sweep::ask(&self.org, self.api.as_ref(), batch, shutdown).await;
+        let outcome = cache.record_sweep(answers);
+        for app in &outcome.queued {
+            tracing::info!(org = %self.org, app = %app, "Group Push sweep: an app whose mappings the snapshot does not hold has an ACTIVE mapping, or its question failed; reading the app");
+        }
+        Some(outcome)
+    }
 }
 
 impl<O: OrgApi, J: JournalStore + ?Sized> SystemLogPoller<O, J> {
-    /// Asks the Group Push sweep's questions due since the last poll; an app found with an
-    /// ACTIVE mapping is queued for its targeted read and calls for a pass.
-    async fn sweep_step(&self, cache: &SnapshotCache, outcome: &mut PollOutcome) {
-        let Some(policy) = &self.sweep else { return };
-        let schedule = policy.borrow().schedule.clone();
-        let per_minute = schedule.mapping_sweep_per_minute;
-        if per_minute == 0 {
-            return;
-        }
-        let interval_minutes = schedule.log_poll_interval.as_secs_f64() / 60.0;
-        let cap = f64::from(per_minute) * interval_minutes;
-        let batch = cache.sweep_batch(per_minute, cap, Utc::now());
-        if batch.is_empty() {
-            return;
-        }
-        let answers = super::sweep::ask(&self.org, self.api.as_ref(), batch).await;
-        let (found, progress) = cache.record_sweep(&answers);
-        for app in &found {
-            tracing::info!(org = %self.org, app = %app, "Group Push sweep: an ACTIVE mapping on an app whose mappings the snapshot does not hold; reading the app");
-            outcome
-                .triggers
-                .push((SWEEP_TRIGGER.to_owned(), app.as_str().to_owned()));
-        }
-        outcome.swept = answers.into_iter().map(|(_, answer)| answer).collect();
-        outcome.sweep = Some(progress);
-    }
-
     /// Reads up to [`MAX_POLL_PAGES`] pages from `request`, following `next` as given.
     async fn read(
         &self,

@@ -18,10 +18,10 @@ pub use part::{
 };
 pub use probe::probe_all;
 pub use profile::ProfileValue;
+pub(crate) use read::{ask_active_mapping, observe_scoped, sweep_candidates};
 pub use read::{
-    ask_active_mapping, observe, observe_scoped, requests, sweep_candidates, LogStart, Observation,
-    SweepAnswer, SweepScope, APP_LISTING_CONCURRENCY, MAX_DIFFS_PER_DIRECTORY, MAX_EVENTS_KEPT,
-    MAX_LOG_PAGES,
+    observe, requests, LogStart, Observation, SweepAnswer, SweepScope, APP_LISTING_CONCURRENCY,
+    MAX_DIFFS_PER_DIRECTORY, MAX_EVENTS_KEPT, MAX_LOG_PAGES,
 };
 pub use targeted::{event_of, merge_events, patch, Patched, ReadTarget, STALE_PREFIX};
 pub use unreadable::{Credentials, OrgUnreadable};

@@ -71,25 +71,24 @@ pub enum SweepScope {
     Only(BTreeSet<AppId>),
 }
 
-/// What one sweep question (`GET .../group-push/mappings?limit=1&status=ACTIVE`) answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// What one sweep question (`GET .../group-push/mappings?limit=1&status=ACTIVE`) answered; its
+/// name (`active`, `none`, `failed`) is a metric label.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, strum::EnumIter, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum SweepAnswer {
     /// The app has an ACTIVE mapping.
     Active,
     /// It has none (or Okta says the app has no Group Push).
+    #[strum(serialize = "none")]
     NoActive,
     /// The question failed: nothing is known.
     Failed,
 }
 
-impl SweepAnswer {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SweepAnswer::Active => "active",
-            SweepAnswer::NoActive => "none",
-            SweepAnswer::Failed => "failed",
-        }
-    }
+impl crate::vocab::Named for SweepAnswer {
+    const WHAT: &'static str = "sweep answer";
 }
 
 /// Where the System Log read starts.
@@ -114,7 +113,7 @@ pub async fn observe<O: OrgApi>(
 }
 
 /// [`observe`], with the Group Push sweep asking only the apps `sweep` names.
-pub async fn observe_scoped<O: OrgApi>(
+pub(crate) async fn observe_scoped<O: OrgApi>(
     api: &O,
     org: &str,
     policy: &Policy,
@@ -564,7 +563,7 @@ async fn read_push_mappings<O: OrgApi>(
 
 /// The apps the Group Push sweep asks: those whose mappings the snapshot does not hold, whose
 /// object allows mappings and whose provisioning is not known to be enabled.
-pub fn sweep_candidates(snapshot: &Snapshot) -> impl Iterator<Item = &AppId> {
+pub(crate) fn sweep_candidates(snapshot: &Snapshot) -> impl Iterator<Item = &AppId> {
     snapshot
         .apps
         .value
@@ -575,15 +574,18 @@ pub fn sweep_candidates(snapshot: &Snapshot) -> impl Iterator<Item = &AppId> {
 }
 
 /// Asks whether `app` has an ACTIVE Group Push mapping, in one request. Okta's answer that
-/// the app has no Group Push is a no; any other failure is returned.
-pub async fn ask_active_mapping<O: OrgApi>(api: &O, app: &AppId) -> Result<bool, ApiError> {
+/// the app has no Group Push is a no; any other failure is returned, as the failed read.
+pub(crate) async fn ask_active_mapping<O: OrgApi>(
+    api: &O,
+    app: &AppId,
+) -> Result<bool, ReadFailure> {
     match api
         .has_push_mapping(app, GroupPushMappingStatus::Active)
         .await
     {
         Ok(active) => Ok(active),
         Err(e) if no_such_thing(&e) => Ok(false),
-        Err(e) => Err(e),
+        Err(e) => Err(mappings_failure(&e)),
     }
 }
 
@@ -616,9 +618,8 @@ async fn sweep_push_mappings<O: OrgApi>(
             Ok(true) => {
                 answers.insert(app_id.clone(), SweepAnswer::Active);
             }
-            Err(e) => {
+            Err(failure) => {
                 answers.insert(app_id.clone(), SweepAnswer::Failed);
-                let failure = mappings_failure(&e);
                 let part =
                     Part::incomplete(Vec::new(), PartId::PushMappings(app_id.clone()), failure);
                 snapshot.push_mappings.insert(app_id, part);

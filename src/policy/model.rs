@@ -759,7 +759,7 @@ pub mod defaults {
     /// bucket (100 a minute), under the 5% an idle org may use between full scans.
     pub const MAPPING_SWEEP_PER_MINUTE: u32 = 4;
     /// Upper bound of `schedule.mapping_sweep_per_minute`.
-    pub const MAX_MAPPING_SWEEP_PER_MINUTE: u32 = 600;
+    pub const MAX_MAPPING_SWEEP_PER_MINUTE: u32 = 50;
     /// Default `retry_provisioning.max_attempts`.
     pub const MAX_ATTEMPTS: u32 = 5;
     /// Upper bound of `retry_provisioning.max_attempts`.
