@@ -259,13 +259,29 @@ impl SnapshotCache {
     }
 
     /// Which apps a full scan's Group Push sweep asks: the apps last known to have an ACTIVE
-    /// mapping (or whose question failed) and `also` (those with an open orphaned-mapping
-    /// finding); every candidate when the sweep is not spread.
+    /// mapping (or whose question failed), but not those the snapshot shows with provisioning
+    /// enabled (a healthy Group Push; the sweep asks them again if it is turned off), and
+    /// `also` (those with an open orphaned-mapping finding); every candidate when the sweep is
+    /// not spread.
     pub(crate) fn scan_sweep(&self, also: BTreeSet<AppId>) -> SweepScope {
         if !self.sweep_spread() {
             return SweepScope::All;
         }
-        let mut apps = self.lock().sweep.known_active();
+        let inner = self.lock();
+        let enabled = |app: &AppId| {
+            inner
+                .snapshot
+                .as_ref()
+                .and_then(|s| s.app(app))
+                .and_then(|a| a.provisioning_enabled())
+                == Some(true)
+        };
+        let mut apps: BTreeSet<AppId> = inner
+            .sweep
+            .known_active()
+            .into_iter()
+            .filter(|app| !enabled(app))
+            .collect();
         apps.extend(also);
         SweepScope::Only(apps)
     }
@@ -441,6 +457,55 @@ mod tests {
             .expect("incremental")
             .targets
             .is_empty());
+    }
+
+    fn app(id: &str, connection: Option<&str>) -> crate::observe::AppInfo {
+        crate::observe::AppInfo {
+            id: AppId::new(id),
+            name: "zoomus".to_owned(),
+            label: id.to_owned(),
+            status: "ACTIVE".to_owned(),
+            features: BTreeSet::new(),
+            connection: connection.map(|status| crate::observe::ConnectionInfo {
+                status: status.to_owned(),
+                auth_scheme: None,
+            }),
+            user_provisioning: None,
+            no_connection: None,
+        }
+    }
+
+    #[test]
+    fn a_full_scan_asks_the_sweeps_finds_again_but_not_a_healthy_group_push() {
+        let (_tx, rx) = watch::channel(Arc::new(Policy::default()));
+        let cache = SnapshotCache::new().with_spread_sweep(rx);
+        let mut snapshot = Snapshot::default();
+        snapshot.apps.value = vec![
+            app("0oaenabled", Some("ENABLED")),
+            app("0oadisabled", Some("DISABLED")),
+            app("0oafailed", None),
+            app("0oaclean", None),
+        ];
+        cache.store(snapshot, &empty_plan(), &[]);
+        let answers = vec![
+            (AppId::new("0oaenabled"), SweepAnswer::Active),
+            (AppId::new("0oadisabled"), SweepAnswer::Active),
+            (AppId::new("0oafailed"), SweepAnswer::Failed),
+            (AppId::new("0oaclean"), SweepAnswer::NoActive),
+        ];
+        let step = cache.record_sweep(answers);
+        assert_eq!(step.queued.len(), 3, "found or failed: read next");
+        let finding = AppId::new("0oafinding");
+        let SweepScope::Only(apps) = cache.scan_sweep(BTreeSet::from([finding.clone()])) else {
+            panic!("the sweep is spread");
+        };
+        let expected = ["0oadisabled", "0oafailed", "0oafinding"].map(AppId::new);
+        assert_eq!(apps, BTreeSet::from(expected));
+        assert_eq!(
+            SnapshotCache::new().scan_sweep(BTreeSet::new()),
+            SweepScope::All,
+            "not spread: every candidate"
+        );
     }
 
     fn empty_plan() -> Plan {
