@@ -10,7 +10,7 @@ use crate::support::act as act_support;
 use crate::support::cli as cli_support;
 
 use cli_support::{parts, stdout_if_exit, Cli, ORG2ORG};
-use remediator::journal::{EntryFilter, EntryKind, EntryKindTag, JournalStore};
+use remediator::journal::{EntryKind, EntryKindTag, JournalStore};
 use serde_json::Value;
 
 /// The orphaned-mappings org with the removal requiring approval.
@@ -49,13 +49,7 @@ pub fn asked(cli: &Cli) -> Vec<(String, String, String)> {
 }
 
 fn entries(cli: &Cli, kind: EntryKindTag) -> Vec<(String, EntryKind)> {
-    let filter = EntryFilter {
-        kind: Some(kind),
-        ..EntryFilter::default()
-    };
-    cli.journal()
-        .list(&filter)
-        .expect("list")
+    cli.entries(kind)
         .into_iter()
         .map(|e| {
             (

@@ -10,18 +10,12 @@ use crate::support::cli as cli_support;
 
 use cli_support::{parts, stdout_if_exit, Cli};
 use okta_sim::{FaultKind, FaultRule};
-use remediator::journal::{EntryFilter, EntryKind, EntryKindTag, FindingEvent, JournalStore};
+use remediator::journal::{EntryKind, EntryKindTag, FindingEvent};
 use serde_json::Value;
 
 /// The finding entries' events, in order.
 pub(crate) fn finding_events(cli: &Cli) -> Vec<(FindingEvent, String)> {
-    let filter = EntryFilter {
-        kind: Some(EntryKindTag::Finding),
-        ..EntryFilter::default()
-    };
-    cli.journal()
-        .list(&filter)
-        .expect("list")
+    cli.entries(EntryKindTag::Finding)
         .into_iter()
         .filter_map(|e| match e.kind {
             EntryKind::Finding {

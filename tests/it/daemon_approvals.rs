@@ -47,13 +47,7 @@ async fn stop(daemon: Daemon) {
 }
 
 fn decisions(cli: &Cli, kind: EntryKindTag) -> Vec<String> {
-    let filter = EntryFilter {
-        kind: Some(kind),
-        ..EntryFilter::default()
-    };
-    cli.journal()
-        .list(&filter)
-        .expect("list")
+    cli.entries(kind)
         .into_iter()
         .filter_map(|e| match e.kind {
             EntryKind::ApprovalGranted { by, .. } | EntryKind::ApprovalRejected { by, .. } => {

@@ -48,18 +48,7 @@ async fn prune_exports_first_and_verify_starts_from_the_anchor() {
     assert!(stderr.contains("--export"), "{stderr}");
     assert_eq!(export(&cli).await, before, "nothing pruned");
 
-    let file = cli.dir.path().join("pruned.jsonl");
-    let out = cli
-        .run(&[
-            "journal",
-            "prune",
-            "--older-than",
-            "0s",
-            "--export",
-            file.to_str().expect("path"),
-        ])
-        .await;
-    let said = stdout_if_exit(&out, 0, "prune: ");
+    let (file, said) = prune_all(&cli).await;
     let archived = entries(&std::fs::read_to_string(&file).expect("the export file"));
     // Everything is pruned: no run or action is left open.
     assert_eq!(archived, before, "exported as journal export writes them");
@@ -110,6 +99,16 @@ async fn prune_exports_first_and_verify_starts_from_the_anchor() {
     assert!(said.contains("nothing to prune"), "{said}");
 }
 
+/// `journal prune --older-than 0s --export pruned.jsonl`, which must exit 0: the export
+/// file and what it said.
+async fn prune_all(cli: &Cli) -> (std::path::PathBuf, String) {
+    let file = cli.dir.path().join("pruned.jsonl");
+    let path = file.to_str().expect("path");
+    let args = ["journal", "prune", "--older-than", "0s", "--export", path];
+    let said = stdout_if_exit(&cli.run(&args).await, 0, "prune: ");
+    (file, said)
+}
+
 #[tokio::test]
 async fn a_pruned_journal_still_recovers_the_fix_a_crash_left_unfinished() {
     let cli = Cli::start(act_support::scenario("features-disabled")).await;
@@ -128,20 +127,7 @@ async fn a_pruned_journal_still_recovers_the_fix_a_crash_left_unfinished() {
         let all = journal.list(&Default::default()).expect("list");
         (fixes[0].action_id.clone(), all)
     };
-    let file = cli.dir.path().join("pruned.jsonl");
-    let said = stdout_if_exit(
-        &cli.run(&[
-            "journal",
-            "prune",
-            "--older-than",
-            "0s",
-            "--export",
-            file.to_str().expect("path"),
-        ])
-        .await,
-        0,
-        "prune: ",
-    );
+    let (file, said) = prune_all(&cli).await;
     assert!(said.contains("kept from there on"), "{said}");
     let archived = entries(&std::fs::read_to_string(&file).expect("export"));
     assert!(!archived.is_empty(), "the finished run is pruned: {said}");

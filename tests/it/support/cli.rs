@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 
 use okta_sim::{Scenario, SimHandle};
 use remediator::act::{CRASH_HOOK_ENV, CRASH_HOOK_MARKER};
-use remediator::journal::SledJournal;
+use remediator::journal::{Entry, EntryFilter, EntryKindTag, JournalStore, SledJournal};
 
 use super::act::{write_enforce_policy, PARTNER_TOKEN, PARTNER_TOKEN_VAR};
 use super::sim::serve;
@@ -149,6 +149,15 @@ impl Cli {
     /// The journal a run left (also after it was killed).
     pub fn journal(&self) -> SledJournal {
         SledJournal::open(self.state()).expect("journal opens after the process died")
+    }
+
+    /// The journal's entries of `kind`, in order.
+    pub fn entries(&self, kind: EntryKindTag) -> Vec<Entry> {
+        let filter = EntryFilter {
+            kind: Some(kind),
+            ..EntryFilter::default()
+        };
+        self.journal().list(&filter).expect("list the journal")
     }
 }
 
